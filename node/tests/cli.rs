@@ -1,0 +1,134 @@
+//! The command line refuses bad input clearly instead of panicking.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{free_port, run, Node};
+use std::{net::TcpListener, time::Duration};
+
+fn stderr(output: &std::process::Output) -> String {
+	String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_refused(output: &std::process::Output, expected: &str) {
+	let err = stderr(output);
+	assert!(!output.status.success(), "the node accepted it:\n{err}");
+	assert!(err.contains(expected), "expected `{expected}` in:\n{err}");
+	assert!(!err.contains("panicked"), "the node panicked:\n{err}");
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+	let output = run(&["--help"]);
+	assert!(output.status.success());
+	let help = String::from_utf8_lossy(&output.stdout);
+	for subcommand in ["export-chain-spec", "key", "purge-chain", "--network-backend"] {
+		assert!(help.contains(subcommand), "--help does not mention {subcommand}");
+	}
+	// libp2p is Stratus' default network backend.
+	assert!(help.contains("[default: libp2p]"), "{help}");
+}
+
+#[test]
+fn version_is_printed() {
+	let output = run(&["--version"]);
+	assert!(output.status.success());
+	assert!(String::from_utf8_lossy(&output.stdout).starts_with("stratus-node "));
+}
+
+#[test]
+fn unknown_chain_name_is_refused() {
+	let output = run(&["--chain", "mainnet", "--tmp"]);
+	assert_refused(&output, "unknown chain `mainnet`: expected one of dev, local, testnet");
+}
+
+#[test]
+fn corrupted_chain_spec_file_is_refused() {
+	let dir = std::env::temp_dir().join(format!("stratus-cli-test-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).unwrap();
+	let path = dir.join("corrupted.json");
+	let exported = run(&["export-chain-spec", "--chain", "local"]);
+	assert!(exported.status.success());
+	// Cut the spec in half: no longer valid JSON.
+	let half = &exported.stdout[..exported.stdout.len() / 2];
+	std::fs::write(&path, half).unwrap();
+	let output = run(&["--chain", path.to_str().unwrap(), "--tmp"]);
+	assert_refused(&output, "cannot load the chain spec");
+	std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn occupied_rpc_port_is_refused() {
+	let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+	let port = listener.local_addr().unwrap().port().to_string();
+	let p2p = free_port().to_string();
+	let prometheus = free_port().to_string();
+	let output = run(&[
+		"--dev",
+		"--tmp",
+		"--no-mdns",
+		"--rpc-port",
+		&port,
+		"--port",
+		&p2p,
+		"--prometheus-port",
+		&prometheus,
+	]);
+	assert_refused(&output, "Address already in use");
+	drop(listener);
+}
+
+#[test]
+fn occupied_prometheus_port_is_refused() {
+	let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+	let port = listener.local_addr().unwrap().port().to_string();
+	let rpc = free_port().to_string();
+	let p2p = free_port().to_string();
+	let output = run(&[
+		"--dev",
+		"--tmp",
+		"--no-mdns",
+		"--rpc-port",
+		&rpc,
+		"--port",
+		&p2p,
+		"--prometheus-port",
+		&port,
+	]);
+	assert_refused(&output, "Address already in use");
+	drop(listener);
+}
+
+#[test]
+fn invalid_flag_value_is_refused() {
+	let output = run(&["--rpc-port", "not-a-port", "--dev"]);
+	assert_refused(&output, "invalid value 'not-a-port'");
+}
+
+#[test]
+fn a_second_node_on_the_same_database_is_refused() {
+	let dir = std::env::temp_dir().join(format!("stratus-db-test-{}", std::process::id()));
+	let base = dir.to_str().unwrap().to_owned();
+	let mut first = Node::start_dev(&["--base-path", &base]);
+	first.wait_for(Duration::from_secs(120), "block #1", |n| {
+		n.block_number(false).filter(|&b| b >= 1)
+	});
+	let output = run(&[
+		"--dev",
+		"--base-path",
+		&base,
+		"--no-mdns",
+		"--rpc-port",
+		&free_port().to_string(),
+		"--port",
+		&free_port().to_string(),
+		"--prometheus-port",
+		&free_port().to_string(),
+	]);
+	let err = stderr(&output);
+	assert!(!output.status.success(), "a second node opened the same database:\n{err}");
+	assert!(!err.contains("panicked"), "the node panicked:\n{err}");
+	first.stop();
+	std::fs::remove_dir_all(dir).ok();
+}

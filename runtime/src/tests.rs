@@ -1,0 +1,209 @@
+//! Runtime tests: every genesis preset builds, and a block can be built and executed on it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use codec::Encode;
+use frame_support::traits::fungible::Inspect;
+use frame_support::traits::Get;
+use sp_consensus_aura::{Slot, AURA_ENGINE_ID};
+use sp_core::Pair;
+use sp_keyring::Sr25519Keyring;
+use sp_runtime::{
+	generic::Era,
+	traits::{Block as BlockT, Header as HeaderT},
+	Digest, DigestItem,
+};
+
+/// Merges a genesis JSON patch into a full config, as the node's chain-spec builder does.
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+			for (key, value) in patch {
+				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+			}
+		},
+		(base, patch) => *base = patch,
+	}
+}
+
+/// The genesis config of the preset `name`: the default config with the preset's patch applied.
+fn preset_config(name: &str) -> RuntimeGenesisConfig {
+	let patch = genesis_config_presets::get_preset(&name.into())
+		.unwrap_or_else(|| panic!("preset {name} exists"));
+	let patch: serde_json::Value = serde_json::from_slice(&patch).unwrap();
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, patch);
+	// `RuntimeGenesisConfig` denies unknown fields, so a misspelt key in a preset fails here.
+	serde_json::from_value(config).expect("the preset is a valid genesis config")
+}
+
+fn preset_externalities(name: &str) -> sp_io::TestExternalities {
+	sp_io::TestExternalities::new(preset_config(name).build_storage().unwrap())
+}
+
+fn signed_transfer(
+	from: Sr25519Keyring,
+	to: AccountId,
+	value: Balance,
+	nonce: Nonce,
+) -> UncheckedExtrinsic {
+	let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive { dest: to.into(), value });
+	let tx_ext: TxExtension = (
+		frame_system::AuthorizeCall::<Runtime>::new(),
+		frame_system::CheckNonZeroSender::<Runtime>::new(),
+		frame_system::CheckSpecVersion::<Runtime>::new(),
+		frame_system::CheckTxVersion::<Runtime>::new(),
+		frame_system::CheckGenesis::<Runtime>::new(),
+		frame_system::CheckEra::<Runtime>::from(Era::Immortal),
+		frame_system::CheckNonce::<Runtime>::from(nonce),
+		frame_system::CheckWeight::<Runtime>::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+	);
+	let payload = SignedPayload::new(call.clone(), tx_ext.clone()).unwrap();
+	let signature = payload.using_encoded(|bytes| from.pair().sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		from.to_account_id().into(),
+		Signature::Sr25519(signature),
+		tx_ext,
+	)
+}
+
+/// Builds block #1 on the preset's genesis with a timestamp and a transfer of `value` from Alice
+/// to Bob, as a block author would, and returns it.
+fn build_block(ext: &mut sp_io::TestExternalities, value: Balance) -> Block {
+	ext.execute_with(|| {
+		let slot = 1_000u64;
+		let digest = Digest {
+			logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, Slot::from(slot).encode())],
+		};
+		let parent_hash = frame_system::BlockHash::<Runtime>::get(0);
+		let header = Header::new(1, Default::default(), Default::default(), parent_hash, digest);
+		Executive::initialize_block(&header);
+
+		let timestamp = UncheckedExtrinsic::new_bare(RuntimeCall::Timestamp(TimestampCall::set {
+			now: slot * SLOT_DURATION,
+		}));
+		let transfer =
+			signed_transfer(Sr25519Keyring::Alice, Sr25519Keyring::Bob.to_account_id(), value, 0);
+		for xt in [&timestamp, &transfer] {
+			Executive::apply_extrinsic(xt.clone()).unwrap().unwrap();
+		}
+		let header = Executive::finalize_block();
+		Block::new(header, vec![timestamp, transfer])
+	})
+}
+
+#[test]
+fn every_preset_builds_a_genesis() {
+	let names = genesis_config_presets::preset_names();
+	assert_eq!(names.len(), 3);
+	for name in names {
+		let name = core::str::from_utf8(name.as_ref()).unwrap().to_owned();
+		preset_externalities(&name).execute_with(|| {
+			let authorities = pallet_aura::Authorities::<Runtime>::get();
+			assert!(!authorities.is_empty(), "{name}: no Aura authority");
+			assert_eq!(
+				authorities.len(),
+				pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(),
+				"{name}: every validator has both keys"
+			);
+			assert!(Balances::total_issuance() > 0, "{name}: nothing is endowed");
+		});
+	}
+}
+
+#[test]
+fn development_presets_have_expected_validators_and_sudo() {
+	preset_externalities("development").execute_with(|| {
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 1);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
+	});
+	preset_externalities("local_testnet").execute_with(|| {
+		let expected: Vec<_> = [
+			Sr25519Keyring::Alice,
+			Sr25519Keyring::Bob,
+			Sr25519Keyring::Charlie,
+			Sr25519Keyring::Dave,
+		]
+		.iter()
+		.map(|k| sp_consensus_aura::sr25519::AuthorityId::from(k.public()))
+		.collect();
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().into_inner(), expected);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
+	});
+}
+
+#[test]
+fn testnet_preset_has_no_sudo_and_no_well_known_keys() {
+	preset_externalities("testnet").execute_with(|| {
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 4);
+		for key in Sr25519Keyring::iter() {
+			assert_eq!(Balances::balance(&key.to_account_id()), 0, "{key:?} is endowed");
+			let aura = sp_consensus_aura::sr25519::AuthorityId::from(key.public());
+			assert!(!pallet_aura::Authorities::<Runtime>::get().contains(&aura));
+		}
+	});
+}
+
+#[test]
+fn unknown_preset_is_none() {
+	assert!(genesis_config_presets::get_preset(&"mainnet".into()).is_none());
+}
+
+#[test]
+fn a_block_is_built_and_executed_on_every_preset_with_dev_keys() {
+	for name in ["development", "local_testnet"] {
+		let amount = 42 * UNIT;
+		let block = build_block(&mut preset_externalities(name), amount);
+		assert_eq!(*block.header().number(), 1);
+
+		// A second node imports the block from the same genesis: same extrinsics, same state root.
+		let mut importer = preset_externalities(name);
+		importer.execute_with(|| {
+			let bob_before = Balances::balance(&Sr25519Keyring::Bob.to_account_id());
+			Executive::execute_block(block.clone().into());
+			assert_eq!(System::block_number(), 1);
+			assert_eq!(
+				Balances::balance(&Sr25519Keyring::Bob.to_account_id()),
+				bob_before + amount,
+				"{name}: Bob receives exactly the amount"
+			);
+			assert_eq!(System::account_nonce(Sr25519Keyring::Alice.to_account_id()), 1);
+		});
+	}
+}
+
+#[test]
+#[should_panic]
+fn a_tampered_block_is_rejected() {
+	let mut block = build_block(&mut preset_externalities("development"), UNIT);
+	// Claim a different state root: importing must fail.
+	block.header.state_root = Default::default();
+	preset_externalities("development").execute_with(|| Executive::execute_block(block.into()));
+}
+
+#[test]
+fn block_limits_match_the_three_second_block() {
+	assert_eq!(MILLI_SECS_PER_BLOCK, 3000);
+	let weights = configs::RuntimeBlockWeights::get();
+	assert_eq!(
+		weights.max_block.ref_time(),
+		frame_support::weights::constants::WEIGHT_REF_TIME_PER_SECOND
+	);
+	let length = configs::RuntimeBlockLength::get();
+	let normal = *length.max.get(frame_support::dispatch::DispatchClass::Normal);
+	let operational = *length.max.get(frame_support::dispatch::DispatchClass::Operational);
+	assert_eq!(operational, 5 * 1024 * 1024);
+	assert_eq!(normal, operational / 4 * 3);
+}
+
+#[test]
+fn chain_identity_is_stratus() {
+	assert_eq!(VERSION.spec_name, "stratus");
+	assert_eq!(<Runtime as frame_system::Config>::SS58Prefix::get(), SS58_PREFIX);
+	assert!(Runtime::metadata_versions().contains(&15));
+}

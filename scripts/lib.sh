@@ -1,0 +1,45 @@
+# Shared by the scripts in this folder (sourced, not run).
+# shellcheck shell=bash
+
+STRATUS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export STRATUS_ROOT
+
+# cargo's target directory lives outside the clone and is reused by every build, test and CI run.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stratus/target}"
+export WASM_BUILD_WORKSPACE_HINT="${WASM_BUILD_WORKSPACE_HINT:-$STRATUS_ROOT}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# The one build profile (see docs/build.md): the dev profile with run-time-critical crates optimised.
+STRATUS_NODE="${STRATUS_NODE:-$CARGO_TARGET_DIR/debug/stratus-node}"
+export STRATUS_NODE
+
+log() { printf '\033[1m[stratus]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[stratus] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Builds the node (incremental: seconds when nothing changed).
+build_node() {
+	log "building stratus-node (target dir: $CARGO_TARGET_DIR)"
+	(cd "$STRATUS_ROOT" && cargo build --locked -p stratus-node) || die "the build failed"
+}
+
+# Fails unless something listens on 127.0.0.1:$1 within $2 seconds.
+wait_for_port() {
+	local port=$1 deadline=$((SECONDS + $2))
+	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 1
+	done
+}
+
+# Fails if 127.0.0.1:$1 is already taken.
+port_is_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Calls a JSON-RPC method over HTTP and prints the response.
+rpc() {
+	local port=$1 method=$2 params=${3:-[]}
+	curl -s --max-time 5 -H 'Content-Type: application/json' \
+		-d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$method\",\"params\":$params}" \
+		"http://127.0.0.1:$port"
+}
