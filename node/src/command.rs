@@ -7,7 +7,9 @@ use crate::{
 };
 use clap::{CommandFactory, FromArgMatches};
 use sc_cli::SubstrateCli;
+use sc_network::multiaddr::Protocol;
 use sc_service::PartialComponents;
+use std::net::{SocketAddr, TcpListener};
 use stratus_runtime::opaque::Block;
 
 impl SubstrateCli for Cli {
@@ -49,6 +51,49 @@ impl Cli {
 		let matches = command.get_matches();
 		<Self as FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 	}
+}
+
+/// Refuses to start when a port the node must listen on is taken, naming the port and the flag
+/// that moves it. Without this, sc-cli moves the RPC server to a random port and the node runs on
+/// without Prometheus or a p2p listener, leaving dApps and operators talking to the wrong process.
+fn check_listen_ports(config: &mut sc_service::Configuration) -> sc_cli::Result<()> {
+	for endpoint in config.rpc.addr.iter_mut().flatten() {
+		endpoint.retry_random_port = false;
+		// The IPv6 endpoint is optional: hosts without IPv6 skip it.
+		if !endpoint.is_optional {
+			check_port_free("JSON-RPC server", endpoint.listen_addr, "--rpc-port")?;
+		}
+	}
+	if let Some(prometheus) = &config.prometheus_config {
+		check_port_free("Prometheus exporter", prometheus.port, "--prometheus-port")?;
+	}
+	for address in &config.network.listen_addresses {
+		let mut ip = None;
+		let mut port = None;
+		for protocol in address.iter() {
+			match protocol {
+				Protocol::Ip4(v4) => ip = Some(std::net::IpAddr::V4(v4)),
+				Protocol::Tcp(p) => port = Some(p),
+				_ => {},
+			}
+		}
+		if let (Some(ip), Some(port)) = (ip, port) {
+			check_port_free("p2p listener", SocketAddr::new(ip, port), "--port")?;
+		}
+	}
+	Ok(())
+}
+
+fn check_port_free(what: &str, address: SocketAddr, flag: &str) -> sc_cli::Result<()> {
+	if address.port() == 0 {
+		return Ok(());
+	}
+	TcpListener::bind(address).map(drop).map_err(|e| {
+		sc_cli::Error::Input(format!(
+			"cannot open the {what} on {address}: {e}. Is another node running? Choose another \
+			 port with {flag}."
+		))
+	})
 }
 
 /// Parses the command line and runs what it asks for.
@@ -115,7 +160,8 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			runner.run_node_until_exit(|config| async move {
+			runner.run_node_until_exit(|mut config| async move {
+				check_listen_ports(&mut config)?;
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<

@@ -75,6 +75,7 @@ fn occupied_rpc_port_is_refused() {
 		"--prometheus-port",
 		&prometheus,
 	]);
+	assert_refused(&output, "cannot open the JSON-RPC server");
 	assert_refused(&output, "Address already in use");
 	drop(listener);
 }
@@ -96,7 +97,8 @@ fn occupied_prometheus_port_is_refused() {
 		"--prometheus-port",
 		&port,
 	]);
-	assert_refused(&output, "Address already in use");
+	assert_refused(&output, "cannot open the Prometheus exporter");
+	assert_refused(&output, "--prometheus-port");
 	drop(listener);
 }
 
@@ -126,9 +128,26 @@ fn a_second_node_on_the_same_database_is_refused() {
 		"--prometheus-port",
 		&free_port().to_string(),
 	]);
-	let err = stderr(&output);
-	assert!(!output.status.success(), "a second node opened the same database:\n{err}");
-	assert!(!err.contains("panicked"), "the node panicked:\n{err}");
+	assert_refused(&output, "Database file is in use");
 	first.stop();
 	std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn occupied_p2p_port_is_refused() {
+	let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+	let port = listener.local_addr().unwrap().port().to_string();
+	let output = run(&[
+		"--dev",
+		"--tmp",
+		"--no-mdns",
+		"--rpc-port",
+		&free_port().to_string(),
+		"--port",
+		&port,
+		"--prometheus-port",
+		&free_port().to_string(),
+	]);
+	assert_refused(&output, "cannot open the p2p listener");
+	drop(listener);
 }

@@ -5,7 +5,6 @@
 use super::*;
 use codec::Encode;
 use frame_support::traits::fungible::Inspect;
-use frame_support::traits::Get;
 use sp_consensus_aura::{Slot, AURA_ENGINE_ID};
 use sp_core::Pair;
 use sp_keyring::Sr25519Keyring;

@@ -32,7 +32,8 @@ pub struct Node {
 }
 
 impl Node {
-	/// Starts `stratus-node --dev --tmp` on free ports, logging to a file.
+	/// Starts `stratus-node --dev` on free ports, logging to a file; the chain lives in a
+	/// temporary folder unless `extra` names a `--base-path`.
 	pub fn start_dev(extra: &[&str]) -> Node {
 		let rpc_port = free_port();
 		let p2p_port = free_port();
@@ -40,8 +41,10 @@ impl Node {
 		let log = std::env::temp_dir()
 			.join(format!("stratus-node-test-{}-{rpc_port}.log", std::process::id()));
 		let log_file = std::fs::File::create(&log).unwrap();
+		let storage: &[&str] = if extra.contains(&"--base-path") { &[] } else { &["--tmp"] };
 		let child = Command::new(node_bin())
-			.args(["--dev", "--tmp", "--no-mdns"])
+			.args(["--dev", "--no-mdns"])
+			.args(storage)
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--port", &p2p_port.to_string()])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
