@@ -7,7 +7,11 @@ async function height(api, kind) {
 }
 
 async function run(nodeName, networkInfo, args) {
-  const [kind, by] = (args[0] ?? "finalized,5").split(",");
+  // zombienet splits `with "finalized,5"` at commas; accept either form.
+  const [kind, by] = args.length > 1 ? args : String(args[0] ?? "finalized,5").split(",");
+  if (!["best", "finalized"].includes(kind) || !(Number(by) > 0)) {
+    throw new Error(`advances.js: expected "best,N" or "finalized,N", got ${JSON.stringify(args)}`);
+  }
   const { wsUri, userDefinedTypes } = networkInfo.nodesByName[nodeName];
   const api = await zombie.connect(wsUri, userDefinedTypes);
   const start = await height(api, kind);
