@@ -25,38 +25,41 @@ fn wasm_binary() -> Result<&'static [u8], String> {
 	WASM_BINARY.ok_or_else(|| "the runtime's wasm binary is not available: rebuild the node".into())
 }
 
-/// `dev`: one validator (Alice), sudo, instant start.
-pub fn development_chain_spec() -> Result<ChainSpec, String> {
+/// A spec of the embedded runtime with the genesis preset `preset` and Stratus' properties.
+fn spec(name: &str, id: &str, chain_type: ChainType, preset: &str) -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm_binary()?, None)
-		.with_name("Stratus Development")
-		.with_id("stratus_dev")
-		.with_chain_type(ChainType::Development)
-		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
+		.with_name(name)
+		.with_id(id)
+		.with_protocol_id(id)
+		.with_chain_type(chain_type)
+		.with_genesis_config_preset_name(preset)
 		.with_properties(properties())
 		.build())
+}
+
+/// `dev`: one validator (Alice), sudo, instant start.
+pub fn development_chain_spec() -> Result<ChainSpec, String> {
+	spec(
+		"Stratus Development",
+		"stratus_dev",
+		ChainType::Development,
+		sp_genesis_builder::DEV_RUNTIME_PRESET,
+	)
 }
 
 /// `local`: four validators (Alice, Bob, Charlie, Dave) on localhost.
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
-	Ok(ChainSpec::builder(wasm_binary()?, None)
-		.with_name("Stratus Local Testnet")
-		.with_id("stratus_local_testnet")
-		.with_chain_type(ChainType::Local)
-		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
-		.with_properties(properties())
-		.build())
+	spec(
+		"Stratus Local Testnet",
+		"stratus_local_testnet",
+		ChainType::Local,
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+	)
 }
 
 /// `testnet`: the public test network template (replace its keys before launch).
 pub fn testnet_chain_spec() -> Result<ChainSpec, String> {
-	Ok(ChainSpec::builder(wasm_binary()?, None)
-		.with_name("Stratus Testnet")
-		.with_id("stratus_testnet")
-		.with_chain_type(ChainType::Live)
-		.with_protocol_id("stratus-testnet")
-		.with_genesis_config_preset_name(TESTNET_RUNTIME_PRESET)
-		.with_properties(properties())
-		.build())
+	spec("Stratus Testnet", "stratus_testnet", ChainType::Live, TESTNET_RUNTIME_PRESET)
 }
 
 /// Resolves `--chain`: a known network name, or else the path of a chain-spec JSON file.

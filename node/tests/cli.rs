@@ -18,6 +18,30 @@ fn assert_refused(output: &std::process::Output, expected: &str) {
 	assert!(!err.contains("panicked"), "the node panicked:\n{err}");
 }
 
+/// Runs `stratus-node --dev --tmp` with the given ports (free ones where `None`).
+fn run_dev_on(rpc: Option<u16>, p2p: Option<u16>, prometheus: Option<u16>) -> std::process::Output {
+	let port = |p: Option<u16>| p.unwrap_or_else(free_port).to_string();
+	let (rpc, p2p, prometheus) = (port(rpc), port(p2p), port(prometheus));
+	run(&[
+		"--dev",
+		"--tmp",
+		"--no-mdns",
+		"--rpc-port",
+		&rpc,
+		"--port",
+		&p2p,
+		"--prometheus-port",
+		&prometheus,
+	])
+}
+
+/// A listener that holds a port until dropped.
+fn occupy(address: &str) -> (TcpListener, u16) {
+	let listener = TcpListener::bind(address).unwrap();
+	let port = listener.local_addr().unwrap().port();
+	(listener, port)
+}
+
 #[test]
 fn help_lists_the_subcommands() {
 	let output = run(&["--help"]);
@@ -60,46 +84,25 @@ fn corrupted_chain_spec_file_is_refused() {
 
 #[test]
 fn occupied_rpc_port_is_refused() {
-	let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-	let port = listener.local_addr().unwrap().port().to_string();
-	let p2p = free_port().to_string();
-	let prometheus = free_port().to_string();
-	let output = run(&[
-		"--dev",
-		"--tmp",
-		"--no-mdns",
-		"--rpc-port",
-		&port,
-		"--port",
-		&p2p,
-		"--prometheus-port",
-		&prometheus,
-	]);
+	let (_held, port) = occupy("127.0.0.1:0");
+	let output = run_dev_on(Some(port), None, None);
 	assert_refused(&output, "cannot open the JSON-RPC server");
 	assert_refused(&output, "Address already in use");
-	drop(listener);
 }
 
 #[test]
 fn occupied_prometheus_port_is_refused() {
-	let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-	let port = listener.local_addr().unwrap().port().to_string();
-	let rpc = free_port().to_string();
-	let p2p = free_port().to_string();
-	let output = run(&[
-		"--dev",
-		"--tmp",
-		"--no-mdns",
-		"--rpc-port",
-		&rpc,
-		"--port",
-		&p2p,
-		"--prometheus-port",
-		&port,
-	]);
+	let (_held, port) = occupy("127.0.0.1:0");
+	let output = run_dev_on(None, None, Some(port));
 	assert_refused(&output, "cannot open the Prometheus exporter");
 	assert_refused(&output, "--prometheus-port");
-	drop(listener);
+}
+
+#[test]
+fn occupied_p2p_port_is_refused() {
+	let (_held, port) = occupy("0.0.0.0:0");
+	let output = run_dev_on(None, Some(port), None);
+	assert_refused(&output, "cannot open the p2p listener");
 }
 
 #[test]
@@ -131,23 +134,4 @@ fn a_second_node_on_the_same_database_is_refused() {
 	assert_refused(&output, "Database file is in use");
 	first.stop();
 	std::fs::remove_dir_all(dir).ok();
-}
-
-#[test]
-fn occupied_p2p_port_is_refused() {
-	let listener = TcpListener::bind("0.0.0.0:0").unwrap();
-	let port = listener.local_addr().unwrap().port().to_string();
-	let output = run(&[
-		"--dev",
-		"--tmp",
-		"--no-mdns",
-		"--rpc-port",
-		&free_port().to_string(),
-		"--port",
-		&port,
-		"--prometheus-port",
-		&free_port().to_string(),
-	]);
-	assert_refused(&output, "cannot open the p2p listener");
-	drop(listener);
 }
