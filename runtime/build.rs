@@ -16,8 +16,9 @@ fn main() {
 			env::set_var("WASM_BUILD_WORKSPACE_HINT", &workspace);
 		}
 
-		// Panic locations embed source paths in the wasm. Mapping the checkout's path to a fixed
-		// one makes the runtime (and so the exported chain specs) the same from any clone.
+		// Panic locations embed source paths in the wasm: keep the builder's own folders out of
+		// the on-chain runtime. (The wasm still differs between clones in symbol hashes, which
+		// cargo derives from absolute paths; node/tests/chain_spec.rs compares it by fingerprint.)
 		let mut flags = env::var("WASM_BUILD_RUSTFLAGS").unwrap_or_default();
 		flags.push_str(&format!(" --remap-path-prefix={}=/stratus", workspace.display()));
 		env::set_var("WASM_BUILD_RUSTFLAGS", flags.trim());
