@@ -89,7 +89,7 @@ mod tests {
 
 	#[test]
 	fn unknown_chain_names_are_refused_with_the_known_ones() {
-		let err = load("mainnet").err().expect("no such chain");
+		let err = load("mainnet").expect_err("no such chain");
 		assert!(err.contains("unknown chain `mainnet`"), "{err}");
 		assert!(err.contains(CHAIN_NAMES), "{err}");
 	}
@@ -100,7 +100,7 @@ mod tests {
 		std::fs::create_dir_all(&dir).expect("temp dir");
 		let path = dir.join("broken.json");
 		std::fs::write(&path, b"{ \"name\": \"Stratus\", \"genesis\": ").expect("write");
-		let err = load(path.to_str().expect("utf-8 path")).err().expect("corrupted spec");
+		let err = load(path.to_str().expect("utf-8 path")).expect_err("corrupted spec");
 		assert!(err.contains("cannot load the chain spec"), "{err}");
 		std::fs::remove_dir_all(dir).ok();
 	}

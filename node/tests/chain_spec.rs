@@ -6,7 +6,12 @@
 //! fingerprint instead: its runtime version, its runtime APIs, its imports, exports, types and
 //! number of functions (see docs/build.md).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+	clippy::unwrap_used,
+	clippy::expect_used,
+	clippy::indexing_slicing,
+	clippy::arithmetic_side_effects
+)]
 
 mod common;
 

@@ -6,8 +6,6 @@
 //! presets in [`genesis_config_presets`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
-// `construct_runtime`-style macros expand to code that trips these lints.
-#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
