@@ -43,7 +43,15 @@ fn dev_chain_produces_and_finalizes_blocks() {
 		assert!(methods.contains(&expected), "{expected} is not served");
 	}
 
-	// Prometheus metrics are exported (the node's default port is taken by nobody else here).
+	// Prometheus metrics are exported, and agree with RPC.
+	let metrics = node.metrics().expect("/metrics answers");
+	let finalized_metric = metrics
+		.lines()
+		.find(|l| l.starts_with("substrate_block_height{status=\"finalized\""))
+		.unwrap_or_else(|| panic!("no finalized height metric in:\n{metrics}"));
+	let value: u64 = finalized_metric.rsplit(' ').next().unwrap().parse().unwrap();
+	assert!(value >= 3, "{finalized_metric}");
+
 	assert!(node.stop(), "the node did not stop on SIGINT:\n{}", node.log_text());
 	let log = node.log_text();
 	assert!(!log.contains("panicked"), "the node panicked:\n{log}");

@@ -28,6 +28,7 @@ pub fn free_port() -> u16 {
 pub struct Node {
 	pub child: Child,
 	pub rpc_port: u16,
+	pub prometheus_port: u16,
 	pub log: PathBuf,
 }
 
@@ -53,7 +54,7 @@ impl Node {
 			.stderr(log_file)
 			.spawn()
 			.expect("the node starts");
-		Node { child, rpc_port, log }
+		Node { child, rpc_port, prometheus_port, log }
 	}
 
 	/// Calls `method` over HTTP JSON-RPC and returns the `result`, or the error as text.
@@ -75,6 +76,16 @@ impl Node {
 			Some(result) => Ok(result.clone()),
 			None => Err(response.to_string()),
 		}
+	}
+
+	/// The Prometheus exposition the node serves at `/metrics`.
+	pub fn metrics(&self) -> Result<String, String> {
+		ureq::get(&format!("http://127.0.0.1:{}/metrics", self.prometheus_port))
+			.timeout(Duration::from_secs(10))
+			.call()
+			.map_err(|e| e.to_string())?
+			.into_string()
+			.map_err(|e| e.to_string())
 	}
 
 	/// Waits until `check` holds, or panics with the node's log after `timeout`.
