@@ -43,14 +43,15 @@ fn dev_chain_produces_and_finalizes_blocks() {
 		assert!(methods.contains(&expected), "{expected} is not served");
 	}
 
-	// Prometheus metrics are exported, and agree with RPC.
-	let metrics = node.metrics().expect("/metrics answers");
-	let finalized_metric = metrics
-		.lines()
-		.find(|l| l.starts_with("substrate_block_height{status=\"finalized\""))
-		.unwrap_or_else(|| panic!("no finalized height metric in:\n{metrics}"));
-	let value: u64 = finalized_metric.rsplit(' ').next().unwrap().parse().unwrap();
-	assert!(value >= 3, "{finalized_metric}");
+	// Prometheus metrics are exported; the finalized height there follows RPC's (it is refreshed
+	// every few seconds, so wait for it).
+	node.wait_for(Duration::from_secs(60), "the finalized height metric to reach 3", |n| {
+		let metrics = n.metrics().ok()?;
+		let line = metrics
+			.lines()
+			.find(|l| l.starts_with("substrate_block_height{status=\"finalized\""))?;
+		line.rsplit(' ').next()?.parse::<u64>().ok().filter(|&h| h >= 3)
+	});
 
 	assert!(node.stop(), "the node did not stop on SIGINT:\n{}", node.log_text());
 	let log = node.log_text();
