@@ -135,3 +135,30 @@ fn a_second_node_on_the_same_database_is_refused() {
 	first.stop();
 	std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn key_subcommands_generate_and_inspect_keys() {
+	let output = run(&["key", "generate", "--scheme", "sr25519", "--output-type", "json"]);
+	assert!(output.status.success(), "{}", stderr(&output));
+	let key: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+	let public = key["publicKey"].as_str().unwrap();
+	assert!(public.starts_with("0x") && public.len() == 66, "{key}");
+
+	let output = run(&["key", "inspect", "--output-type", "json", "//Alice"]);
+	assert!(output.status.success(), "{}", stderr(&output));
+	let alice: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+	assert_eq!(
+		alice["publicKey"],
+		"0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
+	);
+
+	let dir = std::env::temp_dir().join(format!("stratus-key-test-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).unwrap();
+	let file = dir.join("node-key");
+	let output = run(&["key", "generate-node-key", "--file", file.to_str().unwrap()]);
+	assert!(output.status.success(), "{}", stderr(&output));
+	let output = run(&["key", "inspect-node-key", "--file", file.to_str().unwrap()]);
+	assert!(output.status.success(), "{}", stderr(&output));
+	assert!(String::from_utf8_lossy(&output.stdout).trim().starts_with("12D3KooW"));
+	std::fs::remove_dir_all(dir).ok();
+}

@@ -57,3 +57,13 @@ fn dev_chain_produces_and_finalizes_blocks() {
 	let log = node.log_text();
 	assert!(!log.contains("panicked"), "the node panicked:\n{log}");
 }
+
+#[test]
+fn the_litep2p_backend_also_finalizes() {
+	let mut node = Node::start_dev(&["--network-backend", "litep2p"]);
+	node.wait_for(Duration::from_secs(180), "finalized block #1 on litep2p", |n| {
+		n.block_number(true).filter(|&f| f >= 1)
+	});
+	assert!(node.log_text().contains("litep2p"), "the node did not start litep2p");
+	assert!(node.stop(), "the node did not stop on SIGINT:\n{}", node.log_text());
+}
