@@ -89,10 +89,11 @@ fn check_port_free(what: &str, address: SocketAddr, flag: &str) -> sc_cli::Resul
 		return Ok(());
 	}
 	TcpListener::bind(address).map(drop).map_err(|e| {
-		sc_cli::Error::Input(format!(
+		let message = format!(
 			"cannot open the {what} on {address}: {e}. Is another node running? Choose another \
 			 port with {flag}."
-		))
+		);
+		sc_cli::Error::Application(message.into())
 	})
 }
 
