@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{free_port, run, Node};
+use common::{dev_command, free_port, run, Node};
 use std::{net::TcpListener, time::Duration};
 
 fn stderr(output: &std::process::Output) -> String {
@@ -18,21 +18,17 @@ fn assert_refused(output: &std::process::Output, expected: &str) {
 	assert!(!err.contains("panicked"), "the node panicked:\n{err}");
 }
 
-/// Runs `stratus-node --dev --tmp` with the given ports (free ones where `None`).
-fn run_dev_on(rpc: Option<u16>, p2p: Option<u16>, prometheus: Option<u16>) -> std::process::Output {
-	let port = |p: Option<u16>| p.unwrap_or_else(free_port).to_string();
-	let (rpc, p2p, prometheus) = (port(rpc), port(p2p), port(prometheus));
-	run(&[
-		"--dev",
-		"--tmp",
-		"--no-mdns",
-		"--rpc-port",
-		&rpc,
-		"--port",
-		&p2p,
-		"--prometheus-port",
-		&prometheus,
-	])
+/// Runs `stratus-node --dev` to completion with the given ports (free ones where `None`).
+fn run_dev_on(
+	rpc: Option<u16>,
+	p2p: Option<u16>,
+	prometheus: Option<u16>,
+	extra: &[&str],
+) -> std::process::Output {
+	let port = |p: Option<u16>| p.unwrap_or_else(free_port);
+	dev_command(port(rpc), port(p2p), port(prometheus), extra)
+		.output()
+		.expect("the node binary runs")
 }
 
 /// A listener that holds a port until dropped.
@@ -85,7 +81,7 @@ fn corrupted_chain_spec_file_is_refused() {
 #[test]
 fn occupied_rpc_port_is_refused() {
 	let (_held, port) = occupy("127.0.0.1:0");
-	let output = run_dev_on(Some(port), None, None);
+	let output = run_dev_on(Some(port), None, None, &[]);
 	assert_refused(&output, "cannot open the JSON-RPC server");
 	assert_refused(&output, "Address already in use");
 }
@@ -93,7 +89,7 @@ fn occupied_rpc_port_is_refused() {
 #[test]
 fn occupied_prometheus_port_is_refused() {
 	let (_held, port) = occupy("127.0.0.1:0");
-	let output = run_dev_on(None, None, Some(port));
+	let output = run_dev_on(None, None, Some(port), &[]);
 	assert_refused(&output, "cannot open the Prometheus exporter");
 	assert_refused(&output, "--prometheus-port");
 }
@@ -101,7 +97,7 @@ fn occupied_prometheus_port_is_refused() {
 #[test]
 fn occupied_p2p_port_is_refused() {
 	let (_held, port) = occupy("0.0.0.0:0");
-	let output = run_dev_on(None, Some(port), None);
+	let output = run_dev_on(None, Some(port), None, &[]);
 	assert_refused(&output, "cannot open the p2p listener");
 }
 
@@ -119,18 +115,7 @@ fn a_second_node_on_the_same_database_is_refused() {
 	first.wait_for(Duration::from_secs(120), "block #1", |n| {
 		n.block_number(false).filter(|&b| b >= 1)
 	});
-	let output = run(&[
-		"--dev",
-		"--base-path",
-		&base,
-		"--no-mdns",
-		"--rpc-port",
-		&free_port().to_string(),
-		"--port",
-		&free_port().to_string(),
-		"--prometheus-port",
-		&free_port().to_string(),
-	]);
+	let output = run_dev_on(None, None, None, &["--base-path", &base]);
 	assert_refused(&output, "Database file is in use");
 	first.stop();
 	std::fs::remove_dir_all(dir).ok();

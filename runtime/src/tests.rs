@@ -48,18 +48,7 @@ fn signed_transfer(
 	nonce: Nonce,
 ) -> UncheckedExtrinsic {
 	let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive { dest: to.into(), value });
-	let tx_ext: TxExtension = (
-		frame_system::AuthorizeCall::<Runtime>::new(),
-		frame_system::CheckNonZeroSender::<Runtime>::new(),
-		frame_system::CheckSpecVersion::<Runtime>::new(),
-		frame_system::CheckTxVersion::<Runtime>::new(),
-		frame_system::CheckGenesis::<Runtime>::new(),
-		frame_system::CheckEra::<Runtime>::from(Era::Immortal),
-		frame_system::CheckNonce::<Runtime>::from(nonce),
-		frame_system::CheckWeight::<Runtime>::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
-		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
-	);
+	let tx_ext = tx_extension(nonce, Era::Immortal, 0);
 	let payload = SignedPayload::new(call.clone(), tx_ext.clone()).unwrap();
 	let signature = payload.using_encoded(|bytes| from.pair().sign(bytes));
 	UncheckedExtrinsic::new_signed(

@@ -24,6 +24,21 @@ pub fn free_port() -> u16 {
 	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// `stratus-node --dev` on the given ports with `extra` flags; the chain lives in a temporary
+/// folder unless `extra` names a `--base-path`.
+pub fn dev_command(rpc: u16, p2p: u16, prometheus: u16, extra: &[&str]) -> Command {
+	let storage: &[&str] = if extra.contains(&"--base-path") { &[] } else { &["--tmp"] };
+	let mut command = Command::new(node_bin());
+	command
+		.args(["--dev", "--no-mdns"])
+		.args(storage)
+		.args(["--rpc-port", &rpc.to_string()])
+		.args(["--port", &p2p.to_string()])
+		.args(["--prometheus-port", &prometheus.to_string()])
+		.args(extra);
+	command
+}
+
 /// A node process that is stopped (SIGINT, then SIGKILL) when dropped.
 pub struct Node {
 	pub child: Child,
@@ -33,8 +48,7 @@ pub struct Node {
 }
 
 impl Node {
-	/// Starts `stratus-node --dev` on free ports, logging to a file; the chain lives in a
-	/// temporary folder unless `extra` names a `--base-path`.
+	/// Starts [`dev_command`] on free ports, logging to a file.
 	pub fn start_dev(extra: &[&str]) -> Node {
 		let rpc_port = free_port();
 		let p2p_port = free_port();
@@ -42,14 +56,7 @@ impl Node {
 		let log = std::env::temp_dir()
 			.join(format!("stratus-node-test-{}-{rpc_port}.log", std::process::id()));
 		let log_file = std::fs::File::create(&log).unwrap();
-		let storage: &[&str] = if extra.contains(&"--base-path") { &[] } else { &["--tmp"] };
-		let child = Command::new(node_bin())
-			.args(["--dev", "--no-mdns"])
-			.args(storage)
-			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--port", &p2p_port.to_string()])
-			.args(["--prometheus-port", &prometheus_port.to_string()])
-			.args(extra)
+		let child = dev_command(rpc_port, p2p_port, prometheus_port, extra)
 			.stdout(Stdio::null())
 			.stderr(log_file)
 			.spawn()
@@ -110,7 +117,7 @@ impl Node {
 		}
 	}
 
-	/// The number of the block `hash_method` (`chain_getFinalizedHead` or best) names.
+	/// The number of the finalized block, or of the best block.
 	pub fn block_number(&self, finalized: bool) -> Option<u64> {
 		let params = if finalized {
 			let hash = self.rpc("chain_getFinalizedHead", serde_json::json!([])).ok()?;
