@@ -1,0 +1,58 @@
+//! The market as the verification pallet sees it.
+
+use crate::{Config, Error, JobPhase, Pallet, ReplicaState};
+use frame_support::pallet_prelude::*;
+use sp_core::H256;
+use stratus_primitives::{JobId, ReplicaIndex, ReplicaResults};
+
+impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
+	fn on_commit(
+		id: JobId,
+		index: ReplicaIndex,
+		signer: &T::AccountId,
+		units: u64,
+	) -> DispatchResult {
+		let mut job = Self::running_job(id)?;
+		let position = Self::replica_of(&job, index, signer)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let open = job.phase == JobPhase::Open;
+		let replica = job.replicas.get_mut(position).ok_or(Error::<T>::UnknownReplica)?;
+		ensure!(
+			open && replica.state == ReplicaState::Acknowledged &&
+				replica.commit_by.is_some_and(|by| now <= by),
+			Error::<T>::NotAwaitingCommit
+		);
+		replica.state = ReplicaState::Committed;
+		replica.units = Some(units);
+		Self::advance(id, &mut job);
+		Self::store_job(id, job);
+		Ok(())
+	}
+
+	fn on_reveal(
+		id: JobId,
+		index: ReplicaIndex,
+		signer: &T::AccountId,
+		digest: H256,
+	) -> DispatchResult {
+		let mut job = Self::running_job(id)?;
+		let position = Self::replica_of(&job, index, signer)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let revealing = matches!(job.phase, JobPhase::Revealing { until } if now <= until);
+		let replica = job.replicas.get_mut(position).ok_or(Error::<T>::UnknownReplica)?;
+		ensure!(
+			revealing && replica.state == ReplicaState::Committed,
+			Error::<T>::NotAwaitingReveal
+		);
+		replica.state = ReplicaState::Revealed;
+		replica.digest = Some(digest);
+		Self::advance(id, &mut job);
+		Self::store_job(id, job);
+		Ok(())
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn prepare_for_benchmarks(replication: u8, revealing: bool) -> (JobId, ReplicaIndex, T::AccountId) {
+		crate::benchmarking::prepare_results::<T>(replication, revealing)
+	}
+}

@@ -1,0 +1,100 @@
+//! The market's invariants, checked after every unit test and by `try-runtime`.
+//!
+//! 1. **Escrow**: for every requester, the balance held for `JobEscrow` equals the sum of the
+//!    `escrow` of its jobs; a finished job holds nothing.
+//! 2. **Providers**: every live replica's provider is registered and its stake covers its slots.
+//! 3. **Price**: no replica is priced above its job's `max_price`.
+//! 4. **Distinct providers**: no provider holds two replicas of one job.
+//! 5. **Slots**: every offer's `in_use` is the number of live replicas on it, never above its
+//!    `slots`; a closed offer holds exactly its slots in use.
+//! 6. **Books**: `OfferBook` holds exactly the open offers with a free slot, under their price
+//!    key; every `BidBook` entry is an open job with replicas to match.
+//! 7. **Programs**: a program's `jobs` counts its unfinished jobs, and its deposit is held.
+
+use crate::{
+	matching::{ask_key, bid_key},
+	BalanceOf, BidBook, Config, HoldReason, JobPhase, Jobs, OfferBook, Offers, Pallet, Programs,
+};
+use alloc::{collections::btree_map::BTreeMap, vec::Vec};
+use frame_support::traits::fungible::InspectHold;
+use sp_runtime::{traits::Saturating, TryRuntimeError};
+use stratus_primitives::{OfferId, ProviderRegistry};
+
+impl<T: Config> Pallet<T> {
+	/// Check every invariant listed in this module's documentation.
+	pub fn do_try_state() -> Result<(), TryRuntimeError> {
+		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut in_use: BTreeMap<OfferId, u32> = BTreeMap::new();
+		let mut program_jobs: BTreeMap<sp_core::H256, u32> = BTreeMap::new();
+		for (id, job) in Jobs::<T>::iter() {
+			let held = escrow.entry(job.requester.clone()).or_default();
+			*held = held.saturating_add(job.escrow);
+			if job.phase.is_final() {
+				ensure(job.escrow == Default::default(), "1: a finished job holds escrow")?;
+			} else {
+				let n = program_jobs.entry(job.program).or_default();
+				*n = n.saturating_add(1);
+			}
+			let mut providers = Vec::new();
+			for replica in job.replicas.iter() {
+				ensure(replica.price <= job.max_price, "3: a replica above its job's max price")?;
+				ensure(!providers.contains(&replica.provider), "4: a provider holds two replicas")?;
+				providers.push(replica.provider.clone());
+				if replica.state.is_live() {
+					ensure(
+						T::Providers::can_serve(&replica.provider, 0),
+						"2: a replica's provider is unregistered or understaked",
+					)?;
+					let n = in_use.entry(replica.offer).or_default();
+					*n = n.saturating_add(1);
+				}
+			}
+			let resting = BidBook::<T>::contains_key(job.kind, bid_key::<T>(job.max_price, id));
+			if resting {
+				ensure(
+					job.phase == JobPhase::Open && job.unfilled() > 0,
+					"6: a job rests in the bid book with nothing to match",
+				)?;
+			}
+		}
+		ensure(
+			BidBook::<T>::iter().count() <= Jobs::<T>::iter().count(),
+			"6: a bid-book entry without a job",
+		)?;
+		for (who, total) in escrow {
+			let held = T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &who);
+			ensure(held == total, "1: held escrow differs from the jobs' escrow")?;
+		}
+		let mut booked = 0usize;
+		for (id, offer) in Offers::<T>::iter() {
+			let used = in_use.remove(&id).unwrap_or(0);
+			ensure(offer.in_use == used, "5: an offer's in_use differs from its live replicas")?;
+			ensure(offer.in_use <= offer.slots, "5: an offer uses more slots than it has")?;
+			if !offer.open {
+				ensure(offer.slots == offer.in_use, "5: a closed offer holds free slots")?;
+			}
+			let in_book =
+				OfferBook::<T>::contains_key(offer.class.kind(), ask_key::<T>(offer.price, id));
+			ensure(in_book == (offer.open && offer.free() > 0), "6: the offer book is out of step")?;
+			booked += usize::from(in_book);
+		}
+		ensure(in_use.is_empty(), "5: a live replica on a missing offer")?;
+		ensure(OfferBook::<T>::iter().count() == booked, "6: an offer-book entry without an offer")?;
+		for (hash, info) in Programs::<T>::iter() {
+			ensure(
+				program_jobs.remove(&hash).unwrap_or(0) == info.jobs,
+				"7: a program's job count is wrong",
+			)?;
+		}
+		ensure(program_jobs.is_empty(), "7: a job runs a missing program")?;
+		Ok(())
+	}
+}
+
+fn ensure(condition: bool, message: &'static str) -> Result<(), TryRuntimeError> {
+	if condition {
+		Ok(())
+	} else {
+		Err(TryRuntimeError::Other(message))
+	}
+}

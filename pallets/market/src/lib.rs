@@ -1,0 +1,688 @@
+//! # Market pallet
+//!
+//! The Stratus order book: programs, offers (asks), jobs (bids), matching, assignments of replicas
+//! to providers, escrow, and settlement.
+//!
+//! ## Terms
+//!
+//! - **Program**: a WASM module or CUDA program registered once, addressed by its blake2-256 hash,
+//!   immutable, stored with a deposit that is returned when it is removed (only while no unfinished
+//!   job runs it).
+//! - **Offer** (ask): a provider sells `slots` concurrent slots of one resource class (CPU for WASM
+//!   jobs, one of its GPU classes for CUDA jobs) at a price per compute unit until a block. Every
+//!   slot is covered by the provider's stake (`pallet-provider-staking`).
+//! - **Job** (bid): a program, an input, requirements, a budget (`max_price` per unit, `max_units`
+//!   per replica), a replication count, a commit window and a deadline. The maximum cost,
+//!   `max_price × max_units × replication`, is held from the requester as **escrow** at once.
+//! - **Replica**: one assignment of the job to one provider's offer. A job has `replication`
+//!   replicas on distinct providers; a replica that misses a deadline is reissued.
+//!
+//! ## Matching
+//!
+//! A continuous order book with price-time priority. Offers rest in `OfferBook`, ordered by
+//! price and then by offer id (posting order); jobs that are not fully matched rest in `BidBook`,
+//! ordered by highest `max_price` and then by job id. A new job walks the offer book from the
+//! cheapest offer and takes one replica per distinct eligible provider, never above its
+//! `max_price`; a new (or updated) offer walks the bid book from the highest bid. Each walk looks
+//! at no more than `MaxMatchScan` book entries, so matching costs
+//! `O(MaxMatchScan × (1 offer read + 1 provider read))` per call, and every call is charged for what
+//! it actually looked at. A job that finds nothing within that window rests in the bid book and is
+//! matched when an eligible offer arrives. A freed slot returns its offer to the book; it meets
+//! resting jobs when its provider updates or posts an offer (the worker re-offers freed capacity).
+//!
+//! ## Timeline of a job
+//!
+//! ```text
+//! submit ─ match ─┬─ replica: ack (≤ AckWindow) ─ commit (≤ commit_window after ack) ─┐
+//!                 └─ replica: …                                                       │
+//!       all committed, or commit window closes (deadline − RevealWindow) ─ reveal window ─ settle
+//! ```
+//!
+//! - A replica not acknowledged within `AckWindow` blocks, or not committed within
+//!   `commit_window` blocks of its acknowledgement, is marked missed and reissued to the next
+//!   eligible offer while `now + AckWindow + commit_window ≤ deadline − RevealWindow`.
+//! - When every replica has committed, the reveal window opens for `RevealWindow` blocks (never
+//!   past the deadline). A commit-close at `deadline − RevealWindow` opens it for whatever has
+//!   committed, or expires the job when nothing has.
+//! - When the reveal window closes (or the last reveal arrives) the [`Config::Verifier`] judges the
+//!   reveals. A quorum's replicas are paid `price × min(units, max_units)` each, less the
+//!   [`Config::ProtocolFee`] which goes to [`Config::FeeDestination`]; everything else held returns
+//!   to the requester. Without a quorum: when replicas missed their reveal and there is still
+//!   time they are reissued; otherwise a disagreement marks the job disputed and the escrow is
+//!   refunded (escalation and slashing come in later pallets), and too few reveals expire it.
+//! - **Cancel**: an unmatched job refunds fully; a running job pays each replica that has
+//!   already committed (`price × units`, less the fee: the provider did the work) and refunds the
+//!   rest.
+//! - Finished jobs stay readable for `RecordRetention` blocks, then anyone may remove them with
+//!   `reap_job`; expired or cancelled offers likewise with `reap_offer`. A reap that removes
+//!   something costs its caller no fee; one with nothing to remove fails.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod dispatchable_impls;
+mod impls;
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+mod invariants;
+mod matching;
+#[cfg(test)]
+mod mock;
+pub mod runtime_api;
+mod settlement;
+#[cfg(test)]
+mod tests;
+mod tick_impls;
+pub mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+use frame_support::traits::fungible;
+
+/// A balance of the market's currency.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// A negative imbalance of the market's currency (the protocol fee on its way to its destination).
+pub type CreditOf<T> =
+	fungible::Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		dispatch::PostDispatchInfo,
+		pallet_prelude::*,
+		traits::{
+			fungible::{BalancedHold, Inspect, Mutate, MutateHold},
+			OnUnbalanced,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_core::H256;
+	use sp_runtime::Perbill;
+	use stratus_primitives::{
+		JobId, JobKind, OfferId, OnDispute, ProviderRegistry, ReplicaIndex, ResourceClass,
+		Verifier,
+	};
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Why the market holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A program's storage deposit.
+		ProgramDeposit,
+		/// A job's escrow: its maximum cost, until it settles.
+		JobEscrow,
+	}
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency jobs are paid in and deposits held in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ BalancedHold<Self::AccountId>;
+		/// The runtime's hold reasons.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Providers, their profiles and the stake behind their slots.
+		type Providers: ProviderRegistry<Self::AccountId, BalanceOf<Self>>;
+		/// Judges revealed results.
+		type Verifier: Verifier;
+		/// Told about disputed jobs.
+		type OnDispute: OnDispute;
+		/// Where protocol fees go.
+		type FeeDestination: OnUnbalanced<CreditOf<Self>>;
+		/// The share of each provider payment taken as the protocol fee.
+		#[pallet::constant]
+		type ProtocolFee: Get<Perbill>;
+		/// Deposit held for any program.
+		#[pallet::constant]
+		type ProgramDepositBase: Get<BalanceOf<Self>>;
+		/// Deposit held per byte of a program.
+		#[pallet::constant]
+		type ProgramDepositPerByte: Get<BalanceOf<Self>>;
+		/// Largest program, in bytes.
+		#[pallet::constant]
+		type MaxProgramSize: Get<u32>;
+		/// Largest inline input, in bytes.
+		#[pallet::constant]
+		type MaxInlineInput: Get<u32>;
+		/// Longest input URL, in bytes.
+		#[pallet::constant]
+		type MaxUrlLength: Get<u32>;
+		/// Most entries in each requirement list (GPU models, regions).
+		#[pallet::constant]
+		type MaxRequirementItems: Get<u32>;
+		/// Most replicas a job may ask for.
+		#[pallet::constant]
+		type MaxReplication: Get<u8>;
+		/// Most replicas a job may have over its life, reissued ones included.
+		#[pallet::constant]
+		type MaxReplicasPerJob: Get<u32>;
+		/// Most offers one provider may have.
+		#[pallet::constant]
+		type MaxOffersPerProvider: Get<u32>;
+		/// Most slots one offer may hold.
+		#[pallet::constant]
+		type MaxSlotsPerOffer: Get<u32>;
+		/// Most order-book entries one matching pass looks at.
+		#[pallet::constant]
+		type MaxMatchScan: Get<u32>;
+		/// Most deadlines that may fall due in one block.
+		#[pallet::constant]
+		type MaxTimeoutsPerBlock: Get<u32>;
+		/// Weight the block-start hook may spend on due deadlines.
+		#[pallet::constant]
+		type MaxTimeoutWeight: Get<Weight>;
+		/// Blocks a provider has to acknowledge a replica.
+		#[pallet::constant]
+		type AckWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks replicas have to reveal once the reveal window opens.
+		#[pallet::constant]
+		type RevealWindow: Get<BlockNumberFor<Self>>;
+		/// Furthest a job's deadline may be from its submission.
+		#[pallet::constant]
+		type MaxJobDuration: Get<BlockNumberFor<Self>>;
+		/// Blocks a finished job stays readable before it may be reaped.
+		#[pallet::constant]
+		type RecordRetention: Get<BlockNumberFor<Self>>;
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Registered programs' metadata.
+	///
+	/// Identity: the key is a blake2-256 hash of the program, already uniformly distributed.
+	#[pallet::storage]
+	pub type Programs<T: Config> =
+		StorageMap<_, Identity, H256, ProgramInfo<T::AccountId, BalanceOf<T>>, OptionQuery>;
+
+	/// Registered programs' bytes, apart from their metadata so that matching never loads them.
+	///
+	/// Identity: the key is a blake2-256 hash of the value.
+	#[pallet::storage]
+	pub type ProgramCode<T: Config> =
+		StorageMap<_, Identity, H256, BoundedVec<u8, T::MaxProgramSize>, OptionQuery>;
+
+	/// The next offer id.
+	#[pallet::storage]
+	pub type NextOfferId<T: Config> = StorageValue<_, OfferId, ValueQuery>;
+
+	/// Offers, open or waiting for their last replicas to end.
+	///
+	/// Twox64Concat: ids are assigned by the chain in sequence.
+	#[pallet::storage]
+	pub type Offers<T: Config> = StorageMap<_, Twox64Concat, OfferId, Offer<T>, OptionQuery>;
+
+	/// Each provider's offers.
+	///
+	/// Blake2_128Concat: account ids are chosen by users.
+	#[pallet::storage]
+	pub type ProviderOffers<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<OfferId, T::MaxOffersPerProvider>,
+		ValueQuery,
+	>;
+
+	/// The ask side: open offers with a free slot, keyed by `price (big-endian) ‖ offer id
+	/// (big-endian)` so that iteration runs in price-time order.
+	///
+	/// Twox64Concat for the two job kinds; Identity for the order key, because matching needs its
+	/// byte order (the key ends in a chain-assigned id, so a user picks only the price prefix).
+	#[pallet::storage]
+	pub type OfferBook<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobKind, Identity, [u8; 24], (), OptionQuery>;
+
+	/// The next job id.
+	#[pallet::storage]
+	pub type NextJobId<T: Config> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Jobs, until reaped.
+	///
+	/// Twox64Concat: ids are assigned by the chain in sequence.
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, Job<T>, OptionQuery>;
+
+	/// The bid side: open jobs with replicas still to match, keyed by
+	/// `(u128::MAX − max_price) (big-endian) ‖ job id (big-endian)` so that iteration runs from
+	/// the highest bid, oldest first.
+	///
+	/// Twox64Concat for the job kind; Identity for the order key (see `OfferBook`).
+	#[pallet::storage]
+	pub type BidBook<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobKind, Identity, [u8; 24], (), OptionQuery>;
+
+	/// Deadlines by the block they fall due in.
+	///
+	/// Twox64Concat: block numbers are not chosen by users.
+	#[pallet::storage]
+	pub type Timeouts<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<Timeout, T::MaxTimeoutsPerBlock>,
+		ValueQuery,
+	>;
+
+	/// The first block whose deadlines have not all been handled.
+	#[pallet::storage]
+	pub type TimeoutCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A program was registered.
+		ProgramRegistered {
+			/// The program's blake2-256 hash, by which jobs name it.
+			program: H256,
+			/// Who registered it and holds its deposit.
+			owner: T::AccountId,
+			/// Which executor runs it.
+			kind: JobKind,
+			/// Its size in bytes.
+			len: u32,
+			/// The deposit held.
+			deposit: BalanceOf<T>,
+		},
+		/// A program was removed and its deposit returned.
+		ProgramRemoved {
+			/// The program's hash.
+			program: H256,
+			/// The deposit returned to the owner.
+			refunded: BalanceOf<T>,
+		},
+		/// A provider posted an offer.
+		OfferPosted {
+			/// The offer's id.
+			offer: OfferId,
+			/// The provider.
+			provider: T::AccountId,
+			/// What it sells.
+			class: ResourceClass,
+			/// Price per compute unit.
+			price: BalanceOf<T>,
+			/// Concurrent slots.
+			slots: u32,
+			/// The block from which it no longer matches.
+			expires_at: BlockNumberFor<T>,
+		},
+		/// A provider changed an offer.
+		OfferUpdated {
+			/// The offer's id.
+			offer: OfferId,
+			/// The new price per compute unit.
+			price: BalanceOf<T>,
+			/// The new slot count.
+			slots: u32,
+			/// The new expiry.
+			expires_at: BlockNumberFor<T>,
+		},
+		/// An offer stopped matching: cancelled by its provider, or found expired.
+		OfferClosed {
+			/// The offer's id.
+			offer: OfferId,
+			/// `true` when it expired, `false` when cancelled.
+			expired: bool,
+		},
+		/// A closed offer's record was removed.
+		OfferReaped {
+			/// The offer's id.
+			offer: OfferId,
+		},
+		/// A requester posted a job and its maximum cost was held.
+		JobSubmitted {
+			/// The job's id.
+			job: JobId,
+			/// The requester.
+			requester: T::AccountId,
+			/// The program it runs.
+			program: H256,
+			/// The amount held in escrow.
+			escrow: BalanceOf<T>,
+		},
+		/// A replica of a job was assigned to a provider's offer.
+		ReplicaAssigned {
+			/// The job.
+			job: JobId,
+			/// The replica's index.
+			replica: ReplicaIndex,
+			/// The provider who should run it.
+			provider: T::AccountId,
+			/// The offer whose slot it uses.
+			offer: OfferId,
+			/// Price per compute unit.
+			price: BalanceOf<T>,
+			/// The last block for the provider to acknowledge it.
+			ack_by: BlockNumberFor<T>,
+		},
+		/// A provider acknowledged a replica and is running it.
+		ReplicaAcknowledged {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			replica: ReplicaIndex,
+			/// The last block for its commit.
+			commit_by: BlockNumberFor<T>,
+		},
+		/// A replica missed a deadline and gave its slot back.
+		ReplicaMissed {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			replica: ReplicaIndex,
+			/// Its provider.
+			provider: T::AccountId,
+			/// Which deadline.
+			missed: Missed,
+		},
+		/// A job's reveal window opened.
+		RevealOpened {
+			/// The job.
+			job: JobId,
+			/// The last block for reveals.
+			until: BlockNumberFor<T>,
+		},
+		/// A provider was paid for a replica.
+		ProviderPaid {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			replica: ReplicaIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// What the provider received.
+			amount: BalanceOf<T>,
+			/// The protocol fee taken from the payment.
+			fee: BalanceOf<T>,
+		},
+		/// A job's replicas agreed; the quorum was paid and the rest of the escrow refunded.
+		JobSettled {
+			/// The job.
+			job: JobId,
+			/// The canonical digest of the job's output.
+			digest: H256,
+			/// Paid to providers, fees included.
+			paid: BalanceOf<T>,
+			/// Returned to the requester.
+			refunded: BalanceOf<T>,
+		},
+		/// A job's reveals disagreed without a quorum; its escrow was refunded.
+		JobDisputed {
+			/// The job.
+			job: JobId,
+			/// Returned to the requester.
+			refunded: BalanceOf<T>,
+		},
+		/// The requester cancelled a job.
+		JobCancelled {
+			/// The job.
+			job: JobId,
+			/// Paid to replicas that had committed, fees included.
+			paid: BalanceOf<T>,
+			/// Returned to the requester.
+			refunded: BalanceOf<T>,
+		},
+		/// A job ran out of time without a result; its escrow was refunded.
+		JobExpired {
+			/// The job.
+			job: JobId,
+			/// Returned to the requester.
+			refunded: BalanceOf<T>,
+		},
+		/// A finished job's record was removed.
+		JobReaped {
+			/// The job.
+			job: JobId,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The program has no bytes. Register the module or program file itself.
+		ProgramEmpty,
+		/// The program is larger than `MaxProgramSize`. Shrink it (strip debug sections) or fetch
+		/// large data as input instead.
+		ProgramTooLarge,
+		/// A `Wasm` program must be a WebAssembly binary (starting with `\0asm`). Register the
+		/// `.wasm` file, not its text form, or pick the right kind.
+		InvalidWasm,
+		/// This exact program is already registered; use its hash.
+		ProgramExists,
+		/// No program has this hash. Register the program first, or check the hash.
+		UnknownProgram,
+		/// Only the account that registered a program may remove it.
+		NotProgramOwner,
+		/// Unfinished jobs run this program; remove it after they end.
+		ProgramInUse,
+		/// The signer is not a registered provider (nor a provider's worker key). Register with
+		/// `ProviderStaking::register` first.
+		NotProvider,
+		/// The provider's profile does not offer this resource class: CPU offers need the `Wasm`
+		/// job kind, GPU offers the `Cuda` kind and a GPU class at that index.
+		ClassNotInProfile,
+		/// A price of zero. Offer and bid prices are per compute unit and must be positive.
+		ZeroPrice,
+		/// An offer needs at least one slot.
+		ZeroSlots,
+		/// More slots than `MaxSlotsPerOffer` in one offer; post several offers.
+		TooManySlots,
+		/// The expiry is not in the future.
+		ExpiryInPast,
+		/// The provider already has `MaxOffersPerProvider` offers; cancel or reap one first.
+		TooManyOffers,
+		/// No offer has this id (it may have been reaped).
+		UnknownOffer,
+		/// Only the offer's provider may change it.
+		NotOfferOwner,
+		/// The offer was cancelled or has expired; post a new one.
+		OfferClosed,
+		/// The inline input is larger than `MaxInlineInput`; serve it from a URL instead.
+		InputTooLarge,
+		/// The input URL is empty or longer than `MaxUrlLength`.
+		BadInputUrl,
+		/// A requirement list has more than `MaxRequirementItems` entries, or a GPU model name is
+		/// longer than a GPU model can be.
+		TooManyRequirements,
+		/// `max_units` is zero: a job must allow at least one compute unit.
+		ZeroUnits,
+		/// `max_output_bytes` is zero: a job must allow some output.
+		ZeroOutput,
+		/// `replication` must be at least 1 and at most `MaxReplication`.
+		BadReplication,
+		/// `commit_window` must be at least one block.
+		ZeroCommitWindow,
+		/// The deadline is not in the future.
+		DeadlineInPast,
+		/// The deadline leaves too little time: it must be at least
+		/// `AckWindow + commit_window + RevealWindow` blocks away.
+		DeadlineTooSoon,
+		/// The deadline is further than `MaxJobDuration` blocks away.
+		DeadlineTooFar,
+		/// `max_price × max_units × replication` does not fit in a balance. Lower the budget.
+		CostOverflow,
+		/// The account cannot cover the amount to hold (and keep its existential deposit).
+		InsufficientBalance,
+		/// No job has this id (it may have been reaped).
+		UnknownJob,
+		/// Only the job's requester may cancel it.
+		NotRequester,
+		/// The job has already ended.
+		JobFinished,
+		/// The job has no replica with this index.
+		UnknownReplica,
+		/// The signer is neither the replica's provider nor its worker key.
+		NotReplicaProvider,
+		/// The replica is not waiting for an acknowledgement (already acknowledged, or missed).
+		NotAwaitingAck,
+		/// The replica cannot commit now: it is not acknowledged-and-running, it already
+		/// committed, or its commit deadline has passed.
+		NotAwaitingCommit,
+		/// The replica cannot reveal now: the reveal window is not open, or it did not commit, or
+		/// it already revealed.
+		NotAwaitingReveal,
+		/// Too many deadlines fall due in the coming blocks; try again in a few blocks.
+		TimeoutQueueFull,
+		/// There is nothing to reap: the record is not finished, not yet past its retention, or
+		/// still in use.
+		NothingToReap,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::on_initialize_timeouts(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxReplication::get() >= 1, "MaxReplication must allow one replica");
+			assert!(
+				u32::from(T::MaxReplication::get()) <= T::MaxReplicasPerJob::get(),
+				"MaxReplicasPerJob must hold a job's replicas"
+			);
+			assert!(T::MaxReplicasPerJob::get() <= 256, "replica indices are u8");
+			assert!(T::MaxMatchScan::get() >= 1, "matching must look at one entry");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call(weight(<T as Config>::WeightInfo))]
+	impl<T: Config> Pallet<T> {
+		/// Register a program: a WASM module (`kind = Wasm`) or a CUDA program, source or PTX
+		/// (`kind = Cuda`). A deposit of `ProgramDepositBase + len × ProgramDepositPerByte` is held
+		/// until the program is removed. Jobs name it by its blake2-256 hash.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register_program(code.len() as u32))]
+		pub fn register_program(
+			origin: OriginFor<T>,
+			kind: JobKind,
+			code: Vec<u8>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_register_program(owner, kind, code).map(|_| ())
+		}
+
+		/// Remove a program nobody runs any more and return its deposit. Owner only.
+		#[pallet::call_index(1)]
+		pub fn remove_program(origin: OriginFor<T>, program: H256) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_remove_program(owner, program)
+		}
+
+		/// Offer `slots` concurrent slots of `class` at `price` per compute unit until
+		/// `expires_at`. Signed by a provider or its worker key; the stake must cover the slots.
+		/// The offer is matched at once against resting jobs.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::post_offer(T::MaxMatchScan::get()))]
+		pub fn post_offer(
+			origin: OriginFor<T>,
+			class: ResourceClass,
+			price: BalanceOf<T>,
+			slots: u32,
+			expires_at: BlockNumberFor<T>,
+		) -> DispatchResultWithPostInfo {
+			let signer = ensure_signed(origin)?;
+			let scanned = Self::do_post_offer(signer, class, price, slots, expires_at)?;
+			Ok(Some(T::WeightInfo::post_offer(scanned)).into())
+		}
+
+		/// Change an open offer's price, slots (not below the slots in use) and expiry, and match
+		/// it again against resting jobs. Its time priority restarts.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::update_offer(T::MaxMatchScan::get()))]
+		pub fn update_offer(
+			origin: OriginFor<T>,
+			offer: OfferId,
+			price: BalanceOf<T>,
+			slots: u32,
+			expires_at: BlockNumberFor<T>,
+		) -> DispatchResultWithPostInfo {
+			let signer = ensure_signed(origin)?;
+			let scanned = Self::do_update_offer(signer, offer, price, slots, expires_at)?;
+			Ok(Some(T::WeightInfo::update_offer(scanned)).into())
+		}
+
+		/// Cancel an offer: it stops matching and its free slots go back to the stake at once;
+		/// replicas it serves run on to the end.
+		#[pallet::call_index(4)]
+		pub fn cancel_offer(origin: OriginFor<T>, offer: OfferId) -> DispatchResult {
+			let signer = ensure_signed(origin)?;
+			Self::do_cancel_offer(signer, offer)
+		}
+
+		/// Post a job. Its maximum cost is held at once, and it is matched in this block against
+		/// the cheapest eligible offers; what cannot be matched rests until an eligible offer
+		/// arrives or the job's time runs out.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::submit_job(
+			u32::from(T::MaxReplication::get()),
+			T::MaxMatchScan::get(),
+		))]
+		pub fn submit_job(
+			origin: OriginFor<T>,
+			spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
+		) -> DispatchResultWithPostInfo {
+			let requester = ensure_signed(origin)?;
+			let (matched, scanned) = Self::do_submit_job(requester, spec)?;
+			Ok(Some(T::WeightInfo::submit_job(matched, scanned)).into())
+		}
+
+		/// Cancel a job. Unmatched: everything held is refunded. Running: replicas that have
+		/// committed are paid for the units they reported, the rest is refunded.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::cancel_job(T::MaxReplicasPerJob::get()))]
+		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
+			let requester = ensure_signed(origin)?;
+			let replicas = Self::do_cancel_job(requester, job)?;
+			Ok(Some(T::WeightInfo::cancel_job(replicas)).into())
+		}
+
+		/// Acknowledge a replica: the provider takes the work on and its commit deadline starts.
+		/// Signed by the replica's provider or its worker key, before the acknowledgement deadline.
+		#[pallet::call_index(7)]
+		pub fn acknowledge(
+			origin: OriginFor<T>,
+			job: JobId,
+			replica: ReplicaIndex,
+		) -> DispatchResult {
+			let signer = ensure_signed(origin)?;
+			Self::do_acknowledge(signer, job, replica)
+		}
+
+		/// Remove a cancelled or expired offer that serves no replica (closing an expired one
+		/// first). Anyone may call it; it costs no fee when it removes something.
+		#[pallet::call_index(8)]
+		pub fn reap_offer(origin: OriginFor<T>, offer: OfferId) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			Self::do_reap_offer(offer)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Remove a job that ended more than `RecordRetention` blocks ago. Anyone may call it; it
+		/// costs no fee when it removes something.
+		#[pallet::call_index(9)]
+		pub fn reap_job(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			Self::do_reap_job(job)?;
+			Ok(PostDispatchInfo { actual_weight: None, pays_fee: Pays::No })
+		}
+	}
+}

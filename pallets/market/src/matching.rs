@@ -1,0 +1,278 @@
+//! The order book: keys, eligibility, and the two matching walks (a job against offers, an offer
+//! against resting jobs).
+
+use crate::{
+	BalanceOf, BidBook, Config, Error, Event, Job, Offer, OfferBook, Offers, Pallet, Replica,
+	ReplicaState, Requirements, Timeout,
+};
+use alloc::vec::Vec;
+use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
+use stratus_primitives::{
+	CapabilityProfile, JobId, JobKind, OfferId, ProviderRegistry, ResourceClass,
+};
+
+/// `price (big-endian) ‖ id (big-endian)`: byte order is price order, then id order.
+pub(crate) fn order_key(price: u128, id: u64) -> [u8; 24] {
+	let mut key = [0u8; 24];
+	let (head, tail) = key.split_at_mut(16);
+	head.copy_from_slice(&price.to_be_bytes());
+	tail.copy_from_slice(&id.to_be_bytes());
+	key
+}
+
+/// The price and id an order key was made from.
+pub(crate) fn split_key(key: &[u8; 24]) -> (u128, u64) {
+	let mut price = [0u8; 16];
+	let mut id = [0u8; 8];
+	let (head, tail) = key.split_at(16);
+	price.copy_from_slice(head);
+	id.copy_from_slice(tail);
+	(u128::from_be_bytes(price), u64::from_be_bytes(id))
+}
+
+/// An offer's key in `OfferBook`: cheapest first, then oldest.
+pub(crate) fn ask_key<T: Config>(price: BalanceOf<T>, offer: OfferId) -> [u8; 24] {
+	order_key(price.unique_saturated_into(), offer)
+}
+
+/// A job's key in `BidBook`: highest `max_price` first, then oldest.
+pub(crate) fn bid_key<T: Config>(max_price: BalanceOf<T>, job: JobId) -> [u8; 24] {
+	let price: u128 = max_price.unique_saturated_into();
+	order_key(u128::MAX.saturating_sub(price), job)
+}
+
+/// Which requirements exclude an offer from a job; the offer is eligible when none does.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Exclusions {
+	/// The offer's price is above the job's `max_price`.
+	pub price: bool,
+	/// The offer has expired.
+	pub expired: bool,
+	/// The provider is no longer registered, or its stake no longer covers its slots.
+	pub provider: bool,
+	/// The provider's stake is below the job's `min_stake`.
+	pub stake: bool,
+	/// The provider's region is not allowed, or is denied.
+	pub region: bool,
+	/// Too few CPU cores.
+	pub cpu_cores: bool,
+	/// Too little memory.
+	pub memory: bool,
+	/// Too little GPU memory (or the offer's GPU class is gone from the profile).
+	pub vram: bool,
+	/// Too low a compute capability.
+	pub compute_capability: bool,
+	/// A GPU model the job does not allow.
+	pub gpu_model: bool,
+	/// The provider already runs (or ran) a replica of the job.
+	pub same_provider: bool,
+}
+
+impl Exclusions {
+	/// Whether nothing excludes the offer.
+	pub fn eligible(&self) -> bool {
+		*self == Self::default()
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// What excludes `offer` from a job with these requirements and `max_price`, judged at `now`.
+	pub(crate) fn exclusions(
+		requirements: &Requirements<T>,
+		max_price: BalanceOf<T>,
+		offer: &Offer<T>,
+		profile: Option<&CapabilityProfile>,
+		now: BlockNumberFor<T>,
+	) -> Exclusions {
+		let mut ex = Exclusions {
+			price: offer.price > max_price,
+			expired: offer.expires_at <= now,
+			..Default::default()
+		};
+		let Some(profile) = profile.filter(|_| T::Providers::can_serve(&offer.provider, 0)) else {
+			ex.provider = true;
+			return ex;
+		};
+		ex.stake = T::Providers::stake(&offer.provider) < requirements.min_stake;
+		ex.region = (!requirements.regions_allowed.is_empty() &&
+			!requirements.regions_allowed.contains(&profile.region)) ||
+			requirements.regions_denied.contains(&profile.region);
+		ex.cpu_cores = profile.cpu_cores < requirements.min_cpu_cores;
+		ex.memory = profile.memory_mib < requirements.min_memory_mib;
+		if let ResourceClass::Gpu(index) = offer.class {
+			match profile.gpus.get(usize::from(index)) {
+				Some(gpu) => {
+					ex.vram = gpu.vram_mib < requirements.min_vram_mib;
+					ex.compute_capability =
+						gpu.compute_capability < requirements.min_compute_capability;
+					ex.gpu_model = !requirements.gpu_models.is_empty() &&
+						!requirements.gpu_models.contains(&gpu.model);
+				},
+				None => ex.vram = true,
+			}
+		}
+		ex
+	}
+
+	/// Whether a replica assigned now could still be acknowledged and committed before the
+	/// job's commit window closes.
+	pub(crate) fn time_allows(job: &Job<T>, now: BlockNumberFor<T>) -> bool {
+		now.saturating_add(T::AckWindow::get()).saturating_add(job.commit_window) <
+			job.commit_close()
+	}
+
+	/// Whether the job should rest in the bid book: open, short of replicas, and with time and
+	/// room left for more.
+	fn should_rest(job: &Job<T>, now: BlockNumberFor<T>) -> bool {
+		job.phase == crate::JobPhase::Open &&
+			job.unfilled() > 0 &&
+			(job.replicas.len() as u32) < T::MaxReplicasPerJob::get() &&
+			Self::time_allows(job, now)
+	}
+
+	/// Put the job into the bid book or take it out, as its state says.
+	pub(crate) fn sync_bid_book(id: JobId, job: &Job<T>) {
+		let key = bid_key::<T>(job.max_price, id);
+		if Self::should_rest(job, frame_system::Pallet::<T>::block_number()) {
+			BidBook::<T>::insert(job.kind, key, ());
+		} else {
+			BidBook::<T>::remove(job.kind, key);
+		}
+	}
+
+	/// Assign a new replica of `job` to `offer`, using one of its free slots.
+	pub(crate) fn assign(
+		id: JobId,
+		job: &mut Job<T>,
+		offer_id: OfferId,
+		offer: &mut Offer<T>,
+	) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let index = u8::try_from(job.replicas.len()).map_err(|_| Error::<T>::UnknownReplica)?;
+		let ack_by = now.saturating_add(T::AckWindow::get());
+		Self::schedule(ack_by.saturating_add(1u32.into()), Timeout::Ack(id, index))?;
+		job.replicas
+			.try_push(Replica {
+				index,
+				provider: offer.provider.clone(),
+				offer: offer_id,
+				price: offer.price,
+				state: ReplicaState::Assigned,
+				assigned_at: now,
+				ack_by,
+				commit_by: None,
+				units: None,
+				digest: None,
+				paid: Default::default(),
+			})
+			.map_err(|_| Error::<T>::UnknownReplica)?;
+		offer.in_use = offer.in_use.saturating_add(1);
+		if offer.free() == 0 {
+			OfferBook::<T>::remove(offer.class.kind(), ask_key::<T>(offer.price, offer_id));
+		}
+		Self::deposit_event(Event::ReplicaAssigned {
+			job: id,
+			replica: index,
+			provider: offer.provider.clone(),
+			offer: offer_id,
+			price: offer.price,
+			ack_by,
+		});
+		Ok(())
+	}
+
+	/// Match `job`'s missing replicas against the cheapest eligible offers. Returns
+	/// `(replicas matched, book entries looked at)`.
+	pub(crate) fn fill(id: JobId, job: &mut Job<T>) -> Result<(u32, u32), DispatchError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let needed = job.unfilled();
+		if needed == 0 || !Self::time_allows(job, now) {
+			return Ok((0, 0));
+		}
+		let room = (T::MaxReplicasPerJob::get() as usize).saturating_sub(job.replicas.len());
+		let needed = needed.min(room);
+		let max_price: u128 = job.max_price.unique_saturated_into();
+		let mut scanned = 0u32;
+		let mut expired = Vec::new();
+		let mut picked: Vec<(OfferId, Offer<T>)> = Vec::new();
+		for (key, ()) in OfferBook::<T>::iter_prefix(job.kind) {
+			if scanned >= T::MaxMatchScan::get() || picked.len() >= needed {
+				break;
+			}
+			scanned = scanned.saturating_add(1);
+			let (price, offer_id) = split_key(&key);
+			if price > max_price {
+				break;
+			}
+			let Some(offer) = Offers::<T>::get(offer_id) else { continue };
+			if offer.expires_at <= now {
+				expired.push(offer_id);
+				continue;
+			}
+			if job.has_provider(&offer.provider) ||
+				picked.iter().any(|(_, o)| o.provider == offer.provider)
+			{
+				continue;
+			}
+			let profile = T::Providers::profile(&offer.provider);
+			if Self::exclusions(&job.requirements, job.max_price, &offer, profile.as_ref(), now)
+				.eligible()
+			{
+				picked.push((offer_id, offer));
+			}
+		}
+		for offer_id in expired {
+			Self::close_offer(offer_id, true);
+		}
+		let matched = picked.len() as u32;
+		for (offer_id, mut offer) in picked {
+			Self::assign(id, job, offer_id, &mut offer)?;
+			Offers::<T>::insert(offer_id, offer);
+		}
+		Ok((matched, scanned))
+	}
+
+	/// Match an offer's free slots against resting jobs, highest bid first. Returns the number of
+	/// bid-book entries looked at.
+	pub(crate) fn match_offer(offer_id: OfferId) -> Result<u32, DispatchError> {
+		let Some(mut offer) = Offers::<T>::get(offer_id) else { return Ok(0) };
+		let now = frame_system::Pallet::<T>::block_number();
+		if !offer.open || offer.expires_at <= now || offer.free() == 0 {
+			return Ok(0);
+		}
+		let kind: JobKind = offer.class.kind();
+		let price: u128 = offer.price.unique_saturated_into();
+		let profile = T::Providers::profile(&offer.provider);
+		let mut scanned = 0u32;
+		let mut picked: Vec<JobId> = Vec::new();
+		for (key, ()) in BidBook::<T>::iter_prefix(kind) {
+			if scanned >= T::MaxMatchScan::get() || picked.len() >= offer.free() as usize {
+				break;
+			}
+			scanned = scanned.saturating_add(1);
+			let (inverse, job_id) = split_key(&key);
+			if u128::MAX.saturating_sub(inverse) < price {
+				break;
+			}
+			let Some(job) = crate::Jobs::<T>::get(job_id) else { continue };
+			if job.has_provider(&offer.provider) || !Self::time_allows(&job, now) {
+				continue;
+			}
+			if Self::exclusions(&job.requirements, job.max_price, &offer, profile.as_ref(), now)
+				.eligible()
+			{
+				picked.push(job_id);
+			}
+		}
+		for job_id in picked {
+			let Some(mut job) = crate::Jobs::<T>::get(job_id) else { continue };
+			Self::assign(job_id, &mut job, offer_id, &mut offer)?;
+			Self::sync_bid_book(job_id, &job);
+			crate::Jobs::<T>::insert(job_id, job);
+		}
+		Offers::<T>::insert(offer_id, offer);
+		Ok(scanned)
+	}
+}

@@ -1,0 +1,213 @@
+//! A test runtime with the three market pallets wired as in the real runtime: balances,
+//! provider staking, verification and the market. `ExtBuilder::build_and_execute` checks every
+//! pallet's invariants after each test.
+
+use crate as pallet_market;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{tokens::imbalance::ResolveTo, ConstU32, ConstU8, Hooks},
+	weights::Weight,
+};
+use sp_core::{ConstU128, ConstU64, H256};
+use sp_runtime::{BoundedVec, BuildStorage, Perbill};
+use stratus_primitives::{CapabilityProfile, GpuSpec, JobKind};
+
+pub type AccountId = u64;
+pub type Balance = u128;
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Staking: pallet_provider_staking,
+		Verification: pallet_verification,
+		Market: pallet_market,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type ExistentialDeposit = ConstU128<1>;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+/// Stake each slot needs.
+pub const STAKE_PER_SLOT: Balance = 100;
+
+impl pallet_provider_staking::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinStakePerSlot = ConstU128<STAKE_PER_SLOT>;
+	type UnbondingPeriod = ConstU64<10>;
+	type MaxUnbondingChunks = ConstU32<4>;
+	type WeightInfo = ();
+}
+
+impl pallet_verification::Config for Test {
+	type Jobs = Market;
+	type WeightInfo = ();
+}
+
+/// Where protocol fees go.
+pub const FEE_ACCOUNT: AccountId = 999;
+/// The acknowledgement window.
+pub const ACK: u64 = 3;
+/// The reveal window.
+pub const REVEAL: u64 = 4;
+
+parameter_types! {
+	pub const FeeAccount: AccountId = FEE_ACCOUNT;
+	pub const Fee: Perbill = Perbill::from_percent(10);
+	pub const TimeoutWeight: Weight = Weight::MAX;
+}
+
+impl pallet_market::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = Staking;
+	type Verifier = Verification;
+	type OnDispute = ();
+	type FeeDestination = ResolveTo<FeeAccount, Balances>;
+	type ProtocolFee = Fee;
+	type ProgramDepositBase = ConstU128<10>;
+	type ProgramDepositPerByte = ConstU128<1>;
+	type MaxProgramSize = ConstU32<1024>;
+	type MaxInlineInput = ConstU32<256>;
+	type MaxUrlLength = ConstU32<64>;
+	type MaxRequirementItems = ConstU32<4>;
+	type MaxReplication = ConstU8<5>;
+	type MaxReplicasPerJob = ConstU32<8>;
+	type MaxOffersPerProvider = ConstU32<4>;
+	type MaxSlotsPerOffer = ConstU32<16>;
+	type MaxMatchScan = ConstU32<32>;
+	type MaxTimeoutsPerBlock = ConstU32<64>;
+	type MaxTimeoutWeight = TimeoutWeight;
+	type AckWindow = ConstU64<ACK>;
+	type RevealWindow = ConstU64<REVEAL>;
+	type MaxJobDuration = ConstU64<1000>;
+	type RecordRetention = ConstU64<20>;
+	type WeightInfo = ();
+}
+
+/// Requesters: accounts 1..=9. Providers: accounts 10..=29 (their worker keys are `+100`).
+pub const ALICE: AccountId = 1;
+pub const BOB: AccountId = 2;
+/// Every endowed account's starting balance.
+pub const ENDOWMENT: Balance = 1_000_000;
+
+/// A CPU-only profile in `region`.
+pub fn cpu_profile(region: u16) -> CapabilityProfile {
+	CapabilityProfile {
+		kinds: BoundedVec::truncate_from(vec![JobKind::Wasm]),
+		gpus: Default::default(),
+		cpu_cores: 16,
+		memory_mib: 32_768,
+		region,
+		endpoint: None,
+	}
+}
+
+/// A GPU profile: one class of `model` with `vram_mib` and compute capability `cc`.
+pub fn gpu_profile(model: &str, vram_mib: u32, cc: u16) -> CapabilityProfile {
+	CapabilityProfile {
+		kinds: BoundedVec::truncate_from(vec![JobKind::Wasm, JobKind::Cuda]),
+		gpus: BoundedVec::truncate_from(vec![GpuSpec {
+			model: BoundedVec::truncate_from(model.as_bytes().to_vec()),
+			vram_mib,
+			compute_capability: cc,
+			driver_version: 55054,
+			cuda_version: 12040,
+			count: 1,
+		}]),
+		cpu_cores: 32,
+		memory_mib: 65_536,
+		region: 276,
+		endpoint: None,
+	}
+}
+
+/// Register `provider` (worker key `provider + 100`) with `profile`, staked for `slots` slots.
+pub fn register(provider: AccountId, profile: CapabilityProfile, slots: u32) {
+	frame_support::assert_ok!(Staking::register(
+		RuntimeOrigin::signed(provider),
+		provider + 100,
+		profile,
+		STAKE_PER_SLOT * Balance::from(slots),
+	));
+}
+
+/// A minimal WASM module (the magic and version only).
+pub fn wasm_code() -> Vec<u8> {
+	b"\0asm\x01\0\0\0".to_vec()
+}
+
+/// Register a minimal WASM program from `owner`; returns its hash.
+pub fn register_wasm(owner: AccountId) -> H256 {
+	frame_support::assert_ok!(Market::register_program(
+		RuntimeOrigin::signed(owner),
+		JobKind::Wasm,
+		wasm_code()
+	));
+	H256(sp_io::hashing::blake2_256(&wasm_code()))
+}
+
+/// Advance to block `n`, running the market's block-start hook on the way.
+pub fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Market::on_initialize(next);
+	}
+}
+
+/// The market events since the last call.
+pub fn market_events() -> Vec<pallet_market::Event<Test>> {
+	let events = System::events()
+		.into_iter()
+		.filter_map(|r| if let RuntimeEvent::Market(e) = r.event { Some(e) } else { None })
+		.collect();
+	System::reset_events();
+	events
+}
+
+#[derive(Default)]
+pub struct ExtBuilder;
+
+impl ExtBuilder {
+	pub fn build(self) -> sp_io::TestExternalities {
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		let mut balances: Vec<(AccountId, Balance)> =
+			(1..=29).chain(110..=129).map(|a| (a, ENDOWMENT)).collect();
+		balances.push((FEE_ACCOUNT, 1));
+		pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
+			.assimilate_storage(&mut storage)
+			.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| System::set_block_number(1));
+		ext
+	}
+
+	/// Run `test`, then check every pallet's invariants.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			test();
+			Market::do_try_state().expect("market invariants hold");
+			Staking::do_try_state().expect("staking invariants hold");
+		});
+	}
+}
+
+/// The total of free and held balance of `who`.
+pub fn total(who: AccountId) -> Balance {
+	use frame_support::traits::fungible::Inspect;
+	Balances::total_balance(&who)
+}

@@ -1,0 +1,259 @@
+//! Money and the end of things: payments, refunds, slots given back, reveal windows, verdicts.
+
+use crate::{
+	matching::ask_key, BalanceOf, Config, Event, HoldReason, Job, JobPhase, Jobs, Missed, OfferBook,
+	Offers, Pallet, ProviderOffers, Programs, ReplicaState, Timeout,
+};
+use alloc::vec::Vec;
+use frame_support::{
+	pallet_prelude::*,
+	traits::{
+		fungible::{BalancedHold, MutateHold},
+		tokens::{Fortitude, Precision, Restriction},
+		OnUnbalanced,
+	},
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::{SaturatedConversion, Saturating, Zero};
+use stratus_primitives::{
+	JobId, OfferId, OnDispute, ProviderRegistry, ReplicaIndex, Verdict, Verifier,
+};
+
+impl<T: Config> Pallet<T> {
+	/// Stop an offer matching: out of the book, free slots back to the stake. The record goes
+	/// once no replica uses it.
+	pub(crate) fn close_offer(offer_id: OfferId, expired: bool) {
+		let Some(mut offer) = Offers::<T>::get(offer_id) else { return };
+		if !offer.open {
+			return;
+		}
+		OfferBook::<T>::remove(offer.class.kind(), ask_key::<T>(offer.price, offer_id));
+		T::Providers::release_slots(&offer.provider, offer.free());
+		offer.open = false;
+		offer.slots = offer.in_use;
+		Self::deposit_event(Event::OfferClosed { offer: offer_id, expired });
+		Self::store_or_drop_offer(offer_id, offer);
+	}
+
+	/// Keep an offer's record, or drop it when it is closed and serves nobody.
+	fn store_or_drop_offer(offer_id: OfferId, offer: crate::Offer<T>) {
+		if !offer.open && offer.in_use == 0 {
+			ProviderOffers::<T>::mutate(&offer.provider, |ids| ids.retain(|id| *id != offer_id));
+			Offers::<T>::remove(offer_id);
+			Self::deposit_event(Event::OfferReaped { offer: offer_id });
+		} else {
+			Offers::<T>::insert(offer_id, offer);
+		}
+	}
+
+	/// A replica ends: its slot goes back to its offer (and the offer back into the book), or,
+	/// when the offer is closed or expired, back to the provider's stake.
+	pub(crate) fn release_slot(offer_id: OfferId) {
+		let Some(mut offer) = Offers::<T>::get(offer_id) else { return };
+		let now = frame_system::Pallet::<T>::block_number();
+		let was_full = offer.free() == 0;
+		offer.in_use = offer.in_use.saturating_sub(1);
+		if offer.open && offer.expires_at <= now {
+			Offers::<T>::insert(offer_id, offer);
+			Self::close_offer(offer_id, true);
+			return;
+		}
+		if offer.open {
+			if was_full {
+				OfferBook::<T>::insert(offer.class.kind(), ask_key::<T>(offer.price, offer_id), ());
+			}
+		} else {
+			offer.slots = offer.slots.saturating_sub(1);
+			T::Providers::release_slots(&offer.provider, 1);
+		}
+		Self::store_or_drop_offer(offer_id, offer);
+	}
+
+	/// Mark a live replica missed and give its slot back.
+	pub(crate) fn miss(id: JobId, job: &mut Job<T>, index: ReplicaIndex, missed: Missed) {
+		let Some(replica) = job.replica_mut(index) else { return };
+		if !replica.state.is_live() {
+			return;
+		}
+		replica.state = ReplicaState::Missed(missed);
+		let (offer, provider) = (replica.offer, replica.provider.clone());
+		Self::release_slot(offer);
+		Self::deposit_event(Event::ReplicaMissed { job: id, replica: index, provider, missed });
+	}
+
+	/// Pay the provider of replica `index` for the units it reported, less the protocol fee,
+	/// from the job's escrow. Returns the amount taken from the escrow.
+	pub(crate) fn pay(id: JobId, job: &mut Job<T>, index: ReplicaIndex) -> BalanceOf<T> {
+		let requester = job.requester.clone();
+		let (max_units, escrow) = (job.max_units, job.escrow);
+		let Some(replica) = job.replica_mut(index) else { return Zero::zero() };
+		let units = replica.units.unwrap_or(0).min(max_units);
+		let amount = replica.price.saturating_mul(units.saturated_into()).min(escrow);
+		if amount.is_zero() {
+			return amount;
+		}
+		let fee = T::ProtocolFee::get() * amount;
+		let to_provider = amount.saturating_sub(fee);
+		let reason = HoldReason::JobEscrow.into();
+		let paid = T::Currency::transfer_on_hold(
+			&reason,
+			&requester,
+			&replica.provider,
+			to_provider,
+			Precision::Exact,
+			Restriction::Free,
+			Fortitude::Polite,
+		);
+		if paid.is_err() {
+			// The escrow always covers `amount` (held at submission, only ever reduced by what is
+			// paid out): this cannot happen. The money stays held and is refunded at the end.
+			frame_support::defensive!("escrow could not pay a provider");
+			return Zero::zero();
+		}
+		let (credit, _) = <T::Currency as BalancedHold<T::AccountId>>::slash(&reason, &requester, fee);
+		T::FeeDestination::on_unbalanced(credit);
+		replica.paid = to_provider;
+		let provider = replica.provider.clone();
+		job.escrow = job.escrow.saturating_sub(amount);
+		Self::deposit_event(Event::ProviderPaid {
+			job: id,
+			replica: index,
+			provider,
+			amount: to_provider,
+			fee,
+		});
+		amount
+	}
+
+	/// End a job in `phase`: give every live slot back, refund what is still held, forget its
+	/// commitments. Returns the amount refunded.
+	pub(crate) fn end_job(
+		id: JobId,
+		job: &mut Job<T>,
+		phase: JobPhase<BlockNumberFor<T>>,
+	) -> BalanceOf<T> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut offers = Vec::new();
+		for replica in job.replicas.iter_mut() {
+			if replica.state.is_live() {
+				replica.state = ReplicaState::Done;
+				offers.push(replica.offer);
+			}
+		}
+		for offer in offers {
+			Self::release_slot(offer);
+		}
+		let refunded = T::Currency::release(
+			&HoldReason::JobEscrow.into(),
+			&job.requester,
+			job.escrow,
+			Precision::BestEffort,
+		)
+		.unwrap_or_default();
+		job.escrow = Zero::zero();
+		job.phase = phase;
+		job.ended_at = Some(now);
+		T::Verifier::forget(id);
+		Programs::<T>::mutate(job.program, |p| {
+			if let Some(p) = p {
+				p.jobs = p.jobs.saturating_sub(1);
+			}
+		});
+		Self::sync_bid_book(id, job);
+		refunded
+	}
+
+	/// Open the reveal window for whatever has committed.
+	pub(crate) fn open_reveal(id: JobId, job: &mut Job<T>) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let until = now.saturating_add(T::RevealWindow::get()).min(job.deadline);
+		// A full queue delays the window's close: the reveals stay valid until it is handled.
+		let _ = Self::schedule(until.saturating_add(1u32.into()), Timeout::Reveal(id));
+		job.phase = JobPhase::Revealing { until };
+		Self::sync_bid_book(id, job);
+		Self::deposit_event(Event::RevealOpened { job: id, until });
+	}
+
+	/// Move an open job on after one of its replicas changed: open the reveal window once every
+	/// replica has committed; finish a revealing job once every committed replica revealed.
+	pub(crate) fn advance(id: JobId, job: &mut Job<T>) {
+		match job.phase {
+			JobPhase::Open => {
+				let all_done = job.unfilled() == 0 &&
+					job.replicas
+						.iter()
+						.filter(|r| r.state.is_live())
+						.all(|r| r.state.has_committed());
+				let any_pending = job.replicas.iter().any(|r| r.state == ReplicaState::Committed);
+				if all_done && any_pending {
+					Self::open_reveal(id, job);
+				}
+			},
+			JobPhase::Revealing { .. } => {
+				if !job.replicas.iter().any(|r| r.state == ReplicaState::Committed) {
+					Self::finalize(id, job);
+				}
+			},
+			_ => {},
+		}
+	}
+
+	/// Judge a job's reveals: settle on a quorum, reissue missed reveals while there is time,
+	/// otherwise end it disputed or expired.
+	pub(crate) fn finalize(id: JobId, job: &mut Job<T>) {
+		let unrevealed: Vec<ReplicaIndex> = job
+			.replicas
+			.iter()
+			.filter(|r| r.state == ReplicaState::Committed)
+			.map(|r| r.index)
+			.collect();
+		for index in &unrevealed {
+			Self::miss(id, job, *index, Missed::Reveal);
+		}
+		let reveals: Vec<(ReplicaIndex, sp_core::H256)> = job
+			.replicas
+			.iter()
+			.filter(|r| r.state == ReplicaState::Revealed)
+			.filter_map(|r| r.digest.map(|d| (r.index, d)))
+			.collect();
+		match T::Verifier::judge(job.replication, &reveals) {
+			Verdict::Canonical { digest, agreeing } => {
+				let mut paid = BalanceOf::<T>::zero();
+				for index in agreeing {
+					paid = paid.saturating_add(Self::pay(id, job, index));
+				}
+				let refunded = Self::end_job(id, job, JobPhase::Settled { digest });
+				Self::deposit_event(Event::JobSettled { job: id, digest, paid, refunded });
+			},
+			verdict => {
+				let now = frame_system::Pallet::<T>::block_number();
+				if !unrevealed.is_empty() && Self::time_allows(job, now) {
+					job.phase = JobPhase::Open;
+					// Whatever cannot be matched now rests in the bid book.
+					let _ = Self::fill(id, job);
+					Self::sync_bid_book(id, job);
+					return;
+				}
+				let refunded = Self::end_job(id, job, Self::verdict_phase(&verdict));
+				if verdict == Verdict::Disputed {
+					T::OnDispute::on_dispute(id, &reveals);
+					Self::deposit_event(Event::JobDisputed { job: id, refunded });
+				} else {
+					Self::deposit_event(Event::JobExpired { job: id, refunded });
+				}
+			},
+		}
+	}
+
+	fn verdict_phase(verdict: &Verdict) -> JobPhase<BlockNumberFor<T>> {
+		match verdict {
+			Verdict::Disputed => JobPhase::Disputed,
+			_ => JobPhase::Expired,
+		}
+	}
+
+	/// Write a job back.
+	pub(crate) fn store_job(id: JobId, job: Job<T>) {
+		Jobs::<T>::insert(id, job);
+	}
+}

@@ -1,0 +1,861 @@
+use crate::{
+	mock::*, runtime_api::Requirement, Error, Event, InputSpec, JobPhase, JobSpec, Jobs, Missed,
+	OfferBook, Offers, ProgramCode, Programs, ReplicaState, RequirementsSpec,
+};
+use frame_support::{
+	assert_noop, assert_ok,
+	dispatch::Pays,
+	traits::fungible::{Inspect, InspectHold},
+};
+use pallet_verification::quorum::commitment;
+use proptest::prelude::*;
+use sp_core::H256;
+use stratus_primitives::{JobId, JobKind, ProviderRegistry, ResourceClass};
+
+const EXPIRY: u64 = 500;
+
+fn spec(program: H256) -> JobSpec<Balance, u64> {
+	JobSpec {
+		program,
+		input: InputSpec::Inline(b"hello".to_vec()),
+		requirements: RequirementsSpec::default(),
+		max_price: 10,
+		max_units: 100,
+		replication: 1,
+		commit_window: 5,
+		deadline: System::block_number() + 50,
+		max_output_bytes: 1024,
+	}
+}
+
+fn offer(provider: AccountId, price: Balance, slots: u32) -> u64 {
+	let id = crate::NextOfferId::<Test>::get();
+	assert_ok!(Market::post_offer(
+		RuntimeOrigin::signed(provider),
+		ResourceClass::Cpu,
+		price,
+		slots,
+		EXPIRY
+	));
+	id
+}
+
+fn submit(who: AccountId, spec: JobSpec<Balance, u64>) -> JobId {
+	let id = crate::NextJobId::<Test>::get();
+	assert_ok!(Market::submit_job(RuntimeOrigin::signed(who), spec));
+	id
+}
+
+fn digest(n: u8) -> H256 {
+	H256::repeat_byte(n)
+}
+
+fn ack(signer: AccountId, job: JobId, replica: u8) {
+	assert_ok!(Market::acknowledge(RuntimeOrigin::signed(signer), job, replica));
+}
+
+fn commit(signer: AccountId, job: JobId, replica: u8, d: H256, units: u64) {
+	assert_ok!(Verification::commit(
+		RuntimeOrigin::signed(signer),
+		job,
+		replica,
+		commitment(&d, &[replica; 32]),
+		units
+	));
+}
+
+fn reveal(signer: AccountId, job: JobId, replica: u8, d: H256) {
+	assert_ok!(Verification::reveal(RuntimeOrigin::signed(signer), job, replica, d, [replica; 32]));
+}
+
+fn job(id: JobId) -> crate::Job<Test> {
+	Jobs::<Test>::get(id).unwrap()
+}
+
+fn escrow_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&crate::HoldReason::JobEscrow.into(), &who)
+}
+
+fn providers(range: core::ops::RangeInclusive<AccountId>) {
+	for p in range {
+		register(p, cpu_profile(276), 4);
+	}
+}
+
+// ---------------------------------------------------------------- programs
+
+#[test]
+fn register_program_holds_deposit_and_stores_code() {
+	ExtBuilder::default().build_and_execute(|| {
+		let hash = register_wasm(ALICE);
+		let info = Programs::<Test>::get(hash).unwrap();
+		assert_eq!((info.owner, info.kind, info.len, info.deposit, info.jobs), (ALICE, JobKind::Wasm, 8, 18, 0));
+		assert_eq!(ProgramCode::<Test>::get(hash).unwrap().to_vec(), wasm_code());
+		assert_eq!(Balances::balance_on_hold(&crate::HoldReason::ProgramDeposit.into(), &ALICE), 18);
+		assert!(market_events().contains(&Event::ProgramRegistered {
+			program: hash,
+			owner: ALICE,
+			kind: JobKind::Wasm,
+			len: 8,
+			deposit: 18
+		}));
+	});
+}
+
+#[test]
+fn bad_programs_are_refused() {
+	ExtBuilder::default().build_and_execute(|| {
+		let o = RuntimeOrigin::signed(ALICE);
+		assert_noop!(Market::register_program(o.clone(), JobKind::Wasm, vec![]), Error::<Test>::ProgramEmpty);
+		assert_noop!(
+			Market::register_program(o.clone(), JobKind::Cuda, vec![1; 1025]),
+			Error::<Test>::ProgramTooLarge
+		);
+		assert_noop!(
+			Market::register_program(o.clone(), JobKind::Wasm, b"(module)".to_vec()),
+			Error::<Test>::InvalidWasm
+		);
+		register_wasm(ALICE);
+		assert_noop!(Market::register_program(o, JobKind::Wasm, wasm_code()), Error::<Test>::ProgramExists);
+		// A CUDA program is any non-empty text or PTX.
+		assert_ok!(Market::register_program(
+			RuntimeOrigin::signed(BOB),
+			JobKind::Cuda,
+			b"extern \"C\" __global__ void k() {}".to_vec()
+		));
+		// Too poor to hold the deposit.
+		assert_noop!(
+			Market::register_program(RuntimeOrigin::signed(500), JobKind::Cuda, vec![1; 10]),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn remove_program_rules() {
+	ExtBuilder::default().build_and_execute(|| {
+		let hash = register_wasm(ALICE);
+		assert_noop!(Market::remove_program(RuntimeOrigin::signed(BOB), hash), Error::<Test>::NotProgramOwner);
+		assert_noop!(
+			Market::remove_program(RuntimeOrigin::signed(ALICE), digest(1)),
+			Error::<Test>::UnknownProgram
+		);
+		let id = submit(BOB, spec(hash));
+		assert_noop!(Market::remove_program(RuntimeOrigin::signed(ALICE), hash), Error::<Test>::ProgramInUse);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(BOB), id));
+		let before = Balances::balance(&ALICE);
+		assert_ok!(Market::remove_program(RuntimeOrigin::signed(ALICE), hash));
+		assert_eq!(Balances::balance(&ALICE), before + 18);
+		assert!(!ProgramCode::<Test>::contains_key(hash));
+	});
+}
+
+// ---------------------------------------------------------------- offers
+
+#[test]
+fn post_offer_reserves_stake_and_rests_in_the_book() {
+	ExtBuilder::default().build_and_execute(|| {
+		register(10, cpu_profile(276), 4);
+		let id = offer(10, 7, 3);
+		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 3);
+		assert_eq!(OfferBook::<Test>::iter().count(), 1);
+		// The worker key may post for its provider.
+		assert_ok!(Market::post_offer(RuntimeOrigin::signed(110), ResourceClass::Cpu, 8, 1, EXPIRY));
+		assert_eq!(Offers::<Test>::get(id + 1).unwrap().provider, 10);
+	});
+}
+
+#[test]
+fn bad_offers_are_refused() {
+	ExtBuilder::default().build_and_execute(|| {
+		register(10, cpu_profile(276), 2);
+		register(11, gpu_profile("NVIDIA H100", 81_920, 90), 4);
+		let post = |who, class, price, slots, exp| {
+			Market::post_offer(RuntimeOrigin::signed(who), class, price, slots, exp)
+		};
+		assert_noop!(post(ALICE, ResourceClass::Cpu, 5, 1, EXPIRY), Error::<Test>::NotProvider);
+		assert_noop!(post(10, ResourceClass::Gpu(0), 5, 1, EXPIRY), Error::<Test>::ClassNotInProfile);
+		assert_noop!(post(11, ResourceClass::Gpu(1), 5, 1, EXPIRY), Error::<Test>::ClassNotInProfile);
+		assert_noop!(post(10, ResourceClass::Cpu, 0, 1, EXPIRY), Error::<Test>::ZeroPrice);
+		assert_noop!(post(10, ResourceClass::Cpu, 5, 0, EXPIRY), Error::<Test>::ZeroSlots);
+		assert_noop!(post(10, ResourceClass::Cpu, 5, 17, EXPIRY), Error::<Test>::TooManySlots);
+		assert_noop!(post(10, ResourceClass::Cpu, 5, 1, 1), Error::<Test>::ExpiryInPast);
+		// Staked for two slots: a third is refused by the registry.
+		assert_noop!(
+			post(10, ResourceClass::Cpu, 5, 3, EXPIRY),
+			pallet_provider_staking::Error::<Test>::StakeTooLowForSlots
+		);
+		for _ in 0..4 {
+			assert_ok!(post(11, ResourceClass::Gpu(0), 5, 1, EXPIRY));
+		}
+		assert_noop!(post(11, ResourceClass::Gpu(0), 5, 1, EXPIRY), Error::<Test>::TooManyOffers);
+	});
+}
+
+#[test]
+fn update_and_cancel_offer() {
+	ExtBuilder::default().build_and_execute(|| {
+		register(10, cpu_profile(276), 4);
+		register(11, cpu_profile(276), 4);
+		let id = offer(10, 7, 2);
+		assert_noop!(
+			Market::update_offer(RuntimeOrigin::signed(11), id, 5, 2, EXPIRY),
+			Error::<Test>::NotOfferOwner
+		);
+		assert_noop!(Market::update_offer(RuntimeOrigin::signed(10), 99, 5, 2, EXPIRY), Error::<Test>::UnknownOffer);
+		assert_ok!(Market::update_offer(RuntimeOrigin::signed(10), id, 5, 4, EXPIRY));
+		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 4);
+		assert_noop!(
+			Market::update_offer(RuntimeOrigin::signed(10), id, 5, 5, EXPIRY),
+			pallet_provider_staking::Error::<Test>::StakeTooLowForSlots
+		);
+		assert_ok!(Market::cancel_offer(RuntimeOrigin::signed(10), id));
+		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 0);
+		assert!(Offers::<Test>::get(id).is_none());
+		assert_noop!(Market::cancel_offer(RuntimeOrigin::signed(10), id), Error::<Test>::UnknownOffer);
+	});
+}
+
+#[test]
+fn cancelled_offer_serving_a_replica_waits_for_it() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=10);
+		let program = register_wasm(ALICE);
+		let o = offer(10, 5, 2);
+		let j = submit(ALICE, spec(program));
+		assert_ok!(Market::cancel_offer(RuntimeOrigin::signed(10), o));
+		let closed = Offers::<Test>::get(o).unwrap();
+		assert!(!closed.open);
+		assert_eq!((closed.slots, closed.in_use), (1, 1));
+		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 1);
+		assert_noop!(
+			Market::update_offer(RuntimeOrigin::signed(10), o, 5, 2, EXPIRY),
+			Error::<Test>::OfferClosed
+		);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		assert!(Offers::<Test>::get(o).is_none());
+		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 0);
+	});
+}
+
+// ---------------------------------------------------------------- jobs: bad input
+
+#[test]
+fn bad_jobs_are_refused_without_a_trace() {
+	ExtBuilder::default().build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let now = System::block_number();
+		let refused = |f: &dyn Fn(&mut JobSpec<Balance, u64>), e: Error<Test>| {
+			let mut s = spec(program);
+			f(&mut s);
+			assert_noop!(Market::submit_job(RuntimeOrigin::signed(ALICE), s), e);
+		};
+		refused(&|s| s.program = digest(9), Error::<Test>::UnknownProgram);
+		refused(&|s| s.replication = 0, Error::<Test>::BadReplication);
+		refused(&|s| s.replication = 6, Error::<Test>::BadReplication);
+		refused(&|s| s.max_price = 0, Error::<Test>::ZeroPrice);
+		refused(&|s| s.max_units = 0, Error::<Test>::ZeroUnits);
+		refused(&|s| s.max_output_bytes = 0, Error::<Test>::ZeroOutput);
+		refused(&|s| s.commit_window = 0, Error::<Test>::ZeroCommitWindow);
+		refused(&|s| s.deadline = now, Error::<Test>::DeadlineInPast);
+		refused(&|s| s.deadline = now + ACK + 5 + REVEAL, Error::<Test>::DeadlineTooSoon);
+		refused(&|s| s.deadline = now + 1001, Error::<Test>::DeadlineTooFar);
+		refused(&|s| s.input = InputSpec::Inline(vec![0; 257]), Error::<Test>::InputTooLarge);
+		refused(
+			&|s| s.input = InputSpec::Remote { url: vec![], hash: digest(1), size: 1 },
+			Error::<Test>::BadInputUrl,
+		);
+		refused(
+			&|s| s.input = InputSpec::Remote { url: vec![b'a'; 65], hash: digest(1), size: 1 },
+			Error::<Test>::BadInputUrl,
+		);
+		refused(&|s| s.requirements.regions_allowed = vec![1, 2, 3, 4, 5], Error::<Test>::TooManyRequirements);
+		refused(&|s| s.requirements.regions_denied = vec![1, 2, 3, 4, 5], Error::<Test>::TooManyRequirements);
+		refused(&|s| s.requirements.gpu_models = vec![vec![b'x'; 49]], Error::<Test>::TooManyRequirements);
+		refused(&|s| s.max_price = Balance::MAX / 2, Error::<Test>::CostOverflow);
+		refused(&|s| s.max_price = ENDOWMENT, Error::<Test>::InsufficientBalance);
+		// A URL input within bounds is accepted.
+		submit(ALICE, JobSpec {
+			input: InputSpec::Remote { url: b"https://x.test/in".to_vec(), hash: digest(1), size: 9 },
+			..spec(program)
+		});
+	});
+}
+
+// ---------------------------------------------------------------- matching
+
+#[test]
+fn job_matches_the_cheapest_offer_in_the_same_block() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=12);
+		let program = register_wasm(ALICE);
+		offer(10, 9, 1);
+		let cheap = offer(11, 4, 1);
+		offer(12, 6, 1);
+		let before = Balances::balance(&ALICE);
+		let j = submit(ALICE, spec(program));
+		let job = job(j);
+		assert_eq!(job.replicas.len(), 1);
+		assert_eq!((job.replicas[0].provider, job.replicas[0].offer, job.replicas[0].price), (11, cheap, 4));
+		assert_eq!(job.escrow, 10 * 100);
+		assert_eq!(Balances::balance(&ALICE), before - 1000);
+		assert_eq!(escrow_held(ALICE), 1000);
+		assert!(market_events().contains(&Event::ReplicaAssigned {
+			job: j,
+			replica: 0,
+			provider: 11,
+			offer: cheap,
+			price: 4,
+			ack_by: 1 + ACK
+		}));
+	});
+}
+
+#[test]
+fn equal_prices_match_in_time_order_and_never_above_max_price() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=13);
+		let program = register_wasm(ALICE);
+		offer(12, 11, 1);
+		let first = offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
+		let job = job(j);
+		// Two offers at 5 fit, the one at 11 is above max_price 10: one replica rests.
+		assert_eq!(job.replicas.iter().map(|r| r.provider).collect::<Vec<_>>(), vec![10, 11]);
+		assert_eq!(job.replicas[0].offer, first);
+		assert_eq!(job.unfilled(), 1);
+		assert_eq!(crate::BidBook::<Test>::iter().count(), 1);
+		// An eligible offer arriving later fills it.
+		offer(13, 10, 1);
+		let job = Jobs::<Test>::get(j).unwrap();
+		assert_eq!(job.unfilled(), 0);
+		assert_eq!(job.replicas[2].provider, 13);
+		assert_eq!(crate::BidBook::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn one_replica_per_provider() {
+	ExtBuilder::default().build_and_execute(|| {
+		register(10, cpu_profile(276), 4);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 4);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		assert_eq!(job(j).replicas.len(), 1);
+		// A second offer of the same provider does not take the second replica either.
+		register(11, cpu_profile(276), 1);
+		offer(11, 9, 1);
+		assert_eq!(job(j).replicas.iter().map(|r| r.provider).collect::<Vec<_>>(), vec![10, 11]);
+	});
+}
+
+#[test]
+fn requirements_filter_offers() {
+	ExtBuilder::default().build_and_execute(|| {
+		register(10, gpu_profile("NVIDIA A10", 24_576, 86), 2);
+		register(11, gpu_profile("NVIDIA H100", 81_920, 90), 2);
+		register(12, cpu_profile(840), 2);
+		assert_ok!(Market::register_program(RuntimeOrigin::signed(ALICE), JobKind::Cuda, b"ptx".to_vec()));
+		let cuda = H256(sp_io::hashing::blake2_256(b"ptx"));
+		for p in [10, 11] {
+			assert_ok!(Market::post_offer(RuntimeOrigin::signed(p), ResourceClass::Gpu(0), 3, 1, EXPIRY));
+		}
+		offer(12, 1, 1);
+		let requirements = RequirementsSpec {
+			min_vram_mib: 40_000,
+			gpu_models: vec![b"NVIDIA H100".to_vec()],
+			..Default::default()
+		};
+		let j = submit(ALICE, JobSpec { requirements, ..spec(cuda) });
+		assert_eq!(job(j).replicas[0].provider, 11);
+		// Region filters for a WASM job: the US provider (840) is denied.
+		let program = register_wasm(ALICE);
+		let requirements = RequirementsSpec { regions_denied: vec![840], ..Default::default() };
+		let j = submit(ALICE, JobSpec { requirements, ..spec(program) });
+		assert!(job(j).replicas.is_empty());
+		let report = Market::why_no_match(j).unwrap();
+		assert_eq!(report.excluded_by, vec![(Requirement::Region, 1)]);
+	});
+}
+
+// ---------------------------------------------------------------- the whole life
+
+#[test]
+fn job_settles_pays_the_provider_and_refunds_the_rest() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=10);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		let alice_before = total(ALICE);
+		let provider_before = total(10);
+		let j = submit(ALICE, spec(program));
+		ack(110, j, 0); // signed by the worker key
+		commit(110, j, 0, digest(7), 60);
+		// One replica, committed: the reveal window is open.
+		assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
+		reveal(10, j, 0, digest(7));
+		let job = job(j);
+		assert_eq!(job.phase, JobPhase::Settled { digest: digest(7) });
+		// 4 × 60 = 240, 10% fee = 24.
+		assert_eq!(job.replicas[0].paid, 216);
+		assert_eq!(total(10), provider_before + 216);
+		assert_eq!(total(FEE_ACCOUNT), 1 + 24);
+		assert_eq!(total(ALICE), alice_before - 240);
+		assert_eq!(escrow_held(ALICE), 0);
+		assert_eq!(Programs::<Test>::get(program).unwrap().jobs, 0);
+		// The slot is free again.
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
+		assert!(market_events().contains(&Event::JobSettled {
+			job: j,
+			digest: digest(7),
+			paid: 240,
+			refunded: 1000 - 240
+		}));
+	});
+}
+
+#[test]
+fn units_above_max_are_paid_as_max() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=10);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		let j = submit(ALICE, spec(program));
+		ack(10, j, 0);
+		commit(10, j, 0, digest(7), 1_000_000);
+		reveal(10, j, 0, digest(7));
+		assert_eq!(job(j).replicas[0].paid, 400 - 40);
+	});
+}
+
+#[test]
+fn majority_of_three_is_paid_and_the_dissenter_is_not() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=12);
+		let program = register_wasm(ALICE);
+		for p in 10..=12 {
+			offer(p, 5, 1);
+		}
+		let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
+		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
+			ack(p, j, r);
+			commit(p, j, r, digest(if p == 12 { 9 } else { 1 }), 10);
+		}
+		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
+			reveal(p, j, r, digest(if p == 12 { 9 } else { 1 }));
+		}
+		let job = job(j);
+		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
+		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![45, 45, 0]);
+		assert_eq!(escrow_held(ALICE), 0);
+	});
+}
+
+#[test]
+fn disagreement_of_two_is_disputed_and_refunded() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let before = total(ALICE);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		for (r, p) in [(0u8, 10), (1, 11)] {
+			ack(p, j, r);
+			commit(p, j, r, digest(p as u8), 10);
+		}
+		reveal(10, j, 0, digest(10));
+		reveal(11, j, 1, digest(11));
+		assert_eq!(job(j).phase, JobPhase::Disputed);
+		assert_eq!(total(ALICE), before);
+		assert!(market_events().contains(&Event::JobDisputed { job: j, refunded: 2000 }));
+	});
+}
+
+#[test]
+fn commit_and_reveal_errors() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		let j = submit(ALICE, spec(program));
+		let c = commitment(&digest(1), &[0; 32]);
+		// Not acknowledged yet.
+		assert_noop!(
+			Verification::commit(RuntimeOrigin::signed(10), j, 0, c, 1),
+			Error::<Test>::NotAwaitingCommit
+		);
+		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(11), j, 0), Error::<Test>::NotReplicaProvider);
+		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(ALICE), j, 0), Error::<Test>::NotReplicaProvider);
+		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), j, 1), Error::<Test>::UnknownReplica);
+		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), 77, 0), Error::<Test>::UnknownJob);
+		ack(10, j, 0);
+		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), j, 0), Error::<Test>::NotAwaitingAck);
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), [0; 32]),
+			pallet_verification::Error::<Test>::NoCommitment
+		);
+		assert_noop!(
+			Verification::commit(RuntimeOrigin::signed(11), j, 0, c, 1),
+			Error::<Test>::NotReplicaProvider
+		);
+		commit(10, j, 0, digest(1), 5);
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(2), [0; 32]),
+			pallet_verification::Error::<Test>::RevealMismatch
+		);
+		reveal(10, j, 0, digest(1));
+		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j), Error::<Test>::JobFinished);
+	});
+}
+
+#[test]
+fn reveal_waits_for_every_replica_to_commit() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		ack(10, j, 0);
+		commit(10, j, 0, digest(1), 5);
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), [0; 32]),
+			Error::<Test>::NotAwaitingReveal
+		);
+	});
+}
+
+// ---------------------------------------------------------------- missed deadlines
+
+#[test]
+fn missed_ack_is_reissued_to_the_next_offer() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		offer(11, 6, 1);
+		let j = submit(ALICE, spec(program));
+		assert_eq!(job(j).replicas[0].provider, 10);
+		run_to_block(1 + ACK);
+		assert_eq!(job(j).replicas[0].state, ReplicaState::Assigned);
+		run_to_block(2 + ACK);
+		let job = job(j);
+		assert_eq!(job.replicas[0].state, ReplicaState::Missed(Missed::Ack));
+		assert_eq!((job.replicas[1].provider, job.replicas[1].index), (11, 1));
+		// Too late to acknowledge the missed one.
+		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), j, 0), Error::<Test>::NotAwaitingAck);
+		// The missed replica's slot is back in the book.
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
+		ack(11, j, 1);
+		commit(11, j, 1, digest(3), 10);
+		reveal(11, j, 1, digest(3));
+		assert_eq!(Jobs::<Test>::get(j).unwrap().phase, JobPhase::Settled { digest: digest(3) });
+	});
+}
+
+#[test]
+fn missed_commit_is_reissued() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		offer(11, 6, 1);
+		let j = submit(ALICE, spec(program));
+		ack(10, j, 0);
+		let commit_by = job(j).replicas[0].commit_by.unwrap();
+		assert_eq!(commit_by, 1 + 5);
+		run_to_block(commit_by + 1);
+		let job = job(j);
+		assert_eq!(job.replicas[0].state, ReplicaState::Missed(Missed::Commit));
+		assert_eq!(job.replicas[1].provider, 11);
+		assert_noop!(
+			Verification::commit(RuntimeOrigin::signed(10), j, 0, digest(1), 1),
+			Error::<Test>::NotAwaitingCommit
+		);
+	});
+}
+
+#[test]
+fn missed_reveal_is_reissued_while_there_is_time() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		offer(11, 6, 1);
+		let j = submit(ALICE, spec(program));
+		ack(10, j, 0);
+		commit(10, j, 0, digest(1), 10);
+		let JobPhase::Revealing { until } = job(j).phase else { panic!("not revealing") };
+		run_to_block(until + 1);
+		let job = job(j);
+		assert_eq!(job.replicas[0].state, ReplicaState::Missed(Missed::Reveal));
+		assert_eq!(job.phase, JobPhase::Open);
+		assert_eq!(job.replicas[1].provider, 11);
+		ack(11, j, 1);
+		commit(11, j, 1, digest(1), 10);
+		reveal(11, j, 1, digest(1));
+		let job = Jobs::<Test>::get(j).unwrap();
+		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
+		assert_eq!(job.replicas[0].paid, 0);
+	});
+}
+
+#[test]
+fn job_without_offers_expires_and_refunds() {
+	ExtBuilder::default().build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let before = total(ALICE);
+		let j = submit(ALICE, spec(program));
+		assert_eq!(escrow_held(ALICE), 1000);
+		run_to_block(job(j).commit_close());
+		assert_eq!(job(j).phase, JobPhase::Expired);
+		assert_eq!(total(ALICE), before);
+		assert_eq!(escrow_held(ALICE), 0);
+		assert_eq!(crate::BidBook::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn commit_close_reveals_what_committed() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=12);
+		let program = register_wasm(ALICE);
+		for p in 10..=12 {
+			offer(p, 5, 1);
+		}
+		let j = submit(ALICE, JobSpec { replication: 3, deadline: 1 + ACK + 5 + REVEAL + 1, ..spec(program) });
+		ack(10, j, 0);
+		ack(11, j, 1);
+		ack(12, j, 2);
+		commit(10, j, 0, digest(1), 10);
+		commit(11, j, 1, digest(1), 10);
+		run_to_block(job(j).commit_close());
+		assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
+		assert_eq!(job(j).replicas[2].state, ReplicaState::Missed(Missed::Commit));
+		reveal(10, j, 0, digest(1));
+		reveal(11, j, 1, digest(1));
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+	});
+}
+
+// ---------------------------------------------------------------- cancel and reap
+
+#[test]
+fn cancel_unmatched_job_refunds_everything() {
+	ExtBuilder::default().build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let before = total(ALICE);
+		let j = submit(ALICE, spec(program));
+		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(BOB), j), Error::<Test>::NotRequester);
+		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(ALICE), 42), Error::<Test>::UnknownJob);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		assert_eq!(total(ALICE), before);
+		assert_eq!(job(j).phase, JobPhase::Cancelled);
+		assert!(market_events().contains(&Event::JobCancelled { job: j, paid: 0, refunded: 1000 }));
+	});
+}
+
+#[test]
+fn cancel_running_job_pays_committed_replicas_only() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let before = total(ALICE);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		ack(10, j, 0);
+		ack(11, j, 1);
+		commit(10, j, 0, digest(1), 20);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		let job = job(j);
+		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![90, 0]);
+		assert_eq!(total(ALICE), before - 100);
+		assert_eq!(Offers::<Test>::get(1).unwrap().in_use, 0);
+	});
+}
+
+#[test]
+fn reap_job_after_retention_is_free() {
+	ExtBuilder::default().build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let j = submit(ALICE, spec(program));
+		assert_noop!(Market::reap_job(RuntimeOrigin::signed(BOB), j), Error::<Test>::NothingToReap);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		assert_noop!(Market::reap_job(RuntimeOrigin::signed(BOB), j), Error::<Test>::NothingToReap);
+		run_to_block(21);
+		let info = Market::reap_job(RuntimeOrigin::signed(BOB), j).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		assert!(Jobs::<Test>::get(j).is_none());
+		assert_noop!(Market::reap_job(RuntimeOrigin::signed(BOB), j), Error::<Test>::UnknownJob);
+	});
+}
+
+#[test]
+fn reap_offer_closes_an_expired_offer() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=10);
+		assert_ok!(Market::post_offer(RuntimeOrigin::signed(10), ResourceClass::Cpu, 5, 2, 5));
+		assert_noop!(Market::reap_offer(RuntimeOrigin::signed(BOB), 0), Error::<Test>::NothingToReap);
+		run_to_block(5);
+		let info = Market::reap_offer(RuntimeOrigin::signed(BOB), 0).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		assert!(Offers::<Test>::get(0).is_none());
+		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 0);
+	});
+}
+
+#[test]
+fn expired_offers_do_not_match() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		assert_ok!(Market::post_offer(RuntimeOrigin::signed(10), ResourceClass::Cpu, 1, 1, 3));
+		offer(11, 9, 1);
+		run_to_block(3);
+		let j = submit(ALICE, spec(program));
+		assert_eq!(job(j).replicas[0].provider, 11);
+		// The expired offer met on the way was closed.
+		assert!(Offers::<Test>::get(0).is_none());
+	});
+}
+
+// ---------------------------------------------------------------- reads
+
+#[test]
+fn why_no_match_counts_each_requirement() {
+	ExtBuilder::default().build_and_execute(|| {
+		register(10, cpu_profile(840), 1);
+		register(11, cpu_profile(276), 1);
+		register(12, cpu_profile(276), 1);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 50, 1);
+		offer(12, 5, 1);
+		let requirements =
+			RequirementsSpec { regions_allowed: vec![276], min_cpu_cores: 64, ..Default::default() };
+		let j = submit(ALICE, JobSpec { requirements, ..spec(program) });
+		assert_eq!(job(j).replicas.len(), 0);
+		let report = Market::why_no_match(j).unwrap();
+		assert_eq!((report.offers, report.eligible, report.unfilled), (3, 0, 1));
+		assert!(report.time_left);
+		assert_eq!(
+			report.excluded_by,
+			vec![(Requirement::MaxPrice, 1), (Requirement::Region, 1), (Requirement::MinCpuCores, 3)]
+		);
+		assert!(Market::why_no_match(99).is_none());
+	});
+}
+
+#[test]
+fn best_price_and_provider_views() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 7, 1);
+		offer(11, 3, 2);
+		assert_eq!(Market::best_price(JobKind::Wasm, Default::default()), Some(3));
+		assert_eq!(Market::best_price(JobKind::Cuda, Default::default()), None);
+		let far = RequirementsSpec { regions_allowed: vec![1], ..Default::default() };
+		assert_eq!(Market::best_price(JobKind::Wasm, far), None);
+		let j = submit(ALICE, spec(program));
+		// The worker key sees its provider's work.
+		let work = Market::provider_assignments(111);
+		assert_eq!(work.len(), 1);
+		assert_eq!((work[0].job, work[0].provider, work[0].state), (j, 11, ReplicaState::Assigned));
+		assert_eq!(Market::provider_offers(11)[0].in_use, 1);
+		let status = Market::job_status(j).unwrap();
+		assert_eq!((status.escrow, status.unfilled, status.inline_input_bytes), (1000, 0, Some(5)));
+	});
+}
+
+// ---------------------------------------------------------------- invariants
+
+#[test]
+fn try_state_catches_broken_escrow() {
+	ExtBuilder::default().build().execute_with(|| {
+		let program = register_wasm(ALICE);
+		let j = submit(ALICE, spec(program));
+		assert!(Market::do_try_state().is_ok());
+		Jobs::<Test>::mutate(j, |job| job.as_mut().unwrap().escrow -= 1);
+		assert!(Market::do_try_state().is_err());
+	});
+}
+
+#[test]
+fn try_state_catches_a_replica_above_max_price() {
+	ExtBuilder::default().build().execute_with(|| {
+		providers(10..=10);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		let j = submit(ALICE, spec(program));
+		Jobs::<Test>::mutate(j, |job| job.as_mut().unwrap().replicas[0].price = 11);
+		assert!(Market::do_try_state().is_err());
+	});
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(48))]
+
+	/// Random books and jobs: every job's replicas are the cheapest eligible offers at the time
+	/// it was posted, none above its max price, none doubled, and money is conserved through
+	/// settlement.
+	#[test]
+	fn matching_over_random_books(
+		offers in proptest::collection::vec((10u64..20, 1u128..30, 1u32..3), 1..24),
+		jobs in proptest::collection::vec((1u128..30, 1u8..4, 1u64..50), 1..12),
+	) {
+		ExtBuilder::default().build().execute_with(|| -> Result<(), TestCaseError> {
+			providers(10..=19);
+			let program = register_wasm(ALICE);
+			let accounts: Vec<AccountId> = (1..=19).chain([FEE_ACCOUNT]).collect();
+			let money = || accounts.iter().map(|a| total(*a)).sum::<Balance>();
+			let start = money();
+			for (provider, price, slots) in offers {
+				if <Staking as ProviderRegistry<_, _>>::can_serve(&provider, slots) {
+					offer(provider, price, slots);
+				}
+			}
+			for (n, (max_price, replication, units)) in jobs.into_iter().enumerate() {
+				// Snapshot the book's eligible prices before matching.
+				let mut book: Vec<(Balance, AccountId)> = Offers::<Test>::iter()
+					.filter(|(_, o)| o.open && o.free() > 0)
+					.map(|(_, o)| (o.price, o.provider))
+					.collect();
+				book.sort();
+				let requester = 1 + (n as u64 % 5);
+				let j = submit(requester, JobSpec { max_price, replication, ..spec(program) });
+				let job = Jobs::<Test>::get(j).unwrap();
+				// Expected: walk the book cheapest first, one per provider, up to max_price.
+				let mut expected: Vec<Balance> = Vec::new();
+				let mut seen = Vec::new();
+				for (price, provider) in book {
+					if price > max_price || expected.len() == replication as usize { break }
+					if seen.contains(&provider) { continue }
+					seen.push(provider);
+					expected.push(price);
+				}
+				let got: Vec<Balance> = job.replicas.iter().map(|r| r.price).collect();
+				prop_assert_eq!(got, expected);
+				prop_assert!(job.replicas.iter().all(|r| r.price <= max_price));
+				// Run every fully matched job to settlement.
+				if job.unfilled() == 0 {
+					for r in job.replicas.iter() {
+						ack(r.provider, j, r.index);
+						commit(r.provider, j, r.index, digest(1), units);
+					}
+					for r in job.replicas.iter() {
+						reveal(r.provider, j, r.index, digest(1));
+					}
+					let settled = Jobs::<Test>::get(j).unwrap();
+					prop_assert_eq!(settled.phase, JobPhase::Settled { digest: digest(1) });
+				}
+				Market::do_try_state().unwrap();
+				prop_assert_eq!(money(), start);
+			}
+			Ok(())
+		})?;
+	}
+}

@@ -1,0 +1,371 @@
+//! The market's records: programs, offers, jobs and their replicas, and the call arguments they
+//! are made from.
+
+use crate::{BalanceOf, Config};
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{
+	pallet_prelude::BoundedVec, traits::Get, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use scale_info::TypeInfo;
+use sp_core::H256;
+use sp_runtime::traits::Saturating;
+use stratus_primitives::{GpuModel, JobKind, OfferId, RegionCode, ReplicaIndex, ResourceClass};
+
+/// A registered program.
+#[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct ProgramInfo<AccountId, Balance> {
+	/// Who registered it and holds its deposit.
+	pub owner: AccountId,
+	/// Which executor runs it.
+	pub kind: JobKind,
+	/// Its size in bytes.
+	pub len: u32,
+	/// The deposit held from `owner`, returned when the program is removed.
+	pub deposit: Balance,
+	/// How many unfinished jobs run it; it can be removed only at zero.
+	pub jobs: u32,
+}
+
+/// An offer (ask): slots of one resource class at a price per compute unit, until `expires_at`.
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Offer<T: Config> {
+	/// The provider (operator account) selling the slots.
+	pub provider: T::AccountId,
+	/// What is sold.
+	pub class: ResourceClass,
+	/// Price per compute unit.
+	pub price: BalanceOf<T>,
+	/// Concurrent slots the offer holds against the provider's stake.
+	pub slots: u32,
+	/// Slots serving replicas now.
+	pub in_use: u32,
+	/// The block from which the offer no longer matches.
+	pub expires_at: BlockNumberFor<T>,
+	/// `false` once cancelled or expired: the offer only waits for its replicas to end.
+	pub open: bool,
+}
+
+impl<T: Config> Offer<T> {
+	/// Slots not serving a replica.
+	pub fn free(&self) -> u32 {
+		self.slots.saturating_sub(self.in_use)
+	}
+}
+
+/// A job's input as stored: inline bytes or a URL with the hash and size of what it serves.
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub enum JobInput<T: Config> {
+	/// The input bytes themselves.
+	Inline(BoundedVec<u8, T::MaxInlineInput>),
+	/// Fetched by the worker from `url`; it must hash (blake2-256) to `hash` and be `size` bytes.
+	Remote { url: BoundedVec<u8, T::MaxUrlLength>, hash: H256, size: u64 },
+}
+
+/// What a provider must have to serve a job. Empty lists impose nothing.
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Requirements<T: Config> {
+	/// Least GPU memory, in MiB (CUDA jobs).
+	pub min_vram_mib: u32,
+	/// Least compute capability, `major * 10 + minor` (CUDA jobs).
+	pub min_compute_capability: u16,
+	/// GPU models allowed (CUDA jobs); empty allows any.
+	pub gpu_models: BoundedVec<GpuModel, T::MaxRequirementItems>,
+	/// Regions allowed; empty allows any.
+	pub regions_allowed: BoundedVec<RegionCode, T::MaxRequirementItems>,
+	/// Regions refused.
+	pub regions_denied: BoundedVec<RegionCode, T::MaxRequirementItems>,
+	/// Least CPU cores.
+	pub min_cpu_cores: u16,
+	/// Least memory, in MiB.
+	pub min_memory_mib: u32,
+	/// Least active stake the provider must have bonded.
+	pub min_stake: BalanceOf<T>,
+}
+
+/// Why a replica stopped without being paid.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum Missed {
+	/// It was not acknowledged before its acknowledgement deadline.
+	Ack,
+	/// It did not commit before its commit deadline (or the job's commit window closed).
+	Commit,
+	/// It committed but did not reveal before the reveal window closed.
+	Reveal,
+}
+
+/// Where a replica is in its life.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum ReplicaState {
+	/// Assigned to a provider, waiting for its acknowledgement.
+	Assigned,
+	/// The provider took the work on.
+	Acknowledged,
+	/// The provider committed a result.
+	Committed,
+	/// The provider revealed its digest.
+	Revealed,
+	/// It missed a deadline; the job reissued it (or ran out of time to).
+	Missed(Missed),
+	/// The job ended; `paid` on the replica says what the provider earned.
+	Done,
+}
+
+impl ReplicaState {
+	/// Whether the replica still holds one of its offer's slots.
+	pub fn is_live(&self) -> bool {
+		matches!(self, Self::Assigned | Self::Acknowledged | Self::Committed | Self::Revealed)
+	}
+
+	/// Whether the replica has committed a result (and maybe revealed it).
+	pub fn has_committed(&self) -> bool {
+		matches!(self, Self::Committed | Self::Revealed)
+	}
+}
+
+/// One replica of a job: an assignment of the job to one provider's offer.
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Replica<T: Config> {
+	/// The replica's index within the job.
+	pub index: ReplicaIndex,
+	/// The provider running it.
+	pub provider: T::AccountId,
+	/// The offer whose slot it uses.
+	pub offer: OfferId,
+	/// The offer's price per compute unit when it was assigned.
+	pub price: BalanceOf<T>,
+	/// Where it is in its life.
+	pub state: ReplicaState,
+	/// When it was assigned.
+	pub assigned_at: BlockNumberFor<T>,
+	/// The last block in which it may be acknowledged.
+	pub ack_by: BlockNumberFor<T>,
+	/// The last block in which it may commit; set when acknowledged.
+	pub commit_by: Option<BlockNumberFor<T>>,
+	/// Compute units reported with the commit.
+	pub units: Option<u64>,
+	/// The digest revealed.
+	pub digest: Option<H256>,
+	/// What the provider was paid (after the protocol fee).
+	pub paid: BalanceOf<T>,
+}
+
+/// Where a job is in its life.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum JobPhase<BlockNumber> {
+	/// Replicas are being matched, acknowledged, run and committed.
+	Open,
+	/// Every replica has committed (or the commit window closed); reveals are due by `until`.
+	Revealing { until: BlockNumber },
+	/// A quorum agreed on `digest`; its replicas were paid and the rest refunded.
+	Settled { digest: H256 },
+	/// Reveals disagreed without a quorum; the escrow was refunded.
+	Disputed,
+	/// The requester cancelled it.
+	Cancelled,
+	/// It ran out of time without a result; the escrow was refunded.
+	Expired,
+}
+
+impl<B> JobPhase<B> {
+	/// Whether the job has ended.
+	pub fn is_final(&self) -> bool {
+		matches!(self, Self::Settled { .. } | Self::Disputed | Self::Cancelled | Self::Expired)
+	}
+}
+
+/// A job (bid): a program to run on `replication` distinct providers, within a budget.
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Job<T: Config> {
+	/// Who posted it and pays for it.
+	pub requester: T::AccountId,
+	/// The program's hash.
+	pub program: H256,
+	/// The program's kind, and so the resource class that serves it.
+	pub kind: JobKind,
+	/// The program's input.
+	pub input: JobInput<T>,
+	/// What a provider must have.
+	pub requirements: Requirements<T>,
+	/// Highest price per compute unit the requester pays.
+	pub max_price: BalanceOf<T>,
+	/// Most compute units one replica may charge.
+	pub max_units: u64,
+	/// How many distinct providers run it.
+	pub replication: u8,
+	/// Blocks a replica has from its acknowledgement to its commit.
+	pub commit_window: BlockNumberFor<T>,
+	/// The last block of the job: the reveal window closes by then and the job ends.
+	pub deadline: BlockNumberFor<T>,
+	/// Largest output, in bytes, the requester accepts.
+	pub max_output_bytes: u32,
+	/// What is still held from the requester for this job.
+	pub escrow: BalanceOf<T>,
+	/// When it was posted.
+	pub submitted_at: BlockNumberFor<T>,
+	/// Where it is in its life.
+	pub phase: JobPhase<BlockNumberFor<T>>,
+	/// When it ended.
+	pub ended_at: Option<BlockNumberFor<T>>,
+	/// Every replica it has had, reissued ones included.
+	pub replicas: BoundedVec<Replica<T>, T::MaxReplicasPerJob>,
+}
+
+impl<T: Config> Job<T> {
+	/// Replicas holding a slot.
+	pub fn live(&self) -> usize {
+		self.replicas.iter().filter(|r| r.state.is_live()).count()
+	}
+
+	/// Replicas still to be matched.
+	pub fn unfilled(&self) -> usize {
+		usize::from(self.replication).saturating_sub(self.live())
+	}
+
+	/// Whether `provider` runs (or ran) a replica of this job.
+	pub fn has_provider(&self, provider: &T::AccountId) -> bool {
+		self.replicas.iter().any(|r| &r.provider == provider)
+	}
+
+	/// The replica with `index`.
+	pub fn replica_mut(&mut self, index: ReplicaIndex) -> Option<&mut Replica<T>> {
+		self.replicas.iter_mut().find(|r| r.index == index)
+	}
+
+	/// The block from which no replica may commit: the reveal window must fit before the deadline.
+	pub fn commit_close(&self) -> BlockNumberFor<T> {
+		self.deadline.saturating_sub(T::RevealWindow::get())
+	}
+}
+
+/// A deadline the market acts on when its block comes.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Timeout {
+	/// The replica must have been acknowledged.
+	Ack(stratus_primitives::JobId, ReplicaIndex),
+	/// The replica must have committed.
+	Commit(stratus_primitives::JobId, ReplicaIndex),
+	/// The job's commit window closes.
+	CommitClose(stratus_primitives::JobId),
+	/// The job's reveal window closes.
+	Reveal(stratus_primitives::JobId),
+}
+
+/// A job's input as submitted.
+#[derive(Clone, Encode, Decode, DecodeWithMemTracking, TypeInfo, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum InputSpec {
+	/// The input bytes, at most `MaxInlineInput`.
+	Inline(Vec<u8>),
+	/// A URL (at most `MaxUrlLength` bytes) serving `size` bytes that hash to `hash`.
+	Remote { url: Vec<u8>, hash: H256, size: u64 },
+}
+
+/// A job's requirements as submitted; each list holds at most `MaxRequirementItems` entries.
+#[derive(Clone, Encode, Decode, DecodeWithMemTracking, TypeInfo, PartialEq, Eq, Debug, Default)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct RequirementsSpec<Balance> {
+	/// Least GPU memory, in MiB.
+	pub min_vram_mib: u32,
+	/// Least compute capability, `major * 10 + minor`.
+	pub min_compute_capability: u16,
+	/// GPU models allowed (exact names as the driver reports them); empty allows any.
+	pub gpu_models: Vec<Vec<u8>>,
+	/// Regions allowed; empty allows any.
+	pub regions_allowed: Vec<RegionCode>,
+	/// Regions refused.
+	pub regions_denied: Vec<RegionCode>,
+	/// Least CPU cores.
+	pub min_cpu_cores: u16,
+	/// Least memory, in MiB.
+	pub min_memory_mib: u32,
+	/// Least active provider stake.
+	pub min_stake: Balance,
+}
+
+/// Everything a requester says about a job when posting it.
+#[derive(Clone, Encode, Decode, DecodeWithMemTracking, TypeInfo, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct JobSpec<Balance, BlockNumber> {
+	/// The hash of a registered program.
+	pub program: H256,
+	/// The program's input.
+	pub input: InputSpec,
+	/// What a provider must have.
+	pub requirements: RequirementsSpec<Balance>,
+	/// Highest price per compute unit.
+	pub max_price: Balance,
+	/// Most compute units one replica may charge.
+	pub max_units: u64,
+	/// How many distinct providers run it (1 to `MaxReplication`).
+	pub replication: u8,
+	/// Blocks a replica has from acknowledging to committing.
+	pub commit_window: BlockNumber,
+	/// The last block of the job.
+	pub deadline: BlockNumber,
+	/// Largest output the requester accepts, in bytes.
+	pub max_output_bytes: u32,
+}

@@ -1,0 +1,137 @@
+//! How other pallets see this one: the [`ProviderRegistry`] the market uses, and the invariants
+//! `try-runtime` and the tests check.
+
+use crate::*;
+use sp_runtime::{traits::Zero, DispatchResult};
+
+impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn profile(who: &T::AccountId) -> Option<CapabilityProfile> {
+		Providers::<T>::get(who).filter(ProviderInfo::is_active).map(|info| info.profile)
+	}
+
+	fn stake(who: &T::AccountId) -> BalanceOf<T> {
+		Providers::<T>::get(who)
+			.filter(ProviderInfo::is_active)
+			.map_or_else(Zero::zero, |info| info.stake)
+	}
+
+	fn provider_of(signer: &T::AccountId) -> Option<T::AccountId> {
+		if Providers::<T>::get(signer).is_some_and(|info| info.is_active()) {
+			return Some(signer.clone());
+		}
+		WorkerKeys::<T>::get(signer)
+			.filter(|operator| Providers::<T>::get(operator).is_some_and(|info| info.is_active()))
+	}
+
+	fn reserved_slots(who: &T::AccountId) -> u32 {
+		Providers::<T>::get(who).map_or(0, |info| info.reserved_slots)
+	}
+
+	fn can_serve(who: &T::AccountId, extra: u32) -> bool {
+		Providers::<T>::get(who).filter(ProviderInfo::is_active).is_some_and(|info| {
+			info.reserved_slots
+				.checked_add(extra)
+				.and_then(Self::stake_for_slots)
+				.is_some_and(|required| info.stake >= required)
+		})
+	}
+
+	fn reserve_slots(who: &T::AccountId, slots: u32) -> DispatchResult {
+		Providers::<T>::try_mutate(who, |maybe_info| {
+			let info = maybe_info
+				.as_mut()
+				.filter(|info| info.is_active())
+				.ok_or(Error::<T>::NotProvider)?;
+			let reserved =
+				info.reserved_slots.checked_add(slots).ok_or(Error::<T>::StakeTooLowForSlots)?;
+			let required =
+				Self::stake_for_slots(reserved).ok_or(Error::<T>::StakeTooLowForSlots)?;
+			frame_support::ensure!(info.stake >= required, Error::<T>::StakeTooLowForSlots);
+			info.reserved_slots = reserved;
+			Ok(())
+		})
+	}
+
+	fn release_slots(who: &T::AccountId, slots: u32) {
+		Providers::<T>::mutate_extant(who, |info| {
+			info.reserved_slots = info.reserved_slots.saturating_sub(slots);
+		});
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(who: &T::AccountId, profile: CapabilityProfile, slots: u32) {
+		use frame_support::traits::{
+			fungible::{Inspect, Mutate},
+			Get,
+		};
+		use sp_runtime::traits::Saturating;
+
+		let stake = Self::stake_for_slots(slots.max(1)).unwrap_or_else(T::MinStakePerSlot::get);
+		// Twice the existential deposit on top, so the account stays alive after the hold.
+		let margin = T::Currency::minimum_balance().saturating_mul(2u32.into());
+		T::Currency::set_balance(who, stake.saturating_add(margin));
+		if let Err(error) = Self::do_register(who.clone(), who.clone(), profile, stake) {
+			frame_support::defensive!(error, "registering a benchmark provider failed");
+		}
+	}
+}
+
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+impl<T: Config> Pallet<T> {
+	/// Checks the pallet's invariants:
+	///
+	/// 1. **Holds match records.** For every provider, the balance held under
+	///    [`HoldReason::ProviderStake`] equals its active stake plus all its unbonding chunks.
+	/// 2. **Worker keys are a bijection.** Every [`WorkerKeys`] entry points to an active provider
+	///    whose `worker` is that key, and every active provider's `worker` is in [`WorkerKeys`]
+	///    pointing back to it. Leaving providers have no worker key.
+	/// 3. **Leaving providers hold nothing active.** A leaving provider has no reserved slots and
+	///    zero active stake; only unbonding chunks remain.
+	/// 4. **Slots are covered.** Every active provider's stake is at least
+	///    `MinStakePerSlot × reserved_slots`. A future slashing pallet can break this by taking
+	///    stake from a provider with reserved slots; it must then shrink the provider's offers
+	///    (release slots) until the invariant holds again.
+	/// 5. **Signers are unambiguous.** A worker key is never another provider's operator
+	///    account, so [`ProviderRegistry::provider_of`] has one answer.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use frame_support::{ensure, traits::fungible::InspectHold};
+		use sp_runtime::traits::Saturating;
+
+		let reason = Self::hold_reason();
+		for (who, info) in Providers::<T>::iter() {
+			let held = T::Currency::balance_on_hold(&reason, &who);
+			ensure!(
+				held == info.stake.saturating_add(info.unbonding_total()),
+				"(1) balance on hold differs from active plus unbonding stake"
+			);
+			match info.status {
+				ProviderStatus::Active => {
+					ensure!(
+						WorkerKeys::<T>::get(&info.worker).as_ref() == Some(&who),
+						"(2) an active provider's worker key does not point back to it"
+					);
+					let required = Self::stake_for_slots(info.reserved_slots)
+						.ok_or("(4) stake needed for the reserved slots overflows")?;
+					ensure!(info.stake >= required, "(4) stake does not cover the reserved slots");
+				},
+				ProviderStatus::Leaving => ensure!(
+					info.reserved_slots == 0 && info.stake.is_zero(),
+					"(3) a leaving provider has reserved slots or active stake"
+				),
+			}
+		}
+		for (worker, operator) in WorkerKeys::<T>::iter() {
+			let info =
+				Providers::<T>::get(&operator).ok_or("(2) a worker key points to no provider")?;
+			ensure!(
+				info.is_active() && info.worker == worker,
+				"(2) a worker key points to a leaving provider or one with another key"
+			);
+			ensure!(
+				worker == operator || !Providers::<T>::contains_key(&worker),
+				"(5) a worker key is another provider's operator account"
+			);
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,37 @@
+//! Benchmarks: the costliest commit, and the reveal that completes a job of the largest
+//! replication and settles it.
+
+use super::*;
+use frame_benchmarking::v2::*;
+use frame_system::RawOrigin;
+use sp_core::H256;
+use stratus_primitives::ReplicaResults;
+
+#[benchmarks]
+mod benches {
+	use super::*;
+
+	#[benchmark]
+	fn commit() {
+		let (job, replica, signer) = T::Jobs::prepare_for_benchmarks(u8::MAX, false);
+		let commitment = quorum::commitment(&H256::repeat_byte(7), &[1; 32]);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(signer), job, replica, commitment, 1_000);
+
+		assert_eq!(Commitments::<T>::get(job, replica), Some(commitment));
+	}
+
+	#[benchmark]
+	fn reveal() {
+		let (job, replica, signer) = T::Jobs::prepare_for_benchmarks(u8::MAX, true);
+		let digest = H256::repeat_byte(7);
+		let salt = [1; 32];
+		Commitments::<T>::insert(job, replica, quorum::commitment(&digest, &salt));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(signer), job, replica, digest, salt);
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,16 @@
+//! The [`Verifier`] the market judges results with.
+
+use crate::{quorum, Commitments, Config, Pallet};
+use sp_core::H256;
+use stratus_primitives::{JobId, ReplicaIndex, Verdict, Verifier};
+
+impl<T: Config> Verifier for Pallet<T> {
+	fn judge(replication: u8, reveals: &[(ReplicaIndex, H256)]) -> Verdict {
+		quorum::judge(replication, reveals)
+	}
+
+	fn forget(job: JobId) {
+		// At most 256 replicas per job (`ReplicaIndex` is a u8), so one call clears them all.
+		let _ = Commitments::<T>::clear_prefix(job, u32::from(u8::MAX).saturating_add(1), None);
+	}
+}
