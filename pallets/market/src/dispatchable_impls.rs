@@ -3,9 +3,8 @@
 
 use crate::{
 	matching::ask_key, BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput,
-	JobPhase, JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet,
-	ProgramCode, ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements,
-	RequirementsSpec, Timeout,
+	JobPhase, JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
+	ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements, RequirementsSpec, Timeout,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -18,9 +17,7 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
 use sp_runtime::traits::{CheckedMul, SaturatedConversion, Saturating, Zero};
-use stratus_primitives::{
-	JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ResourceClass,
-};
+use stratus_primitives::{JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ResourceClass};
 
 /// The first four bytes of every WebAssembly binary.
 const WASM_MAGIC: [u8; 4] = *b"\0asm";
@@ -71,9 +68,11 @@ impl<T: Config> Pallet<T> {
 	/// Hold `amount` from `who`, failing with `InsufficientBalance` when it cannot be held
 	/// without reaping the account.
 	fn hold(who: &T::AccountId, reason: HoldReason, amount: BalanceOf<T>) -> DispatchResult {
-		let spendable = T::Currency::reducible_balance(who, Preservation::Protect, Fortitude::Polite);
+		let spendable =
+			T::Currency::reducible_balance(who, Preservation::Protect, Fortitude::Polite);
 		ensure!(spendable >= amount, Error::<T>::InsufficientBalance);
-		T::Currency::hold(&reason.into(), who, amount).map_err(|_| Error::<T>::InsufficientBalance)?;
+		T::Currency::hold(&reason.into(), who, amount)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		Ok(())
 	}
 
@@ -91,10 +90,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!price.is_zero(), Error::<T>::ZeroPrice);
 		ensure!(slots > 0, Error::<T>::ZeroSlots);
 		ensure!(slots <= T::MaxSlotsPerOffer::get(), Error::<T>::TooManySlots);
-		ensure!(
-			expires_at > frame_system::Pallet::<T>::block_number(),
-			Error::<T>::ExpiryInPast
-		);
+		ensure!(expires_at > frame_system::Pallet::<T>::block_number(), Error::<T>::ExpiryInPast);
 		Ok(())
 	}
 
@@ -107,8 +103,8 @@ impl<T: Config> Pallet<T> {
 	) -> Result<u32, DispatchError> {
 		let provider = Self::provider(&signer)?;
 		let profile = T::Providers::profile(&provider).ok_or(Error::<T>::NotProvider)?;
-		let serves = profile.supports(class.kind()) &&
-			match class {
+		let serves = profile.supports(class.kind())
+			&& match class {
 				ResourceClass::Cpu => true,
 				ResourceClass::Gpu(index) => profile.gpus.get(usize::from(index)).is_some(),
 			};
@@ -123,7 +119,15 @@ impl<T: Config> Pallet<T> {
 		NextOfferId::<T>::put(offer_id.saturating_add(1));
 		Offers::<T>::insert(
 			offer_id,
-			Offer { provider: provider.clone(), class, price, slots, in_use: 0, expires_at, open: true },
+			Offer {
+				provider: provider.clone(),
+				class,
+				price,
+				slots,
+				in_use: 0,
+				expires_at,
+				open: true,
+			},
 		);
 		OfferBook::<T>::insert(class.kind(), ask_key::<T>(price, offer_id), ());
 		Self::deposit_event(Event::OfferPosted {
@@ -193,8 +197,14 @@ impl<T: Config> Pallet<T> {
 			min_vram_mib: spec.min_vram_mib,
 			min_compute_capability: spec.min_compute_capability,
 			gpu_models: gpu_models.try_into().map_err(|_| Error::<T>::TooManyRequirements)?,
-			regions_allowed: spec.regions_allowed.try_into().map_err(|_| Error::<T>::TooManyRequirements)?,
-			regions_denied: spec.regions_denied.try_into().map_err(|_| Error::<T>::TooManyRequirements)?,
+			regions_allowed: spec
+				.regions_allowed
+				.try_into()
+				.map_err(|_| Error::<T>::TooManyRequirements)?,
+			regions_denied: spec
+				.regions_denied
+				.try_into()
+				.map_err(|_| Error::<T>::TooManyRequirements)?,
 			min_cpu_cores: spec.min_cpu_cores,
 			min_memory_mib: spec.min_memory_mib,
 			min_stake: spec.min_stake,
@@ -227,8 +237,9 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(T::RevealWindow::get());
 		ensure!(spec.deadline > shortest, Error::<T>::DeadlineTooSoon);
 		let input = match spec.input {
-			InputSpec::Inline(bytes) =>
-				JobInput::Inline(bytes.try_into().map_err(|_| Error::<T>::InputTooLarge)?),
+			InputSpec::Inline(bytes) => {
+				JobInput::Inline(bytes.try_into().map_err(|_| Error::<T>::InputTooLarge)?)
+			},
 			InputSpec::Remote { url, hash, size } => {
 				ensure!(!url.is_empty(), Error::<T>::BadInputUrl);
 				JobInput::Remote {
@@ -300,12 +311,8 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_cancel_job(requester: T::AccountId, id: JobId) -> Result<u32, DispatchError> {
 		let mut job = Self::running_job(id)?;
 		ensure!(job.requester == requester, Error::<T>::NotRequester);
-		let earned: Vec<ReplicaIndex> = job
-			.replicas
-			.iter()
-			.filter(|r| r.state.has_committed())
-			.map(|r| r.index)
-			.collect();
+		let earned: Vec<ReplicaIndex> =
+			job.replicas.iter().filter(|r| r.state.has_committed()).map(|r| r.index).collect();
 		let mut paid = BalanceOf::<T>::zero();
 		for index in earned {
 			paid = paid.saturating_add(Self::pay(id, &mut job, index));
@@ -323,11 +330,8 @@ impl<T: Config> Pallet<T> {
 		index: ReplicaIndex,
 		signer: &T::AccountId,
 	) -> Result<usize, DispatchError> {
-		let position = job
-			.replicas
-			.iter()
-			.position(|r| r.index == index)
-			.ok_or(Error::<T>::UnknownReplica)?;
+		let position =
+			job.replicas.iter().position(|r| r.index == index).ok_or(Error::<T>::UnknownReplica)?;
 		let provider = T::Providers::provider_of(signer).ok_or(Error::<T>::NotReplicaProvider)?;
 		let is_provider = job.replicas.get(position).is_some_and(|r| r.provider == provider);
 		ensure!(is_provider, Error::<T>::NotReplicaProvider);

@@ -18,8 +18,8 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 		let open = job.phase == JobPhase::Open;
 		let replica = job.replicas.get_mut(position).ok_or(Error::<T>::UnknownReplica)?;
 		ensure!(
-			open && replica.state == ReplicaState::Acknowledged &&
-				replica.commit_by.is_some_and(|by| now <= by),
+			open && replica.state == ReplicaState::Acknowledged
+				&& replica.commit_by.is_some_and(|by| now <= by),
 			Error::<T>::NotAwaitingCommit
 		);
 		replica.state = ReplicaState::Committed;
@@ -52,7 +52,10 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
-	fn prepare_for_benchmarks(replication: u8, revealing: bool) -> (JobId, ReplicaIndex, T::AccountId) {
+	fn prepare_for_benchmarks(
+		replication: u8,
+		revealing: bool,
+	) -> (JobId, ReplicaIndex, T::AccountId) {
 		crate::benchmarking::prepare_results::<T>(replication, revealing)
 	}
 }

@@ -75,11 +75,17 @@ impl<T: Config> Pallet<T> {
 			}
 			let in_book =
 				OfferBook::<T>::contains_key(offer.class.kind(), ask_key::<T>(offer.price, id));
-			ensure(in_book == (offer.open && offer.free() > 0), "6: the offer book is out of step")?;
+			ensure(
+				in_book == (offer.open && offer.free() > 0),
+				"6: the offer book is out of step",
+			)?;
 			booked += usize::from(in_book);
 		}
 		ensure(in_use.is_empty(), "5: a live replica on a missing offer")?;
-		ensure(OfferBook::<T>::iter().count() == booked, "6: an offer-book entry without an offer")?;
+		ensure(
+			OfferBook::<T>::iter().count() == booked,
+			"6: an offer-book entry without an offer",
+		)?;
 		for (hash, info) in Programs::<T>::iter() {
 			ensure(
 				program_jobs.remove(&hash).unwrap_or(0) == info.jobs,

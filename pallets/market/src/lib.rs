@@ -108,8 +108,7 @@ pub mod pallet {
 	use sp_core::H256;
 	use sp_runtime::Perbill;
 	use stratus_primitives::{
-		JobId, JobKind, OfferId, OnDispute, ProviderRegistry, ReplicaIndex, ResourceClass,
-		Verifier,
+		JobId, JobKind, OfferId, OnDispute, ProviderRegistry, ReplicaIndex, ResourceClass, Verifier,
 	};
 
 	/// The in-code storage version.

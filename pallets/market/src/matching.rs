@@ -96,9 +96,9 @@ impl<T: Config> Pallet<T> {
 			return ex;
 		};
 		ex.stake = T::Providers::stake(&offer.provider) < requirements.min_stake;
-		ex.region = (!requirements.regions_allowed.is_empty() &&
-			!requirements.regions_allowed.contains(&profile.region)) ||
-			requirements.regions_denied.contains(&profile.region);
+		ex.region = (!requirements.regions_allowed.is_empty()
+			&& !requirements.regions_allowed.contains(&profile.region))
+			|| requirements.regions_denied.contains(&profile.region);
 		ex.cpu_cores = profile.cpu_cores < requirements.min_cpu_cores;
 		ex.memory = profile.memory_mib < requirements.min_memory_mib;
 		if let ResourceClass::Gpu(index) = offer.class {
@@ -107,8 +107,8 @@ impl<T: Config> Pallet<T> {
 					ex.vram = gpu.vram_mib < requirements.min_vram_mib;
 					ex.compute_capability =
 						gpu.compute_capability < requirements.min_compute_capability;
-					ex.gpu_model = !requirements.gpu_models.is_empty() &&
-						!requirements.gpu_models.contains(&gpu.model);
+					ex.gpu_model = !requirements.gpu_models.is_empty()
+						&& !requirements.gpu_models.contains(&gpu.model);
 				},
 				None => ex.vram = true,
 			}
@@ -119,17 +119,17 @@ impl<T: Config> Pallet<T> {
 	/// Whether a replica assigned now could still be acknowledged and committed before the
 	/// job's commit window closes.
 	pub(crate) fn time_allows(job: &Job<T>, now: BlockNumberFor<T>) -> bool {
-		now.saturating_add(T::AckWindow::get()).saturating_add(job.commit_window) <
-			job.commit_close()
+		now.saturating_add(T::AckWindow::get()).saturating_add(job.commit_window)
+			< job.commit_close()
 	}
 
 	/// Whether the job should rest in the bid book: open, short of replicas, and with time and
 	/// room left for more.
 	fn should_rest(job: &Job<T>, now: BlockNumberFor<T>) -> bool {
-		job.phase == crate::JobPhase::Open &&
-			job.unfilled() > 0 &&
-			(job.replicas.len() as u32) < T::MaxReplicasPerJob::get() &&
-			Self::time_allows(job, now)
+		job.phase == crate::JobPhase::Open
+			&& job.unfilled() > 0
+			&& (job.replicas.len() as u32) < T::MaxReplicasPerJob::get()
+			&& Self::time_allows(job, now)
 	}
 
 	/// Put the job into the bid book or take it out, as its state says.
@@ -211,8 +211,8 @@ impl<T: Config> Pallet<T> {
 				expired.push(offer_id);
 				continue;
 			}
-			if job.has_provider(&offer.provider) ||
-				picked.iter().any(|(_, o)| o.provider == offer.provider)
+			if job.has_provider(&offer.provider)
+				|| picked.iter().any(|(_, o)| o.provider == offer.provider)
 			{
 				continue;
 			}

@@ -3,8 +3,8 @@
 
 use crate::{
 	matching::{split_key, Exclusions},
-	BalanceOf, Config, Job, JobInput, JobPhase, Jobs, OfferBook, Offers, Pallet,
-	ProviderOffers, ReplicaState, RequirementsSpec,
+	BalanceOf, Config, Job, JobInput, JobPhase, Jobs, OfferBook, Offers, Pallet, ProviderOffers,
+	ReplicaState, RequirementsSpec,
 };
 use alloc::vec::Vec;
 use codec::{Codec, Decode, Encode};
@@ -36,7 +36,13 @@ pub mod amount {
 #[derive(Clone, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
-#[cfg_attr(feature = "std", serde(bound(serialize = "Balance: core::fmt::Display, BlockNumber: serde::Serialize", deserialize = "Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>")))]
+#[cfg_attr(
+	feature = "std",
+	serde(bound(
+		serialize = "Balance: core::fmt::Display, BlockNumber: serde::Serialize",
+		deserialize = "Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>"
+	))
+)]
 pub struct OfferView<Balance, BlockNumber> {
 	/// The offer's id.
 	pub offer: OfferId,
@@ -59,7 +65,13 @@ pub struct OfferView<Balance, BlockNumber> {
 #[derive(Clone, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
-#[cfg_attr(feature = "std", serde(bound(serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize", deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>")))]
+#[cfg_attr(
+	feature = "std",
+	serde(bound(
+		serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize",
+		deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>"
+	))
+)]
 pub struct ReplicaView<AccountId, Balance, BlockNumber> {
 	/// The job.
 	pub job: JobId,
@@ -91,7 +103,13 @@ pub struct ReplicaView<AccountId, Balance, BlockNumber> {
 #[derive(Clone, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
-#[cfg_attr(feature = "std", serde(bound(serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize", deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>")))]
+#[cfg_attr(
+	feature = "std",
+	serde(bound(
+		serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize",
+		deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, BlockNumber: serde::Deserialize<'de>"
+	))
+)]
 pub struct JobView<AccountId, Balance, BlockNumber> {
 	/// The job's id.
 	pub job: JobId,
@@ -208,11 +226,8 @@ sp_api::decl_runtime_apis! {
 /// How many book entries the read-only walks look at, at most.
 const READ_SCAN_LIMIT: usize = 10_000;
 
-type ReplicaViewOf<T> = ReplicaView<
-	<T as frame_system::Config>::AccountId,
-	BalanceOf<T>,
-	BlockNumberFor<T>,
->;
+type ReplicaViewOf<T> =
+	ReplicaView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
 impl<T: Config> Pallet<T> {
 	fn replica_views(id: JobId, job: &Job<T>) -> Vec<ReplicaViewOf<T>> {
@@ -271,9 +286,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// A job's full status.
-	pub fn job_status(
-		id: JobId,
-	) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+	pub fn job_status(id: JobId) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
 		let job = Jobs::<T>::get(id)?;
 		let (inline_input_bytes, input_url) = match &job.input {
 			JobInput::Inline(bytes) => (Some(bytes.len() as u32), None),
@@ -343,12 +356,8 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		let excluded_by = REQUIREMENTS
-			.iter()
-			.zip(counts)
-			.filter(|(_, n)| *n > 0)
-			.map(|(r, n)| (*r, n))
-			.collect();
+		let excluded_by =
+			REQUIREMENTS.iter().zip(counts).filter(|(_, n)| *n > 0).map(|(r, n)| (*r, n)).collect();
 		Some(NoMatchReport {
 			job: id,
 			kind: job.kind,

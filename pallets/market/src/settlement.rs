@@ -1,8 +1,8 @@
 //! Money and the end of things: payments, refunds, slots given back, reveal windows, verdicts.
 
 use crate::{
-	matching::ask_key, BalanceOf, Config, Event, HoldReason, Job, JobPhase, Jobs, Missed, OfferBook,
-	Offers, Pallet, ProviderOffers, Programs, ReplicaState, Timeout,
+	matching::ask_key, BalanceOf, Config, Event, HoldReason, Job, JobPhase, Jobs, Missed,
+	OfferBook, Offers, Pallet, Programs, ProviderOffers, ReplicaState, Timeout,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -110,7 +110,8 @@ impl<T: Config> Pallet<T> {
 			frame_support::defensive!("escrow could not pay a provider");
 			return Zero::zero();
 		}
-		let (credit, _) = <T::Currency as BalancedHold<T::AccountId>>::slash(&reason, &requester, fee);
+		let (credit, _) =
+			<T::Currency as BalancedHold<T::AccountId>>::slash(&reason, &requester, fee);
 		T::FeeDestination::on_unbalanced(credit);
 		replica.paid = to_provider;
 		let provider = replica.provider.clone();
@@ -179,8 +180,9 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn advance(id: JobId, job: &mut Job<T>) {
 		match job.phase {
 			JobPhase::Open => {
-				let all_done = job.unfilled() == 0 &&
-					job.replicas
+				let all_done = job.unfilled() == 0
+					&& job
+						.replicas
 						.iter()
 						.filter(|r| r.state.is_live())
 						.all(|r| r.state.has_committed());

@@ -89,9 +89,15 @@ fn register_program_holds_deposit_and_stores_code() {
 	ExtBuilder::default().build_and_execute(|| {
 		let hash = register_wasm(ALICE);
 		let info = Programs::<Test>::get(hash).unwrap();
-		assert_eq!((info.owner, info.kind, info.len, info.deposit, info.jobs), (ALICE, JobKind::Wasm, 8, 18, 0));
+		assert_eq!(
+			(info.owner, info.kind, info.len, info.deposit, info.jobs),
+			(ALICE, JobKind::Wasm, 8, 18, 0)
+		);
 		assert_eq!(ProgramCode::<Test>::get(hash).unwrap().to_vec(), wasm_code());
-		assert_eq!(Balances::balance_on_hold(&crate::HoldReason::ProgramDeposit.into(), &ALICE), 18);
+		assert_eq!(
+			Balances::balance_on_hold(&crate::HoldReason::ProgramDeposit.into(), &ALICE),
+			18
+		);
 		assert!(market_events().contains(&Event::ProgramRegistered {
 			program: hash,
 			owner: ALICE,
@@ -106,7 +112,10 @@ fn register_program_holds_deposit_and_stores_code() {
 fn bad_programs_are_refused() {
 	ExtBuilder::default().build_and_execute(|| {
 		let o = RuntimeOrigin::signed(ALICE);
-		assert_noop!(Market::register_program(o.clone(), JobKind::Wasm, vec![]), Error::<Test>::ProgramEmpty);
+		assert_noop!(
+			Market::register_program(o.clone(), JobKind::Wasm, vec![]),
+			Error::<Test>::ProgramEmpty
+		);
 		assert_noop!(
 			Market::register_program(o.clone(), JobKind::Cuda, vec![1; 1025]),
 			Error::<Test>::ProgramTooLarge
@@ -116,7 +125,10 @@ fn bad_programs_are_refused() {
 			Error::<Test>::InvalidWasm
 		);
 		register_wasm(ALICE);
-		assert_noop!(Market::register_program(o, JobKind::Wasm, wasm_code()), Error::<Test>::ProgramExists);
+		assert_noop!(
+			Market::register_program(o, JobKind::Wasm, wasm_code()),
+			Error::<Test>::ProgramExists
+		);
 		// A CUDA program is any non-empty text or PTX.
 		assert_ok!(Market::register_program(
 			RuntimeOrigin::signed(BOB),
@@ -135,13 +147,19 @@ fn bad_programs_are_refused() {
 fn remove_program_rules() {
 	ExtBuilder::default().build_and_execute(|| {
 		let hash = register_wasm(ALICE);
-		assert_noop!(Market::remove_program(RuntimeOrigin::signed(BOB), hash), Error::<Test>::NotProgramOwner);
+		assert_noop!(
+			Market::remove_program(RuntimeOrigin::signed(BOB), hash),
+			Error::<Test>::NotProgramOwner
+		);
 		assert_noop!(
 			Market::remove_program(RuntimeOrigin::signed(ALICE), digest(1)),
 			Error::<Test>::UnknownProgram
 		);
 		let id = submit(BOB, spec(hash));
-		assert_noop!(Market::remove_program(RuntimeOrigin::signed(ALICE), hash), Error::<Test>::ProgramInUse);
+		assert_noop!(
+			Market::remove_program(RuntimeOrigin::signed(ALICE), hash),
+			Error::<Test>::ProgramInUse
+		);
 		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(BOB), id));
 		let before = Balances::balance(&ALICE);
 		assert_ok!(Market::remove_program(RuntimeOrigin::signed(ALICE), hash));
@@ -160,7 +178,13 @@ fn post_offer_reserves_stake_and_rests_in_the_book() {
 		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 3);
 		assert_eq!(OfferBook::<Test>::iter().count(), 1);
 		// The worker key may post for its provider.
-		assert_ok!(Market::post_offer(RuntimeOrigin::signed(110), ResourceClass::Cpu, 8, 1, EXPIRY));
+		assert_ok!(Market::post_offer(
+			RuntimeOrigin::signed(110),
+			ResourceClass::Cpu,
+			8,
+			1,
+			EXPIRY
+		));
 		assert_eq!(Offers::<Test>::get(id + 1).unwrap().provider, 10);
 	});
 }
@@ -174,8 +198,14 @@ fn bad_offers_are_refused() {
 			Market::post_offer(RuntimeOrigin::signed(who), class, price, slots, exp)
 		};
 		assert_noop!(post(ALICE, ResourceClass::Cpu, 5, 1, EXPIRY), Error::<Test>::NotProvider);
-		assert_noop!(post(10, ResourceClass::Gpu(0), 5, 1, EXPIRY), Error::<Test>::ClassNotInProfile);
-		assert_noop!(post(11, ResourceClass::Gpu(1), 5, 1, EXPIRY), Error::<Test>::ClassNotInProfile);
+		assert_noop!(
+			post(10, ResourceClass::Gpu(0), 5, 1, EXPIRY),
+			Error::<Test>::ClassNotInProfile
+		);
+		assert_noop!(
+			post(11, ResourceClass::Gpu(1), 5, 1, EXPIRY),
+			Error::<Test>::ClassNotInProfile
+		);
 		assert_noop!(post(10, ResourceClass::Cpu, 0, 1, EXPIRY), Error::<Test>::ZeroPrice);
 		assert_noop!(post(10, ResourceClass::Cpu, 5, 0, EXPIRY), Error::<Test>::ZeroSlots);
 		assert_noop!(post(10, ResourceClass::Cpu, 5, 17, EXPIRY), Error::<Test>::TooManySlots);
@@ -202,7 +232,10 @@ fn update_and_cancel_offer() {
 			Market::update_offer(RuntimeOrigin::signed(11), id, 5, 2, EXPIRY),
 			Error::<Test>::NotOfferOwner
 		);
-		assert_noop!(Market::update_offer(RuntimeOrigin::signed(10), 99, 5, 2, EXPIRY), Error::<Test>::UnknownOffer);
+		assert_noop!(
+			Market::update_offer(RuntimeOrigin::signed(10), 99, 5, 2, EXPIRY),
+			Error::<Test>::UnknownOffer
+		);
 		assert_ok!(Market::update_offer(RuntimeOrigin::signed(10), id, 5, 4, EXPIRY));
 		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 4);
 		assert_noop!(
@@ -212,7 +245,10 @@ fn update_and_cancel_offer() {
 		assert_ok!(Market::cancel_offer(RuntimeOrigin::signed(10), id));
 		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 0);
 		assert!(Offers::<Test>::get(id).is_none());
-		assert_noop!(Market::cancel_offer(RuntimeOrigin::signed(10), id), Error::<Test>::UnknownOffer);
+		assert_noop!(
+			Market::cancel_offer(RuntimeOrigin::signed(10), id),
+			Error::<Test>::UnknownOffer
+		);
 	});
 }
 
@@ -269,16 +305,32 @@ fn bad_jobs_are_refused_without_a_trace() {
 			&|s| s.input = InputSpec::Remote { url: vec![b'a'; 65], hash: digest(1), size: 1 },
 			Error::<Test>::BadInputUrl,
 		);
-		refused(&|s| s.requirements.regions_allowed = vec![1, 2, 3, 4, 5], Error::<Test>::TooManyRequirements);
-		refused(&|s| s.requirements.regions_denied = vec![1, 2, 3, 4, 5], Error::<Test>::TooManyRequirements);
-		refused(&|s| s.requirements.gpu_models = vec![vec![b'x'; 49]], Error::<Test>::TooManyRequirements);
+		refused(
+			&|s| s.requirements.regions_allowed = vec![1, 2, 3, 4, 5],
+			Error::<Test>::TooManyRequirements,
+		);
+		refused(
+			&|s| s.requirements.regions_denied = vec![1, 2, 3, 4, 5],
+			Error::<Test>::TooManyRequirements,
+		);
+		refused(
+			&|s| s.requirements.gpu_models = vec![vec![b'x'; 49]],
+			Error::<Test>::TooManyRequirements,
+		);
 		refused(&|s| s.max_price = Balance::MAX / 2, Error::<Test>::CostOverflow);
 		refused(&|s| s.max_price = ENDOWMENT, Error::<Test>::InsufficientBalance);
 		// A URL input within bounds is accepted.
-		submit(ALICE, JobSpec {
-			input: InputSpec::Remote { url: b"https://x.test/in".to_vec(), hash: digest(1), size: 9 },
-			..spec(program)
-		});
+		submit(
+			ALICE,
+			JobSpec {
+				input: InputSpec::Remote {
+					url: b"https://x.test/in".to_vec(),
+					hash: digest(1),
+					size: 9,
+				},
+				..spec(program)
+			},
+		);
 	});
 }
 
@@ -296,7 +348,10 @@ fn job_matches_the_cheapest_offer_in_the_same_block() {
 		let j = submit(ALICE, spec(program));
 		let job = job(j);
 		assert_eq!(job.replicas.len(), 1);
-		assert_eq!((job.replicas[0].provider, job.replicas[0].offer, job.replicas[0].price), (11, cheap, 4));
+		assert_eq!(
+			(job.replicas[0].provider, job.replicas[0].offer, job.replicas[0].price),
+			(11, cheap, 4)
+		);
 		assert_eq!(job.escrow, 10 * 100);
 		assert_eq!(Balances::balance(&ALICE), before - 1000);
 		assert_eq!(escrow_held(ALICE), 1000);
@@ -356,10 +411,20 @@ fn requirements_filter_offers() {
 		register(10, gpu_profile("NVIDIA A10", 24_576, 86), 2);
 		register(11, gpu_profile("NVIDIA H100", 81_920, 90), 2);
 		register(12, cpu_profile(840), 2);
-		assert_ok!(Market::register_program(RuntimeOrigin::signed(ALICE), JobKind::Cuda, b"ptx".to_vec()));
+		assert_ok!(Market::register_program(
+			RuntimeOrigin::signed(ALICE),
+			JobKind::Cuda,
+			b"ptx".to_vec()
+		));
 		let cuda = H256(sp_io::hashing::blake2_256(b"ptx"));
 		for p in [10, 11] {
-			assert_ok!(Market::post_offer(RuntimeOrigin::signed(p), ResourceClass::Gpu(0), 3, 1, EXPIRY));
+			assert_ok!(Market::post_offer(
+				RuntimeOrigin::signed(p),
+				ResourceClass::Gpu(0),
+				3,
+				1,
+				EXPIRY
+			));
 		}
 		offer(12, 1, 1);
 		let requirements = RequirementsSpec {
@@ -486,12 +551,27 @@ fn commit_and_reveal_errors() {
 			Verification::commit(RuntimeOrigin::signed(10), j, 0, c, 1),
 			Error::<Test>::NotAwaitingCommit
 		);
-		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(11), j, 0), Error::<Test>::NotReplicaProvider);
-		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(ALICE), j, 0), Error::<Test>::NotReplicaProvider);
-		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), j, 1), Error::<Test>::UnknownReplica);
-		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), 77, 0), Error::<Test>::UnknownJob);
+		assert_noop!(
+			Market::acknowledge(RuntimeOrigin::signed(11), j, 0),
+			Error::<Test>::NotReplicaProvider
+		);
+		assert_noop!(
+			Market::acknowledge(RuntimeOrigin::signed(ALICE), j, 0),
+			Error::<Test>::NotReplicaProvider
+		);
+		assert_noop!(
+			Market::acknowledge(RuntimeOrigin::signed(10), j, 1),
+			Error::<Test>::UnknownReplica
+		);
+		assert_noop!(
+			Market::acknowledge(RuntimeOrigin::signed(10), 77, 0),
+			Error::<Test>::UnknownJob
+		);
 		ack(10, j, 0);
-		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), j, 0), Error::<Test>::NotAwaitingAck);
+		assert_noop!(
+			Market::acknowledge(RuntimeOrigin::signed(10), j, 0),
+			Error::<Test>::NotAwaitingAck
+		);
 		assert_noop!(
 			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), [0; 32]),
 			pallet_verification::Error::<Test>::NoCommitment
@@ -506,7 +586,10 @@ fn commit_and_reveal_errors() {
 			pallet_verification::Error::<Test>::RevealMismatch
 		);
 		reveal(10, j, 0, digest(1));
-		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j), Error::<Test>::JobFinished);
+		assert_noop!(
+			Market::cancel_job(RuntimeOrigin::signed(ALICE), j),
+			Error::<Test>::JobFinished
+		);
 	});
 }
 
@@ -545,7 +628,10 @@ fn missed_ack_is_reissued_to_the_next_offer() {
 		assert_eq!(job.replicas[0].state, ReplicaState::Missed(Missed::Ack));
 		assert_eq!((job.replicas[1].provider, job.replicas[1].index), (11, 1));
 		// Too late to acknowledge the missed one.
-		assert_noop!(Market::acknowledge(RuntimeOrigin::signed(10), j, 0), Error::<Test>::NotAwaitingAck);
+		assert_noop!(
+			Market::acknowledge(RuntimeOrigin::signed(10), j, 0),
+			Error::<Test>::NotAwaitingAck
+		);
 		// The missed replica's slot is back in the book.
 		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
 		ack(11, j, 1);
@@ -625,7 +711,10 @@ fn commit_close_reveals_what_committed() {
 		for p in 10..=12 {
 			offer(p, 5, 1);
 		}
-		let j = submit(ALICE, JobSpec { replication: 3, deadline: 1 + ACK + 5 + REVEAL + 1, ..spec(program) });
+		let j = submit(
+			ALICE,
+			JobSpec { replication: 3, deadline: 1 + ACK + 5 + REVEAL + 1, ..spec(program) },
+		);
 		ack(10, j, 0);
 		ack(11, j, 1);
 		ack(12, j, 2);
@@ -648,8 +737,14 @@ fn cancel_unmatched_job_refunds_everything() {
 		let program = register_wasm(ALICE);
 		let before = total(ALICE);
 		let j = submit(ALICE, spec(program));
-		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(BOB), j), Error::<Test>::NotRequester);
-		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(ALICE), 42), Error::<Test>::UnknownJob);
+		assert_noop!(
+			Market::cancel_job(RuntimeOrigin::signed(BOB), j),
+			Error::<Test>::NotRequester
+		);
+		assert_noop!(
+			Market::cancel_job(RuntimeOrigin::signed(ALICE), 42),
+			Error::<Test>::UnknownJob
+		);
 		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
 		assert_eq!(total(ALICE), before);
 		assert_eq!(job(j).phase, JobPhase::Cancelled);
@@ -698,7 +793,10 @@ fn reap_offer_closes_an_expired_offer() {
 	ExtBuilder::default().build_and_execute(|| {
 		providers(10..=10);
 		assert_ok!(Market::post_offer(RuntimeOrigin::signed(10), ResourceClass::Cpu, 5, 2, 5));
-		assert_noop!(Market::reap_offer(RuntimeOrigin::signed(BOB), 0), Error::<Test>::NothingToReap);
+		assert_noop!(
+			Market::reap_offer(RuntimeOrigin::signed(BOB), 0),
+			Error::<Test>::NothingToReap
+		);
 		run_to_block(5);
 		let info = Market::reap_offer(RuntimeOrigin::signed(BOB), 0).unwrap();
 		assert_eq!(info.pays_fee, Pays::No);
@@ -734,8 +832,11 @@ fn why_no_match_counts_each_requirement() {
 		offer(10, 5, 1);
 		offer(11, 50, 1);
 		offer(12, 5, 1);
-		let requirements =
-			RequirementsSpec { regions_allowed: vec![276], min_cpu_cores: 64, ..Default::default() };
+		let requirements = RequirementsSpec {
+			regions_allowed: vec![276],
+			min_cpu_cores: 64,
+			..Default::default()
+		};
 		let j = submit(ALICE, JobSpec { requirements, ..spec(program) });
 		assert_eq!(job(j).replicas.len(), 0);
 		let report = Market::why_no_match(j).unwrap();
@@ -743,7 +844,11 @@ fn why_no_match_counts_each_requirement() {
 		assert!(report.time_left);
 		assert_eq!(
 			report.excluded_by,
-			vec![(Requirement::MaxPrice, 1), (Requirement::Region, 1), (Requirement::MinCpuCores, 3)]
+			vec![
+				(Requirement::MaxPrice, 1),
+				(Requirement::Region, 1),
+				(Requirement::MinCpuCores, 3)
+			]
 		);
 		assert!(Market::why_no_match(99).is_none());
 	});

@@ -77,10 +77,10 @@ impl<T: Config> Pallet<T> {
 	/// Act on one deadline; a deadline the job has moved past is ignored.
 	pub(crate) fn handle_timeout(timeout: Timeout, now: BlockNumberFor<T>) {
 		let id = match timeout {
-			Timeout::Ack(id, _) |
-			Timeout::Commit(id, _) |
-			Timeout::CommitClose(id) |
-			Timeout::Reveal(id) => id,
+			Timeout::Ack(id, _)
+			| Timeout::Commit(id, _)
+			| Timeout::CommitClose(id)
+			| Timeout::Reveal(id) => id,
 		};
 		let Some(mut job) = Jobs::<T>::get(id) else { return };
 		if job.phase.is_final() {
@@ -92,11 +92,14 @@ impl<T: Config> Pallet<T> {
 					return;
 				};
 				let missed = match (timeout, replica.state) {
-					(Timeout::Ack(..), ReplicaState::Assigned) if replica.ack_by < now =>
-						Missed::Ack,
+					(Timeout::Ack(..), ReplicaState::Assigned) if replica.ack_by < now => {
+						Missed::Ack
+					},
 					(Timeout::Commit(..), ReplicaState::Acknowledged)
 						if replica.commit_by.is_some_and(|c| c < now) =>
-						Missed::Commit,
+					{
+						Missed::Commit
+					},
 					_ => return,
 				};
 				Self::miss(id, &mut job, index, missed);

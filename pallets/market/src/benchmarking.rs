@@ -1,0 +1,405 @@
+//! Benchmarks of every call and every deadline branch, each at its worst: matching walks that
+//! look at `s` book entries, settlements that pay `r` replicas.
+
+// Benchmark set-up may panic: a failed set-up is a broken benchmark, reported as such.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use super::*;
+use crate::{types::Timeout, InputSpec, JobPhase, JobSpec, Jobs, Offers, Pallet, RequirementsSpec};
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{fungible::Mutate, Get, Hooks};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use sp_core::H256;
+use sp_runtime::{traits::Bounded, BoundedVec};
+use stratus_primitives::{
+	CapabilityProfile, JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ReplicaResults,
+	ResourceClass,
+};
+
+const SEED: u32 = 0;
+/// The region ineligible providers are in; jobs deny it.
+const DENIED_REGION: u16 = 1;
+
+fn profile(region: u16) -> CapabilityProfile {
+	CapabilityProfile {
+		kinds: BoundedVec::truncate_from(vec![JobKind::Wasm]),
+		gpus: Default::default(),
+		cpu_cores: 16,
+		memory_mib: 32_768,
+		region,
+		endpoint: None,
+	}
+}
+
+fn provider<T: Config>(i: u32, region: u16, slots: u32) -> T::AccountId {
+	let who: T::AccountId = account("provider", i, SEED);
+	T::Providers::register_for_benchmarks(&who, profile(region), slots);
+	who
+}
+
+fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, i, SEED);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	who
+}
+
+fn program<T: Config>(owner: &T::AccountId) -> H256 {
+	Pallet::<T>::do_register_program(owner.clone(), JobKind::Wasm, b"\0asm\x01\0\0\0".to_vec())
+		.unwrap()
+}
+
+fn now<T: Config>() -> BlockNumberFor<T> {
+	frame_system::Pallet::<T>::block_number()
+}
+
+fn spec<T: Config>(
+	program: H256,
+	replication: u8,
+	max_price: u32,
+) -> JobSpec<BalanceOf<T>, BlockNumberFor<T>> {
+	let commit_window: BlockNumberFor<T> = 10u32.into();
+	JobSpec {
+		program,
+		input: InputSpec::Inline(vec![7; T::MaxInlineInput::get() as usize]),
+		requirements: RequirementsSpec {
+			regions_denied: vec![DENIED_REGION],
+			..Default::default()
+		},
+		max_price: max_price.into(),
+		max_units: 1_000,
+		replication,
+		commit_window,
+		deadline: now::<T>()
+			+ T::AckWindow::get()
+			+ commit_window
+			+ T::RevealWindow::get()
+			+ 20u32.into(),
+		max_output_bytes: 1 << 20,
+	}
+}
+
+fn offer<T: Config>(who: &T::AccountId, price: u32, slots: u32) -> OfferId {
+	let id = NextOfferId::<T>::get();
+	Pallet::<T>::do_post_offer(
+		who.clone(),
+		ResourceClass::Cpu,
+		price.into(),
+		slots,
+		now::<T>() + 1_000u32.into(),
+	)
+	.unwrap();
+	id
+}
+
+/// `ineligible` offers at price 1 from providers in the denied region, then `eligible` at price 2.
+fn book<T: Config>(ineligible: u32, eligible: u32) -> Vec<T::AccountId> {
+	for i in 0..ineligible {
+		offer::<T>(&provider::<T>(10_000 + i, DENIED_REGION, 1), 1, 1);
+	}
+	(0..eligible)
+		.map(|i| {
+			let who = provider::<T>(i, 276, 1);
+			offer::<T>(&who, 2, 1);
+			who
+		})
+		.collect()
+}
+
+fn submit<T: Config>(
+	requester: &T::AccountId,
+	spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
+) -> JobId {
+	let id = NextJobId::<T>::get();
+	Pallet::<T>::do_submit_job(requester.clone(), spec).unwrap();
+	id
+}
+
+/// A job of `replication` replicas, matched and acknowledged; the first `committed` replicas
+/// committed with digest `7`.
+fn running_job<T: Config>(replication: u8, committed: u8) -> (JobId, Vec<T::AccountId>) {
+	let providers = book::<T>(0, u32::from(replication));
+	let requester = funded::<T>("requester", 0);
+	let program = program::<T>(&requester);
+	let job = submit::<T>(&requester, spec::<T>(program, replication, 10));
+	for (i, p) in providers.iter().enumerate() {
+		Pallet::<T>::do_acknowledge(p.clone(), job, i as ReplicaIndex).unwrap();
+	}
+	for (i, p) in providers.iter().enumerate().take(usize::from(committed)) {
+		Pallet::<T>::on_commit(job, i as ReplicaIndex, p, 1_000).unwrap();
+	}
+	(job, providers)
+}
+
+/// For the verification pallet's benchmarks: a job where replica 0 may commit (the last commit,
+/// opening the reveal window) or reveal (the last reveal, settling the job; the other replicas
+/// revealed `H256::repeat_byte(7)`).
+pub(crate) fn prepare_results<T: Config>(
+	replication: u8,
+	revealing: bool,
+) -> (JobId, ReplicaIndex, T::AccountId) {
+	let replication = replication.clamp(1, T::MaxReplication::get());
+	if !revealing {
+		let (job, providers) = running_job::<T>(replication, 0);
+		for (i, p) in providers.iter().enumerate().skip(1) {
+			Pallet::<T>::on_commit(job, i as ReplicaIndex, p, 1_000).unwrap();
+		}
+		return (job, 0, providers[0].clone());
+	}
+	let (job, providers) = running_job::<T>(replication, replication);
+	for (i, p) in providers.iter().enumerate().skip(1) {
+		Pallet::<T>::on_reveal(job, i as ReplicaIndex, p, H256::repeat_byte(7)).unwrap();
+	}
+	(job, 0, providers[0].clone())
+}
+
+#[benchmarks]
+mod benches {
+	use super::*;
+
+	#[benchmark]
+	fn register_program(l: Linear<8, { T::MaxProgramSize::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		let mut code = b"\0asm\x01\0\0\0".to_vec();
+		code.resize(l as usize, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), JobKind::Wasm, code);
+
+		assert_eq!(Programs::<T>::iter().count(), 1);
+	}
+
+	#[benchmark]
+	fn remove_program() {
+		let owner = funded::<T>("owner", 0);
+		let hash = program::<T>(&owner);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), hash);
+
+		assert!(Programs::<T>::get(hash).is_none());
+	}
+
+	#[benchmark]
+	fn post_offer(s: Linear<0, { T::MaxMatchScan::get() }>) {
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		for _ in 0..s {
+			submit::<T>(&requester, spec::<T>(hash, 1, 10));
+		}
+		let slots = s.clamp(1, T::MaxSlotsPerOffer::get());
+		let who = provider::<T>(0, 276, slots);
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(who),
+			ResourceClass::Cpu,
+			2u32.into(),
+			slots,
+			now::<T>() + 1_000u32.into(),
+		);
+
+		let matched = s.min(slots) as usize;
+		assert_eq!(Offers::<T>::get(0).unwrap().in_use as usize, matched);
+	}
+
+	#[benchmark]
+	fn update_offer(s: Linear<0, { T::MaxMatchScan::get() }>) {
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		let slots = s.clamp(1, T::MaxSlotsPerOffer::get());
+		let who = provider::<T>(0, 276, slots);
+		let id = offer::<T>(&who, 100, slots);
+		for _ in 0..s {
+			submit::<T>(&requester, spec::<T>(hash, 1, 10));
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), id, 2u32.into(), slots, now::<T>() + 1_000u32.into());
+
+		assert_eq!(Offers::<T>::get(id).unwrap().in_use, s.min(slots));
+	}
+
+	#[benchmark]
+	fn cancel_offer() {
+		let who = provider::<T>(0, 276, 1);
+		let id = offer::<T>(&who, 2, 1);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), id);
+
+		assert!(Offers::<T>::get(id).is_none());
+	}
+
+	#[benchmark]
+	fn submit_job(
+		r: Linear<1, { u32::from(T::MaxReplication::get()) }>,
+		s: Linear<1, { T::MaxMatchScan::get() }>,
+	) {
+		let s = s.max(r);
+		book::<T>(s - r, r);
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		let spec = spec::<T>(hash, r as u8, 10);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester), spec);
+
+		assert_eq!(Jobs::<T>::get(0).unwrap().replicas.len() as u32, r);
+	}
+
+	#[benchmark]
+	fn cancel_job(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
+		let (job, _) = running_job::<T>(r as u8, r as u8);
+		let requester: T::AccountId = account("requester", 0, SEED);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester), job);
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().phase, JobPhase::Cancelled);
+	}
+
+	#[benchmark]
+	fn acknowledge() {
+		let providers = book::<T>(0, 1);
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		let job = submit::<T>(&requester, spec::<T>(hash, 1, 10));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(providers[0].clone()), job, 0);
+
+		assert!(Jobs::<T>::get(job).unwrap().replicas[0].commit_by.is_some());
+	}
+
+	#[benchmark]
+	fn reap_offer() {
+		let who = provider::<T>(0, 276, 1);
+		let id = offer::<T>(&who, 2, 1);
+		frame_system::Pallet::<T>::set_block_number(now::<T>() + 1_000u32.into());
+		let caller: T::AccountId = whitelisted_caller();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+
+		assert!(Offers::<T>::get(id).is_none());
+	}
+
+	#[benchmark]
+	fn reap_job() {
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		let job = submit::<T>(&requester, spec::<T>(hash, 1, 10));
+		Pallet::<T>::do_cancel_job(requester, job).unwrap();
+		frame_system::Pallet::<T>::set_block_number(now::<T>() + T::RecordRetention::get());
+		let caller: T::AccountId = whitelisted_caller();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), job);
+
+		assert!(Jobs::<T>::get(job).is_none());
+	}
+
+	#[benchmark]
+	fn timeouts_block() {
+		let block = now::<T>() + 1u32.into();
+		TimeoutCursor::<T>::put(block);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(block);
+		}
+
+		assert_eq!(TimeoutCursor::<T>::get(), Some(block + 1u32.into()));
+	}
+
+	/// A missed acknowledgement whose reissue walks `s` offers.
+	#[benchmark]
+	fn timeout_ack(s: Linear<1, { T::MaxMatchScan::get() }>) {
+		let first = book::<T>(0, 1);
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		let job = submit::<T>(&requester, spec::<T>(hash, 1, 10));
+		// The reissue walks ineligible offers (cheaper) and takes the last one.
+		// The freed slot of the missed replica's offer is walked too (and skipped).
+		for i in 0..s.saturating_sub(2) {
+			offer::<T>(&provider::<T>(20_000 + i, DENIED_REGION, 1), 1, 1);
+		}
+		offer::<T>(&provider::<T>(30_000, 276, 1), 2, 1);
+		let at = Jobs::<T>::get(job).unwrap().replicas[0].ack_by + 1u32.into();
+		frame_system::Pallet::<T>::set_block_number(at);
+		assert_eq!(first.len(), 1);
+
+		#[block]
+		{
+			Pallet::<T>::handle_timeout(Timeout::Ack(job, 0), at);
+		}
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().replicas.len(), 2);
+	}
+
+	/// A missed commit whose reissue walks `s` offers.
+	#[benchmark]
+	fn timeout_commit(s: Linear<1, { T::MaxMatchScan::get() }>) {
+		let (job, _) = running_job::<T>(1, 0);
+		// The freed slot of the missed replica's offer is walked too (and skipped).
+		for i in 0..s.saturating_sub(2) {
+			offer::<T>(&provider::<T>(20_000 + i, DENIED_REGION, 1), 1, 1);
+		}
+		offer::<T>(&provider::<T>(30_000, 276, 1), 2, 1);
+		let at = Jobs::<T>::get(job).unwrap().replicas[0].commit_by.unwrap() + 1u32.into();
+		frame_system::Pallet::<T>::set_block_number(at);
+
+		#[block]
+		{
+			Pallet::<T>::handle_timeout(Timeout::Commit(job, 0), at);
+		}
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().replicas.len(), 2);
+	}
+
+	/// The commit window closes on `r` acknowledged replicas that never committed: all missed,
+	/// the job expires and refunds.
+	#[benchmark]
+	fn timeout_commit_close(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
+		let (job, _) = running_job::<T>(r as u8, 0);
+		let at = Jobs::<T>::get(job).unwrap().commit_close();
+		frame_system::Pallet::<T>::set_block_number(at);
+
+		#[block]
+		{
+			Pallet::<T>::handle_timeout(Timeout::CommitClose(job), at);
+		}
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().phase, JobPhase::Expired);
+	}
+
+	/// The reveal window closes with `r − 1` agreeing reveals and one missing: the quorum is
+	/// paid.
+	#[benchmark]
+	fn timeout_reveal(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
+		let (job, providers) = running_job::<T>(r as u8, r as u8);
+		for (i, p) in providers.iter().enumerate().skip(1) {
+			Pallet::<T>::on_reveal(job, i as ReplicaIndex, p, H256::repeat_byte(7)).unwrap();
+		}
+		let JobPhase::Revealing { until } = Jobs::<T>::get(job).unwrap().phase else {
+			panic!("the reveal window is open")
+		};
+		let at = until + 1u32.into();
+		frame_system::Pallet::<T>::set_block_number(at);
+
+		#[block]
+		{
+			Pallet::<T>::handle_timeout(Timeout::Reveal(job), at);
+		}
+
+		// One replica: its reveal is missing, so the job is reissued (or ends) instead.
+		assert!(!matches!(Jobs::<T>::get(job).unwrap().phase, JobPhase::Revealing { .. }));
+	}
+
+	impl_benchmark_test_suite!(
+		Pallet,
+		crate::mock::ExtBuilder::default().build(),
+		crate::mock::Test
+	);
+}
