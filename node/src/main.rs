@@ -5,6 +5,7 @@
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod chain_spec;
+mod market_rpc;
 mod cli;
 mod command;
 mod rpc;

@@ -7,7 +7,7 @@ use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
-use stratus_runtime::{opaque::Block, AccountId, Balance, Nonce};
+use stratus_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 
 /// What the RPC extensions need from the node.
 pub struct FullDeps<C, P> {
@@ -18,7 +18,7 @@ pub struct FullDeps<C, P> {
 }
 
 /// Builds the RPC extensions: `system_accountNextIndex` (and `system_dryRun`) and
-/// `payment_queryInfo` / `payment_queryFeeDetails`.
+/// `payment_queryInfo` / `payment_queryFeeDetails`, and the market's `market_*` methods.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -32,6 +32,7 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
+	C::Api: pallet_market::runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
@@ -47,7 +48,10 @@ where
 	module.merge(TransactionPaymentApiServer::<
 		_,
 		pallet_transaction_payment::RuntimeDispatchInfo<Balance>,
-	>::into_rpc(TransactionPayment::<_, Block>::new(client)))?;
+	>::into_rpc(TransactionPayment::<_, Block>::new(client.clone())))?;
+	module.merge(crate::market_rpc::MarketApiServer::into_rpc(crate::market_rpc::Market::new(
+		client,
+	)))?;
 
 	Ok(module)
 }

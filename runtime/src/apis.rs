@@ -19,7 +19,7 @@ use sp_session::OpaqueGeneratedSessionKeys;
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Market, Nonce, Runtime,
 	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
@@ -149,6 +149,35 @@ impl_runtime_apis! {
 	impl frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {
 		fn account_nonce(account: AccountId) -> Nonce {
 			System::account_nonce(account)
+		}
+	}
+
+	impl pallet_market::runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn provider_assignments(
+			provider: AccountId,
+		) -> Vec<pallet_market::runtime_api::ReplicaView<AccountId, Balance, BlockNumber>> {
+			Market::provider_assignments(provider)
+		}
+		fn provider_offers(
+			provider: AccountId,
+		) -> Vec<pallet_market::runtime_api::OfferView<Balance, BlockNumber>> {
+			Market::provider_offers(provider)
+		}
+		fn job_status(
+			job: stratus_primitives::JobId,
+		) -> Option<pallet_market::runtime_api::JobView<AccountId, Balance, BlockNumber>> {
+			Market::job_status(job)
+		}
+		fn best_price(
+			kind: stratus_primitives::JobKind,
+			requirements: pallet_market::RequirementsSpec<Balance>,
+		) -> Option<Balance> {
+			Market::best_price(kind, requirements)
+		}
+		fn why_no_match(
+			job: stratus_primitives::JobId,
+		) -> Option<pallet_market::runtime_api::NoMatchReport> {
+			Market::why_no_match(job)
 		}
 	}
 

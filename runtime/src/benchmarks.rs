@@ -7,4 +7,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
+	[pallet_provider_staking, ProviderStaking]
+	[pallet_market, Market]
+	[pallet_verification, Verification]
 );

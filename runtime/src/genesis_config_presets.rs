@@ -95,8 +95,11 @@ fn stratus_genesis(
 	endowed_accounts: Vec<(AccountId, u128)>,
 	root: Option<AccountId>,
 ) -> Value {
+	// The fee account exists from genesis, so fees smaller than the existential deposit land.
+	let mut balances = endowed_accounts;
+	balances.push((crate::configs::FeeAccount::get(), crate::EXISTENTIAL_DEPOSIT));
 	build_struct_json_patch!(RuntimeGenesisConfig {
-		balances: BalancesConfig { balances: endowed_accounts },
+		balances: BalancesConfig { balances },
 		aura: pallet_aura::GenesisConfig {
 			authorities: initial_authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
 		},

@@ -66,10 +66,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("stratus"),
 	impl_name: Cow::Borrowed("stratus-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
+	transaction_version: 2,
 	system_version: 1,
 };
 
@@ -233,5 +233,13 @@ mod runtime {
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
 
-	// Indices 10.. are reserved for the market pallets (DESIGN.md).
+	// The market: 10.. (DESIGN.md).
+	#[runtime::pallet_index(10)]
+	pub type ProviderStaking = pallet_provider_staking;
+
+	#[runtime::pallet_index(11)]
+	pub type Market = pallet_market;
+
+	#[runtime::pallet_index(12)]
+	pub type Verification = pallet_verification;
 }

@@ -18,7 +18,8 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn schedule(at: BlockNumberFor<T>, timeout: Timeout) -> DispatchResult {
 		let mut block = at;
 		for _ in 0..=SPILL_BLOCKS {
-			let pushed = Timeouts::<T>::mutate(block, |queue| queue.try_push(timeout).is_ok());
+			// `try_append` reads only the length prefix: queuing stays O(1) however full the block.
+			let pushed = Timeouts::<T>::try_append(block, timeout).is_ok();
 			if pushed {
 				return Ok(());
 			}

@@ -328,6 +328,14 @@ pub enum InputSpec {
 /// A job's requirements as submitted; each list holds at most `MaxRequirementItems` entries.
 #[derive(Clone, Encode, Decode, DecodeWithMemTracking, TypeInfo, PartialEq, Eq, Debug, Default)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+	feature = "std",
+	serde(
+		rename_all = "camelCase",
+		default,
+		bound(deserialize = "Balance: serde::Deserialize<'de> + Default")
+	)
+)]
 pub struct RequirementsSpec<Balance> {
 	/// Least GPU memory, in MiB.
 	pub min_vram_mib: u32,
@@ -350,6 +358,12 @@ pub struct RequirementsSpec<Balance> {
 /// Everything a requester says about a job when posting it.
 #[derive(Clone, Encode, Decode, DecodeWithMemTracking, TypeInfo, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+	feature = "std",
+	serde(bound(
+		deserialize = "Balance: serde::Deserialize<'de> + Default, BlockNumber: serde::Deserialize<'de>"
+	))
+)]
 pub struct JobSpec<Balance, BlockNumber> {
 	/// The hash of a registered program.
 	pub program: H256,

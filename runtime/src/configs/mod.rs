@@ -5,12 +5,16 @@
 mod aura;
 mod balances;
 mod grandpa;
+mod market;
+mod provider_staking;
 mod sudo;
 mod system;
 mod timestamp;
 mod transaction_payment;
+mod verification;
 
 pub use aura::MAX_AUTHORITIES;
 pub use balances::ExistentialDeposit;
+pub use market::FeeAccount;
 pub use system::{BlockHashCount, RuntimeBlockLength, RuntimeBlockWeights, SS58Prefix, Version};
 pub use transaction_payment::TransactionByteFee;

@@ -1,0 +1,62 @@
+//! `pallet_market`: the order book. Windows are in blocks of 3 s.
+
+use super::RuntimeBlockWeights;
+use crate::{
+	AccountId, Balance, Balances, BlockNumber, ProviderStaking, Runtime, RuntimeHoldReason,
+	Verification, DAYS, MICRO_UNIT, MILLI_UNIT,
+};
+use frame_support::{
+	parameter_types,
+	traits::{tokens::imbalance::ResolveTo, ConstU32, ConstU8},
+	weights::Weight,
+	PalletId,
+};
+use sp_runtime::{traits::AccountIdConversion, Perbill};
+
+parameter_types! {
+	/// The account protocol fees are paid into (until governance routes them elsewhere).
+	pub FeeAccount: AccountId = PalletId(*b"stra/fee").into_account_truncating();
+	/// 2% of every provider payment.
+	pub const ProtocolFee: Perbill = Perbill::from_percent(2);
+	pub const ProgramDepositBase: Balance = 100 * MILLI_UNIT;
+	/// 10 µSTRAT per byte: a 1 MiB program holds ~10.5 STRAT.
+	pub const ProgramDepositPerByte: Balance = 10 * MICRO_UNIT;
+	/// Deadlines may take a fifth of a block's weight; the rest waits for the next block.
+	pub MaxTimeoutWeight: Weight = Perbill::from_percent(20) * RuntimeBlockWeights::get().max_block;
+	/// 30 s to acknowledge a replica.
+	pub const AckWindow: BlockNumber = 10;
+	/// 30 s to reveal once the reveal window opens.
+	pub const RevealWindow: BlockNumber = 10;
+	pub const MaxJobDuration: BlockNumber = 7 * DAYS;
+	pub const RecordRetention: BlockNumber = DAYS;
+}
+
+impl pallet_market::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = ProviderStaking;
+	type Verifier = Verification;
+	type OnDispute = ();
+	type FeeDestination = ResolveTo<FeeAccount, Balances>;
+	type ProtocolFee = ProtocolFee;
+	type ProgramDepositBase = ProgramDepositBase;
+	type ProgramDepositPerByte = ProgramDepositPerByte;
+	/// 2 MiB: a program fits in one extrinsic with room to spare (blocks are 5 MiB).
+	type MaxProgramSize = ConstU32<{ 2 * 1024 * 1024 }>;
+	/// 64 KiB inline; larger inputs are served from a URL.
+	type MaxInlineInput = ConstU32<{ 64 * 1024 }>;
+	type MaxUrlLength = ConstU32<512>;
+	type MaxRequirementItems = ConstU32<16>;
+	type MaxReplication = ConstU8<5>;
+	type MaxReplicasPerJob = ConstU32<16>;
+	type MaxOffersPerProvider = ConstU32<32>;
+	type MaxSlotsPerOffer = ConstU32<64>;
+	type MaxMatchScan = ConstU32<64>;
+	type MaxTimeoutsPerBlock = ConstU32<4096>;
+	type MaxTimeoutWeight = MaxTimeoutWeight;
+	type AckWindow = AckWindow;
+	type RevealWindow = RevealWindow;
+	type MaxJobDuration = MaxJobDuration;
+	type RecordRetention = RecordRetention;
+	type WeightInfo = pallet_market::weights::SubstrateWeight<Runtime>;
+}

@@ -1,0 +1,8 @@
+//! `pallet_verification`: commit-reveal of results; the market is told of every step.
+
+use crate::{Market, Runtime};
+
+impl pallet_verification::Config for Runtime {
+	type Jobs = Market;
+	type WeightInfo = pallet_verification::weights::SubstrateWeight<Runtime>;
+}
