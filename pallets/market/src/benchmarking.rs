@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::{types::Timeout, InputSpec, JobPhase, JobSpec, Jobs, Offers, Pallet, RequirementsSpec};
-use alloc::vec;
+use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};

@@ -1,0 +1,266 @@
+// The compute market end to end, as a dApp drives it: an unmodified @polkadot/api against a
+// running Stratus node at $STRATUS_WS (default ws://127.0.0.1:9944) with the dev accounts endowed.
+//
+// A provider registers with stake and a GPU profile and posts an offer; a requester registers a
+// WASM program and posts a job that is matched in the same block; the provider acknowledges,
+// commits and reveals; the chain settles — the provider is paid its price × units less the
+// protocol fee and the requester gets the rest of the escrow back. Then `market_whyNoMatch`
+// explains a job whose requirements no offer meets, and cancelling it refunds everything.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { u8aConcat, u8aToHex, hexToU8a } from '@polkadot/util';
+import { blake2AsU8a, cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
+
+const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
+const UNIT = 10n ** 12n;
+
+let api;
+let ws;
+let alice;
+let provider;
+let requester;
+// This run's provider is the only one in this region, so jobs that ask for it match it even on a
+// chain where other offers rest.
+const REGION = 1000 + Math.floor(Math.random() * 60_000);
+
+/// Signs and sends `tx`; resolves when it is in a block with that block's hash and the
+/// extrinsic's events, rejects with the dispatch error's name and docs.
+function send(tx, signer) {
+  return new Promise((resolve, reject) => {
+    let unsub;
+    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
+      if (dispatchError) {
+        unsub?.();
+        if (dispatchError.isModule) {
+          const { section, name, docs } = api.registry.findMetaError(dispatchError.asModule);
+          reject(new Error(`${section}.${name}: ${docs.join(' ')}`));
+        } else {
+          reject(new Error(dispatchError.toString()));
+        }
+      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
+        unsub?.();
+        reject(new Error(`transaction ${status.type}`));
+      } else if (status.isInBlock) {
+        unsub?.();
+        resolve({ blockHash: status.asInBlock, events });
+      }
+    }).then((u) => { unsub = u; }, reject);
+  });
+}
+
+/// The data of the first `section.method` event among `events`, or undefined.
+function event(events, section, method) {
+  const found = events.find(({ event: e }) => e.section === section && e.method === method);
+  return found?.event.data;
+}
+
+/// The fee an extrinsic paid, from its TransactionFeePaid event.
+function feePaid(events) {
+  return event(events, 'transactionPayment', 'TransactionFeePaid').actualFee.toBigInt();
+}
+
+/// A raw JSON-RPC call (the `market_*` methods are not in @polkadot/api's built-in list).
+function rpc(method, params) {
+  return ws.send(method, params);
+}
+
+async function free(who) {
+  return (await api.query.system.account(who.address)).data.free.toBigInt();
+}
+
+/// A minimal WASM module with a random custom section, so that each run registers a new program.
+function wasmProgram() {
+  const name = new TextEncoder().encode('salt');
+  const payload = u8aConcat(Uint8Array.of(name.length), name, randomAsU8a(8));
+  return u8aConcat(hexToU8a('0x0061736d01000000'), Uint8Array.of(0, payload.length), payload);
+}
+
+function jobSpec(program, bestNumber, requirements = {}) {
+  return {
+    program,
+    input: { Inline: u8aToHex(new TextEncoder().encode('render frame 42')) },
+    requirements: {
+      minVramMib: 0, minComputeCapability: 0, gpuModels: [], regionsAllowed: [],
+      regionsDenied: [], minCpuCores: 0, minMemoryMib: 0, minStake: 0,
+      ...requirements,
+    },
+    maxPrice: 5n * UNIT / 1000n, // 0.005 STRAT per unit
+    maxUnits: 1000,
+    replication: 1,
+    commitWindow: 20,
+    deadline: bestNumber + 200,
+    maxOutputBytes: 1 << 20,
+  };
+}
+
+before(async () => {
+  await cryptoWaitReady();
+  ws = new WsProvider(URL, 1000, {}, 30_000);
+  api = await ApiPromise.create({ provider: ws, throwOnConnect: true, noInitWarn: true });
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
+  alice = keyring.addFromUri('//Alice');
+  const run = u8aToHex(randomAsU8a(4));
+  provider = keyring.addFromUri(`//Provider/${run}`);
+  requester = keyring.addFromUri(`//Requester/${run}`);
+  // Fund both in one batch-free way: two transfers, the second waits for the first's block.
+  await send(api.tx.balances.transferKeepAlive(provider.address, 1_000n * UNIT), alice);
+  await send(api.tx.balances.transferKeepAlive(requester.address, 1_000n * UNIT), alice);
+});
+
+after(async () => {
+  await api?.disconnect();
+});
+
+describe('the compute market through @polkadot/api', () => {
+  let programHash;
+  let offerPrice;
+
+  test('a provider registers with stake and a GPU profile, and posts an offer', async () => {
+    const profile = {
+      kinds: ['Wasm', 'Cuda'],
+      gpus: [{
+        model: 'NVIDIA H100 80GB HBM3', vramMib: 81_559, computeCapability: 90,
+        driverVersion: 55_054, cudaVersion: 12_040, count: 1,
+      }],
+      cpuCores: 32, memoryMib: 262_144, region: REGION, endpoint: 'http://127.0.0.1:8780',
+    };
+    const stake = 50n * UNIT;
+    const { events } = await send(
+      api.tx.providerStaking.register(provider.address, profile, stake), provider,
+    );
+    assert.ok(event(events, 'providerStaking', 'ProviderRegistered'));
+    const info = (await api.query.providerStaking.providers(provider.address)).unwrap();
+    assert.equal(info.stake.toBigInt(), stake);
+    assert.equal(info.profile.gpus[0].vramMib.toNumber(), 81_559);
+
+    offerPrice = 2n * UNIT / 1000n; // 0.002 STRAT per unit
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const posted = await send(api.tx.market.postOffer('Cpu', offerPrice, 2, best + 10_000), provider);
+    const offer = event(posted.events, 'market', 'OfferPosted');
+    assert.equal(offer.provider.toString(), provider.address);
+    assert.equal(offer.price.toBigInt(), offerPrice);
+
+    const offers = await rpc('market_providerOffers', [provider.address, null]);
+    assert.ok(offers.some((o) => o.offer === offer.offer.toNumber() && o.price === offerPrice.toString()));
+  });
+
+  test('a requester registers a WASM program', async () => {
+    const code = wasmProgram();
+    const { events } = await send(api.tx.market.registerProgram('Wasm', u8aToHex(code)), requester);
+    const registered = event(events, 'market', 'ProgramRegistered');
+    programHash = u8aToHex(blake2AsU8a(code, 256));
+    assert.equal(registered.program.toHex(), programHash);
+    assert.ok((await api.query.market.programs(programHash)).isSome);
+  });
+
+  test('a job matches in the block it is posted in, is committed, revealed and settled', async () => {
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const bestPrice = await rpc('market_bestPrice', ['Wasm', { regionsAllowed: [REGION] }, null]);
+    assert.equal(BigInt(bestPrice), offerPrice);
+
+    const requesterBefore = await free(requester);
+    const spec = jobSpec(programHash, best, { regionsAllowed: [REGION] });
+    const submitted = await send(api.tx.market.submitJob(spec), requester);
+    const job = event(submitted.events, 'market', 'JobSubmitted');
+    const jobId = job.job.toNumber();
+    const escrow = job.escrow.toBigInt();
+    assert.equal(escrow, 5n * UNIT / 1000n * 1000n);
+    // Matched in the same block (the same extrinsic), to our provider at its offer's price.
+    const assigned = submitted.events
+      .map(({ event: e }) => e)
+      .filter((e) => e.section === 'market' && e.method === 'ReplicaAssigned' &&
+        e.data.job.toNumber() === jobId);
+    assert.equal(assigned.length, 1);
+    assert.equal(assigned[0].data.provider.toString(), provider.address);
+    assert.equal(assigned[0].data.price.toBigInt(), offerPrice);
+    const submitFee = feePaid(submitted.events);
+
+    const work = await rpc('market_providerAssignments', [provider.address, null]);
+    assert.ok(work.some((r) => r.job === jobId && r.state === 'Assigned'));
+
+    // The provider's worker: acknowledge, run, commit hash(digest ‖ salt) with the units used.
+    await send(api.tx.market.acknowledge(jobId, 0), provider);
+    const digest = blake2AsU8a(new TextEncoder().encode('frame 42 rendered'), 256);
+    const salt = randomAsU8a(32);
+    const commitment = blake2AsU8a(u8aConcat(digest, salt), 256);
+    const units = 600n;
+    const committed = await send(
+      api.tx.verification.commit(jobId, 0, commitment, units), provider,
+    );
+    assert.ok(event(committed.events, 'verification', 'ResultCommitted'));
+    // One replica: every replica has committed, so the reveal window opened.
+    assert.ok(event(committed.events, 'market', 'RevealOpened'));
+
+    const providerBefore = await free(provider);
+    const revealed = await send(api.tx.verification.reveal(jobId, 0, digest, salt), provider);
+    const revealFee = feePaid(revealed.events);
+    const settled = event(revealed.events, 'market', 'JobSettled');
+    assert.equal(settled.digest.toHex(), u8aToHex(digest));
+    const paid = event(revealed.events, 'market', 'ProviderPaid');
+    const gross = offerPrice * units;
+    const fee = paid.fee.toBigInt();
+    assert.equal(paid.amount.toBigInt() + fee, gross);
+    assert.equal(fee, gross * 2n / 100n, 'the protocol fee is 2%');
+    assert.equal(settled.refunded.toBigInt(), escrow - gross);
+
+    // The provider got its payment (less what its reveal cost); the requester paid exactly
+    // price × units plus its submission fee and holds nothing any more.
+    assert.equal(await free(provider), providerBefore + paid.amount.toBigInt() - revealFee);
+    assert.equal(await free(requester), requesterBefore - submitFee - gross);
+    const account = await api.query.system.account(requester.address);
+    assert.equal(account.data.reserved.toBigInt() > 0n, true, 'the program deposit is still held');
+    const holds = await api.query.balances.holds(requester.address);
+    const escrowHold = holds.find((h) => h.id.toJSON()?.market === 'JobEscrow');
+    assert.ok(!escrowHold || escrowHold.amount.toBigInt() === 0n, 'no escrow left held');
+
+    const status = await rpc('market_jobStatus', [jobId, null]);
+    assert.deepEqual(status.phase, { Settled: { digest: u8aToHex(digest) } });
+    assert.equal(status.replicas[0].units, Number(units));
+    assert.equal(status.escrow, '0');
+  });
+
+  test('market_whyNoMatch explains a job no offer can serve, and cancelling refunds it', async () => {
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const spec = jobSpec(programHash, best, { regionsAllowed: [REGION + 1], minCpuCores: 512 });
+    const before = await free(requester);
+    const submitted = await send(api.tx.market.submitJob(spec), requester);
+    const jobId = event(submitted.events, 'market', 'JobSubmitted').job.toNumber();
+    assert.equal(event(submitted.events, 'market', 'ReplicaAssigned'), undefined);
+
+    const report = await rpc('market_whyNoMatch', [jobId, null]);
+    assert.equal(report.unfilled, 1);
+    assert.equal(report.eligible, 0);
+    assert.ok(report.offers >= 1);
+    const excluded = Object.fromEntries(report.excludedBy);
+    assert.equal(excluded.region, report.offers, 'every offer is outside the region');
+    assert.equal(excluded.minCpuCores, report.offers, 'no offer has 512 cores');
+    // The same answer through the runtime API, decoded from the metadata.
+    const viaApi = await api.call.marketApi.whyNoMatch(jobId);
+    assert.equal(viaApi.unwrap().eligible.toNumber(), 0);
+
+    const cancelled = await send(api.tx.market.cancelJob(jobId), requester);
+    const c = event(cancelled.events, 'market', 'JobCancelled');
+    assert.equal(c.paid.toBigInt(), 0n);
+    assert.equal(
+      await free(requester),
+      before - feePaid(submitted.events) - feePaid(cancelled.events),
+      'everything held for the job came back',
+    );
+  });
+
+  test('a bad job is refused with its documented error and changes nothing', async () => {
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const nonce = (await api.rpc.system.accountNextIndex(requester.address)).toNumber();
+    const spec = { ...jobSpec(programHash, best), deadline: best - 1 };
+    await assert.rejects(
+      send(api.tx.market.submitJob(spec), requester),
+      /market\.DeadlineInPast: The deadline is not in the future/,
+    );
+    const unknown = { ...jobSpec(u8aToHex(randomAsU8a(32)), best) };
+    await assert.rejects(send(api.tx.market.submitJob(unknown), requester), /market\.UnknownProgram/);
+    // The failed extrinsics paid fees but left no job behind.
+    assert.equal((await api.rpc.system.accountNextIndex(requester.address)).toNumber(), nonce + 2);
+  });
+});
