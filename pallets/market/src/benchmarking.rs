@@ -61,7 +61,7 @@ fn spec<T: Config>(
 	let commit_window: BlockNumberFor<T> = 10u32.into();
 	JobSpec {
 		program,
-		input: InputSpec::Inline(vec![7; T::MaxInlineInput::get() as usize]),
+		input: InputSpec::Inline(vec![7; 32]),
 		requirements: RequirementsSpec {
 			regions_denied: vec![DENIED_REGION],
 			..Default::default()
@@ -235,12 +235,13 @@ mod benches {
 	fn submit_job(
 		r: Linear<1, { u32::from(T::MaxReplication::get()) }>,
 		s: Linear<1, { T::MaxMatchScan::get() }>,
+		i: Linear<0, { T::MaxInlineInput::get() }>,
 	) {
 		let s = s.max(r);
 		book::<T>(s - r, r);
 		let requester = funded::<T>("requester", 0);
 		let hash = program::<T>(&requester);
-		let spec = spec::<T>(hash, r as u8, 10);
+		let spec = JobSpec { input: InputSpec::Inline(vec![7; i as usize]), ..spec::<T>(hash, r as u8, 10) };
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(requester), spec);

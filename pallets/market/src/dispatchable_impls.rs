@@ -3,7 +3,7 @@
 
 use crate::{
 	matching::ask_key, BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput,
-	JobPhase, JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
+	JobInputs, JobPhase, JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
 	ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements, RequirementsSpec, Timeout,
 };
 use alloc::vec::Vec;
@@ -215,7 +215,7 @@ impl<T: Config> Pallet<T> {
 	fn new_job(
 		requester: T::AccountId,
 		spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
-	) -> Result<Job<T>, DispatchError> {
+	) -> Result<(Job<T>, JobInput<T>), DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let program = Programs::<T>::get(spec.program).ok_or(Error::<T>::UnknownProgram)?;
 		ensure!(
@@ -255,11 +255,10 @@ impl<T: Config> Pallet<T> {
 			.checked_mul(&spec.max_units.saturated_into())
 			.and_then(|c| c.checked_mul(&u32::from(spec.replication).into()))
 			.ok_or(Error::<T>::CostOverflow)?;
-		Ok(Job {
+		let job = Job {
 			requester,
 			program: spec.program,
 			kind: program.kind,
-			input,
 			requirements,
 			max_price: spec.max_price,
 			max_units: spec.max_units,
@@ -272,14 +271,16 @@ impl<T: Config> Pallet<T> {
 			phase: JobPhase::Open,
 			ended_at: None,
 			replicas: Default::default(),
-		})
+			close_scheduled: false,
+		};
+		Ok((job, input))
 	}
 
 	pub(crate) fn do_submit_job(
 		requester: T::AccountId,
 		spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
 	) -> Result<(u32, u32), DispatchError> {
-		let mut job = Self::new_job(requester.clone(), spec)?;
+		let (mut job, input) = Self::new_job(requester.clone(), spec)?;
 		Self::hold(&requester, HoldReason::JobEscrow, job.escrow)?;
 		let id = NextJobId::<T>::get();
 		NextJobId::<T>::put(id.saturating_add(1));
@@ -288,7 +289,7 @@ impl<T: Config> Pallet<T> {
 				p.jobs = p.jobs.saturating_add(1);
 			}
 		});
-		Self::schedule(job.commit_close(), Timeout::CommitClose(id))?;
+		JobInputs::<T>::insert(id, input);
 		Self::deposit_event(Event::JobSubmitted {
 			job: id,
 			requester,
@@ -296,7 +297,9 @@ impl<T: Config> Pallet<T> {
 			escrow: job.escrow,
 		});
 		let (matched, scanned) = Self::fill(id, &mut job)?;
-		Self::sync_bid_book(id, &job);
+		if job.unfilled() > 0 {
+			Self::sync_bid_book(id, &mut job)?;
+		}
 		Self::store_job(id, job);
 		Ok((matched, scanned))
 	}
@@ -378,6 +381,7 @@ impl<T: Config> Pallet<T> {
 			.is_some_and(|ended| ended.saturating_add(T::RecordRetention::get()) <= now);
 		ensure!(reapable, Error::<T>::NothingToReap);
 		Jobs::<T>::remove(id);
+		JobInputs::<T>::remove(id);
 		Self::deposit_event(Event::JobReaped { job: id });
 		Ok(())
 	}

@@ -257,6 +257,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, Job<T>, OptionQuery>;
 
+	/// Jobs' inputs, apart from the jobs so that the steps of a job's life never load them.
+	///
+	/// Twox64Concat: ids are assigned by the chain in sequence.
+	#[pallet::storage]
+	pub type JobInputs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobInput<T>, OptionQuery>;
+
 	/// The bid side: open jobs with replicas still to match, keyed by
 	/// `(u128::MAX − max_price) (big-endian) ‖ job id (big-endian)` so that iteration runs from
 	/// the highest bid, oldest first.
@@ -634,14 +640,16 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::submit_job(
 			u32::from(T::MaxReplication::get()),
 			T::MaxMatchScan::get(),
+			spec.input.inline_len(),
 		))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
 		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
+			let input = spec.input.inline_len();
 			let (matched, scanned) = Self::do_submit_job(requester, spec)?;
-			Ok(Some(T::WeightInfo::submit_job(matched, scanned)).into())
+			Ok(Some(T::WeightInfo::submit_job(matched, scanned, input)).into())
 		}
 
 		/// Cancel a job. Unmatched: everything held is refunded. Running: replicas that have

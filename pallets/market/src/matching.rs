@@ -132,14 +132,23 @@ impl<T: Config> Pallet<T> {
 			&& Self::time_allows(job, now)
 	}
 
-	/// Put the job into the bid book or take it out, as its state says.
-	pub(crate) fn sync_bid_book(id: JobId, job: &Job<T>) {
+	/// Put the job into the bid book or take it out, as its state says; a job short of
+	/// replicas gets its commit-close deadline queued (once), so that it ends even if nothing
+	/// more is matched.
+	pub(crate) fn sync_bid_book(id: JobId, job: &mut Job<T>) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		if job.phase == crate::JobPhase::Open && job.unfilled() > 0 && !job.close_scheduled {
+			let at = job.commit_close().max(now.saturating_add(1u32.into()));
+			Self::schedule(at, Timeout::CommitClose(id))?;
+			job.close_scheduled = true;
+		}
 		let key = bid_key::<T>(job.max_price, id);
-		if Self::should_rest(job, frame_system::Pallet::<T>::block_number()) {
+		if Self::should_rest(job, now) {
 			BidBook::<T>::insert(job.kind, key, ());
 		} else {
 			BidBook::<T>::remove(job.kind, key);
 		}
+		Ok(())
 	}
 
 	/// Assign a new replica of `job` to `offer`, using one of its free slots.
@@ -269,7 +278,7 @@ impl<T: Config> Pallet<T> {
 		for job_id in picked {
 			let Some(mut job) = crate::Jobs::<T>::get(job_id) else { continue };
 			Self::assign(job_id, &mut job, offer_id, &mut offer)?;
-			Self::sync_bid_book(job_id, &job);
+			Self::sync_bid_book(job_id, &mut job)?;
 			crate::Jobs::<T>::insert(job_id, job);
 		}
 		Offers::<T>::insert(offer_id, offer);

@@ -288,9 +288,9 @@ impl<T: Config> Pallet<T> {
 	/// A job's full status.
 	pub fn job_status(id: JobId) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
 		let job = Jobs::<T>::get(id)?;
-		let (inline_input_bytes, input_url) = match &job.input {
+		let (inline_input_bytes, input_url) = match crate::JobInputs::<T>::get(id)? {
 			JobInput::Inline(bytes) => (Some(bytes.len() as u32), None),
-			JobInput::Remote { url, hash, size } => (None, Some((url.to_vec(), *hash, *size))),
+			JobInput::Remote { url, hash, size } => (None, Some((url.to_vec(), hash, size))),
 		};
 		Some(JobView {
 			job: id,

@@ -160,7 +160,8 @@ impl<T: Config> Pallet<T> {
 				p.jobs = p.jobs.saturating_sub(1);
 			}
 		});
-		Self::sync_bid_book(id, job);
+		let key = crate::matching::bid_key::<T>(job.max_price, id);
+		crate::BidBook::<T>::remove(job.kind, key);
 		refunded
 	}
 
@@ -171,7 +172,7 @@ impl<T: Config> Pallet<T> {
 		// A full queue delays the window's close: the reveals stay valid until it is handled.
 		let _ = Self::schedule(until.saturating_add(1u32.into()), Timeout::Reveal(id));
 		job.phase = JobPhase::Revealing { until };
-		Self::sync_bid_book(id, job);
+		crate::BidBook::<T>::remove(job.kind, crate::matching::bid_key::<T>(job.max_price, id));
 		Self::deposit_event(Event::RevealOpened { job: id, until });
 	}
 
@@ -233,7 +234,8 @@ impl<T: Config> Pallet<T> {
 					job.phase = JobPhase::Open;
 					// Whatever cannot be matched now rests in the bid book.
 					let _ = Self::fill(id, job);
-					Self::sync_bid_book(id, job);
+					// A full deadline queue leaves the job to its replicas' deadlines.
+					let _ = Self::sync_bid_book(id, job);
 					return;
 				}
 				let refunded = Self::end_job(id, job, Self::verdict_phase(&verdict));

@@ -107,12 +107,15 @@ impl<T: Config> Pallet<T> {
 				if job.phase == JobPhase::Open {
 					// Whatever cannot be matched now rests in the bid book.
 					let _ = Self::fill(id, &mut job);
-					Self::sync_bid_book(id, &job);
+					// A full deadline queue leaves the job to its replicas' deadlines.
+					let _ = Self::sync_bid_book(id, &mut job);
 					Self::advance(id, &mut job);
 				}
 			},
 			Timeout::CommitClose(_) => {
+				job.close_scheduled = false;
 				if job.phase != JobPhase::Open {
+					Self::store_job(id, job);
 					return;
 				}
 				let late: alloc::vec::Vec<_> = job

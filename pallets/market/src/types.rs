@@ -236,8 +236,6 @@ pub struct Job<T: Config> {
 	pub program: H256,
 	/// The program's kind, and so the resource class that serves it.
 	pub kind: JobKind,
-	/// The program's input.
-	pub input: JobInput<T>,
 	/// What a provider must have.
 	pub requirements: Requirements<T>,
 	/// Highest price per compute unit the requester pays.
@@ -262,6 +260,10 @@ pub struct Job<T: Config> {
 	pub ended_at: Option<BlockNumberFor<T>>,
 	/// Every replica it has had, reissued ones included.
 	pub replicas: BoundedVec<Replica<T>, T::MaxReplicasPerJob>,
+	/// Whether its commit-close deadline is queued. A job whose replicas were all matched at
+	/// once never needs it (its replicas' own deadlines move it on); it is queued the first time
+	/// the job rests in the bid book.
+	pub close_scheduled: bool,
 }
 
 impl<T: Config> Job<T> {
@@ -313,6 +315,16 @@ pub enum Timeout {
 	CommitClose(stratus_primitives::JobId),
 	/// The job's reveal window closes.
 	Reveal(stratus_primitives::JobId),
+}
+
+impl InputSpec {
+	/// The inline input's length (zero for a URL input).
+	pub fn inline_len(&self) -> u32 {
+		match self {
+			InputSpec::Inline(bytes) => bytes.len() as u32,
+			InputSpec::Remote { .. } => 0,
+		}
+	}
 }
 
 /// A job's input as submitted.

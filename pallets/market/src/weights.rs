@@ -16,7 +16,7 @@ pub trait WeightInfo {
 	fn post_offer(s: u32) -> Weight;
 	fn update_offer(s: u32) -> Weight;
 	fn cancel_offer() -> Weight;
-	fn submit_job(r: u32, s: u32) -> Weight;
+	fn submit_job(r: u32, s: u32, i: u32) -> Weight;
 	fn cancel_job(r: u32) -> Weight;
 	fn acknowledge() -> Weight;
 	fn reap_offer() -> Weight;
@@ -62,7 +62,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
-	fn submit_job(r: u32, _s: u32) -> Weight {
+	fn submit_job(r: u32, _s: u32, _i: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
@@ -159,7 +159,7 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
-	fn submit_job(r: u32, _s: u32) -> Weight {
+	fn submit_job(r: u32, _s: u32, _i: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
