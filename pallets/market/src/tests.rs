@@ -964,3 +964,33 @@ proptest! {
 		})?;
 	}
 }
+
+#[test]
+fn job_short_of_a_replica_still_ends_at_commit_close() {
+	ExtBuilder::default().build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let before = total(ALICE);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		// Fully matched: no commit-close deadline queued yet.
+		assert!(!job(j).close_scheduled);
+		ack(10, j, 0);
+		commit(10, j, 0, digest(1), 10);
+		// Replica 1 misses its acknowledgement and there is no one to reissue it to.
+		run_to_block(2 + ACK);
+		let short = job(j);
+		assert_eq!(short.replicas[1].state, ReplicaState::Missed(Missed::Ack));
+		assert_eq!(short.unfilled(), 1);
+		assert!(short.close_scheduled);
+		// At commit close the lone commit is revealed; one of two is no quorum: expired, refunded.
+		run_to_block(short.commit_close());
+		assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
+		// Every committed replica revealed: judged at once.
+		reveal(10, j, 0, digest(1));
+		assert_eq!(job(j).phase, JobPhase::Expired);
+		assert_eq!(job(j).replicas[0].paid, 0);
+		assert_eq!(total(ALICE), before);
+	});
+}
