@@ -211,3 +211,28 @@ fn chain_identity_is_stratus() {
 	assert_eq!(<Runtime as frame_system::Config>::SS58Prefix::get(), SS58_PREFIX);
 	assert!(Runtime::metadata_versions().contains(&15));
 }
+
+#[test]
+fn presets_register_no_providers_and_create_the_fee_account() {
+	for preset in ["development", "local_testnet", "testnet"] {
+		preset_externalities(preset).execute_with(|| {
+			assert_eq!(pallet_provider_staking::Providers::<Runtime>::iter().count(), 0);
+			assert_eq!(pallet_market::Offers::<Runtime>::iter().count(), 0);
+			let fee_account = configs::FeeAccount::get();
+			assert_eq!(Balances::balance(&fee_account), EXISTENTIAL_DEPOSIT, "{preset}");
+		});
+	}
+}
+
+#[test]
+fn market_constants_are_consistent() {
+	use frame_support::traits::Hooks;
+	// The pallets' own sanity checks on their configuration.
+	Market::integrity_test();
+	// A whole job's life fits in its longest allowed deadline.
+	let shortest = configs::AckWindow::get() + 1 + configs::RevealWindow::get();
+	assert!(shortest < configs::MaxJobDuration::get());
+	// Deadline handling may not take the whole block.
+	let limit = configs::RuntimeBlockWeights::get().max_block;
+	assert!(configs::MaxTimeoutWeight::get().all_lt(limit));
+}

@@ -241,7 +241,10 @@ mod benches {
 		book::<T>(s - r, r);
 		let requester = funded::<T>("requester", 0);
 		let hash = program::<T>(&requester);
-		let spec = JobSpec { input: InputSpec::Inline(vec![7; i as usize]), ..spec::<T>(hash, r as u8, 10) };
+		let spec = JobSpec {
+			input: InputSpec::Inline(vec![7; i as usize]),
+			..spec::<T>(hash, r as u8, 10)
+		};
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(requester), spec);

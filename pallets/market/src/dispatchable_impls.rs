@@ -3,8 +3,9 @@
 
 use crate::{
 	matching::ask_key, BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput,
-	JobInputs, JobPhase, JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
-	ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements, RequirementsSpec, Timeout,
+	JobInputs, JobPhase, JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet,
+	ProgramCode, ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements,
+	RequirementsSpec, Timeout,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -159,7 +160,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<u32, DispatchError> {
 		let mut offer = Self::own_offer(&signer, offer_id)?;
 		Self::check_offer_terms(price, slots, expires_at)?;
-		ensure!(slots >= offer.in_use, Error::<T>::TooManySlots);
+		ensure!(slots >= offer.in_use, Error::<T>::SlotsInUse);
 		if slots > offer.slots {
 			T::Providers::reserve_slots(&offer.provider, slots.saturating_sub(offer.slots))?;
 		} else {

@@ -488,6 +488,8 @@ pub mod pallet {
 		TooManySlots,
 		/// The expiry is not in the future.
 		ExpiryInPast,
+		/// An offer cannot shrink below the slots serving replicas now; wait for them to end.
+		SlotsInUse,
 		/// The provider already has `MaxOffersPerProvider` offers; cancel or reap one first.
 		TooManyOffers,
 		/// No offer has this id (it may have been reaped).

@@ -259,6 +259,12 @@ fn cancelled_offer_serving_a_replica_waits_for_it() {
 		let program = register_wasm(ALICE);
 		let o = offer(10, 5, 2);
 		let j = submit(ALICE, spec(program));
+		assert_noop!(
+			Market::update_offer(RuntimeOrigin::signed(10), o, 5, 0, EXPIRY),
+			Error::<Test>::ZeroSlots
+		);
+		assert_ok!(Market::update_offer(RuntimeOrigin::signed(10), o, 5, 1, EXPIRY));
+		assert_ok!(Market::update_offer(RuntimeOrigin::signed(10), o, 5, 2, EXPIRY));
 		assert_ok!(Market::cancel_offer(RuntimeOrigin::signed(10), o));
 		let closed = Offers::<Test>::get(o).unwrap();
 		assert!(!closed.open);

@@ -15,6 +15,6 @@ mod verification;
 
 pub use aura::MAX_AUTHORITIES;
 pub use balances::ExistentialDeposit;
-pub use market::FeeAccount;
+pub use market::{AckWindow, FeeAccount, MaxJobDuration, MaxTimeoutWeight, RevealWindow};
 pub use system::{BlockHashCount, RuntimeBlockLength, RuntimeBlockWeights, SS58Prefix, Version};
 pub use transaction_payment::TransactionByteFee;
