@@ -401,9 +401,5 @@ mod benches {
 		assert!(!matches!(Jobs::<T>::get(job).unwrap().phase, JobPhase::Revealing { .. }));
 	}
 
-	impl_benchmark_test_suite!(
-		Pallet,
-		crate::mock::ExtBuilder::default().build(),
-		crate::mock::Test
-	);
+	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);
 }

@@ -79,7 +79,7 @@ impl<T: Config> Pallet<T> {
 				in_book == (offer.open && offer.free() > 0),
 				"6: the offer book is out of step",
 			)?;
-			booked += usize::from(in_book);
+			booked = booked.saturating_add(usize::from(in_book));
 		}
 		ensure(in_use.is_empty(), "5: a live replica on a missing offer")?;
 		ensure(

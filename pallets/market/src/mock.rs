@@ -1,3 +1,5 @@
+#![allow(clippy::arithmetic_side_effects)]
+
 //! A test runtime with the three market pallets wired as in the real runtime: balances,
 //! provider staking, verification and the market. `ExtBuilder::build_and_execute` checks every
 //! pallet's invariants after each test.

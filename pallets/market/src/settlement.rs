@@ -92,7 +92,7 @@ impl<T: Config> Pallet<T> {
 		if amount.is_zero() {
 			return amount;
 		}
-		let fee = T::ProtocolFee::get() * amount;
+		let fee = T::ProtocolFee::get().mul_floor(amount);
 		let to_provider = amount.saturating_sub(fee);
 		let reason = HoldReason::JobEscrow.into();
 		let paid = T::Currency::transfer_on_hold(
@@ -192,10 +192,10 @@ impl<T: Config> Pallet<T> {
 					Self::open_reveal(id, job);
 				}
 			},
-			JobPhase::Revealing { .. } => {
-				if !job.replicas.iter().any(|r| r.state == ReplicaState::Committed) {
-					Self::finalize(id, job);
-				}
+			JobPhase::Revealing { .. }
+				if !job.replicas.iter().any(|r| r.state == ReplicaState::Committed) =>
+			{
+				Self::finalize(id, job)
 			},
 			_ => {},
 		}

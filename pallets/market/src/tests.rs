@@ -1,3 +1,5 @@
+#![allow(clippy::arithmetic_side_effects)]
+
 use crate::{
 	mock::*, runtime_api::Requirement, Error, Event, InputSpec, JobPhase, JobSpec, Jobs, Missed,
 	OfferBook, Offers, ProgramCode, Programs, ReplicaState, RequirementsSpec,
@@ -86,7 +88,7 @@ fn providers(range: core::ops::RangeInclusive<AccountId>) {
 
 #[test]
 fn register_program_holds_deposit_and_stores_code() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let hash = register_wasm(ALICE);
 		let info = Programs::<Test>::get(hash).unwrap();
 		assert_eq!(
@@ -110,7 +112,7 @@ fn register_program_holds_deposit_and_stores_code() {
 
 #[test]
 fn bad_programs_are_refused() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let o = RuntimeOrigin::signed(ALICE);
 		assert_noop!(
 			Market::register_program(o.clone(), JobKind::Wasm, vec![]),
@@ -145,7 +147,7 @@ fn bad_programs_are_refused() {
 
 #[test]
 fn remove_program_rules() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let hash = register_wasm(ALICE);
 		assert_noop!(
 			Market::remove_program(RuntimeOrigin::signed(BOB), hash),
@@ -172,7 +174,7 @@ fn remove_program_rules() {
 
 #[test]
 fn post_offer_reserves_stake_and_rests_in_the_book() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		register(10, cpu_profile(276), 4);
 		let id = offer(10, 7, 3);
 		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 3);
@@ -191,7 +193,7 @@ fn post_offer_reserves_stake_and_rests_in_the_book() {
 
 #[test]
 fn bad_offers_are_refused() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		register(10, cpu_profile(276), 2);
 		register(11, gpu_profile("NVIDIA H100", 81_920, 90), 4);
 		let post = |who, class, price, slots, exp| {
@@ -224,7 +226,7 @@ fn bad_offers_are_refused() {
 
 #[test]
 fn update_and_cancel_offer() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		register(10, cpu_profile(276), 4);
 		register(11, cpu_profile(276), 4);
 		let id = offer(10, 7, 2);
@@ -254,7 +256,7 @@ fn update_and_cancel_offer() {
 
 #[test]
 fn cancelled_offer_serving_a_replica_waits_for_it() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=10);
 		let program = register_wasm(ALICE);
 		let o = offer(10, 5, 2);
@@ -284,7 +286,7 @@ fn cancelled_offer_serving_a_replica_waits_for_it() {
 
 #[test]
 fn bad_jobs_are_refused_without_a_trace() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let program = register_wasm(ALICE);
 		let now = System::block_number();
 		let refused = |f: &dyn Fn(&mut JobSpec<Balance, u64>), e: Error<Test>| {
@@ -344,7 +346,7 @@ fn bad_jobs_are_refused_without_a_trace() {
 
 #[test]
 fn job_matches_the_cheapest_offer_in_the_same_block() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=12);
 		let program = register_wasm(ALICE);
 		offer(10, 9, 1);
@@ -374,7 +376,7 @@ fn job_matches_the_cheapest_offer_in_the_same_block() {
 
 #[test]
 fn equal_prices_match_in_time_order_and_never_above_max_price() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=13);
 		let program = register_wasm(ALICE);
 		offer(12, 11, 1);
@@ -398,7 +400,7 @@ fn equal_prices_match_in_time_order_and_never_above_max_price() {
 
 #[test]
 fn one_replica_per_provider() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		register(10, cpu_profile(276), 4);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 4);
@@ -413,7 +415,7 @@ fn one_replica_per_provider() {
 
 #[test]
 fn requirements_filter_offers() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		register(10, gpu_profile("NVIDIA A10", 24_576, 86), 2);
 		register(11, gpu_profile("NVIDIA H100", 81_920, 90), 2);
 		register(12, cpu_profile(840), 2);
@@ -454,7 +456,7 @@ fn requirements_filter_offers() {
 
 #[test]
 fn job_settles_pays_the_provider_and_refunds_the_rest() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=10);
 		let program = register_wasm(ALICE);
 		offer(10, 4, 1);
@@ -488,7 +490,7 @@ fn job_settles_pays_the_provider_and_refunds_the_rest() {
 
 #[test]
 fn units_above_max_are_paid_as_max() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=10);
 		let program = register_wasm(ALICE);
 		offer(10, 4, 1);
@@ -502,7 +504,7 @@ fn units_above_max_are_paid_as_max() {
 
 #[test]
 fn majority_of_three_is_paid_and_the_dissenter_is_not() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=12);
 		let program = register_wasm(ALICE);
 		for p in 10..=12 {
@@ -525,7 +527,7 @@ fn majority_of_three_is_paid_and_the_dissenter_is_not() {
 
 #[test]
 fn disagreement_of_two_is_disputed_and_refunded() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);
@@ -546,7 +548,7 @@ fn disagreement_of_two_is_disputed_and_refunded() {
 
 #[test]
 fn commit_and_reveal_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);
@@ -601,7 +603,7 @@ fn commit_and_reveal_errors() {
 
 #[test]
 fn reveal_waits_for_every_replica_to_commit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);
@@ -620,7 +622,7 @@ fn reveal_waits_for_every_replica_to_commit() {
 
 #[test]
 fn missed_ack_is_reissued_to_the_next_offer() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 4, 1);
@@ -649,7 +651,7 @@ fn missed_ack_is_reissued_to_the_next_offer() {
 
 #[test]
 fn missed_commit_is_reissued() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 4, 1);
@@ -671,7 +673,7 @@ fn missed_commit_is_reissued() {
 
 #[test]
 fn missed_reveal_is_reissued_while_there_is_time() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 4, 1);
@@ -696,7 +698,7 @@ fn missed_reveal_is_reissued_while_there_is_time() {
 
 #[test]
 fn job_without_offers_expires_and_refunds() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let program = register_wasm(ALICE);
 		let before = total(ALICE);
 		let j = submit(ALICE, spec(program));
@@ -711,7 +713,7 @@ fn job_without_offers_expires_and_refunds() {
 
 #[test]
 fn commit_close_reveals_what_committed() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=12);
 		let program = register_wasm(ALICE);
 		for p in 10..=12 {
@@ -739,7 +741,7 @@ fn commit_close_reveals_what_committed() {
 
 #[test]
 fn cancel_unmatched_job_refunds_everything() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let program = register_wasm(ALICE);
 		let before = total(ALICE);
 		let j = submit(ALICE, spec(program));
@@ -760,7 +762,7 @@ fn cancel_unmatched_job_refunds_everything() {
 
 #[test]
 fn cancel_running_job_pays_committed_replicas_only() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);
@@ -780,7 +782,7 @@ fn cancel_running_job_pays_committed_replicas_only() {
 
 #[test]
 fn reap_job_after_retention_is_free() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let program = register_wasm(ALICE);
 		let j = submit(ALICE, spec(program));
 		assert_noop!(Market::reap_job(RuntimeOrigin::signed(BOB), j), Error::<Test>::NothingToReap);
@@ -796,7 +798,7 @@ fn reap_job_after_retention_is_free() {
 
 #[test]
 fn reap_offer_closes_an_expired_offer() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=10);
 		assert_ok!(Market::post_offer(RuntimeOrigin::signed(10), ResourceClass::Cpu, 5, 2, 5));
 		assert_noop!(
@@ -813,7 +815,7 @@ fn reap_offer_closes_an_expired_offer() {
 
 #[test]
 fn expired_offers_do_not_match() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		assert_ok!(Market::post_offer(RuntimeOrigin::signed(10), ResourceClass::Cpu, 1, 1, 3));
@@ -830,7 +832,7 @@ fn expired_offers_do_not_match() {
 
 #[test]
 fn why_no_match_counts_each_requirement() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		register(10, cpu_profile(840), 1);
 		register(11, cpu_profile(276), 1);
 		register(12, cpu_profile(276), 1);
@@ -862,7 +864,7 @@ fn why_no_match_counts_each_requirement() {
 
 #[test]
 fn best_price_and_provider_views() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 7, 1);
@@ -886,7 +888,7 @@ fn best_price_and_provider_views() {
 
 #[test]
 fn try_state_catches_broken_escrow() {
-	ExtBuilder::default().build().execute_with(|| {
+	ExtBuilder.build().execute_with(|| {
 		let program = register_wasm(ALICE);
 		let j = submit(ALICE, spec(program));
 		assert!(Market::do_try_state().is_ok());
@@ -897,7 +899,7 @@ fn try_state_catches_broken_escrow() {
 
 #[test]
 fn try_state_catches_a_replica_above_max_price() {
-	ExtBuilder::default().build().execute_with(|| {
+	ExtBuilder.build().execute_with(|| {
 		providers(10..=10);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);
@@ -918,7 +920,7 @@ proptest! {
 		offers in proptest::collection::vec((10u64..20, 1u128..30, 1u32..3), 1..24),
 		jobs in proptest::collection::vec((1u128..30, 1u8..4, 1u64..50), 1..12),
 	) {
-		ExtBuilder::default().build().execute_with(|| -> Result<(), TestCaseError> {
+		ExtBuilder.build().execute_with(|| -> Result<(), TestCaseError> {
 			providers(10..=19);
 			let program = register_wasm(ALICE);
 			let accounts: Vec<AccountId> = (1..=19).chain([FEE_ACCOUNT]).collect();
@@ -973,7 +975,7 @@ proptest! {
 
 #[test]
 fn job_short_of_a_replica_still_ends_at_commit_close() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);

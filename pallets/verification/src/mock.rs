@@ -1,3 +1,5 @@
+#![allow(clippy::arithmetic_side_effects)]
+
 //! A test runtime whose market is a recorder: it accepts commits and reveals from account 1 for
 //! the replicas it was told about and remembers what it was told.
 

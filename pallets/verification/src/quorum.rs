@@ -26,7 +26,7 @@ pub fn judge(replication: u8, reveals: &[(ReplicaIndex, H256)]) -> Verdict {
 		}
 		distinct = distinct.saturating_add(1);
 		let count = reveals.iter().filter(|(_, d)| d == digest).count();
-		if best.map_or(true, |(_, c)| count > c) {
+		if best.is_none_or(|(_, c)| count > c) {
 			best = Some((*digest, count));
 		}
 	}

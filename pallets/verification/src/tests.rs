@@ -1,3 +1,5 @@
+#![allow(clippy::arithmetic_side_effects)]
+
 use crate::{mock::*, quorum, Commitments, Error, Event};
 use frame_support::{assert_noop, assert_ok};
 use proptest::prelude::*;

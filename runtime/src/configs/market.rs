@@ -22,7 +22,7 @@ parameter_types! {
 	/// 10 µSTRAT per byte: a 1 MiB program holds ~10.5 STRAT.
 	pub const ProgramDepositPerByte: Balance = 10 * MICRO_UNIT;
 	/// Deadlines may take a fifth of a block's weight; the rest waits for the next block.
-	pub MaxTimeoutWeight: Weight = Perbill::from_percent(20) * RuntimeBlockWeights::get().max_block;
+	pub MaxTimeoutWeight: Weight = RuntimeBlockWeights::get().max_block.div(5);
 	/// 30 s to acknowledge a replica.
 	pub const AckWindow: BlockNumber = 10;
 	/// 30 s to reveal once the reveal window opens.
