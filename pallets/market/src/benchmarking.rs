@@ -2,7 +2,12 @@
 //! look at `s` book entries, settlements that pay `r` replicas.
 
 // Benchmark set-up may panic: a failed set-up is a broken benchmark, reported as such.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+#![allow(
+	clippy::unwrap_used,
+	clippy::expect_used,
+	clippy::arithmetic_side_effects,
+	clippy::indexing_slicing
+)]
 
 use super::*;
 use crate::{types::Timeout, InputSpec, JobPhase, JobSpec, Jobs, Offers, Pallet, RequirementsSpec};
