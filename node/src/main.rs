@@ -5,9 +5,9 @@
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod chain_spec;
-mod market_rpc;
 mod cli;
 mod command;
+mod market_rpc;
 mod rpc;
 mod service;
 
