@@ -17,6 +17,7 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod weights;
 
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,13 @@
-//! Weights for `pallet_market`: placeholders until `scripts/bench-weights` regenerates this file
-//! from the benchmarks in `benchmarking.rs`.
+//! The `WeightInfo` trait of this pallet, and weights for its unit tests (`()`). The runtime's
+//! weights are generated from `benchmarking.rs` by `scripts/bench-weights` into
+//! `runtime/src/weights/`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
 #![allow(unused_imports)]
 #![allow(missing_docs)]
 
-use frame_support::{traits::Get, weights::{Weight, constants::RocksDbWeight}};
-use core::marker::PhantomData;
+use frame_support::weights::{Weight, constants::RocksDbWeight};
 
 /// Weight functions needed for `pallet_market`.
 pub trait WeightInfo {
@@ -28,103 +28,6 @@ pub trait WeightInfo {
 	fn timeout_reveal(r: u32) -> Weight;
 }
 
-/// Weights for `pallet_market` using the Substrate node and recommended hardware.
-pub struct SubstrateWeight<T>(PhantomData<T>);
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn register_program(l: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(l.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(l.into())))
-	}
-	fn remove_program() -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	fn post_offer(s: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(s.into())))
-	}
-	fn update_offer(s: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(s.into())))
-	}
-	fn cancel_offer() -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	fn submit_job(r: u32, _s: u32, _i: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(r.into())))
-	}
-	fn cancel_job(r: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(r.into())))
-	}
-	fn acknowledge() -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	fn reap_offer() -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	fn reap_job() -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	fn timeouts_block() -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	fn timeout_ack(s: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(s.into())))
-	}
-	fn timeout_commit(s: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(s.into())))
-	}
-	fn timeout_commit_close(r: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(r.into())))
-	}
-	fn timeout_reveal(r: u32) -> Weight {
-		Weight::from_parts(40_000_000, 10000)
-			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().reads(1_u64.saturating_mul(r.into())))
-	}
-}
 
 // For backwards compatibility and tests.
 impl WeightInfo for () {

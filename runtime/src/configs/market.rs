@@ -58,5 +58,5 @@ impl pallet_market::Config for Runtime {
 	type RevealWindow = RevealWindow;
 	type MaxJobDuration = MaxJobDuration;
 	type RecordRetention = RecordRetention;
-	type WeightInfo = pallet_market::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_market::WeightInfo<Runtime>;
 }

@@ -16,5 +16,5 @@ impl pallet_provider_staking::Config for Runtime {
 	type MinStakePerSlot = MinStakePerSlot;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnbondingChunks = ConstU32<16>;
-	type WeightInfo = pallet_provider_staking::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_provider_staking::WeightInfo<Runtime>;
 }

@@ -4,5 +4,5 @@ use crate::{Market, Runtime};
 
 impl pallet_verification::Config for Runtime {
 	type Jobs = Market;
-	type WeightInfo = pallet_verification::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_verification::WeightInfo<Runtime>;
 }
