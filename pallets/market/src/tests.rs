@@ -1002,3 +1002,46 @@ fn job_short_of_a_replica_still_ends_at_commit_close() {
 		assert_eq!(total(ALICE), before);
 	});
 }
+
+#[test]
+fn offer_cannot_shrink_below_its_slots_in_use() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		let o = offer(10, 5, 2);
+		submit(ALICE, spec(program));
+		submit(BOB, spec(program));
+		assert_eq!(Offers::<Test>::get(o).unwrap().in_use, 2);
+		assert_noop!(
+			Market::update_offer(RuntimeOrigin::signed(10), o, 5, 1, EXPIRY),
+			Error::<Test>::SlotsInUse
+		);
+	});
+}
+
+#[test]
+fn a_full_deadline_queue_refuses_the_job_and_keeps_nothing() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=10);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		// Fill the acknowledgement deadline's block and every block it may spill into.
+		let due = System::block_number() + ACK + 1;
+		for block in due..=due + 8 {
+			crate::Timeouts::<Test>::insert(
+				block,
+				sp_runtime::BoundedVec::truncate_from(vec![crate::Timeout::Reveal(999); 64]),
+			);
+		}
+		let before = total(ALICE);
+		assert_noop!(
+			Market::submit_job(RuntimeOrigin::signed(ALICE), spec(program)),
+			Error::<Test>::TimeoutQueueFull
+		);
+		assert_eq!(total(ALICE), before);
+		// Clean up, so that the invariants see a consistent queue.
+		for block in due..=due + 8 {
+			crate::Timeouts::<Test>::remove(block);
+		}
+	});
+}
