@@ -6,8 +6,12 @@ frame_benchmarking::define_benchmarks!(
 	[frame_system_extensions, SystemExtensionsBench::<Runtime>]
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
+	[pallet_transaction_payment, TransactionPayment]
 	[pallet_sudo, Sudo]
 	[pallet_provider_staking, ProviderStaking]
 	[pallet_market, Market]
 	[pallet_verification, Verification]
 );
+
+// `ChargeTransactionPayment` is benchmarked with the runtime's own fee settings.
+impl pallet_transaction_payment::BenchmarkConfig for crate::Runtime {}

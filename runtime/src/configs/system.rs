@@ -55,6 +55,8 @@ impl frame_system::Config for Runtime {
 	type BlockHashCount = BlockHashCount;
 	/// Stratus nodes store their state in ParityDB only.
 	type DbWeight = ParityDbWeight;
+	/// What the transaction extensions (nonce, era, weight, …) cost each extrinsic, measured.
+	type ExtensionsWeightInfo = crate::weights::frame_system_extensions::WeightInfo<Runtime>;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;

@@ -2,7 +2,9 @@
 //! build of the node; see each file's header for the machine and `docs/performance.md` for the
 //! run. Database reads and writes are priced by `System`'s `DbWeight` (`ParityDbWeight`).
 
+pub mod frame_system_extensions;
 pub mod pallet_balances;
 pub mod pallet_market;
 pub mod pallet_provider_staking;
+pub mod pallet_transaction_payment;
 pub mod pallet_verification;
