@@ -101,10 +101,33 @@ pub struct CapabilityProfile {
 }
 
 impl CapabilityProfile {
+	/// A machine without GPUs that runs WASM jobs, with no result endpoint.
+	pub fn cpu_only(cpu_cores: u16, memory_mib: u32, region: RegionCode) -> Self {
+		Self {
+			kinds: BoundedVec::truncate_from(alloc::vec![JobKind::Wasm]),
+			gpus: Default::default(),
+			cpu_cores,
+			memory_mib,
+			region,
+			endpoint: None,
+		}
+	}
+
 	/// Whether the provider runs jobs of `kind`.
 	pub fn supports(&self, kind: JobKind) -> bool {
 		self.kinds.contains(&kind)
 	}
+}
+
+/// What matching needs to know about a registered provider, read in one go.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Standing<Balance> {
+	/// The provider's capability profile.
+	pub profile: CapabilityProfile,
+	/// Its active stake.
+	pub stake: Balance,
+	/// Whether that stake covers the slots reserved against it.
+	pub slots_covered: bool,
 }
 
 /// What an offer sells: CPU time for WASM jobs, or time on one of the provider's GPU classes.
@@ -148,6 +171,9 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn profile(who: &AccountId) -> Option<CapabilityProfile>;
 	/// The provider's active (bonded, not unbonding) stake; zero for unknown accounts.
 	fn stake(who: &AccountId) -> Balance;
+	/// Profile, stake and whether the stake covers the reserved slots, for a registered (not
+	/// leaving) provider: what matching checks for every offer it looks at, in one read.
+	fn standing(who: &AccountId) -> Option<Standing<Balance>>;
 	/// The provider `signer` acts for: itself when it is a provider's operator account, or the
 	/// operator whose worker key it is.
 	fn provider_of(signer: &AccountId) -> Option<AccountId>;

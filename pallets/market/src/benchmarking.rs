@@ -16,7 +16,7 @@ use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_core::H256;
-use sp_runtime::{traits::Bounded, BoundedVec};
+use sp_runtime::traits::Bounded;
 use stratus_primitives::{
 	CapabilityProfile, JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ReplicaResults,
 	ResourceClass,
@@ -26,20 +26,13 @@ const SEED: u32 = 0;
 /// The region ineligible providers are in; jobs deny it.
 const DENIED_REGION: u16 = 1;
 
-fn profile(region: u16) -> CapabilityProfile {
-	CapabilityProfile {
-		kinds: BoundedVec::truncate_from(vec![JobKind::Wasm]),
-		gpus: Default::default(),
-		cpu_cores: 16,
-		memory_mib: 32_768,
-		region,
-		endpoint: None,
-	}
-}
-
 fn provider<T: Config>(i: u32, region: u16, slots: u32) -> T::AccountId {
 	let who: T::AccountId = account("provider", i, SEED);
-	T::Providers::register_for_benchmarks(&who, profile(region), slots);
+	T::Providers::register_for_benchmarks(
+		&who,
+		CapabilityProfile::cpu_only(16, 32_768, region),
+		slots,
+	);
 	who
 }
 

@@ -301,7 +301,7 @@ impl<T: Config> Pallet<T> {
 		if job.unfilled() > 0 {
 			Self::sync_bid_book(id, &mut job)?;
 		}
-		Self::store_job(id, job);
+		Jobs::<T>::insert(id, job);
 		Ok((matched, scanned))
 	}
 
@@ -323,7 +323,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let replicas = job.replicas.len() as u32;
 		let refunded = Self::end_job(id, &mut job, JobPhase::Cancelled);
-		Self::store_job(id, job);
+		Jobs::<T>::insert(id, job);
 		Self::deposit_event(Event::JobCancelled { job: id, paid, refunded });
 		Ok(replicas)
 	}
@@ -361,7 +361,7 @@ impl<T: Config> Pallet<T> {
 		replica.state = ReplicaState::Acknowledged;
 		replica.commit_by = Some(commit_by);
 		Self::schedule(commit_by.saturating_add(1u32.into()), Timeout::Commit(id, index))?;
-		Self::store_job(id, job);
+		Jobs::<T>::insert(id, job);
 		Self::deposit_event(Event::ReplicaAcknowledged { job: id, replica: index, commit_by });
 		Ok(())
 	}

@@ -1,6 +1,6 @@
 //! The market as the verification pallet sees it.
 
-use crate::{Config, Error, JobPhase, Pallet, ReplicaState};
+use crate::{Config, Error, JobPhase, Jobs, Pallet, ReplicaState};
 use frame_support::pallet_prelude::*;
 use sp_core::H256;
 use stratus_primitives::{JobId, ReplicaIndex, ReplicaResults};
@@ -25,7 +25,7 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 		replica.state = ReplicaState::Committed;
 		replica.units = Some(units);
 		Self::advance(id, &mut job);
-		Self::store_job(id, job);
+		Jobs::<T>::insert(id, job);
 		Ok(())
 	}
 
@@ -47,7 +47,7 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 		replica.state = ReplicaState::Revealed;
 		replica.digest = Some(digest);
 		Self::advance(id, &mut job);
-		Self::store_job(id, job);
+		Jobs::<T>::insert(id, job);
 		Ok(())
 	}
 

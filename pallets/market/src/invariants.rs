@@ -12,7 +12,7 @@
 //! 7. **Programs**: a program's `jobs` counts its unfinished jobs, and its deposit is held.
 
 use crate::{
-	matching::{ask_key, bid_key},
+	matching::{ask_key, bid_key, split_key},
 	BalanceOf, BidBook, Config, HoldReason, JobPhase, Jobs, OfferBook, Offers, Pallet, Programs,
 };
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
@@ -26,7 +26,7 @@ impl<T: Config> Pallet<T> {
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut in_use: BTreeMap<OfferId, u32> = BTreeMap::new();
 		let mut program_jobs: BTreeMap<sp_core::H256, u32> = BTreeMap::new();
-		for (id, job) in Jobs::<T>::iter() {
+		for (_, job) in Jobs::<T>::iter() {
 			let held = escrow.entry(job.requester.clone()).or_default();
 			*held = held.saturating_add(job.escrow);
 			if job.phase.is_final() {
@@ -49,18 +49,19 @@ impl<T: Config> Pallet<T> {
 					*n = n.saturating_add(1);
 				}
 			}
-			let resting = BidBook::<T>::contains_key(job.kind, bid_key::<T>(job.max_price, id));
-			if resting {
-				ensure(
-					job.phase == JobPhase::Open && job.unfilled() > 0,
-					"6: a job rests in the bid book with nothing to match",
-				)?;
-			}
 		}
-		ensure(
-			BidBook::<T>::iter().count() <= Jobs::<T>::iter().count(),
-			"6: a bid-book entry without a job",
-		)?;
+		for (kind, key, ()) in BidBook::<T>::iter() {
+			let (_, id) = split_key(&key);
+			let job = Jobs::<T>::get(id).ok_or(TryRuntimeError::Other("6: a bid without a job"))?;
+			ensure(
+				job.kind == kind && key == bid_key::<T>(job.max_price, id),
+				"6: a bid under the wrong key",
+			)?;
+			ensure(
+				job.phase == JobPhase::Open && job.unfilled() > 0,
+				"6: a job rests in the bid book with nothing to match",
+			)?;
+		}
 		for (who, total) in escrow {
 			let held = T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &who);
 			ensure(held == total, "1: held escrow differs from the jobs' escrow")?;

@@ -9,9 +9,7 @@ use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
-use stratus_primitives::{
-	CapabilityProfile, JobId, JobKind, OfferId, ProviderRegistry, ResourceClass,
-};
+use stratus_primitives::{JobId, JobKind, OfferId, ProviderRegistry, ResourceClass, Standing};
 
 /// `price (big-endian) ‖ id (big-endian)`: byte order is price order, then id order.
 pub(crate) fn order_key(price: u128, id: u64) -> [u8; 24] {
@@ -78,12 +76,13 @@ impl Exclusions {
 }
 
 impl<T: Config> Pallet<T> {
-	/// What excludes `offer` from a job with these requirements and `max_price`, judged at `now`.
+	/// What excludes `offer` from a job with these requirements and `max_price`, judged at `now`
+	/// against the standing of the offer's provider (`None`: not registered).
 	pub(crate) fn exclusions(
 		requirements: &Requirements<T>,
 		max_price: BalanceOf<T>,
 		offer: &Offer<T>,
-		profile: Option<&CapabilityProfile>,
+		standing: Option<&Standing<BalanceOf<T>>>,
 		now: BlockNumberFor<T>,
 	) -> Exclusions {
 		let mut ex = Exclusions {
@@ -91,11 +90,12 @@ impl<T: Config> Pallet<T> {
 			expired: offer.expires_at <= now,
 			..Default::default()
 		};
-		let Some(profile) = profile.filter(|_| T::Providers::can_serve(&offer.provider, 0)) else {
+		let Some(standing) = standing.filter(|s| s.slots_covered) else {
 			ex.provider = true;
 			return ex;
 		};
-		ex.stake = T::Providers::stake(&offer.provider) < requirements.min_stake;
+		let profile = &standing.profile;
+		ex.stake = standing.stake < requirements.min_stake;
 		ex.region = (!requirements.regions_allowed.is_empty()
 			&& !requirements.regions_allowed.contains(&profile.region))
 			|| requirements.regions_denied.contains(&profile.region);
@@ -142,13 +142,17 @@ impl<T: Config> Pallet<T> {
 			Self::schedule(at, Timeout::CommitClose(id))?;
 			job.close_scheduled = true;
 		}
-		let key = bid_key::<T>(job.max_price, id);
 		if Self::should_rest(job, now) {
-			BidBook::<T>::insert(job.kind, key, ());
+			BidBook::<T>::insert(job.kind, bid_key::<T>(job.max_price, id), ());
 		} else {
-			BidBook::<T>::remove(job.kind, key);
+			Self::leave_bid_book(id, job);
 		}
 		Ok(())
+	}
+
+	/// Take the job out of the bid book (if it rests there).
+	pub(crate) fn leave_bid_book(id: JobId, job: &Job<T>) {
+		BidBook::<T>::remove(job.kind, bid_key::<T>(job.max_price, id));
 	}
 
 	/// Assign a new replica of `job` to `offer`, using one of its free slots.
@@ -225,8 +229,8 @@ impl<T: Config> Pallet<T> {
 			{
 				continue;
 			}
-			let profile = T::Providers::profile(&offer.provider);
-			if Self::exclusions(&job.requirements, job.max_price, &offer, profile.as_ref(), now)
+			let standing = T::Providers::standing(&offer.provider);
+			if Self::exclusions(&job.requirements, job.max_price, &offer, standing.as_ref(), now)
 				.eligible()
 			{
 				picked.push((offer_id, offer));
@@ -253,7 +257,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let kind: JobKind = offer.class.kind();
 		let price: u128 = offer.price.unique_saturated_into();
-		let profile = T::Providers::profile(&offer.provider);
+		let standing = T::Providers::standing(&offer.provider);
 		let mut scanned = 0u32;
 		let mut picked: Vec<JobId> = Vec::new();
 		for (key, ()) in BidBook::<T>::iter_prefix(kind) {
@@ -269,7 +273,7 @@ impl<T: Config> Pallet<T> {
 			if job.has_provider(&offer.provider) || !Self::time_allows(&job, now) {
 				continue;
 			}
-			if Self::exclusions(&job.requirements, job.max_price, &offer, profile.as_ref(), now)
+			if Self::exclusions(&job.requirements, job.max_price, &offer, standing.as_ref(), now)
 				.eligible()
 			{
 				picked.push(job_id);

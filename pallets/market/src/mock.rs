@@ -108,14 +108,7 @@ pub const ENDOWMENT: Balance = 1_000_000;
 
 /// A CPU-only profile in `region`.
 pub fn cpu_profile(region: u16) -> CapabilityProfile {
-	CapabilityProfile {
-		kinds: BoundedVec::truncate_from(vec![JobKind::Wasm]),
-		gpus: Default::default(),
-		cpu_cores: 16,
-		memory_mib: 32_768,
-		region,
-		endpoint: None,
-	}
+	CapabilityProfile::cpu_only(16, 32_768, region)
 }
 
 /// A GPU profile: one class of `model` with `vram_mib` and compute capability `cc`.

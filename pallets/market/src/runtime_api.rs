@@ -3,8 +3,8 @@
 
 use crate::{
 	matching::{split_key, Exclusions},
-	BalanceOf, Config, Job, JobInput, JobPhase, Jobs, OfferBook, Offers, Pallet, ProviderOffers,
-	ReplicaState, RequirementsSpec,
+	BalanceOf, Config, JobInput, JobPhase, Jobs, OfferBook, Offers, Pallet, ProviderOffers,
+	Replica, ReplicaState, RequirementsSpec,
 };
 use alloc::vec::Vec;
 use codec::{Codec, Decode, Encode};
@@ -230,37 +230,32 @@ type ReplicaViewOf<T> =
 	ReplicaView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
 impl<T: Config> Pallet<T> {
-	fn replica_views(id: JobId, job: &Job<T>) -> Vec<ReplicaViewOf<T>> {
-		job.replicas
-			.iter()
-			.map(|r| ReplicaView {
-				job: id,
-				replica: r.index,
-				provider: r.provider.clone(),
-				offer: r.offer,
-				price: r.price,
-				state: r.state,
-				ack_by: r.ack_by,
-				commit_by: r.commit_by,
-				units: r.units,
-				digest: r.digest,
-				paid: r.paid,
-			})
-			.collect()
+	fn replica_view(id: JobId, r: &Replica<T>) -> ReplicaViewOf<T> {
+		ReplicaView {
+			job: id,
+			replica: r.index,
+			provider: r.provider.clone(),
+			offer: r.offer,
+			price: r.price,
+			state: r.state,
+			ack_by: r.ack_by,
+			commit_by: r.commit_by,
+			units: r.units,
+			digest: r.digest,
+			paid: r.paid,
+		}
 	}
 
 	/// The live replicas of the provider `who` acts for (scans the jobs; for off-chain use).
 	pub fn provider_assignments(who: T::AccountId) -> Vec<ReplicaViewOf<T>> {
 		let Some(provider) = T::Providers::provider_of(&who) else { return Vec::new() };
 		let mut out = Vec::new();
-		for (id, job) in Jobs::<T>::iter() {
-			if job.phase.is_final() || !job.has_provider(&provider) {
-				continue;
-			}
+		for (id, job) in Jobs::<T>::iter().filter(|(_, job)| !job.phase.is_final()) {
 			out.extend(
-				Self::replica_views(id, &job)
-					.into_iter()
-					.filter(|r| r.provider == provider && r.state_is_live()),
+				job.replicas
+					.iter()
+					.filter(|r| r.provider == provider && r.state.is_live())
+					.map(|r| Self::replica_view(id, r)),
 			);
 		}
 		out
@@ -302,7 +297,7 @@ impl<T: Config> Pallet<T> {
 			max_price: job.max_price,
 			max_units: job.max_units,
 			replication: job.replication,
-			unfilled: if job.phase.is_final() { 0 } else { job.unfilled() as u8 },
+			unfilled: job.unfilled() as u8,
 			commit_window: job.commit_window,
 			deadline: job.deadline,
 			max_output_bytes: job.max_output_bytes,
@@ -310,7 +305,7 @@ impl<T: Config> Pallet<T> {
 			phase: job.phase,
 			submitted_at: job.submitted_at,
 			ended_at: job.ended_at,
-			replicas: Self::replica_views(id, &job),
+			replicas: job.replicas.iter().map(|r| Self::replica_view(id, r)).collect(),
 		})
 	}
 
@@ -324,8 +319,8 @@ impl<T: Config> Pallet<T> {
 		for (key, ()) in OfferBook::<T>::iter_prefix(kind).take(READ_SCAN_LIMIT) {
 			let (_, id) = split_key(&key);
 			let Some(offer) = Offers::<T>::get(id) else { continue };
-			let profile = T::Providers::profile(&offer.provider);
-			let ex = Self::exclusions(&requirements, offer.price, &offer, profile.as_ref(), now);
+			let standing = T::Providers::standing(&offer.provider);
+			let ex = Self::exclusions(&requirements, offer.price, &offer, standing.as_ref(), now);
 			if ex.eligible() {
 				return Some(offer.price);
 			}
@@ -337,72 +332,52 @@ impl<T: Config> Pallet<T> {
 	pub fn why_no_match(id: JobId) -> Option<NoMatchReport> {
 		let job = Jobs::<T>::get(id)?;
 		let now = frame_system::Pallet::<T>::block_number();
-		let mut counts = [0u32; 11];
+		let mut counts = Exclusions::default().by_requirement().map(|(r, _)| (r, 0u32));
 		let (mut offers, mut eligible) = (0u32, 0u32);
 		for (key, ()) in OfferBook::<T>::iter_prefix(job.kind).take(READ_SCAN_LIMIT) {
 			let (_, offer_id) = split_key(&key);
 			let Some(offer) = Offers::<T>::get(offer_id) else { continue };
-			let profile = T::Providers::profile(&offer.provider);
+			let standing = T::Providers::standing(&offer.provider);
 			let mut ex =
-				Self::exclusions(&job.requirements, job.max_price, &offer, profile.as_ref(), now);
+				Self::exclusions(&job.requirements, job.max_price, &offer, standing.as_ref(), now);
 			ex.same_provider = job.has_provider(&offer.provider);
 			offers = offers.saturating_add(1);
 			if ex.eligible() {
 				eligible = eligible.saturating_add(1);
 			}
-			for (count, excluded) in counts.iter_mut().zip(flags(&ex)) {
+			for ((_, count), (_, excluded)) in counts.iter_mut().zip(ex.by_requirement()) {
 				if excluded {
 					*count = count.saturating_add(1);
 				}
 			}
 		}
-		let excluded_by =
-			REQUIREMENTS.iter().zip(counts).filter(|(_, n)| *n > 0).map(|(r, n)| (*r, n)).collect();
 		Some(NoMatchReport {
 			job: id,
 			kind: job.kind,
-			unfilled: if job.phase.is_final() { 0 } else { job.unfilled() as u8 },
+			unfilled: job.unfilled() as u8,
 			time_left: Self::time_allows(&job, now),
 			offers,
 			eligible,
-			excluded_by,
+			excluded_by: counts.into_iter().filter(|(_, n)| *n > 0).collect(),
 		})
 	}
 }
 
-/// The requirements in the order of [`flags`].
-const REQUIREMENTS: [Requirement; 11] = [
-	Requirement::MaxPrice,
-	Requirement::NotExpired,
-	Requirement::ProviderInGoodStanding,
-	Requirement::MinStake,
-	Requirement::Region,
-	Requirement::MinCpuCores,
-	Requirement::MinMemory,
-	Requirement::MinVram,
-	Requirement::MinComputeCapability,
-	Requirement::GpuModel,
-	Requirement::DistinctProvider,
-];
-
-fn flags(ex: &Exclusions) -> [bool; 11] {
-	[
-		ex.price,
-		ex.expired,
-		ex.provider,
-		ex.stake,
-		ex.region,
-		ex.cpu_cores,
-		ex.memory,
-		ex.vram,
-		ex.compute_capability,
-		ex.gpu_model,
-		ex.same_provider,
-	]
-}
-
-impl<A, B, N> ReplicaView<A, B, N> {
-	fn state_is_live(&self) -> bool {
-		self.state.is_live()
+impl Exclusions {
+	/// Each requirement, and whether it excludes the offer.
+	pub fn by_requirement(&self) -> [(Requirement, bool); 11] {
+		[
+			(Requirement::MaxPrice, self.price),
+			(Requirement::NotExpired, self.expired),
+			(Requirement::ProviderInGoodStanding, self.provider),
+			(Requirement::MinStake, self.stake),
+			(Requirement::Region, self.region),
+			(Requirement::MinCpuCores, self.cpu_cores),
+			(Requirement::MinMemory, self.memory),
+			(Requirement::MinVram, self.vram),
+			(Requirement::MinComputeCapability, self.compute_capability),
+			(Requirement::GpuModel, self.gpu_model),
+			(Requirement::DistinctProvider, self.same_provider),
+		]
 	}
 }

@@ -1,8 +1,8 @@
 //! Money and the end of things: payments, refunds, slots given back, reveal windows, verdicts.
 
 use crate::{
-	matching::ask_key, BalanceOf, Config, Event, HoldReason, Job, JobPhase, Jobs, Missed,
-	OfferBook, Offers, Pallet, Programs, ProviderOffers, ReplicaState, Timeout,
+	matching::ask_key, BalanceOf, Config, Event, HoldReason, Job, JobPhase, Missed, OfferBook,
+	Offers, Pallet, Programs, ProviderOffers, ReplicaState, Timeout,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -23,7 +23,13 @@ impl<T: Config> Pallet<T> {
 	/// Stop an offer matching: out of the book, free slots back to the stake. The record goes
 	/// once no replica uses it.
 	pub(crate) fn close_offer(offer_id: OfferId, expired: bool) {
-		let Some(mut offer) = Offers::<T>::get(offer_id) else { return };
+		if let Some(offer) = Offers::<T>::get(offer_id) {
+			Self::close_loaded_offer(offer_id, offer, expired);
+		}
+	}
+
+	/// [`Self::close_offer`] for an offer already read (and maybe changed but not yet stored).
+	fn close_loaded_offer(offer_id: OfferId, mut offer: crate::Offer<T>, expired: bool) {
 		if !offer.open {
 			return;
 		}
@@ -54,8 +60,7 @@ impl<T: Config> Pallet<T> {
 		let was_full = offer.free() == 0;
 		offer.in_use = offer.in_use.saturating_sub(1);
 		if offer.open && offer.expires_at <= now {
-			Offers::<T>::insert(offer_id, offer);
-			Self::close_offer(offer_id, true);
+			Self::close_loaded_offer(offer_id, offer, true);
 			return;
 		}
 		if offer.open {
@@ -160,8 +165,7 @@ impl<T: Config> Pallet<T> {
 				p.jobs = p.jobs.saturating_sub(1);
 			}
 		});
-		let key = crate::matching::bid_key::<T>(job.max_price, id);
-		crate::BidBook::<T>::remove(job.kind, key);
+		Self::leave_bid_book(id, job);
 		refunded
 	}
 
@@ -172,7 +176,7 @@ impl<T: Config> Pallet<T> {
 		// A full queue delays the window's close: the reveals stay valid until it is handled.
 		let _ = Self::schedule(until.saturating_add(1u32.into()), Timeout::Reveal(id));
 		job.phase = JobPhase::Revealing { until };
-		crate::BidBook::<T>::remove(job.kind, crate::matching::bid_key::<T>(job.max_price, id));
+		Self::leave_bid_book(id, job);
 		Self::deposit_event(Event::RevealOpened { job: id, until });
 	}
 
@@ -238,7 +242,12 @@ impl<T: Config> Pallet<T> {
 					let _ = Self::sync_bid_book(id, job);
 					return;
 				}
-				let refunded = Self::end_job(id, job, Self::verdict_phase(&verdict));
+				let phase = if verdict == Verdict::Disputed {
+					JobPhase::Disputed
+				} else {
+					JobPhase::Expired
+				};
+				let refunded = Self::end_job(id, job, phase);
 				if verdict == Verdict::Disputed {
 					T::OnDispute::on_dispute(id, &reveals);
 					Self::deposit_event(Event::JobDisputed { job: id, refunded });
@@ -247,17 +256,5 @@ impl<T: Config> Pallet<T> {
 				}
 			},
 		}
-	}
-
-	fn verdict_phase(verdict: &Verdict) -> JobPhase<BlockNumberFor<T>> {
-		match verdict {
-			Verdict::Disputed => JobPhase::Disputed,
-			_ => JobPhase::Expired,
-		}
-	}
-
-	/// Write a job back.
-	pub(crate) fn store_job(id: JobId, job: Job<T>) {
-		Jobs::<T>::insert(id, job);
 	}
 }

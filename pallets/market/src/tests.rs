@@ -78,6 +78,15 @@ fn escrow_held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&crate::HoldReason::JobEscrow.into(), &who)
 }
 
+/// Providers 10 and 11 offer one slot at 4 and 6; Alice's job takes 10's.
+fn job_on_two_offers() -> JobId {
+	providers(10..=11);
+	let program = register_wasm(ALICE);
+	offer(10, 4, 1);
+	offer(11, 6, 1);
+	submit(ALICE, spec(program))
+}
+
 fn providers(range: core::ops::RangeInclusive<AccountId>) {
 	for p in range {
 		register(p, cpu_profile(276), 4);
@@ -623,11 +632,7 @@ fn reveal_waits_for_every_replica_to_commit() {
 #[test]
 fn missed_ack_is_reissued_to_the_next_offer() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 4, 1);
-		offer(11, 6, 1);
-		let j = submit(ALICE, spec(program));
+		let j = job_on_two_offers();
 		assert_eq!(job(j).replicas[0].provider, 10);
 		run_to_block(1 + ACK);
 		assert_eq!(job(j).replicas[0].state, ReplicaState::Assigned);
@@ -652,11 +657,7 @@ fn missed_ack_is_reissued_to_the_next_offer() {
 #[test]
 fn missed_commit_is_reissued() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 4, 1);
-		offer(11, 6, 1);
-		let j = submit(ALICE, spec(program));
+		let j = job_on_two_offers();
 		ack(10, j, 0);
 		let commit_by = job(j).replicas[0].commit_by.unwrap();
 		assert_eq!(commit_by, 1 + 5);
@@ -674,11 +675,7 @@ fn missed_commit_is_reissued() {
 #[test]
 fn missed_reveal_is_reissued_while_there_is_time() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 4, 1);
-		offer(11, 6, 1);
-		let j = submit(ALICE, spec(program));
+		let j = job_on_two_offers();
 		ack(10, j, 0);
 		commit(10, j, 0, digest(1), 10);
 		let JobPhase::Revealing { until } = job(j).phase else { panic!("not revealing") };

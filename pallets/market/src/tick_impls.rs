@@ -77,12 +77,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Act on one deadline; a deadline the job has moved past is ignored.
 	pub(crate) fn handle_timeout(timeout: Timeout, now: BlockNumberFor<T>) {
-		let id = match timeout {
-			Timeout::Ack(id, _)
-			| Timeout::Commit(id, _)
-			| Timeout::CommitClose(id)
-			| Timeout::Reveal(id) => id,
-		};
+		let id = timeout.job();
 		let Some(mut job) = Jobs::<T>::get(id) else { return };
 		if job.phase.is_final() {
 			return;
@@ -115,7 +110,7 @@ impl<T: Config> Pallet<T> {
 			Timeout::CommitClose(_) => {
 				job.close_scheduled = false;
 				if job.phase != JobPhase::Open {
-					Self::store_job(id, job);
+					Jobs::<T>::insert(id, job);
 					return;
 				}
 				let late: alloc::vec::Vec<_> = job
@@ -141,6 +136,6 @@ impl<T: Config> Pallet<T> {
 				_ => return,
 			},
 		}
-		Self::store_job(id, job);
+		Jobs::<T>::insert(id, job);
 	}
 }

@@ -272,8 +272,11 @@ impl<T: Config> Job<T> {
 		self.replicas.iter().filter(|r| r.state.is_live()).count()
 	}
 
-	/// Replicas still to be matched.
+	/// Replicas still to be matched (none once the job has ended).
 	pub fn unfilled(&self) -> usize {
+		if self.phase.is_final() {
+			return 0;
+		}
 		usize::from(self.replication).saturating_sub(self.live())
 	}
 
@@ -315,6 +318,18 @@ pub enum Timeout {
 	CommitClose(stratus_primitives::JobId),
 	/// The job's reveal window closes.
 	Reveal(stratus_primitives::JobId),
+}
+
+impl Timeout {
+	/// The job the deadline belongs to.
+	pub fn job(&self) -> stratus_primitives::JobId {
+		match self {
+			Timeout::Ack(id, _)
+			| Timeout::Commit(id, _)
+			| Timeout::CommitClose(id)
+			| Timeout::Reveal(id) => *id,
+		}
+	}
 }
 
 impl InputSpec {

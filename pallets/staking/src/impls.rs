@@ -15,6 +15,12 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			.map_or_else(Zero::zero, |info| info.stake)
 	}
 
+	fn standing(who: &T::AccountId) -> Option<Standing<BalanceOf<T>>> {
+		let info = Providers::<T>::get(who).filter(ProviderInfo::is_active)?;
+		let slots_covered = Self::covers(&info, 0);
+		Some(Standing { profile: info.profile, stake: info.stake, slots_covered })
+	}
+
 	fn provider_of(signer: &T::AccountId) -> Option<T::AccountId> {
 		if Providers::<T>::get(signer).is_some_and(|info| info.is_active()) {
 			return Some(signer.clone());
@@ -28,12 +34,9 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	fn can_serve(who: &T::AccountId, extra: u32) -> bool {
-		Providers::<T>::get(who).filter(ProviderInfo::is_active).is_some_and(|info| {
-			info.reserved_slots
-				.checked_add(extra)
-				.and_then(Self::stake_for_slots)
-				.is_some_and(|required| info.stake >= required)
-		})
+		Providers::<T>::get(who)
+			.filter(ProviderInfo::is_active)
+			.is_some_and(|info| Self::covers(&info, extra))
 	}
 
 	fn reserve_slots(who: &T::AccountId, slots: u32) -> DispatchResult {
@@ -73,6 +76,16 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		if let Err(error) = Self::do_register(who.clone(), who.clone(), profile, stake) {
 			frame_support::defensive!(error, "registering a benchmark provider failed");
 		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// Whether the provider's active stake covers its reserved slots plus `extra`.
+	fn covers(info: &ProviderInfo<T>, extra: u32) -> bool {
+		info.reserved_slots
+			.checked_add(extra)
+			.and_then(Self::stake_for_slots)
+			.is_some_and(|required| info.stake >= required)
 	}
 }
 

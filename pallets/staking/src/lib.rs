@@ -69,7 +69,7 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
-pub use stratus_primitives::{CapabilityProfile, ProviderRegistry};
+pub use stratus_primitives::{CapabilityProfile, ProviderRegistry, Standing};
 
 /// The log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::provider-staking";

@@ -139,14 +139,7 @@ pub fn gpu_profile() -> CapabilityProfile {
 
 /// A CPU-only machine that runs WASM jobs and serves no endpoint.
 pub fn cpu_profile() -> CapabilityProfile {
-	CapabilityProfile {
-		kinds: vec![JobKind::Wasm].try_into().unwrap(),
-		gpus: Default::default(),
-		cpu_cores: 8,
-		memory_mib: 16_384,
-		region: 250,
-		endpoint: None,
-	}
+	CapabilityProfile::cpu_only(8, 16_384, 250)
 }
 
 /// The events this pallet deposited, oldest first.
