@@ -1,10 +1,12 @@
 //! The chain specs committed in `chain-spec/` are what the node exports today.
 //!
-//! Every field is compared as JSON except the runtime's wasm bytes: rustc mangles symbol names
-//! with hashes of the crates' absolute paths, so two clones in different folders build wasm that
-//! differs in its symbol table and function order, yet not in behaviour. The wasm is compared by a
-//! fingerprint instead: its runtime version, its runtime APIs, its imports, exports, types and
-//! number of functions (see docs/build.md).
+//! Every field is compared as JSON except the runtime's wasm bytes: cargo hashes the absolute path
+//! of the runtime crate into symbol names inside the wasm build, so two clones in different folders
+//! build wasm that differs in its name section, its function order, its type order and even in
+//! inlining decisions (one function more or less), yet not in behaviour. The wasm is compared by
+//! what identifies it independently of the folder: its runtime version, its runtime APIs, its
+//! imports (host functions with their signatures) and its exports, all as sorted lists (see
+//! docs/architecture.md).
 
 #![allow(
 	clippy::unwrap_used,
@@ -34,41 +36,125 @@ fn leb128(bytes: &[u8], pos: &mut usize) -> usize {
 	}
 }
 
+fn name<'a>(bytes: &'a [u8], pos: &mut usize) -> &'a str {
+	let len = leb128(bytes, pos);
+	let name = std::str::from_utf8(&bytes[*pos..*pos + len]).unwrap();
+	*pos += len;
+	name
+}
+
+/// A wasm limits record, as text.
+fn limits(bytes: &[u8], pos: &mut usize) -> String {
+	let flags = bytes[*pos];
+	*pos += 1;
+	let min = leb128(bytes, pos);
+	if flags & 1 == 1 {
+		format!("{min}..{}", leb128(bytes, pos))
+	} else {
+		format!("{min}..")
+	}
+}
+
+/// The function signatures of the type section, as text (`i32,i64->i64`).
+fn signatures(payload: &[u8]) -> Vec<String> {
+	let mut pos = 0;
+	let count = leb128(payload, &mut pos);
+	(0..count)
+		.map(|_| {
+			assert_eq!(payload[pos], 0x60, "a function type");
+			pos += 1;
+			let mut list = || {
+				let n = leb128(payload, &mut pos);
+				let items: Vec<_> =
+					payload[pos..pos + n].iter().map(|t| format!("{t:02x}")).collect();
+				pos += n;
+				items.join(",")
+			};
+			let params = list();
+			format!("{params}->{}", list())
+		})
+		.collect()
+}
+
 /// What identifies a runtime's wasm independently of where it was built.
 fn fingerprint(hex_code: &str) -> String {
 	let wasm = hex::decode(hex_code.trim_start_matches("0x")).expect("hex code");
 	assert_eq!(&wasm[..4], b"\0asm", "the code is an uncompressed wasm module");
+	let mut sections = std::collections::BTreeMap::new();
+	let mut customs = Vec::new();
 	let mut pos = 8;
-	let mut parts = Vec::new();
 	while pos < wasm.len() {
 		let id = wasm[pos];
 		pos += 1;
 		let size = leb128(&wasm, &mut pos);
 		let payload = &wasm[pos..pos + size];
 		pos += size;
-		match id {
-			// Types, imports, exports: the runtime's interface.
-			1 | 2 | 7 => parts.push(format!("section {id}: {}", hex::encode(payload))),
-			// Functions: only how many (their order follows symbol hashes).
-			3 => parts.push(format!("functions: {}", leb128(payload, &mut 0))),
-			0 => {
-				let mut at = 0;
-				let len = leb128(payload, &mut at);
-				let name = std::str::from_utf8(&payload[at..at + len]).unwrap();
-				let body = &payload[at + len..];
-				match name {
-					"runtime_version" => parts.push(format!("version: {}", hex::encode(body))),
-					"runtime_apis" => {
-						let mut apis: Vec<_> = body.chunks(12).map(hex::encode).collect();
-						apis.sort();
-						parts.push(format!("apis: {}", apis.join(",")));
-					},
-					_ => {},
-				}
+		if id == 0 {
+			customs.push(payload);
+		} else {
+			sections.insert(id, payload);
+		}
+	}
+	let types = sections.get(&1).map(|types| signatures(types)).unwrap_or_default();
+	let mut parts = Vec::new();
+
+	let mut imports = Vec::new();
+	if let Some(payload) = sections.get(&2) {
+		let mut at = 0;
+		for _ in 0..leb128(payload, &mut at) {
+			let module = name(payload, &mut at);
+			let field = name(payload, &mut at);
+			let kind = payload[at];
+			at += 1;
+			let what = match kind {
+				0 => format!("fn {}", types[leb128(payload, &mut at)]),
+				1 => {
+					at += 1;
+					format!("table {}", limits(payload, &mut at))
+				},
+				2 => format!("memory {}", limits(payload, &mut at)),
+				3 => {
+					at += 2;
+					"global".to_owned()
+				},
+				other => panic!("unknown import kind {other}"),
+			};
+			imports.push(format!("{module}.{field}: {what}"));
+		}
+	}
+	imports.sort();
+	parts.push(format!("imports: {}", imports.join("; ")));
+
+	let mut exports = Vec::new();
+	if let Some(payload) = sections.get(&7) {
+		let mut at = 0;
+		for _ in 0..leb128(payload, &mut at) {
+			let field = name(payload, &mut at);
+			let kind = payload[at];
+			at += 1;
+			leb128(payload, &mut at);
+			exports.push(format!("{field}/{kind}"));
+		}
+	}
+	exports.sort();
+	parts.push(format!("exports: {}", exports.join(",")));
+
+	for payload in customs {
+		let mut at = 0;
+		let section = name(payload, &mut at);
+		let body = &payload[at..];
+		match section {
+			"runtime_version" => parts.push(format!("version: {}", hex::encode(body))),
+			"runtime_apis" => {
+				let mut apis: Vec<_> = body.chunks(12).map(hex::encode).collect();
+				apis.sort();
+				parts.push(format!("apis: {}", apis.join(",")));
 			},
 			_ => {},
 		}
 	}
+	// Custom sections come in the order the linker met them.
+	parts.sort();
 	parts.join("\n")
 }
 
