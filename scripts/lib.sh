@@ -36,6 +36,16 @@ port_is_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# A free port, never the well-known ones other nodes on this machine may use.
+free_port() {
+	local port
+	while :; do
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		[ "$port" != 9944 ] && [ "$port" != 9955 ] && port_is_free "$port" && break
+	done
+	echo "$port"
+}
+
 # Calls a JSON-RPC method over HTTP and prints the response.
 rpc() {
 	local port=$1 method=$2 params=${3:-[]}
