@@ -1,0 +1,489 @@
+//! The worker's configuration file (TOML) and its key file.
+//!
+//! `stratus-worker init` writes a commented config from what it detects on the host
+//! ([`Config::template`]); every other command reads it ([`Config::load`]). Secret keys never sit
+//! in the config or on the command line: they live in a key file only its owner may read
+//! (mode 0600, [`Keys::load`]) or come from the environment.
+
+use serde::{Deserialize, Serialize};
+use std::{
+	net::SocketAddr,
+	path::{Path, PathBuf},
+};
+
+/// Environment variable holding the operator account's secret URI (overrides the key file).
+pub const OPERATOR_SURI_ENV: &str = "STRATUS_OPERATOR_SURI";
+/// Environment variable holding the worker key's secret URI (overrides the key file).
+pub const WORKER_SURI_ENV: &str = "STRATUS_WORKER_SURI";
+
+/// Why a config or key file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+	#[error("cannot read {path}: {source}")]
+	Read { path: PathBuf, source: std::io::Error },
+	#[error("{path} is not a valid worker config: {message}")]
+	Parse { path: PathBuf, message: String },
+	#[error("{path}: {message}")]
+	Invalid { path: PathBuf, message: String },
+	#[error(
+		"{path} may be read by other users (mode {mode:o}); run `chmod 600 {path}` — secret keys \
+		 must be readable by their owner only"
+	)]
+	KeyFileMode { path: PathBuf, mode: u32 },
+	#[error("no {what} key: set {env} or put `{field} = \"…\"` in the key file {path}")]
+	MissingKey { what: &'static str, env: &'static str, field: &'static str, path: PathBuf },
+}
+
+/// Planck per STRAT (12 decimals).
+pub const PLANCK_PER_STRAT: u128 = 1_000_000_000_000;
+
+/// An amount of STRAT, held in planck. Written in the config as `"100 STRAT"`, `"0.5 STRAT"`,
+/// `"1000 planck"` or a plain number of planck (TOML integers stop at 2^63, so large amounts are
+/// strings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Amount(pub u128);
+
+impl Amount {
+	/// Parses `"<number> STRAT"`, `"<integer> planck"` or `"<integer>"` (planck).
+	pub fn parse(text: &str) -> Result<Self, String> {
+		let text = text.trim();
+		let bad =
+			|| format!("{text:?} is not an amount: write e.g. \"100 STRAT\" or \"1000 planck\"");
+		if let Some(number) = text.strip_suffix("STRAT").map(str::trim) {
+			let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+			if whole.is_empty() || fraction.len() > 12 {
+				return Err(bad());
+			}
+			let whole: u128 = whole.parse().map_err(|_| bad())?;
+			let fraction: u128 = if fraction.is_empty() {
+				0
+			} else {
+				let digits: u128 = fraction.parse().map_err(|_| bad())?;
+				let scale = 10u128.pow(12u32.saturating_sub(fraction.len() as u32));
+				digits.checked_mul(scale).ok_or_else(bad)?
+			};
+			return whole
+				.checked_mul(PLANCK_PER_STRAT)
+				.and_then(|w| w.checked_add(fraction))
+				.map(Amount)
+				.ok_or_else(bad);
+		}
+		let number = text.strip_suffix("planck").map(str::trim).unwrap_or(text);
+		number.parse().map(Amount).map_err(|_| bad())
+	}
+}
+
+impl std::fmt::Display for Amount {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		let (whole, fraction) = (self.0 / PLANCK_PER_STRAT, self.0 % PLANCK_PER_STRAT);
+		if fraction == 0 && whole > 0 {
+			write!(f, "{whole} STRAT")
+		} else {
+			write!(f, "{} planck", self.0)
+		}
+	}
+}
+
+impl Serialize for Amount {
+	fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+		serializer.serialize_str(&self.to_string())
+	}
+}
+
+impl<'de> Deserialize<'de> for Amount {
+	fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+		#[derive(Deserialize)]
+		#[serde(untagged)]
+		enum Raw {
+			Int(u64),
+			Text(String),
+		}
+		match Raw::deserialize(deserializer)? {
+			Raw::Int(planck) => Ok(Amount(u128::from(planck))),
+			Raw::Text(text) => Amount::parse(&text).map_err(serde::de::Error::custom),
+		}
+	}
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+	pub chain: Chain,
+	pub keys: KeysConfig,
+	pub worker: Worker,
+	pub offers: Offers,
+	pub results: Results,
+}
+
+/// Where the chain is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chain {
+	/// WebSocket endpoints of Stratus nodes, tried in turn; the worker reconnects with backoff.
+	pub endpoints: Vec<String>,
+}
+
+/// Where the keys are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+	/// The key file (mode 0600) with `operator` and `worker` secret URIs.
+	pub file: PathBuf,
+}
+
+/// What this machine offers and where the worker keeps its state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worker {
+	/// Job state, results, checkpoints and the module cache live here.
+	pub data_dir: PathBuf,
+	/// The region code the provider registers (a number the network agrees on, e.g. an ISO 3166
+	/// numeric country code: 276 = Germany, 840 = United States).
+	pub region: u16,
+	/// CPU cores offered to jobs.
+	pub cpu_cores: u16,
+	/// Memory offered to jobs, in MiB.
+	pub memory_mib: u32,
+	/// Stake to bond at registration.
+	pub stake: Amount,
+}
+
+/// The price policy `stratus-worker offer` posts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offers {
+	/// Concurrent WASM jobs (CPU slots) to offer; 0 offers none.
+	pub cpu_slots: u32,
+	/// Price per WASM compute unit (one unit of wasmtime fuel).
+	pub cpu_price: Amount,
+	/// Concurrent CUDA jobs per GPU class to offer; 0 offers none.
+	pub gpu_slots: u32,
+	/// Price per CUDA compute unit (one GPU millisecond).
+	pub gpu_price: Amount,
+	/// Offers expire this many blocks after they are posted (3 s blocks).
+	pub lifetime_blocks: u32,
+}
+
+/// How results are served.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+	/// The address the result server listens on.
+	pub listen: SocketAddr,
+	/// The URL requesters reach it at, registered in the provider's profile; empty registers none.
+	pub public_url: String,
+}
+
+impl Config {
+	/// Reads and checks the config at `path`.
+	pub fn load(path: &Path) -> Result<Self, ConfigError> {
+		let text = std::fs::read_to_string(path)
+			.map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+		let config: Config = toml::from_str(&text)
+			.map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+		config
+			.check()
+			.map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
+		Ok(config)
+	}
+
+	fn check(&self) -> Result<(), String> {
+		if self.chain.endpoints.is_empty() {
+			return Err("[chain] endpoints is empty: name at least one node, e.g. \
+			            \"ws://127.0.0.1:9944\""
+				.into());
+		}
+		for endpoint in &self.chain.endpoints {
+			if !(endpoint.starts_with("ws://") || endpoint.starts_with("wss://")) {
+				return Err(format!("[chain] endpoint {endpoint:?} is not a ws:// or wss:// URL"));
+			}
+		}
+		if self.offers.cpu_slots > 0 && self.offers.cpu_price.0 == 0 {
+			return Err("[offers] cpu_price is 0: the chain refuses offers at price zero".into());
+		}
+		if self.offers.gpu_slots > 0 && self.offers.gpu_price.0 == 0 {
+			return Err("[offers] gpu_price is 0: the chain refuses offers at price zero".into());
+		}
+		if self.offers.lifetime_blocks == 0 {
+			return Err("[offers] lifetime_blocks is 0".into());
+		}
+		let url = &self.results.public_url;
+		if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+			return Err(format!("[results] public_url {url:?} is not an http(s) URL"));
+		}
+		if url.len() > stratus_primitives::MAX_ENDPOINT_LEN as usize {
+			return Err(format!(
+				"[results] public_url is longer than {} bytes",
+				stratus_primitives::MAX_ENDPOINT_LEN
+			));
+		}
+		Ok(())
+	}
+
+	/// The commented config `stratus-worker init` writes, filled with what was detected.
+	pub fn template(&self, detected: &str) -> String {
+		let endpoints =
+			self.chain.endpoints.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join(", ");
+		format!(
+			r#"# stratus-worker configuration, written by `stratus-worker init`.
+#
+# Detected on this host:
+{detected}
+# Edit freely; `stratus-worker run` reads it at start.
+
+[chain]
+# WebSocket endpoints of Stratus nodes, tried in turn; the worker reconnects with backoff.
+endpoints = [{endpoints}]
+
+[keys]
+# The key file: `operator = "<secret URI>"` (the account that registers, stakes and is paid) and
+# `worker = "<secret URI>"` (the key the worker signs commits and reveals with). Mode 0600: the
+# worker refuses a key file others can read. STRATUS_OPERATOR_SURI / STRATUS_WORKER_SURI in the
+# environment take precedence. Never put keys on the command line.
+file = {keys:?}
+
+[worker]
+# Job state, results, checkpoints and the compiled-module cache.
+data_dir = {data_dir:?}
+# Region code registered with the provider (e.g. ISO 3166 numeric: 276 Germany, 840 USA).
+region = {region}
+# CPU cores and memory (MiB) offered to jobs; detected values, lower them to keep some back.
+cpu_cores = {cpu_cores}
+memory_mib = {memory_mib}
+# Stake bonded at `stratus-worker register` ("100 STRAT", or planck: 1 STRAT = 10^12 planck).
+# The chain needs a minimum stake per concurrent slot on offer.
+stake = "{stake}"
+
+[offers]
+# What `stratus-worker offer` posts. WASM jobs: price per unit of fuel (≈ one wasm instruction).
+cpu_slots = {cpu_slots}
+cpu_price = "{cpu_price}"
+# CUDA jobs, per GPU class: price per GPU millisecond. No GPU detected → leave gpu_slots at 0.
+gpu_slots = {gpu_slots}
+gpu_price = "{gpu_price}"
+# Offers expire after this many 3-second blocks (28800 = one day).
+lifetime_blocks = {lifetime}
+
+[results]
+# Where the result server listens, and the URL requesters use to reach it (registered on chain;
+# empty: none registered).
+listen = "{listen}"
+public_url = {public_url:?}
+"#,
+			keys = self.keys.file,
+			data_dir = self.worker.data_dir,
+			region = self.worker.region,
+			cpu_cores = self.worker.cpu_cores,
+			memory_mib = self.worker.memory_mib,
+			stake = self.worker.stake,
+			cpu_slots = self.offers.cpu_slots,
+			cpu_price = self.offers.cpu_price,
+			gpu_slots = self.offers.gpu_slots,
+			gpu_price = self.offers.gpu_price,
+			lifetime = self.offers.lifetime_blocks,
+			listen = self.results.listen,
+			public_url = self.results.public_url,
+		)
+	}
+}
+
+/// The secret URIs the worker signs with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Keys {
+	/// The operator account: registers, stakes, posts offers, is paid.
+	pub operator: String,
+	/// The worker key: acknowledges, commits and reveals.
+	pub worker: String,
+}
+
+impl std::fmt::Debug for Keys {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str("Keys { .. }")
+	}
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+	operator: Option<String>,
+	worker: Option<String>,
+}
+
+impl Keys {
+	/// Reads the keys: the environment first, then the key file, which must exist with mode 0600
+	/// when a key is taken from it.
+	pub fn load(path: &Path) -> Result<Self, ConfigError> {
+		let from_env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+		let (operator_env, worker_env) = (from_env(OPERATOR_SURI_ENV), from_env(WORKER_SURI_ENV));
+		let file = if operator_env.is_some() && worker_env.is_some() {
+			KeyFile::default()
+		} else {
+			Self::read_file(path)?
+		};
+		let operator = operator_env.or(file.operator).ok_or_else(|| ConfigError::MissingKey {
+			what: "operator",
+			env: OPERATOR_SURI_ENV,
+			field: "operator",
+			path: path.to_owned(),
+		})?;
+		let worker = worker_env.or(file.worker).ok_or_else(|| ConfigError::MissingKey {
+			what: "worker",
+			env: WORKER_SURI_ENV,
+			field: "worker",
+			path: path.to_owned(),
+		})?;
+		Ok(Self { operator, worker })
+	}
+
+	fn read_file(path: &Path) -> Result<KeyFile, ConfigError> {
+		let meta = std::fs::metadata(path)
+			.map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+		#[cfg(unix)]
+		{
+			use std::os::unix::fs::PermissionsExt;
+			let mode = meta.permissions().mode() & 0o777;
+			if mode & 0o077 != 0 {
+				return Err(ConfigError::KeyFileMode { path: path.to_owned(), mode });
+			}
+		}
+		let _ = meta;
+		let text = std::fs::read_to_string(path)
+			.map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+		toml::from_str(&text)
+			.map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+	}
+
+	/// Writes a key file with mode 0600, refusing to overwrite one.
+	pub fn write_new(path: &Path, operator: &str, worker: &str) -> std::io::Result<()> {
+		use std::io::Write;
+		let mut options = std::fs::OpenOptions::new();
+		options.write(true).create_new(true);
+		#[cfg(unix)]
+		{
+			use std::os::unix::fs::OpenOptionsExt;
+			options.mode(0o600);
+		}
+		let mut file = options.open(path)?;
+		writeln!(file, "# stratus-worker keys: secret URIs. Keep this file mode 0600.")?;
+		writeln!(file, "operator = {operator:?}")?;
+		writeln!(file, "worker = {worker:?}")?;
+		file.sync_all()
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::unwrap_used, clippy::expect_used)]
+	use super::*;
+
+	fn sample(dir: &Path) -> Config {
+		Config {
+			chain: Chain { endpoints: vec!["ws://127.0.0.1:9944".into()] },
+			keys: KeysConfig { file: dir.join("keys.toml") },
+			worker: Worker {
+				data_dir: dir.join("data"),
+				region: 276,
+				cpu_cores: 2,
+				memory_mib: 2048,
+				stake: Amount(100 * PLANCK_PER_STRAT),
+			},
+			offers: Offers {
+				cpu_slots: 2,
+				cpu_price: Amount(1),
+				gpu_slots: 0,
+				gpu_price: Amount(1000),
+				lifetime_blocks: 28_800,
+			},
+			results: Results {
+				listen: "127.0.0.1:8620".parse().unwrap(),
+				public_url: "http://127.0.0.1:8620".into(),
+			},
+		}
+	}
+
+	fn tempdir(name: &str) -> PathBuf {
+		let dir = std::env::temp_dir()
+			.join(format!("stratus-worker-config-{name}-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		std::fs::create_dir_all(&dir).unwrap();
+		dir
+	}
+
+	#[test]
+	fn the_template_loads_back_as_the_same_config() {
+		let dir = tempdir("template");
+		let config = sample(&dir);
+		let path = dir.join("worker.toml");
+		std::fs::write(&path, config.template("#   CPU: 2 cores\n")).unwrap();
+		assert_eq!(Config::load(&path).unwrap(), config);
+	}
+
+	#[test]
+	fn bad_configs_are_refused_with_the_reason() {
+		let dir = tempdir("bad");
+		let path = dir.join("worker.toml");
+		let mut config = sample(&dir);
+		config.chain.endpoints = vec!["http://127.0.0.1:9944".into()];
+		std::fs::write(&path, config.template("")).unwrap();
+		let err = Config::load(&path).unwrap_err().to_string();
+		assert!(err.contains("not a ws:// or wss:// URL"), "{err}");
+
+		let mut config = sample(&dir);
+		config.offers.cpu_price = Amount(0);
+		std::fs::write(&path, config.template("")).unwrap();
+		let err = Config::load(&path).unwrap_err().to_string();
+		assert!(err.contains("cpu_price is 0"), "{err}");
+
+		std::fs::write(&path, "[chain]\nendpoints = [\"ws://x\"]\nsurprise = 1\n").unwrap();
+		assert!(matches!(Config::load(&path), Err(ConfigError::Parse { .. })));
+		assert!(matches!(Config::load(&dir.join("missing.toml")), Err(ConfigError::Read { .. })));
+	}
+
+	#[test]
+	fn a_key_file_readable_by_others_is_refused() {
+		use std::os::unix::fs::PermissionsExt;
+		let dir = tempdir("keys");
+		let path = dir.join("keys.toml");
+		Keys::write_new(&path, "//Alice", "//Alice//worker").unwrap();
+		let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+		assert_eq!(mode, 0o600);
+		let keys = Keys::read_file(&path).unwrap();
+		assert_eq!(keys.operator.as_deref(), Some("//Alice"));
+		assert_eq!(keys.worker.as_deref(), Some("//Alice//worker"));
+		// Never overwritten.
+		assert!(Keys::write_new(&path, "//Bob", "//Bob").is_err());
+
+		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+		assert!(matches!(
+			Keys::read_file(&path),
+			Err(ConfigError::KeyFileMode { mode: 0o644, .. })
+		));
+	}
+
+	#[test]
+	fn amounts_read_as_strat_or_planck() {
+		assert_eq!(Amount::parse("100 STRAT"), Ok(Amount(100 * PLANCK_PER_STRAT)));
+		assert_eq!(Amount::parse("0.5 STRAT"), Ok(Amount(PLANCK_PER_STRAT / 2)));
+		assert_eq!(Amount::parse("1.000000000001 STRAT"), Ok(Amount(PLANCK_PER_STRAT + 1)));
+		assert_eq!(Amount::parse("1000 planck"), Ok(Amount(1000)));
+		assert_eq!(Amount::parse("42"), Ok(Amount(42)));
+		for bad in ["", "STRAT", "1.0000000000001 STRAT", "-1", "ten", "1e3"] {
+			assert!(Amount::parse(bad).is_err(), "{bad:?}");
+		}
+		assert_eq!(Amount(5 * PLANCK_PER_STRAT).to_string(), "5 STRAT");
+		assert_eq!(Amount(1500).to_string(), "1500 planck");
+		// Integers in the file are planck.
+		#[derive(Deserialize)]
+		struct T {
+			a: Amount,
+		}
+		assert_eq!(toml::from_str::<T>("a = 7").unwrap().a, Amount(7));
+	}
+
+	#[test]
+	fn keys_never_show_in_debug_output() {
+		let keys = Keys { operator: "//Alice".into(), worker: "secret words".into() };
+		assert_eq!(format!("{keys:?}"), "Keys { .. }");
+	}
+}

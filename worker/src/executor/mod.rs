@@ -1,0 +1,89 @@
+//! The executors: run one job's program on its input inside the job's limits.
+//!
+//! Both executors take the program's bytes (exactly those whose hash the job names), the input
+//! bytes and the [`Limits`], and return an [`Outcome`]: the output bytes, their digest and the
+//! compute units used (WASM: fuel consumed; CUDA: GPU milliseconds measured with CUDA events).
+//! Every way a job can fail is an [`ExecError`] — a clean failure of that job, never a crash of
+//! the worker.
+
+pub mod cuda;
+pub mod wasm;
+
+use std::time::Duration;
+
+/// What a job may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+	/// Most compute units: WASM fuel (one unit of fuel per unit), CUDA GPU milliseconds.
+	pub max_units: u64,
+	/// Most bytes of memory (WASM linear memory; CUDA device allocations).
+	pub max_memory_bytes: u64,
+	/// Most wall-clock time, whatever the units.
+	pub max_wall: Duration,
+	/// Most output bytes (the job's `max_output_bytes`).
+	pub max_output_bytes: u64,
+}
+
+/// A job that ran to completion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+	/// The output bytes.
+	pub output: Vec<u8>,
+	/// `blake2_256(output)`: what the worker commits to (with a salt) and reveals.
+	pub digest: [u8; 32],
+	/// The compute units used, as reported to the chain with the commit.
+	pub units: u64,
+}
+
+impl Outcome {
+	/// An outcome for `output`, its digest computed.
+	pub fn new(output: Vec<u8>, units: u64) -> Self {
+		let digest = digest(&output);
+		Self { output, digest, units }
+	}
+}
+
+/// `blake2_256`, the chain's hash: of outputs (digests), of programs and of remote inputs.
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+	use blake2::{digest::consts::U32, Blake2b, Digest};
+	let mut hasher = Blake2b::<U32>::new();
+	hasher.update(bytes);
+	hasher.finalize().into()
+}
+
+/// Why a job failed. Each is the job's failure, reported to the chain; none stops the worker.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ExecError {
+	/// The program is not valid for its kind (not a wasm module, CUDA source that does not
+	/// compile, a malformed CUDA job description, …).
+	#[error("the program does not compile: {0}")]
+	Compile(String),
+	/// The module imports something outside the job ABI (filesystem, clock, network, …).
+	#[error("the program imports `{module}::{name}`, which jobs may not use")]
+	ForbiddenImport { module: String, name: String },
+	/// The module does not have the job ABI's exports.
+	#[error("the program does not follow the job ABI: {0}")]
+	BadAbi(String),
+	/// The program trapped (unreachable, out-of-bounds access, division by zero, …) or a kernel
+	/// faulted.
+	#[error("the program failed: {0}")]
+	Trap(String),
+	/// The job used up its compute units.
+	#[error("the job ran out of compute units ({0} allowed)")]
+	OutOfUnits(u64),
+	/// The job asked for more memory than allowed.
+	#[error("the job exceeded its memory limit of {0} bytes")]
+	OutOfMemory(u64),
+	/// The job ran past its wall-clock limit.
+	#[error("the job ran past its time limit of {0:?}")]
+	Timeout(Duration),
+	/// The output is larger than the job's `max_output_bytes`.
+	#[error("the output is {size} bytes, more than the job's {max}")]
+	OutputTooLarge { size: u64, max: u64 },
+	/// The input does not fit the program's declared buffers (CUDA) or is otherwise unusable.
+	#[error("the input is not usable by the program: {0}")]
+	BadInput(String),
+	/// This host cannot run the job (no GPU, no CUDA libraries).
+	#[error("this host cannot run the job: {0}")]
+	Unavailable(String),
+}

@@ -1,0 +1,1501 @@
+//! The WebAssembly executor (wasmtime).
+//!
+//! A job's program is a core wasm module that follows the job ABI (`docs/job-abi.md`): it imports
+//! only the host functions of module `stratus` (input, output, checkpoints), exports `memory` and
+//! a function `run`, and the executor calls `run` once. Nothing else reaches the program: no WASI,
+//! so no filesystem, network, clock or randomness.
+//!
+//! What is deterministic, so that every replica of a job computes the same output and the same
+//! units: NaN results are canonicalised, threads, relaxed SIMD, memory64 and multi-memory are off
+//! (whatever wasmtime's crate features are), the units are wasmtime fuel (one per instruction,
+//! plus [`UNIT_BYTES`] bytes per unit copied by host calls) and a memory growth past the job's
+//! limit stops the job. The wall-clock limit (epoch interruption) is the one limit that depends on
+//! the machine; it only ever fails a job.
+//!
+//! One [`WasmExecutor`] serves the whole worker: it is cheap to clone, `Send + Sync`, and holds the
+//! engine, the pooling allocator, the epoch ticker thread and a bounded cache of compiled,
+//! pre-linked programs keyed by program hash. [`WasmExecutor::run`] blocks; the async worker calls
+//! it through `spawn_blocking`.
+
+use super::{ExecError, Limits, Outcome};
+use std::{
+	collections::HashMap,
+	io,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		mpsc, Arc, Mutex, PoisonError,
+	},
+	thread,
+	time::Duration,
+};
+use wasmtime::{
+	Caller, Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Memory,
+	Module, OptLevel, PoolConcurrencyLimitError, PoolingAllocationConfig, ResourceLimiter, Store,
+	Trap, ValType,
+};
+
+/// The import module of the job ABI's host functions; a program may import nothing else.
+pub const ABI_MODULE: &str = "stratus";
+/// The exported function the executor calls: no parameters, no results.
+pub const RUN_EXPORT: &str = "run";
+/// The exported linear memory the host functions read and write.
+pub const MEMORY_EXPORT: &str = "memory";
+/// Host calls charge one unit per this many bytes they copy (rounded up), on top of the fuel of
+/// the call instruction itself.
+pub const UNIT_BYTES: u64 = 64;
+
+/// The host functions of the job ABI: name, number of `i32` parameters, number of `i32` results.
+const HOST_FUNCTIONS: [(&str, usize, usize); 6] = [
+	("input_len", 0, 1),
+	("input_read", 3, 1),
+	("output_write", 2, 1),
+	("checkpoint_len", 0, 1),
+	("checkpoint_load", 1, 1),
+	("checkpoint_save", 2, 1),
+];
+
+/// The largest linear memory any job may have: the whole 32-bit address space. Jobs are limited
+/// further by their own [`Limits::max_memory_bytes`] and by [`WasmConfig::max_memory_bytes`].
+const POOL_MAX_MEMORY_BYTES: u64 = 1 << 32;
+/// The largest table (in elements) a job may grow to.
+const MAX_TABLE_ELEMENTS: usize = 20_000;
+/// Epoch deadlines are clamped so that `current epoch + deadline` never overflows.
+const MAX_DEADLINE_TICKS: u64 = u64::MAX / 2;
+
+/// How the executor is set up: host resources, never anything that changes a job's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WasmConfig {
+	/// Most jobs running at once (instance, memory and table slots of the pooling allocator). A run
+	/// beyond this fails with [`ExecError::Unavailable`]: the worker must not start more.
+	pub max_concurrent_jobs: u32,
+	/// Most compiled programs kept in the cache (least recently used evicted first); 0 disables it.
+	pub cached_programs: usize,
+	/// Most linear memory of any job on this host, whatever the job allows.
+	pub max_memory_bytes: u64,
+	/// How often the epoch ticker advances: the resolution of the wall-clock limit.
+	pub epoch_tick: Duration,
+}
+
+impl Default for WasmConfig {
+	fn default() -> Self {
+		Self {
+			max_concurrent_jobs: 16,
+			cached_programs: 64,
+			max_memory_bytes: POOL_MAX_MEMORY_BYTES,
+			epoch_tick: Duration::from_millis(5),
+		}
+	}
+}
+
+/// One WASM job to run.
+#[derive(Clone, Debug)]
+pub struct WasmJob<'a> {
+	/// The program's hash as the chain names it: `blake2_256(program)`. The cache is keyed by it; on
+	/// a cache miss the bytes are checked against it before they are compiled.
+	pub program_hash: [u8; 32],
+	/// The program: a core wasm module (binary).
+	pub program: &'a [u8],
+	/// The input bytes (at most `i32::MAX`).
+	pub input: &'a [u8],
+	/// The job's limits.
+	pub limits: Limits,
+}
+
+/// A job's saved state: what `stratus::checkpoint_save` stored, with the units used and the output
+/// written up to that point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+	/// The program that saved it; a checkpoint of another program is ignored.
+	pub program_hash: [u8; 32],
+	/// Units used by the job up to the save, over every run of it so far.
+	pub units: u64,
+	/// The bytes the program saved.
+	pub state: Vec<u8>,
+	/// The output written up to the save.
+	pub output: Vec<u8>,
+}
+
+const CHECKPOINT_MAGIC: &[u8; 5] = b"STCK\x01";
+
+impl Checkpoint {
+	/// A self-describing encoding for storing the checkpoint on disk: `STCK`, version 1, the
+	/// program hash, the units (u64 LE), then the state and the output, each as a u64 LE length
+	/// followed by the bytes.
+	pub fn encode(&self) -> Vec<u8> {
+		let mut bytes = Vec::with_capacity(
+			61_usize.saturating_add(self.state.len()).saturating_add(self.output.len()),
+		);
+		bytes.extend_from_slice(CHECKPOINT_MAGIC);
+		bytes.extend_from_slice(&self.program_hash);
+		bytes.extend_from_slice(&self.units.to_le_bytes());
+		for part in [&self.state, &self.output] {
+			bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+			bytes.extend_from_slice(part);
+		}
+		bytes
+	}
+
+	/// The checkpoint `bytes` encode ([`Checkpoint::encode`]), or `None` if they are not one.
+	pub fn decode(bytes: &[u8]) -> Option<Self> {
+		let mut reader = Reader(bytes);
+		if reader.take(CHECKPOINT_MAGIC.len())? != CHECKPOINT_MAGIC {
+			return None;
+		}
+		let program_hash = reader.take(32)?.try_into().ok()?;
+		let units = reader.u64()?;
+		let state = reader.part()?;
+		let output = reader.part()?;
+		reader.0.is_empty().then_some(Self { program_hash, units, state, output })
+	}
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+	fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+		let (head, rest) = self.0.split_at_checked(n)?;
+		self.0 = rest;
+		Some(head)
+	}
+
+	fn u64(&mut self) -> Option<u64> {
+		Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+	}
+
+	fn part(&mut self) -> Option<Vec<u8>> {
+		let len = usize::try_from(self.u64()?).ok()?;
+		Some(self.take(len)?.to_vec())
+	}
+}
+
+/// Where a job's checkpoint lives between runs; the worker keeps one per job (on disk, so that a
+/// restarted worker resumes the job; [`Checkpoint::encode`] is a ready file format). Called from
+/// the thread running the job, inside the job's time: a slow `save` uses up its wall clock.
+pub trait CheckpointStore: Send + Sync {
+	/// The job's last saved checkpoint, if any. A store that cannot read it returns `None`: the
+	/// job then starts over, which is always correct.
+	fn load(&self) -> Option<Checkpoint>;
+	/// Replaces the job's checkpoint. An error is reported to the program (`checkpoint_save`
+	/// returns -1), which goes on.
+	fn save(&self, checkpoint: Checkpoint) -> io::Result<()>;
+}
+
+/// No checkpoints: nothing to resume from, and saves fail (`checkpoint_save` returns -1).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCheckpoints;
+
+impl CheckpointStore for NoCheckpoints {
+	fn load(&self) -> Option<Checkpoint> {
+		None
+	}
+
+	fn save(&self, _: Checkpoint) -> io::Result<()> {
+		Err(io::Error::new(io::ErrorKind::Unsupported, "this job keeps no checkpoints"))
+	}
+}
+
+/// Checkpoints kept in memory (they do not survive the process).
+#[derive(Debug, Default)]
+pub struct MemoryCheckpoints(Mutex<Option<Checkpoint>>);
+
+impl MemoryCheckpoints {
+	/// A store holding `checkpoint`.
+	pub fn new(checkpoint: Option<Checkpoint>) -> Self {
+		Self(Mutex::new(checkpoint))
+	}
+
+	/// The checkpoint held, if any.
+	pub fn get(&self) -> Option<Checkpoint> {
+		self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+	}
+}
+
+impl CheckpointStore for MemoryCheckpoints {
+	fn load(&self) -> Option<Checkpoint> {
+		self.get()
+	}
+
+	fn save(&self, checkpoint: Checkpoint) -> io::Result<()> {
+		*self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(checkpoint);
+		Ok(())
+	}
+}
+
+/// The module cache's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+	/// Runs and preparations that found their program compiled.
+	pub hits: u64,
+	/// Runs and preparations that compiled their program.
+	pub misses: u64,
+	/// Programs held now.
+	pub programs: usize,
+}
+
+/// The WebAssembly executor. Clones share the engine, the cache and the epoch ticker.
+#[derive(Clone)]
+pub struct WasmExecutor {
+	inner: Arc<Inner>,
+}
+
+struct Inner {
+	engine: Engine,
+	linker: Linker<JobState>,
+	cache: Mutex<ModuleCache>,
+	hits: AtomicU64,
+	misses: AtomicU64,
+	max_memory_bytes: u64,
+	epoch_tick: Duration,
+	/// Dropping it (with the last clone of the executor) stops the ticker thread.
+	_ticker: mpsc::Sender<()>,
+}
+
+impl WasmExecutor {
+	/// Sets up the engine (deterministic configuration, fuel, epoch interruption, pooling
+	/// allocator), the host functions and the epoch ticker thread.
+	pub fn new(config: WasmConfig) -> Result<Self, ExecError> {
+		let unavailable = |e: &dyn std::fmt::Display| {
+			ExecError::Unavailable(format!("cannot set up the WASM executor: {e}"))
+		};
+		if config.max_concurrent_jobs == 0 || config.epoch_tick.is_zero() {
+			return Err(unavailable(&"max_concurrent_jobs and epoch_tick must be above zero"));
+		}
+		let engine = Engine::new(&engine_config(config.max_concurrent_jobs))
+			.map_err(|e| unavailable(&format_args!("{e:#}")))?;
+		let linker = host_functions(&engine).map_err(|e| unavailable(&format_args!("{e:#}")))?;
+		let (ticker, stop) = mpsc::channel::<()>();
+		let ticking = engine.clone();
+		let tick = config.epoch_tick;
+		thread::Builder::new()
+			.name("stratus-wasm-epoch".into())
+			.spawn(move || {
+				// Ends when the executor is dropped (the sender with it).
+				while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(tick) {
+					ticking.increment_epoch();
+				}
+			})
+			.map_err(|e| unavailable(&e))?;
+		Ok(Self {
+			inner: Arc::new(Inner {
+				engine,
+				linker,
+				cache: Mutex::new(ModuleCache::new(config.cached_programs)),
+				hits: AtomicU64::new(0),
+				misses: AtomicU64::new(0),
+				max_memory_bytes: config.max_memory_bytes.min(POOL_MAX_MEMORY_BYTES),
+				epoch_tick: config.epoch_tick,
+				_ticker: ticker,
+			}),
+		})
+	}
+
+	/// Compiles and checks a program ahead of its run (a no-op when it is cached): the errors
+	/// [`run`](Self::run) would give for the program itself.
+	pub fn prepare(&self, program_hash: &[u8; 32], program: &[u8]) -> Result<(), ExecError> {
+		self.instance_pre(program_hash, program).map(drop)
+	}
+
+	/// Runs a job to completion or to its first failure. Resumes from `checkpoints` when it holds
+	/// a checkpoint of this program; the units of a resumed job are those recorded with the
+	/// checkpoint plus those of this run. `job.limits.max_units` counts the job's units over all
+	/// its runs; `max_wall` is for this run.
+	///
+	/// Blocks the calling thread for up to `max_wall` (plus compilation on a cache miss).
+	pub fn run(
+		&self,
+		job: &WasmJob<'_>,
+		checkpoints: Arc<dyn CheckpointStore>,
+	) -> Result<Outcome, ExecError> {
+		let pre = self.instance_pre(&job.program_hash, job.program)?;
+		let limits = &job.limits;
+		if i32::try_from(job.input.len()).is_err() {
+			return Err(ExecError::BadInput(format!(
+				"{} input bytes, more than a 32-bit program can address",
+				job.input.len()
+			)));
+		}
+		let resumed = checkpoints.load().filter(|c| c.program_hash == job.program_hash);
+		let (prior_units, output, resume) = match resumed {
+			Some(c) => (c.units, c.output, Some(c.state)),
+			None => (0, Vec::new(), None),
+		};
+		let output_len = output.len() as u64;
+		if output_len > limits.max_output_bytes {
+			return Err(ExecError::OutputTooLarge {
+				size: output_len,
+				max: limits.max_output_bytes,
+			});
+		}
+		let budget = limits.max_units.saturating_sub(prior_units);
+		if budget == 0 {
+			return Err(ExecError::OutOfUnits(limits.max_units));
+		}
+		let memory_limit = limits.max_memory_bytes.min(self.inner.max_memory_bytes);
+		let state = JobState {
+			input: job.input.to_vec(),
+			output,
+			max_output_bytes: limits.max_output_bytes,
+			memory: None,
+			limiter: JobLimiter {
+				max_memory_bytes: usize::try_from(memory_limit).unwrap_or(usize::MAX),
+				refused: false,
+			},
+			program_hash: job.program_hash,
+			prior_units,
+			budget,
+			max_units: limits.max_units,
+			resume,
+			checkpoints,
+			failure: None,
+		};
+		let mut store = Store::new(&self.inner.engine, state);
+		store.limiter(|state| &mut state.limiter);
+		store.set_fuel(budget).map_err(|e| ExecError::Unavailable(format!("{e:#}")))?;
+		store.set_epoch_deadline(deadline_ticks(limits.max_wall, self.inner.epoch_tick));
+		store.epoch_deadline_trap();
+
+		let result = pre.instantiate(&mut store).and_then(|instance| {
+			let memory = instance.get_memory(&mut store, MEMORY_EXPORT);
+			store.data_mut().memory = memory;
+			let run = instance.get_typed_func::<(), ()>(&mut store, RUN_EXPORT)?;
+			run.call(&mut store, ())
+		});
+		let remaining = store.get_fuel().unwrap_or(0);
+		let state = store.data_mut();
+		match result {
+			Ok(()) => {
+				let used = budget.saturating_sub(remaining);
+				Ok(Outcome::new(
+					std::mem::take(&mut state.output),
+					prior_units.saturating_add(used),
+				))
+			},
+			Err(error) => Err(classify(&error, state, limits, memory_limit)),
+		}
+	}
+
+	/// The module cache's counters.
+	pub fn cache_stats(&self) -> CacheStats {
+		CacheStats {
+			hits: self.inner.hits.load(Ordering::Relaxed),
+			misses: self.inner.misses.load(Ordering::Relaxed),
+			programs: self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner).len(),
+		}
+	}
+
+	/// The program's pre-linked instance factory: from the cache, or compiled, checked against
+	/// the ABI and cached.
+	fn instance_pre(
+		&self,
+		program_hash: &[u8; 32],
+		program: &[u8],
+	) -> Result<InstancePre<JobState>, ExecError> {
+		let inner = &self.inner;
+		if let Some(pre) =
+			inner.cache.lock().unwrap_or_else(PoisonError::into_inner).get(program_hash)
+		{
+			inner.hits.fetch_add(1, Ordering::Relaxed);
+			return Ok(pre);
+		}
+		inner.misses.fetch_add(1, Ordering::Relaxed);
+		if super::digest(program) != *program_hash {
+			return Err(ExecError::Compile("the program's bytes do not match its hash".into()));
+		}
+		// Compiled without the cache's lock held: two runs missing the same program at once both
+		// compile it, which is rare and harmless.
+		let module = Module::new(&inner.engine, program)
+			.map_err(|e| ExecError::Compile(format!("{e:#}")))?;
+		check_imports(&module)?;
+		check_exports(&module)?;
+		let pre = inner
+			.linker
+			.instantiate_pre(&module)
+			.map_err(|e| ExecError::Compile(format!("{e:#}")))?;
+		inner
+			.cache
+			.lock()
+			.unwrap_or_else(PoisonError::into_inner)
+			.insert(*program_hash, pre.clone());
+		Ok(pre)
+	}
+}
+
+/// The engine's configuration: every wasm feature set explicitly, so that the modules accepted
+/// and their behaviour do not depend on which wasmtime crate features the build unified.
+fn engine_config(slots: u32) -> Config {
+	let mut config = Config::new();
+	config
+		.consume_fuel(true)
+		.epoch_interruption(true)
+		.cranelift_opt_level(OptLevel::Speed)
+		.cranelift_nan_canonicalization(true)
+		.wasm_threads(false)
+		.wasm_shared_everything_threads(false)
+		.wasm_relaxed_simd(false)
+		.relaxed_simd_deterministic(true)
+		.wasm_simd(true)
+		.wasm_memory64(false)
+		.wasm_multi_memory(false)
+		.wasm_custom_page_sizes(false)
+		.wasm_wide_arithmetic(false)
+		.wasm_stack_switching(false)
+		.wasm_exceptions(false)
+		.wasm_gc(false)
+		.wasm_function_references(false)
+		.wasm_reference_types(true)
+		.wasm_bulk_memory(true)
+		.wasm_multi_value(true)
+		.wasm_extended_const(true)
+		.wasm_tail_call(true);
+	let mut pool = PoolingAllocationConfig::default();
+	pool.total_core_instances(slots)
+		.total_memories(slots)
+		.total_tables(slots)
+		.total_gc_heaps(slots)
+		.max_memories_per_module(1)
+		.max_tables_per_module(1)
+		.table_elements(MAX_TABLE_ELEMENTS)
+		.max_memory_size(usize::try_from(POOL_MAX_MEMORY_BYTES).unwrap_or(usize::MAX));
+	config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+	config
+}
+
+/// Refuses any import outside the job ABI: another module, an unknown name, anything but a
+/// function, or a function of another signature.
+fn check_imports(module: &Module) -> Result<(), ExecError> {
+	for import in module.imports() {
+		let expected = (import.module() == ABI_MODULE)
+			.then(|| HOST_FUNCTIONS.iter().find(|(name, ..)| *name == import.name()))
+			.flatten();
+		let allowed = match (expected, import.ty()) {
+			(Some(&(_, params, results)), ExternType::Func(ty)) => {
+				ty.params().len() == params
+					&& ty.results().len() == results
+					&& ty.params().chain(ty.results()).all(|t| matches!(t, ValType::I32))
+			},
+			_ => false,
+		};
+		if !allowed {
+			return Err(ExecError::ForbiddenImport {
+				module: import.module().to_owned(),
+				name: import.name().to_owned(),
+			});
+		}
+	}
+	Ok(())
+}
+
+/// Requires the ABI's exports: `run: [] -> []` and a 32-bit, unshared `memory`.
+fn check_exports(module: &Module) -> Result<(), ExecError> {
+	match module.get_export(RUN_EXPORT) {
+		Some(ExternType::Func(ty))
+			if ty.params().next().is_none() && ty.results().next().is_none() => {},
+		Some(_) => {
+			return Err(ExecError::BadAbi(
+				"the export `run` must be a function without parameters or results".into(),
+			))
+		},
+		None => return Err(ExecError::BadAbi("no exported function `run`".into())),
+	}
+	match module.get_export(MEMORY_EXPORT) {
+		Some(ExternType::Memory(ty)) if !ty.is_shared() && !ty.is_64() => Ok(()),
+		Some(_) => {
+			Err(ExecError::BadAbi("the export `memory` must be a 32-bit, unshared memory".into()))
+		},
+		None => Err(ExecError::BadAbi("no exported `memory`".into())),
+	}
+}
+
+/// Epoch ticks until a run of `wall` must stop: one more than `wall` rounded up to whole ticks, as
+/// the current tick has partly gone, so a job is never stopped before its time.
+fn deadline_ticks(wall: Duration, tick: Duration) -> u64 {
+	let ticks = wall.as_nanos().div_ceil(tick.as_nanos().max(1));
+	u64::try_from(ticks).unwrap_or(MAX_DEADLINE_TICKS).saturating_add(1).min(MAX_DEADLINE_TICKS)
+}
+
+/// What ended a failed run, as the job's error.
+fn classify(
+	error: &anyhow::Error,
+	state: &mut JobState,
+	limits: &Limits,
+	memory_limit: u64,
+) -> ExecError {
+	if let Some(failure) = state.failure.take() {
+		return failure;
+	}
+	if state.limiter.refused {
+		return ExecError::OutOfMemory(memory_limit);
+	}
+	if let Some(trap) = error.downcast_ref::<Trap>() {
+		return match trap {
+			Trap::OutOfFuel => ExecError::OutOfUnits(limits.max_units),
+			Trap::Interrupt => ExecError::Timeout(limits.max_wall),
+			trap => ExecError::Trap(trap.to_string()),
+		};
+	}
+	if let Some(busy) = error.downcast_ref::<PoolConcurrencyLimitError>() {
+		return ExecError::Unavailable(busy.to_string());
+	}
+	ExecError::Trap(format!("{error:#}"))
+}
+
+/// A run's state, owned by its wasmtime store.
+struct JobState {
+	input: Vec<u8>,
+	output: Vec<u8>,
+	max_output_bytes: u64,
+	/// The exported memory, once instantiated.
+	memory: Option<Memory>,
+	limiter: JobLimiter,
+	program_hash: [u8; 32],
+	/// Units recorded with the checkpoint this run resumed from.
+	prior_units: u64,
+	/// Fuel this run started with.
+	budget: u64,
+	max_units: u64,
+	/// The state of the checkpoint this run resumed from.
+	resume: Option<Vec<u8>>,
+	checkpoints: Arc<dyn CheckpointStore>,
+	/// Set by a host function or the limiter when it stops the job, before it traps.
+	failure: Option<ExecError>,
+}
+
+impl JobState {
+	/// Records why the job stops; the returned error is the trap that stops it.
+	fn fail(&mut self, failure: ExecError) -> anyhow::Error {
+		let error = anyhow::Error::msg(failure.to_string());
+		self.failure = Some(failure);
+		error
+	}
+}
+
+/// The memory limit of one job. Growth past it traps (rather than returning -1), so a memory bomb
+/// ends as [`ExecError::OutOfMemory`] at once, the same way on every machine.
+struct JobLimiter {
+	max_memory_bytes: usize,
+	refused: bool,
+}
+
+impl ResourceLimiter for JobLimiter {
+	fn memory_growing(
+		&mut self,
+		_current: usize,
+		desired: usize,
+		_maximum: Option<usize>,
+	) -> anyhow::Result<bool> {
+		if desired > self.max_memory_bytes {
+			self.refused = true;
+			anyhow::bail!("memory limit of {} bytes reached", self.max_memory_bytes);
+		}
+		Ok(true)
+	}
+
+	fn table_growing(
+		&mut self,
+		_current: usize,
+		desired: usize,
+		_maximum: Option<usize>,
+	) -> anyhow::Result<bool> {
+		Ok(desired <= MAX_TABLE_ELEMENTS)
+	}
+
+	fn instances(&self) -> usize {
+		1
+	}
+
+	fn tables(&self) -> usize {
+		1
+	}
+
+	fn memories(&self) -> usize {
+		1
+	}
+}
+
+type Host<'a> = Caller<'a, JobState>;
+
+fn host_functions(engine: &Engine) -> anyhow::Result<Linker<JobState>> {
+	let mut linker = Linker::new(engine);
+	linker
+		.func_wrap(ABI_MODULE, "input_len", input_len)?
+		.func_wrap(ABI_MODULE, "input_read", input_read)?
+		.func_wrap(ABI_MODULE, "output_write", output_write)?
+		.func_wrap(ABI_MODULE, "checkpoint_len", checkpoint_len)?
+		.func_wrap(ABI_MODULE, "checkpoint_load", checkpoint_load)?
+		.func_wrap(ABI_MODULE, "checkpoint_save", checkpoint_save)?;
+	Ok(linker)
+}
+
+/// A wasm `i32` pointer, offset or length: unsigned.
+fn unsigned(value: i32) -> usize {
+	value as u32 as usize
+}
+
+/// `len` as an ABI result (lengths handed to the program always fit).
+fn signed(len: usize) -> i32 {
+	i32::try_from(len).unwrap_or(i32::MAX)
+}
+
+/// Takes the units for copying `bytes` from the fuel left.
+fn charge(caller: &mut Host<'_>, bytes: usize) -> anyhow::Result<()> {
+	let cost = (bytes as u64).div_ceil(UNIT_BYTES);
+	if cost == 0 {
+		return Ok(());
+	}
+	let fuel = caller.get_fuel()?;
+	match fuel.checked_sub(cost) {
+		Some(rest) => caller.set_fuel(rest),
+		None => {
+			caller.set_fuel(0)?;
+			let max_units = caller.data().max_units;
+			Err(caller.data_mut().fail(ExecError::OutOfUnits(max_units)))
+		},
+	}
+}
+
+/// The program's memory and the job's state, borrowed together.
+fn memory_and_state<'a>(
+	caller: &'a mut Host<'_>,
+) -> anyhow::Result<(&'a mut [u8], &'a mut JobState)> {
+	let memory = match caller.data().memory {
+		Some(memory) => memory,
+		// Called from a start function, before `run`.
+		None => caller
+			.get_export(MEMORY_EXPORT)
+			.and_then(|export| export.into_memory())
+			.ok_or_else(|| anyhow::anyhow!("the program has no exported memory"))?,
+	};
+	Ok(memory.data_and_store_mut(caller))
+}
+
+/// `[ptr, ptr + len)` of the program's memory, or the job fails with a trap.
+fn region<'m>(
+	memory: &'m mut [u8],
+	state: &mut JobState,
+	function: &str,
+	ptr: usize,
+	len: usize,
+) -> anyhow::Result<&'m mut [u8]> {
+	let size = memory.len();
+	ptr.checked_add(len).and_then(|end| memory.get_mut(ptr..end)).ok_or_else(|| {
+		state.fail(ExecError::Trap(format!(
+			"{function}: {len} bytes at {ptr} lie outside the program's {size}-byte memory"
+		)))
+	})
+}
+
+fn input_len(caller: Host<'_>) -> i32 {
+	signed(caller.data().input.len())
+}
+
+fn input_read(mut caller: Host<'_>, ptr: i32, offset: i32, len: i32) -> anyhow::Result<i32> {
+	let (ptr, offset, len) = (unsigned(ptr), unsigned(offset), unsigned(len));
+	let n = caller.data().input.len().saturating_sub(offset).min(len);
+	charge(&mut caller, n)?;
+	let (memory, state) = memory_and_state(&mut caller)?;
+	let dst = region(memory, state, "input_read", ptr, n)?;
+	if let Some(src) = offset.checked_add(n).and_then(|end| state.input.get(offset..end)) {
+		dst.copy_from_slice(src);
+	}
+	Ok(signed(n))
+}
+
+fn output_write(mut caller: Host<'_>, ptr: i32, len: i32) -> anyhow::Result<i32> {
+	let (ptr, len) = (unsigned(ptr), unsigned(len));
+	charge(&mut caller, len)?;
+	let (memory, state) = memory_and_state(&mut caller)?;
+	let size = (state.output.len() as u64).saturating_add(len as u64);
+	if size > state.max_output_bytes {
+		let max = state.max_output_bytes;
+		return Err(state.fail(ExecError::OutputTooLarge { size, max }));
+	}
+	let src = region(memory, state, "output_write", ptr, len)?;
+	state.output.extend_from_slice(src);
+	Ok(signed(len))
+}
+
+fn checkpoint_len(caller: Host<'_>) -> i32 {
+	caller.data().resume.as_ref().map_or(-1, |state| signed(state.len()))
+}
+
+fn checkpoint_load(mut caller: Host<'_>, ptr: i32) -> anyhow::Result<i32> {
+	let Some(len) = caller.data().resume.as_ref().map(Vec::len) else { return Ok(-1) };
+	charge(&mut caller, len)?;
+	let (memory, state) = memory_and_state(&mut caller)?;
+	let dst = region(memory, state, "checkpoint_load", unsigned(ptr), len)?;
+	if let Some(saved) = &state.resume {
+		dst.copy_from_slice(saved);
+	}
+	Ok(signed(len))
+}
+
+fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> anyhow::Result<i32> {
+	let (ptr, len) = (unsigned(ptr), unsigned(len));
+	charge(&mut caller, len)?;
+	let fuel = caller.get_fuel()?;
+	let (memory, state) = memory_and_state(&mut caller)?;
+	let saved = region(memory, state, "checkpoint_save", ptr, len)?;
+	if i32::try_from(len).is_err() {
+		// It could not be loaded back through `checkpoint_len`.
+		return Ok(-1);
+	}
+	let saved = saved.to_vec();
+	let checkpoint = Checkpoint {
+		program_hash: state.program_hash,
+		units: state.prior_units.saturating_add(state.budget.saturating_sub(fuel)),
+		state: saved,
+		output: state.output.clone(),
+	};
+	Ok(match state.checkpoints.save(checkpoint) {
+		Ok(()) => 0,
+		Err(_) => -1,
+	})
+}
+
+/// The cache of compiled programs: bounded, least recently used evicted first.
+struct ModuleCache {
+	capacity: usize,
+	clock: u64,
+	entries: HashMap<[u8; 32], (InstancePre<JobState>, u64)>,
+}
+
+impl ModuleCache {
+	fn new(capacity: usize) -> Self {
+		Self { capacity, clock: 0, entries: HashMap::new() }
+	}
+
+	fn len(&self) -> usize {
+		self.entries.len()
+	}
+
+	fn get(&mut self, hash: &[u8; 32]) -> Option<InstancePre<JobState>> {
+		self.clock = self.clock.wrapping_add(1);
+		let (pre, used) = self.entries.get_mut(hash)?;
+		*used = self.clock;
+		Some(pre.clone())
+	}
+
+	fn insert(&mut self, hash: [u8; 32], pre: InstancePre<JobState>) {
+		if self.capacity == 0 {
+			return;
+		}
+		while self.entries.len() >= self.capacity && !self.entries.contains_key(&hash) {
+			let oldest = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(h, _)| *h);
+			match oldest {
+				Some(oldest) => self.entries.remove(&oldest),
+				None => break,
+			};
+		}
+		self.clock = self.clock.wrapping_add(1);
+		self.entries.insert(hash, (pre, self.clock));
+	}
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+	use super::*;
+	use crate::executor::digest;
+	use std::sync::{mpsc, OnceLock};
+	use std::time::Instant;
+
+	const MIB: u64 = 1 << 20;
+
+	/// One executor for most tests, shared by the test threads as the worker shares it.
+	fn executor() -> &'static WasmExecutor {
+		static EXECUTOR: OnceLock<WasmExecutor> = OnceLock::new();
+		EXECUTOR.get_or_init(|| {
+			WasmExecutor::new(WasmConfig { max_concurrent_jobs: 32, ..WasmConfig::default() })
+				.unwrap()
+		})
+	}
+
+	fn limits() -> Limits {
+		Limits {
+			max_units: 1 << 40,
+			max_memory_bytes: 16 * MIB,
+			max_wall: Duration::from_secs(60),
+			max_output_bytes: MIB,
+		}
+	}
+
+	fn run_on(
+		executor: &WasmExecutor,
+		program: &[u8],
+		input: &[u8],
+		limits: Limits,
+		checkpoints: Arc<dyn CheckpointStore>,
+	) -> Result<Outcome, ExecError> {
+		let job = WasmJob { program_hash: digest(program), program, input, limits };
+		executor.run(&job, checkpoints)
+	}
+
+	fn run_wat(wat: &str, input: &[u8], limits: Limits) -> Result<Outcome, ExecError> {
+		run_on(executor(), &wat::parse_str(wat).unwrap(), input, limits, Arc::new(NoCheckpoints))
+	}
+
+	/// The ABI imports, for test programs to paste in.
+	const IMPORTS: &str = r#"
+		(import "stratus" "input_len" (func $input_len (result i32)))
+		(import "stratus" "input_read" (func $input_read (param i32 i32 i32) (result i32)))
+		(import "stratus" "output_write" (func $output_write (param i32 i32) (result i32)))
+		(import "stratus" "checkpoint_len" (func $checkpoint_len (result i32)))
+		(import "stratus" "checkpoint_load" (func $checkpoint_load (param i32) (result i32)))
+		(import "stratus" "checkpoint_save" (func $checkpoint_save (param i32 i32) (result i32)))
+	"#;
+
+	fn module(body: &str) -> String {
+		format!("(module {IMPORTS} (memory (export \"memory\") 1) {body})")
+	}
+
+	/// Writes the input reversed (inputs up to 32 KiB).
+	fn reverse() -> String {
+		module(
+			r#"(func (export "run") (local $n i32) (local $i i32)
+				(local.set $n (call $input_len))
+				(drop (call $input_read (i32.const 0) (i32.const 0) (local.get $n)))
+				(block $done (loop $next
+					(br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+					(i32.store8 (i32.add (i32.const 32768) (local.get $i))
+						(i32.load8_u (i32.sub (i32.sub (local.get $n) (i32.const 1)) (local.get $i))))
+					(local.set $i (i32.add (local.get $i) (i32.const 1)))
+					(br $next)))
+				(drop (call $output_write (i32.const 32768) (local.get $n))))"#,
+		)
+	}
+
+	/// FNV-1a (64-bit) of the input, read in 256-byte chunks; writes the hash little-endian.
+	fn fnv() -> String {
+		module(
+			r#"(func (export "run") (local $offset i32) (local $n i32) (local $i i32) (local $h i64)
+				(local.set $h (i64.const 0xcbf29ce484222325))
+				(block $eof (loop $chunk
+					(local.set $n (call $input_read (i32.const 1024) (local.get $offset) (i32.const 256)))
+					(br_if $eof (i32.eqz (local.get $n)))
+					(local.set $i (i32.const 0))
+					(block $done (loop $byte
+						(br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+						(local.set $h (i64.mul
+							(i64.xor (local.get $h) (i64.load8_u offset=1024 (local.get $i)))
+							(i64.const 0x100000001b3)))
+						(local.set $i (i32.add (local.get $i) (i32.const 1)))
+						(br $byte)))
+					(local.set $offset (i32.add (local.get $offset) (local.get $n)))
+					(br $chunk)))
+				(i64.store (i32.const 0) (local.get $h))
+				(drop (call $output_write (i32.const 0) (i32.const 8))))"#,
+		)
+	}
+
+	fn fnv_reference(bytes: &[u8]) -> [u8; 8] {
+		bytes
+			.iter()
+			.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+				(h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+			})
+			.to_le_bytes()
+	}
+
+	/// Sum of i*i for i < n (n: u64 LE input), wrapping; writes "sum=" then the sum (u64 LE).
+	/// Saves (i, sum) every 10,000 steps and resumes from it.
+	fn sum_of_squares() -> String {
+		module(
+			r#"(data (i32.const 64) "sum=")
+			(func (export "run") (local $n i64) (local $i i64) (local $acc i64)
+				(drop (call $input_read (i32.const 32) (i32.const 0) (i32.const 8)))
+				(local.set $n (i64.load (i32.const 32)))
+				(if (i32.eq (call $checkpoint_len) (i32.const 16))
+					(then
+						(drop (call $checkpoint_load (i32.const 0)))
+						(local.set $i (i64.load (i32.const 0)))
+						(local.set $acc (i64.load (i32.const 8))))
+					(else (drop (call $output_write (i32.const 64) (i32.const 4)))))
+				(block $done (loop $next
+					(br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+					(local.set $acc (i64.add (local.get $acc) (i64.mul (local.get $i) (local.get $i))))
+					(local.set $i (i64.add (local.get $i) (i64.const 1)))
+					(if (i64.eqz (i64.rem_u (local.get $i) (i64.const 10000)))
+						(then
+							(i64.store (i32.const 0) (local.get $i))
+							(i64.store (i32.const 8) (local.get $acc))
+							(drop (call $checkpoint_save (i32.const 0) (i32.const 16)))))
+					(br $next)))
+				(i64.store (i32.const 16) (local.get $acc))
+				(drop (call $output_write (i32.const 16) (i32.const 8))))"#,
+		)
+	}
+
+	fn sum_of_squares_reference(n: u64) -> Vec<u8> {
+		let sum = (0..n).fold(0u64, |acc, i| acc.wrapping_add(i.wrapping_mul(i)));
+		[&b"sum="[..], &sum.to_le_bytes()].concat()
+	}
+
+	fn pseudo_random(len: usize) -> Vec<u8> {
+		let mut x = 0x2545_f491_4f6c_dd1d_u64;
+		(0..len)
+			.map(|_| {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				x as u8
+			})
+			.collect()
+	}
+
+	const SPIN: &str =
+		r#"(module (memory (export "memory") 1) (func (export "run") (loop $l (br $l))))"#;
+
+	#[test]
+	fn executor_is_send_and_sync() {
+		fn shared<T: Send + Sync + Clone + 'static>() {}
+		shared::<WasmExecutor>();
+	}
+
+	#[test]
+	fn transforms_its_input() {
+		let input = pseudo_random(5000);
+		let outcome = run_wat(&reverse(), &input, limits()).unwrap();
+		let reversed: Vec<u8> = input.iter().rev().copied().collect();
+		assert_eq!(outcome.output, reversed);
+		assert_eq!(outcome.digest, digest(&reversed));
+		assert!(outcome.units > 5000 * 5, "about ten instructions per byte: {}", outcome.units);
+		assert_eq!(run_wat(&reverse(), b"", limits()).unwrap().output, b"");
+	}
+
+	#[test]
+	fn hashes_its_input_in_chunks() {
+		for len in [0, 1, 255, 256, 257, 10_000] {
+			let input = pseudo_random(len);
+			let outcome = run_wat(&fnv(), &input, limits()).unwrap();
+			assert_eq!(outcome.output, fnv_reference(&input), "{len} bytes");
+		}
+	}
+
+	#[test]
+	fn computes_a_kernel() {
+		let n = 123_457u64;
+		let outcome = run_wat(&sum_of_squares(), &n.to_le_bytes(), limits()).unwrap();
+		assert_eq!(outcome.output, sum_of_squares_reference(n));
+		// Units are fuel: some instructions per step, proportional to n.
+		let small = run_wat(&sum_of_squares(), &1000u64.to_le_bytes(), limits()).unwrap();
+		assert!(outcome.units > 100 * small.units, "{} vs {}", outcome.units, small.units);
+	}
+
+	#[test]
+	fn units_are_fuel_and_host_copies() {
+		// `run` with one `nop`: the call costs nothing measurable but the `end`.
+		let nothing = run_wat(
+			r#"(module (memory (export "memory") 1) (func (export "run") nop))"#,
+			b"",
+			limits(),
+		)
+		.unwrap();
+		// Reading 64 KiB - 1 bytes costs ceil(65535 / 64) = 1024 units beyond the instructions.
+		let read = |len: usize| {
+			run_wat(
+				&module(
+					r#"(func (export "run")
+						(drop (call $input_read (i32.const 0) (i32.const 0) (call $input_len))))"#,
+				),
+				&vec![7; len],
+				limits(),
+			)
+			.unwrap()
+			.units
+		};
+		assert_eq!(read(65_535) - read(0), 1024);
+		assert!(nothing.units < 10, "{}", nothing.units);
+	}
+
+	#[test]
+	fn an_infinite_loop_runs_out_of_units() {
+		let mut tight = limits();
+		tight.max_units = 1_000_000;
+		assert_eq!(run_wat(SPIN, b"", tight), Err(ExecError::OutOfUnits(1_000_000)));
+	}
+
+	#[test]
+	fn an_infinite_loop_is_stopped_by_the_wall_clock() {
+		let mut clock = limits();
+		clock.max_units = u64::MAX;
+		clock.max_wall = Duration::from_millis(100);
+		let started = Instant::now();
+		assert_eq!(run_wat(SPIN, b"", clock), Err(ExecError::Timeout(Duration::from_millis(100))));
+		let took = started.elapsed();
+		assert!(took >= Duration::from_millis(100), "stopped early: {took:?}");
+		assert!(took < Duration::from_secs(10), "stopped late: {took:?}");
+	}
+
+	#[test]
+	fn a_memory_bomb_is_stopped() {
+		let bomb = r#"(module (memory (export "memory") 1)
+			(func (export "run") (loop $grow (drop (memory.grow (i32.const 16))) (br $grow))))"#;
+		let mut small = limits();
+		small.max_memory_bytes = 8 * MIB;
+		assert_eq!(run_wat(bomb, b"", small.clone()), Err(ExecError::OutOfMemory(8 * MIB)));
+		// A program that asks for more than the limit up front never starts.
+		let big = r#"(module (memory (export "memory") 200) (func (export "run")))"#;
+		assert_eq!(run_wat(big, b"", small.clone()), Err(ExecError::OutOfMemory(8 * MIB)));
+		// Growth within the limit works: from 1 page to 128 (8 MiB), and the last page is usable.
+		let grow = module(
+			r#"(func (export "run")
+				(i32.store (i32.const 0) (memory.grow (i32.const 127)))
+				(i32.store (i32.const 0x7ffffc) (i32.const 42))
+				(drop (call $output_write (i32.const 0x7ffffc) (i32.const 4)))
+				(drop (call $output_write (i32.const 0) (i32.const 4))))"#,
+		);
+		let outcome = run_wat(&grow, b"", small).unwrap();
+		assert_eq!(outcome.output, [42, 0, 0, 0, 1, 0, 0, 0]);
+	}
+
+	#[test]
+	fn forbidden_imports_are_refused_before_running() {
+		// Each would trap in its start function if it ran.
+		let cases = [
+			(
+				r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#,
+				"wasi_snapshot_preview1",
+				"fd_write",
+			),
+			(
+				r#"(import "wasi_snapshot_preview1" "random_get" (func (param i32 i32) (result i32)))"#,
+				"wasi_snapshot_preview1",
+				"random_get",
+			),
+			(r#"(import "stratus" "clock_now" (func (result i64)))"#, "stratus", "clock_now"),
+			(r#"(import "stratus" "input_len" (func (result i64)))"#, "stratus", "input_len"),
+			(
+				r#"(import "stratus" "input_read" (func (param i32 i32) (result i32)))"#,
+				"stratus",
+				"input_read",
+			),
+			(
+				r#"(import "stratus" "output_write" (func (param i32 i32)))"#,
+				"stratus",
+				"output_write",
+			),
+			(r#"(import "stratus" "input_len" (global i32))"#, "stratus", "input_len"),
+			(r#"(import "env" "table" (table 1 funcref))"#, "env", "table"),
+		];
+		for (import, module, name) in cases {
+			let wat = format!(
+				r#"(module {import} (memory (export "memory") 1) (func $boom unreachable)
+					(start $boom) (func (export "run")))"#
+			);
+			assert_eq!(
+				run_wat(&wat, b"", limits()),
+				Err(ExecError::ForbiddenImport { module: module.into(), name: name.into() }),
+				"{import}"
+			);
+		}
+		let memory = r#"(module (import "stratus" "memory" (memory 1)) (export "memory" (memory 0))
+			(func (export "run")))"#;
+		assert_eq!(
+			run_wat(memory, b"", limits()),
+			Err(ExecError::ForbiddenImport { module: "stratus".into(), name: "memory".into() })
+		);
+	}
+
+	#[test]
+	fn programs_without_the_abi_exports_are_refused() {
+		for wat in [
+			r#"(module (memory (export "memory") 1))"#,
+			r#"(module (memory (export "memory") 1) (func (export "main")))"#,
+			r#"(module (memory (export "memory") 1) (func (export "run") (param i32)))"#,
+			r#"(module (memory (export "memory") 1) (func (export "run") (result i32) i32.const 0))"#,
+			r#"(module (memory (export "memory") 1) (global (export "run") i32 (i32.const 0)))"#,
+			r#"(module (memory 1) (func (export "run")))"#,
+			r#"(module (memory (export "mem") 1) (func (export "run")))"#,
+			r#"(module (func (export "run")))"#,
+			r#"(module (func (export "memory")) (func (export "run")))"#,
+		] {
+			assert!(matches!(run_wat(wat, b"", limits()), Err(ExecError::BadAbi(_))), "{wat}");
+		}
+	}
+
+	#[test]
+	fn invalid_and_nondeterministic_programs_do_not_compile() {
+		let compile_error = |program: &[u8]| {
+			matches!(
+				run_on(executor(), program, b"", limits(), Arc::new(NoCheckpoints)),
+				Err(ExecError::Compile(_))
+			)
+		};
+		assert!(compile_error(b"not wasm at all"));
+		assert!(compile_error(b"\0asm\x01\0\0\0\x01"));
+		assert!(compile_error(b""));
+		for wat in [
+			// Threads: a shared memory and atomics.
+			r#"(module (memory (export "memory") 1 1 shared) (func (export "run")))"#,
+			// Relaxed SIMD: results differ between CPUs.
+			r#"(module (memory (export "memory") 1) (func (export "run")
+				(drop (i32x4.relaxed_trunc_f32x4_s (v128.const i32x4 0 0 0 0)))))"#,
+			// Memory64 and multiple memories: outside the ABI.
+			r#"(module (memory (export "memory") i64 1) (func (export "run")))"#,
+			r#"(module (memory (export "memory") 1) (memory 1) (func (export "run")))"#,
+		] {
+			assert!(compile_error(&wat::parse_str(wat).unwrap()), "{wat}");
+		}
+		// Bytes that do not match the hash the job names.
+		let program =
+			wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)
+				.unwrap();
+		let job =
+			WasmJob { program_hash: [0; 32], program: &program, input: b"", limits: limits() };
+		assert!(matches!(
+			executor().run(&job, Arc::new(NoCheckpoints)),
+			Err(ExecError::Compile(_))
+		));
+	}
+
+	#[test]
+	fn traps_are_clean_errors() {
+		let trap = |body: &str| match run_wat(&module(body), b"", limits()) {
+			Err(ExecError::Trap(message)) => message,
+			other => panic!("expected a trap, got {other:?}"),
+		};
+		assert!(trap(r#"(func (export "run") unreachable)"#).contains("unreachable"));
+		let div =
+			trap(r#"(func (export "run") (drop (i32.div_s (i32.const 1) (call $input_len))))"#);
+		assert!(div.contains("divide by zero"), "{div}");
+		let oob = trap(r#"(func (export "run") (drop (i32.load (i32.const 70000))))"#);
+		assert!(oob.contains("out of bounds"), "{oob}");
+		let stack = trap(r#"(func $f (export "run") (call $f))"#);
+		assert!(stack.contains("stack"), "{stack}");
+		// Host calls check their pointers against the program's memory.
+		let write = trap(
+			r#"(func (export "run") (drop (call $output_write (i32.const -1) (i32.const 2))))"#,
+		);
+		assert!(write.contains("output_write"), "{write}");
+		let program = wat::parse_str(module(
+			r#"(func (export "run")
+				(drop (call $input_read (i32.const 65530) (i32.const 0) (i32.const 8))))"#,
+		))
+		.unwrap();
+		match run_on(executor(), &program, &[1; 8], limits(), Arc::new(NoCheckpoints)) {
+			Err(ExecError::Trap(message)) => assert!(message.contains("input_read"), "{message}"),
+			other => panic!("expected a trap, got {other:?}"),
+		}
+		// Reading nothing is fine anywhere in memory (the input is empty here).
+		assert!(run_on(executor(), &program, b"", limits(), Arc::new(NoCheckpoints)).is_ok());
+	}
+
+	#[test]
+	fn output_beyond_the_limit_is_refused() {
+		let two_writes = module(
+			r#"(func (export "run")
+				(drop (call $output_write (i32.const 0) (i32.const 40)))
+				(drop (call $output_write (i32.const 0) (i32.const 40))))"#,
+		);
+		let mut small = limits();
+		small.max_output_bytes = 64;
+		assert_eq!(
+			run_wat(&two_writes, b"", small.clone()),
+			Err(ExecError::OutputTooLarge { size: 80, max: 64 })
+		);
+		small.max_output_bytes = 80;
+		assert_eq!(run_wat(&two_writes, b"", small).unwrap().output, vec![0; 80]);
+	}
+
+	#[test]
+	fn a_checkpointing_job_resumes_after_a_restart() {
+		let program = wat::parse_str(sum_of_squares()).unwrap();
+		let n = 1_000_000u64;
+		let input = n.to_le_bytes();
+		let expected = sum_of_squares_reference(n);
+
+		// Uninterrupted, for comparison (its saves go nowhere).
+		let whole =
+			run_on(executor(), &program, &input, limits(), Arc::new(NoCheckpoints)).unwrap();
+		assert_eq!(whole.output, expected);
+
+		// The first run is cut off by its units after saving checkpoints...
+		let store = Arc::new(MemoryCheckpoints::default());
+		let mut first = limits();
+		first.max_units = whole.units / 2;
+		assert_eq!(
+			run_on(executor(), &program, &input, first.clone(), store.clone()),
+			Err(ExecError::OutOfUnits(first.max_units))
+		);
+		let saved = store.get().expect("a checkpoint was saved");
+		assert_eq!(saved.program_hash, digest(&program));
+		assert_eq!(saved.output, b"sum=");
+		assert!(saved.units > whole.units / 3 && saved.units <= first.max_units, "{}", saved.units);
+		let steps = u64::from_le_bytes(saved.state[..8].try_into().unwrap());
+		assert_eq!(steps % 10_000, 0);
+
+		// ...then the worker restarts: a new executor, the checkpoint read back from "disk".
+		let restarted = WasmExecutor::new(WasmConfig::default()).unwrap();
+		let from_disk = Arc::new(MemoryCheckpoints::new(Checkpoint::decode(&saved.encode())));
+		let resumed = run_on(&restarted, &program, &input, limits(), from_disk).unwrap();
+		assert_eq!(resumed.output, expected);
+		assert_eq!(resumed.digest, whole.digest);
+		// Units add up: those before the checkpoint plus the rest. The work done after the last
+		// save and before the cut is not counted, loading the checkpoint is: within a few units
+		// of the uninterrupted run.
+		assert!(resumed.units > saved.units);
+		assert!(resumed.units.abs_diff(whole.units) < 100, "{} vs {}", resumed.units, whole.units);
+
+		// The job's unit limit counts all its runs: the checkpoint's units included.
+		let mut total = limits();
+		total.max_units = saved.units + (whole.units - saved.units) / 2;
+		let from_disk = Arc::new(MemoryCheckpoints::new(Some(saved.clone())));
+		assert_eq!(
+			run_on(&restarted, &program, &input, total.clone(), from_disk),
+			Err(ExecError::OutOfUnits(total.max_units))
+		);
+		total.max_units = saved.units;
+		let from_disk = Arc::new(MemoryCheckpoints::new(Some(saved)));
+		assert_eq!(
+			run_on(&restarted, &program, &input, total.clone(), from_disk),
+			Err(ExecError::OutOfUnits(total.max_units))
+		);
+	}
+
+	#[test]
+	fn a_job_cut_off_by_the_wall_clock_resumes() {
+		let program = wat::parse_str(sum_of_squares()).unwrap();
+		let n = 30_000_000u64;
+		let input = n.to_le_bytes();
+		let store = Arc::new(MemoryCheckpoints::default());
+		let mut first = limits();
+		first.max_wall = Duration::from_millis(20);
+		assert_eq!(
+			run_on(executor(), &program, &input, first, store.clone()),
+			Err(ExecError::Timeout(Duration::from_millis(20)))
+		);
+		let saved = store.get().expect("a checkpoint was saved");
+		let outcome = run_on(executor(), &program, &input, limits(), store).unwrap();
+		assert_eq!(outcome.output, sum_of_squares_reference(n));
+		assert!(outcome.units > saved.units);
+	}
+
+	#[test]
+	fn a_checkpoint_of_another_program_is_ignored() {
+		let program = wat::parse_str(sum_of_squares()).unwrap();
+		let input = 50_000u64.to_le_bytes();
+		let stranger = Checkpoint {
+			program_hash: [9; 32],
+			units: 1 << 39,
+			state: [7u8; 16].to_vec(),
+			output: b"junk".to_vec(),
+		};
+		let store = Arc::new(MemoryCheckpoints::new(Some(stranger)));
+		let outcome = run_on(executor(), &program, &input, limits(), store.clone()).unwrap();
+		assert_eq!(outcome.output, sum_of_squares_reference(50_000));
+		assert!(outcome.units < 1 << 30);
+		assert_eq!(store.get().unwrap().program_hash, digest(&program));
+	}
+
+	#[test]
+	fn checkpoints_encode_and_decode() {
+		let checkpoint = Checkpoint {
+			program_hash: [3; 32],
+			units: 123_456_789,
+			state: pseudo_random(1000),
+			output: b"partial".to_vec(),
+		};
+		let bytes = checkpoint.encode();
+		assert_eq!(Checkpoint::decode(&bytes), Some(checkpoint.clone()));
+		for cut in [0, 4, 5, 37, 45, 53, bytes.len() - 1] {
+			assert_eq!(Checkpoint::decode(&bytes[..cut]), None, "cut at {cut}");
+		}
+		let mut longer = bytes.clone();
+		longer.push(0);
+		assert_eq!(Checkpoint::decode(&longer), None);
+		let mut corrupt = bytes;
+		corrupt[0] = b'X';
+		assert_eq!(Checkpoint::decode(&corrupt), None);
+		let empty = Checkpoint { program_hash: [0; 32], units: 0, state: vec![], output: vec![] };
+		assert_eq!(Checkpoint::decode(&empty.encode()), Some(empty));
+	}
+
+	#[test]
+	fn the_module_cache_hits_and_evicts() {
+		let executor = WasmExecutor::new(WasmConfig {
+			cached_programs: 2,
+			max_concurrent_jobs: 2,
+			..WasmConfig::default()
+		})
+		.unwrap();
+		let programs: Vec<Vec<u8>> = [reverse(), fnv(), sum_of_squares()]
+			.iter()
+			.map(|w| wat::parse_str(w).unwrap())
+			.collect();
+		let input = 777u64.to_le_bytes();
+		let run = |i: usize| {
+			run_on(&executor, &programs[i], &input, limits(), Arc::new(NoCheckpoints)).unwrap()
+		};
+		let first = run(0);
+		assert_eq!(executor.cache_stats(), CacheStats { hits: 0, misses: 1, programs: 1 });
+		assert_eq!(run(0), first);
+		assert_eq!(executor.cache_stats(), CacheStats { hits: 1, misses: 1, programs: 1 });
+		run(1);
+		run(0); // 0 is now more recently used than 1
+		run(2); // evicts 1
+		assert_eq!(executor.cache_stats(), CacheStats { hits: 2, misses: 3, programs: 2 });
+		run(0);
+		assert_eq!(executor.cache_stats().hits, 3);
+		run(1);
+		assert_eq!(executor.cache_stats(), CacheStats { hits: 3, misses: 4, programs: 2 });
+		// A cached program with another job's hash is still checked on its own miss.
+		executor.prepare(&digest(&programs[2]), &programs[2]).unwrap();
+		assert_eq!(
+			executor.prepare(&[1; 32], &programs[2]),
+			Err(ExecError::Compile("the program's bytes do not match its hash".into()))
+		);
+		// No cache at all still runs.
+		let uncached = WasmExecutor::new(WasmConfig {
+			cached_programs: 0,
+			max_concurrent_jobs: 1,
+			..WasmConfig::default()
+		})
+		.unwrap();
+		let again =
+			run_on(&uncached, &programs[0], &input, limits(), Arc::new(NoCheckpoints)).unwrap();
+		assert_eq!(again, first);
+		assert_eq!(uncached.cache_stats().programs, 0);
+	}
+
+	#[test]
+	fn the_same_job_gives_the_same_outcome() {
+		let input = pseudo_random(20_000);
+		let a = run_wat(&fnv(), &input, limits()).unwrap();
+		let b = run_wat(&fnv(), &input, limits()).unwrap();
+		let other =
+			WasmExecutor::new(WasmConfig { max_concurrent_jobs: 1, ..WasmConfig::default() })
+				.unwrap();
+		let c = run_on(
+			&other,
+			&wat::parse_str(fnv()).unwrap(),
+			&input,
+			limits(),
+			Arc::new(NoCheckpoints),
+		)
+		.unwrap();
+		assert_eq!(a, b);
+		assert_eq!(a, c);
+		assert_eq!(a.digest, digest(&a.output));
+	}
+
+	#[test]
+	fn nans_are_canonical() {
+		// 0/0 and sqrt(-1) from memory (nothing to fold at compile time). x86 produces a negative
+		// NaN (0xffc00000) for 0/0; canonicalisation makes it 0x7fc00000 everywhere.
+		let nans = module(
+			r#"(func (export "run")
+				(f32.store (i32.const 0) (f32.div (f32.load (i32.const 100)) (f32.load (i32.const 100))))
+				(f64.store (i32.const 8) (f64.sqrt (f64.neg (f64.convert_i32_u (call $input_len)))))
+				(drop (call $output_write (i32.const 0) (i32.const 16))))"#,
+		);
+		let outcome = run_wat(&nans, b"x", limits()).unwrap();
+		assert_eq!(outcome.output[..4], 0x7fc0_0000u32.to_le_bytes());
+		assert_eq!(outcome.output[8..], 0x7ff8_0000_0000_0000u64.to_le_bytes());
+	}
+
+	#[test]
+	fn many_threads_share_one_executor() {
+		let input = pseudo_random(3000);
+		let expected = fnv_reference(&input);
+		let program = wat::parse_str(fnv()).unwrap();
+		thread::scope(|scope| {
+			let handles: Vec<_> = (0..8)
+				.map(|_| {
+					scope.spawn(|| {
+						(0..20)
+							.map(|_| {
+								run_on(
+									executor(),
+									&program,
+									&input,
+									limits(),
+									Arc::new(NoCheckpoints),
+								)
+								.unwrap()
+							})
+							.collect::<Vec<_>>()
+					})
+				})
+				.collect();
+			for handle in handles {
+				for outcome in handle.join().unwrap() {
+					assert_eq!(outcome.output, expected);
+				}
+			}
+		});
+	}
+
+	/// A store whose saves tell the test that the job is running.
+	struct Signal(Mutex<mpsc::Sender<()>>);
+
+	impl CheckpointStore for Signal {
+		fn load(&self) -> Option<Checkpoint> {
+			None
+		}
+
+		fn save(&self, _: Checkpoint) -> io::Result<()> {
+			let _ = self.0.lock().unwrap().send(());
+			Ok(())
+		}
+	}
+
+	#[test]
+	fn jobs_beyond_the_pool_are_unavailable_not_crashes() {
+		let executor =
+			WasmExecutor::new(WasmConfig { max_concurrent_jobs: 1, ..WasmConfig::default() })
+				.unwrap();
+		let busy = wat::parse_str(module(
+			r#"(func (export "run") (drop (call $checkpoint_save (i32.const 0) (i32.const 0)))
+				(loop $l (br $l)))"#,
+		))
+		.unwrap();
+		let (sender, running) = mpsc::channel();
+		let mut long = limits();
+		long.max_wall = Duration::from_millis(500);
+		thread::scope(|scope| {
+			let first = scope.spawn(|| {
+				run_on(&executor, &busy, b"", long.clone(), Arc::new(Signal(Mutex::new(sender))))
+			});
+			running.recv().unwrap();
+			let second = run_on(
+				&executor,
+				&wat::parse_str(reverse()).unwrap(),
+				b"ab",
+				limits(),
+				Arc::new(NoCheckpoints),
+			);
+			assert!(matches!(second, Err(ExecError::Unavailable(_))), "{second:?}");
+			assert_eq!(first.join().unwrap(), Err(ExecError::Timeout(long.max_wall)));
+		});
+		// The slot is free again.
+		let outcome = run_on(
+			&executor,
+			&wat::parse_str(reverse()).unwrap(),
+			b"ab",
+			limits(),
+			Arc::new(NoCheckpoints),
+		);
+		assert_eq!(outcome.unwrap().output, b"ba");
+	}
+
+	#[test]
+	fn bad_configurations_are_errors() {
+		assert!(WasmExecutor::new(WasmConfig { max_concurrent_jobs: 0, ..WasmConfig::default() })
+			.is_err());
+		assert!(WasmExecutor::new(WasmConfig {
+			epoch_tick: Duration::ZERO,
+			..WasmConfig::default()
+		})
+		.is_err());
+	}
+
+	#[test]
+	fn deadlines_round_up_and_never_overflow() {
+		let tick = Duration::from_millis(5);
+		assert_eq!(deadline_ticks(Duration::ZERO, tick), 1);
+		assert_eq!(deadline_ticks(Duration::from_millis(5), tick), 2);
+		assert_eq!(deadline_ticks(Duration::from_millis(6), tick), 3);
+		assert_eq!(deadline_ticks(Duration::MAX, tick), MAX_DEADLINE_TICKS);
+		assert_eq!(deadline_ticks(Duration::MAX, Duration::from_nanos(1)), MAX_DEADLINE_TICKS);
+	}
+}

@@ -1,0 +1,242 @@
+//! What this host offers the market: CPU cores, memory and NVIDIA GPUs (`stratus-worker init`).
+//!
+//! GPUs are found through the CUDA driver API, loaded dynamically: on a host without an NVIDIA
+//! driver the list is simply empty.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use cudarc::driver::{result, sys, DriverError};
+use serde::Serialize;
+
+const MIB: u64 = 1_048_576;
+
+/// One NVIDIA GPU.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GpuInfo {
+	/// The CUDA device ordinal (what a job runs on).
+	pub ordinal: u32,
+	/// The model, e.g. "NVIDIA H100 80GB HBM3".
+	pub name: String,
+	/// Total device memory, MiB.
+	pub vram_mib: u64,
+	/// Compute capability, major (9 for Hopper).
+	pub compute_major: u32,
+	/// Compute capability, minor.
+	pub compute_minor: u32,
+	/// The NVIDIA kernel driver's version, e.g. "550.54.15", when the host tells it.
+	pub driver_version: Option<String>,
+	/// The newest CUDA version the driver supports, major.
+	pub cuda_major: u32,
+	/// The newest CUDA version the driver supports, minor.
+	pub cuda_minor: u32,
+}
+
+/// This host's resources.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostInfo {
+	/// Logical CPU cores this process may use.
+	pub cpu_cores: u32,
+	/// Total memory, MiB (0 when unknown).
+	pub memory_mib: u64,
+	/// The GPUs, in ordinal order; empty without GPUs or driver.
+	pub gpus: Vec<GpuInfo>,
+}
+
+/// Why no GPU list could be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GpuProbeError {
+	/// `libcuda` cannot be loaded: no NVIDIA driver.
+	#[error("no CUDA driver (libcuda) on this host")]
+	NoDriver,
+	/// The driver is there but refused a query.
+	#[error("the CUDA driver failed: {0}")]
+	Driver(String),
+}
+
+/// CPU cores, memory and GPUs.
+pub fn detect() -> HostInfo {
+	HostInfo { cpu_cores: cpu_cores(), memory_mib: memory_mib(), gpus: detect_gpus() }
+}
+
+/// Logical CPU cores available to this process (at least 1).
+pub fn cpu_cores() -> u32 {
+	std::thread::available_parallelism().ok().and_then(|n| u32::try_from(n.get()).ok()).unwrap_or(1)
+}
+
+/// Total memory in MiB from `/proc/meminfo`; 0 when it cannot be read.
+pub fn memory_mib() -> u64 {
+	std::fs::read_to_string("/proc/meminfo")
+		.ok()
+		.and_then(|text| parse_meminfo_total_mib(&text))
+		.unwrap_or(0)
+}
+
+/// `MemTotal` of a `/proc/meminfo` text, in MiB.
+pub fn parse_meminfo_total_mib(meminfo: &str) -> Option<u64> {
+	let line = meminfo.lines().find(|line| line.starts_with("MemTotal:"))?;
+	let mut words = line.split_whitespace().skip(1);
+	let value: u64 = words.next()?.parse().ok()?;
+	let bytes = match words.next() {
+		Some("kB") | Some("KB") | Some("kiB") => value.checked_mul(1024)?,
+		None | Some("B") => value,
+		Some(_) => return None,
+	};
+	bytes.checked_div(MIB)
+}
+
+/// The GPUs; empty when there is no driver or it fails.
+pub fn detect_gpus() -> Vec<GpuInfo> {
+	probe_gpus().unwrap_or_default()
+}
+
+/// The GPUs, or why they could not be listed. A driver that finds no device is an empty list.
+pub fn probe_gpus() -> Result<Vec<GpuInfo>, GpuProbeError> {
+	if !crate::executor::cuda::driver_present() {
+		return Err(GpuProbeError::NoDriver);
+	}
+	// cudarc panics on a symbol the driver lacks.
+	panic::catch_unwind(AssertUnwindSafe(probe_driver)).unwrap_or_else(|payload| {
+		Err(GpuProbeError::Driver(crate::executor::cuda::panic_message(payload.as_ref())))
+	})
+}
+
+fn driver_error(what: &str) -> impl Fn(DriverError) -> GpuProbeError + '_ {
+	move |e| GpuProbeError::Driver(format!("{what}: {:?}", e.0))
+}
+
+fn probe_driver() -> Result<Vec<GpuInfo>, GpuProbeError> {
+	match result::init() {
+		Ok(()) => {},
+		Err(DriverError(sys::CUresult::CUDA_ERROR_NO_DEVICE)) => return Ok(Vec::new()),
+		Err(e) => return Err(driver_error("cuInit")(e)),
+	}
+	let count = result::device::get_count().map_err(driver_error("cuDeviceGetCount"))?;
+	let (cuda_major, cuda_minor) = cuda_version()?;
+	let driver_version = nvidia_driver_version();
+	let mut gpus = Vec::new();
+	for ordinal in 0..count {
+		let device = result::device::get(ordinal).map_err(driver_error("cuDeviceGet"))?;
+		let name = result::device::get_name(device).map_err(driver_error("cuDeviceGetName"))?;
+		// SAFETY: `device` came from `cuDeviceGet`.
+		let total = unsafe { result::device::total_mem(device) }
+			.map_err(driver_error("cuDeviceTotalMem"))?;
+		let attribute = |attribute: sys::CUdevice_attribute| {
+			// SAFETY: `device` came from `cuDeviceGet`.
+			unsafe { result::device::get_attribute(device, attribute) }
+				.map_err(driver_error("cuDeviceGetAttribute"))
+				.map(|v| u32::try_from(v).unwrap_or(0))
+		};
+		gpus.push(GpuInfo {
+			ordinal: u32::try_from(ordinal).unwrap_or(0),
+			name: name.trim().to_owned(),
+			vram_mib: u64::try_from(total).unwrap_or(u64::MAX).checked_div(MIB).unwrap_or(0),
+			compute_major: attribute(
+				sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+			)?,
+			compute_minor: attribute(
+				sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+			)?,
+			driver_version: driver_version.clone(),
+			cuda_major,
+			cuda_minor,
+		});
+	}
+	Ok(gpus)
+}
+
+/// The CUDA version the driver supports, as (major, minor).
+fn cuda_version() -> Result<(u32, u32), GpuProbeError> {
+	let mut version: std::ffi::c_int = 0;
+	// SAFETY: the driver writes one int.
+	unsafe { sys::cuDriverGetVersion(&mut version) }
+		.result()
+		.map_err(driver_error("cuDriverGetVersion"))?;
+	Ok(split_cuda_version(version))
+}
+
+/// `12040` → `(12, 4)`.
+pub fn split_cuda_version(version: i32) -> (u32, u32) {
+	let version = u32::try_from(version).unwrap_or(0);
+	let major = version.checked_div(1000).unwrap_or(0);
+	let minor = version.checked_rem(1000).and_then(|v| v.checked_div(10)).unwrap_or(0);
+	(major, minor)
+}
+
+/// The NVIDIA kernel module's version, from `/sys/module/nvidia/version` or
+/// `/proc/driver/nvidia/version`.
+pub fn nvidia_driver_version() -> Option<String> {
+	if let Ok(text) = std::fs::read_to_string("/sys/module/nvidia/version") {
+		let version = text.trim();
+		if is_version(version) {
+			return Some(version.to_owned());
+		}
+	}
+	let text = std::fs::read_to_string("/proc/driver/nvidia/version").ok()?;
+	parse_nvidia_proc_version(&text)
+}
+
+/// The version in `/proc/driver/nvidia/version`'s `NVRM version:` line.
+pub fn parse_nvidia_proc_version(text: &str) -> Option<String> {
+	let line = text.lines().find(|line| line.starts_with("NVRM version:"))?;
+	line.split_whitespace().find(|word| is_version(word)).map(str::to_owned)
+}
+
+/// `550.54.15`, `535.104.05`: dot-separated numbers, at least two.
+fn is_version(word: &str) -> bool {
+	let parts: Vec<&str> = word.split('.').collect();
+	parts.len() >= 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn meminfo_total_is_read_in_mib() {
+		let text = "MemTotal:       131891724 kB\nMemFree:        1000 kB\n";
+		assert_eq!(parse_meminfo_total_mib(text), Some(128_800));
+		assert_eq!(parse_meminfo_total_mib("MemFree: 10 kB\n"), None);
+		assert_eq!(parse_meminfo_total_mib("MemTotal: lots kB\n"), None);
+		assert_eq!(parse_meminfo_total_mib("MemTotal: 10 parsecs\n"), None);
+	}
+
+	#[test]
+	fn nvidia_driver_versions_are_parsed() {
+		let proprietary = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 \
+		                   01:15:15 UTC 2023\nGCC version:  gcc version 12.2.0\n";
+		assert_eq!(parse_nvidia_proc_version(proprietary).as_deref(), Some("535.104.05"));
+		let open = "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.15  Release \
+		            Build  (dvs-builder@U16-I3-B03-4-3)  Tue Mar  5 22:15:33 UTC 2024\n";
+		assert_eq!(parse_nvidia_proc_version(open).as_deref(), Some("550.54.15"));
+		assert_eq!(parse_nvidia_proc_version("GCC version: 12.2\n"), None);
+		assert!(!is_version("x86_64") && !is_version("12") && !is_version("1..2"));
+	}
+
+	#[test]
+	fn cuda_versions_split() {
+		assert_eq!(split_cuda_version(12040), (12, 4));
+		assert_eq!(split_cuda_version(11080), (11, 8));
+		assert_eq!(split_cuda_version(13000), (13, 0));
+		assert_eq!(split_cuda_version(-1), (0, 0));
+	}
+
+	#[test]
+	fn this_host_has_cores_and_memory() {
+		let host = detect();
+		assert!(host.cpu_cores >= 1);
+		if cfg!(target_os = "linux") {
+			assert!(host.memory_mib > 0);
+		}
+	}
+
+	#[test]
+	fn without_a_driver_there_are_no_gpus() {
+		if crate::executor::cuda::driver_present() {
+			// A GPU host: `cuda_gpu` (ignored) tests cover detection there.
+			return;
+		}
+		assert_eq!(probe_gpus(), Err(GpuProbeError::NoDriver));
+		assert!(detect_gpus().is_empty());
+		assert!(detect().gpus.is_empty());
+	}
+}

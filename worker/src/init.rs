@@ -1,0 +1,206 @@
+//! `stratus-worker init`: detect the host and write a commented config and a key file.
+
+use crate::{
+	config::{self, Amount, Config, Keys, PLANCK_PER_STRAT},
+	host::HostInfo,
+};
+use sp_core::{crypto::Ss58Codec, sr25519, Pair};
+use std::path::{Path, PathBuf};
+
+/// Stratus's SS58 address prefix.
+pub const SS58_PREFIX: u16 = 7007;
+
+/// What `init` was asked for.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+	/// Where the config goes.
+	pub config: PathBuf,
+	/// Node endpoints.
+	pub endpoints: Vec<String>,
+	/// Region code.
+	pub region: u16,
+	/// Overwrite an existing config (never an existing key file).
+	pub force: bool,
+}
+
+/// What `init` did, for the user.
+#[derive(Clone, Debug)]
+pub struct InitReport {
+	pub config: PathBuf,
+	pub keys: PathBuf,
+	/// Whether a new key file was written (an existing one is kept).
+	pub new_keys: bool,
+	/// The operator account's address, to fund before `register`.
+	pub operator: Option<String>,
+	/// The worker key's address.
+	pub worker: Option<String>,
+}
+
+/// Why `init` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+	#[error(
+		"{0} exists; pass --force to overwrite it (the key file next to it is never overwritten)"
+	)]
+	ConfigExists(PathBuf),
+	#[error("cannot write {path}: {source}")]
+	Write { path: PathBuf, source: std::io::Error },
+	#[error(transparent)]
+	Config(#[from] config::ConfigError),
+	#[error("the key file holds an invalid secret URI for the {0} key")]
+	BadKey(&'static str),
+}
+
+/// A human summary of the host, as comment lines for the config.
+pub fn describe(host: &HostInfo) -> String {
+	let mut lines =
+		vec![format!("#   CPU: {} cores, memory: {} MiB", host.cpu_cores, host.memory_mib)];
+	if host.gpus.is_empty() {
+		lines.push("#   GPUs: none (no NVIDIA driver or no device): WASM jobs only".into());
+	}
+	for gpu in &host.gpus {
+		lines.push(format!(
+			"#   GPU {}: {}, {} MiB, compute capability {}.{}, driver {}, CUDA {}.{}",
+			gpu.ordinal,
+			gpu.name,
+			gpu.vram_mib,
+			gpu.compute_major,
+			gpu.compute_minor,
+			gpu.driver_version.as_deref().unwrap_or("unknown"),
+			gpu.cuda_major,
+			gpu.cuda_minor
+		));
+	}
+	lines.join("\n") + "\n"
+}
+
+/// The address of a secret URI's sr25519 public key.
+pub fn address_of(suri: &str) -> Option<String> {
+	let pair = sr25519::Pair::from_string(suri, None).ok()?;
+	Some(pair.public().to_ss58check_with_version(SS58_PREFIX.into()))
+}
+
+/// Detects nothing itself: writes the config for `host` and, when there is none, a key file
+/// with a fresh operator key (a 12-word phrase) and a worker key derived from it (`//worker`).
+pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitError> {
+	let dir = options.config.parent().map(Path::to_path_buf).unwrap_or_default();
+	if options.config.exists() && !options.force {
+		return Err(InitError::ConfigExists(options.config.clone()));
+	}
+	std::fs::create_dir_all(&dir)
+		.map_err(|source| InitError::Write { path: dir.clone(), source })?;
+	let keys_path = dir.join("keys.toml");
+	let new_keys = !keys_path.exists();
+	if new_keys {
+		let (_, phrase, _) = sr25519::Pair::generate_with_phrase(None);
+		let worker = format!("{}//worker", phrase.as_str());
+		Keys::write_new(&keys_path, phrase.as_str(), &worker)
+			.map_err(|source| InitError::Write { path: keys_path.clone(), source })?;
+	}
+	let gpus = !host.gpus.is_empty();
+	let config = Config {
+		chain: config::Chain { endpoints: options.endpoints.clone() },
+		keys: config::KeysConfig { file: keys_path.clone() },
+		worker: config::Worker {
+			data_dir: dir.join("data"),
+			region: options.region,
+			cpu_cores: u16::try_from(host.cpu_cores).unwrap_or(u16::MAX),
+			memory_mib: u32::try_from(host.memory_mib).unwrap_or(u32::MAX),
+			stake: Amount(PLANCK_PER_STRAT.saturating_mul(100)),
+		},
+		offers: config::Offers {
+			cpu_slots: host.cpu_cores.max(1),
+			cpu_price: Amount(1),
+			gpu_slots: if gpus { 1 } else { 0 },
+			gpu_price: Amount(1_000_000),
+			lifetime_blocks: 28_800,
+		},
+		results: config::Results {
+			listen: std::net::SocketAddr::from(([0, 0, 0, 0], 8620)),
+			public_url: String::new(),
+		},
+	};
+	let text = config.template(&describe(host));
+	std::fs::write(&options.config, text)
+		.map_err(|source| InitError::Write { path: options.config.clone(), source })?;
+	// What was written must load back.
+	Config::load(&options.config)?;
+	let keys = Keys::load(&keys_path)?;
+	Ok(InitReport {
+		config: options.config.clone(),
+		keys: keys_path,
+		new_keys,
+		operator: Some(address_of(&keys.operator).ok_or(InitError::BadKey("operator"))?),
+		worker: Some(address_of(&keys.worker).ok_or(InitError::BadKey("worker"))?),
+	})
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::unwrap_used)]
+	use super::*;
+	use crate::host::GpuInfo;
+
+	fn host(gpus: usize) -> HostInfo {
+		HostInfo {
+			cpu_cores: 8,
+			memory_mib: 32_000,
+			gpus: (0..gpus)
+				.map(|i| GpuInfo {
+					ordinal: i as u32,
+					name: "NVIDIA H100 80GB HBM3".into(),
+					vram_mib: 81_559,
+					compute_major: 9,
+					compute_minor: 0,
+					driver_version: Some("550.54.15".into()),
+					cuda_major: 12,
+					cuda_minor: 4,
+				})
+				.collect(),
+		}
+	}
+
+	fn options(name: &str) -> InitOptions {
+		let dir = std::env::temp_dir().join(format!("stratus-init-{name}-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		InitOptions {
+			config: dir.join("worker.toml"),
+			endpoints: vec!["ws://127.0.0.1:9944".into()],
+			region: 276,
+			force: false,
+		}
+	}
+
+	#[test]
+	fn init_writes_a_config_that_loads_and_a_private_key_file() {
+		use std::os::unix::fs::PermissionsExt;
+		let options = options("fresh");
+		let report = init(&options, &host(1)).unwrap();
+		assert!(report.new_keys);
+		let config = Config::load(&report.config).unwrap();
+		assert_eq!(config.worker.cpu_cores, 8);
+		assert_eq!(config.offers.gpu_slots, 1);
+		let text = std::fs::read_to_string(&report.config).unwrap();
+		assert!(text.contains("GPU 0: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability 9.0"));
+		let mode = std::fs::metadata(&report.keys).unwrap().permissions().mode() & 0o777;
+		assert_eq!(mode, 0o600);
+		// The addresses are Stratus addresses, and the secrets are not in the config.
+		let keys = Keys::load(&report.keys).unwrap();
+		assert!(!text.contains(&keys.operator));
+		assert_ne!(report.operator, report.worker);
+
+		// A second init refuses to overwrite, and --force keeps the keys.
+		assert!(matches!(init(&options, &host(0)), Err(InitError::ConfigExists(_))));
+		let again = init(&InitOptions { force: true, ..options }, &host(0)).unwrap();
+		assert!(!again.new_keys);
+		assert_eq!(again.operator, report.operator);
+		assert_eq!(Config::load(&again.config).unwrap().offers.gpu_slots, 0);
+	}
+
+	#[test]
+	fn a_host_without_gpus_is_described_as_such() {
+		assert!(describe(&host(0)).contains("GPUs: none"));
+		assert!(address_of("//Alice").unwrap().len() > 40);
+		assert!(address_of("not a uri at all //").is_none());
+	}
+}
