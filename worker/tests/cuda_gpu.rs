@@ -19,9 +19,14 @@ use stratus_worker::{
 	host,
 };
 
-const VADD: &str = "extern \"C\" __global__ void vadd(const float *x, const float *y, float *out, \
-                    unsigned n) {\n\tunsigned i = blockIdx.x * blockDim.x + threadIdx.x;\n\tif (i \
-                    < n) out[i] = x[i] + y[i];\n}\n";
+/// The `docs/job-abi.md` example: a vector add of 1024 floats and a 64×64×64 GEMM.
+const EXAMPLE: &str = include_str!("../testdata/cuda-vadd-gemm.json");
+
+/// The example's CUDA source: one `vadd` kernel.
+fn vadd() -> String {
+	let example: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+	example["source"].as_str().unwrap().to_owned()
+}
 
 fn limits() -> Limits {
 	Limits {
@@ -118,24 +123,7 @@ fn gpus_are_detected() {
 #[test]
 #[ignore = "needs an NVIDIA GPU"]
 fn the_documented_example_computes_a_vector_add_and_a_gemm() {
-	let program = serde_json::to_vec(&json!({
-		"version": 1,
-		"source": VADD,
-		"buffers": [
-			{"name": "x", "dtype": "f32", "elements": 1024, "role": "input"},
-			{"name": "y", "dtype": "f32", "elements": 1024, "role": "input"},
-			{"name": "a", "dtype": "f32", "elements": 4096, "role": "input"},
-			{"name": "b", "dtype": "f32", "elements": 4096, "role": "input"},
-			{"name": "sum", "dtype": "f32", "elements": 1024, "role": "output"},
-			{"name": "c", "dtype": "f32", "elements": 4096, "role": "output"}
-		],
-		"steps": [
-			{"launch": {"kernel": "vadd", "grid": [4, 1, 1], "block": [256, 1, 1],
-				"args": [{"buffer": "x"}, {"buffer": "y"}, {"buffer": "sum"}, {"u32": 1024}]}},
-			{"gemm": {"a": "a", "b": "b", "c": "c", "m": 64, "n": 64, "k": 64}}
-		]
-	}))
-	.unwrap();
+	let program = EXAMPLE.as_bytes().to_vec();
 	let (x, y, a, b) = (values(1024, 1), values(1024, 2), values(4096, 3), values(4096, 4));
 	let input = [le_f32(&x), le_f32(&y), le_f32(&a), le_f32(&b)].concat();
 	let report = run_job_report(&program, &input, &limits(), 0).unwrap();
@@ -241,7 +229,7 @@ fn compile_errors_and_missing_kernels_are_compile_errors() {
 		one_kernel("extern \"C\" __global__ void k(unsigned *out) { oops }", "k", json!([]));
 	let Err(ExecError::Compile(log)) = run_job(&broken, &[], &limits(), 0) else { panic!() };
 	assert!(log.contains("oops"), "{log}");
-	let missing = one_kernel(VADD, "nope", json!([]));
+	let missing = one_kernel(&vadd(), "nope", json!([]));
 	assert!(matches!(run_job(&missing, &[], &limits(), 0), Err(ExecError::Compile(_))));
 }
 

@@ -9,31 +9,16 @@ use serde_json::{json, Value};
 
 use super::*;
 
-const VADD: &str = "extern \"C\" __global__ void vadd(const float *x, const float *y, float *out, \
-                    unsigned n) {\n\tunsigned i = blockIdx.x * blockDim.x + threadIdx.x;\n\tif (i \
-                    < n) out[i] = x[i] + y[i];\n}\n";
-
 /// The `docs/job-abi.md` example: a vector add of 1024 floats and a 64×64×64 GEMM.
+const EXAMPLE: &str = include_str!("../../../testdata/cuda-vadd-gemm.json");
+
 fn example() -> Value {
-	json!({
-		"version": 1,
-		"source": VADD,
-		"buffers": [
-			{"name": "x", "dtype": "f32", "elements": 1024, "role": "input"},
-			{"name": "y", "dtype": "f32", "elements": 1024, "role": "input"},
-			{"name": "a", "dtype": "f32", "elements": 4096, "role": "input"},
-			{"name": "b", "dtype": "f32", "elements": 4096, "role": "input"},
-			{"name": "sum", "dtype": "f32", "elements": 1024, "role": "output"},
-			{"name": "c", "dtype": "f32", "elements": 4096, "role": "output"}
-		],
-		"steps": [
-			{"launch": {
-				"kernel": "vadd", "grid": [4, 1, 1], "block": [256, 1, 1],
-				"args": [{"buffer": "x"}, {"buffer": "y"}, {"buffer": "sum"}, {"u32": 1024}]
-			}},
-			{"gemm": {"a": "a", "b": "b", "c": "c", "m": 64, "n": 64, "k": 64}}
-		]
-	})
+	serde_json::from_str(EXAMPLE).unwrap()
+}
+
+/// The example's CUDA source: one `vadd` kernel.
+fn vadd() -> String {
+	example()["source"].as_str().unwrap().to_owned()
 }
 
 fn bytes(value: &Value) -> Vec<u8> {
@@ -85,7 +70,7 @@ fn without(mut value: Value, object: &str, key: &str) -> Value {
 #[test]
 fn the_example_parses_into_a_resolved_job() {
 	let job = parse(&example()).unwrap();
-	assert_eq!(job.code, Code::Source(VADD.to_owned()));
+	assert_eq!(job.code, Code::Source(vadd()));
 	assert_eq!(job.buffers.len(), 6);
 	assert_eq!(job.buffers[4].bytes, 4096);
 	assert_eq!(job.device_bytes, 4 * (1024 * 3 + 4096 * 3));
@@ -204,10 +189,10 @@ fn sources_may_not_include_files() {
 		"#import \"x\"\n",
 		"#embed \"x\"\n",
 	] {
-		let value = with(example(), "/source", json!(format!("{source}{VADD}")));
+		let value = with(example(), "/source", json!(format!("{source}{}", vadd())));
 		rejected(&value, "self-contained");
 	}
-	assert_eq!(forbidden_identifier(VADD), None);
+	assert_eq!(forbidden_identifier(&vadd()), None);
 	assert_eq!(forbidden_identifier("int included = 1; int include_ = 2;"), None);
 	assert_eq!(forbidden_identifier("#define X 1 // include"), Some("include"));
 }
@@ -350,7 +335,7 @@ fn output_size_is_capped_up_front() {
 #[test]
 fn the_input_is_split_in_declared_order_and_must_fit_exactly() {
 	let value = json!({
-		"version": 1, "source": VADD,
+		"version": 1, "source": vadd(),
 		"buffers": [
 			{"name": "p", "dtype": "u16", "elements": 2, "role": "input"},
 			{"name": "o", "dtype": "u8", "elements": 3, "role": "output"},
