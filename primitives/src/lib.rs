@@ -17,6 +17,15 @@ use scale_info::TypeInfo;
 use sp_core::{ConstU32, H256};
 use sp_runtime::{BoundedVec, DispatchResult};
 
+/// The native token's symbol.
+pub const TOKEN_SYMBOL: &str = "STRAT";
+/// The native token's decimals: one STRAT is `10^12` of the smallest unit (planck).
+pub const TOKEN_DECIMALS: u8 = 12;
+/// Planck in one STRAT (`10^TOKEN_DECIMALS`).
+pub const PLANCK_PER_STRAT: u128 = 1_000_000_000_000;
+/// The SS58 address prefix of Stratus accounts.
+pub const SS58_PREFIX: u16 = 7007;
+
 /// A job's identifier, assigned by the market in submission order.
 pub type JobId = u64;
 /// An offer's identifier, assigned by the market in posting order.

@@ -93,15 +93,11 @@ pub const DAYS: BlockNumber = HOURS * 24;
 /// How many recent block hashes are kept (and so the longest mortality of a transaction).
 pub const BLOCK_HASH_COUNT: BlockNumber = 2400;
 
-/// The native token's symbol.
-pub const TOKEN_SYMBOL: &str = "STRAT";
-/// The native token's decimals: one STRAT is `10^12` of the smallest unit (planck).
-pub const TOKEN_DECIMALS: u8 = 12;
-/// The SS58 address prefix of Stratus accounts.
-pub const SS58_PREFIX: u16 = 7007;
+/// The token and address format, shared with off-chain code (the worker) through the primitives.
+pub use stratus_primitives::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL};
 
 /// One STRAT in planck.
-pub const UNIT: Balance = 1_000_000_000_000;
+pub const UNIT: Balance = stratus_primitives::PLANCK_PER_STRAT;
 /// A thousandth of a STRAT.
 pub const MILLI_UNIT: Balance = 1_000_000_000;
 /// A millionth of a STRAT.

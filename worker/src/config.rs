@@ -34,8 +34,8 @@ pub enum ConfigError {
 	MissingKey { what: &'static str, env: &'static str, field: &'static str, path: PathBuf },
 }
 
-/// Planck per STRAT (12 decimals).
-pub const PLANCK_PER_STRAT: u128 = 1_000_000_000_000;
+pub use stratus_primitives::PLANCK_PER_STRAT;
+use stratus_primitives::{TOKEN_DECIMALS, TOKEN_SYMBOL};
 
 /// An amount of STRAT, held in planck. Written in the config as `"100 STRAT"`, `"0.5 STRAT"`,
 /// `"1000 planck"` or a plain number of planck (TOML integers stop at 2^63, so large amounts are
@@ -49,9 +49,9 @@ impl Amount {
 		let text = text.trim();
 		let bad =
 			|| format!("{text:?} is not an amount: write e.g. \"100 STRAT\" or \"1000 planck\"");
-		if let Some(number) = text.strip_suffix("STRAT").map(str::trim) {
+		if let Some(number) = text.strip_suffix(TOKEN_SYMBOL).map(str::trim) {
 			let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-			if whole.is_empty() || fraction.len() > 12 {
+			if whole.is_empty() || fraction.len() > usize::from(TOKEN_DECIMALS) {
 				return Err(bad());
 			}
 			let whole: u128 = whole.parse().map_err(|_| bad())?;
@@ -59,7 +59,8 @@ impl Amount {
 				0
 			} else {
 				let digits: u128 = fraction.parse().map_err(|_| bad())?;
-				let scale = 10u128.pow(12u32.saturating_sub(fraction.len() as u32));
+				let scale =
+					10u128.pow(u32::from(TOKEN_DECIMALS).saturating_sub(fraction.len() as u32));
 				digits.checked_mul(scale).ok_or_else(bad)?
 			};
 			return whole
@@ -77,7 +78,7 @@ impl std::fmt::Display for Amount {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		let (whole, fraction) = (self.0 / PLANCK_PER_STRAT, self.0 % PLANCK_PER_STRAT);
 		if fraction == 0 && whole > 0 {
-			write!(f, "{whole} STRAT")
+			write!(f, "{whole} {TOKEN_SYMBOL}")
 		} else {
 			write!(f, "{} planck", self.0)
 		}

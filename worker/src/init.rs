@@ -1,14 +1,12 @@
 //! `stratus-worker init`: detect the host and write a commented config and a key file.
 
 use crate::{
-	config::{self, Amount, Config, Keys, PLANCK_PER_STRAT},
+	config::{self, Amount, Config, Keys},
 	host::HostInfo,
 };
 use sp_core::{crypto::Ss58Codec, sr25519, Pair};
 use std::path::{Path, PathBuf};
-
-/// Stratus's SS58 address prefix.
-pub const SS58_PREFIX: u16 = 7007;
+use stratus_primitives::SS58_PREFIX;
 
 /// What `init` was asked for.
 #[derive(Clone, Debug)]
@@ -106,7 +104,7 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 			region: options.region,
 			cpu_cores: u16::try_from(host.cpu_cores).unwrap_or(u16::MAX),
 			memory_mib: u32::try_from(host.memory_mib).unwrap_or(u32::MAX),
-			stake: Amount(PLANCK_PER_STRAT.saturating_mul(100)),
+			stake: Amount(stratus_primitives::PLANCK_PER_STRAT.saturating_mul(100)),
 		},
 		offers: config::Offers {
 			cpu_slots: host.cpu_cores.max(1),
