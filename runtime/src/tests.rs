@@ -237,15 +237,15 @@ fn market_constants_are_consistent() {
 	assert!(configs::MaxTimeoutWeight::get().all_lt(limit));
 }
 
-/// The metadata clients compile against (`worker/metadata/stratus.scale`, used by the worker's
-/// subxt client) is this runtime's. `STRATUS_WRITE_METADATA=1` rewrites the file
+/// The metadata clients compile against (`client/metadata/stratus.scale`, the `stratus-client`
+/// library's subxt types, used by the worker and the CLI) is this runtime's. `STRATUS_WRITE_METADATA=1` rewrites the file
 /// (`scripts/export-metadata`).
 #[test]
 fn committed_metadata_is_the_runtimes() {
 	let metadata = Runtime::metadata_at_version(16).expect("the runtime serves metadata v16");
 	let bytes: &[u8] = &metadata;
 	let path =
-		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/metadata/stratus.scale");
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/metadata/stratus.scale");
 	if std::env::var_os("STRATUS_WRITE_METADATA").is_some() {
 		std::fs::create_dir_all(path.parent().unwrap()).unwrap();
 		std::fs::write(&path, bytes).unwrap();

@@ -148,6 +148,31 @@ pub struct Worker {
 	pub memory_mib: u32,
 	/// Stake to bond at registration.
 	pub stake: Amount,
+	/// What `register` moves from the operator account to the worker key so that the worker can
+	/// pay its transaction fees (topped up to this much).
+	#[serde(default = "default_fee_allowance")]
+	pub fee_allowance: Amount,
+	/// WASM compute units (fuel) this host runs per second, for deciding whether a job can finish
+	/// before its commit deadline (`scripts/bench-worker` prints the measured rate).
+	#[serde(default = "default_units_per_second")]
+	pub units_per_second: u64,
+	/// Largest remote input the worker downloads, in MiB.
+	#[serde(default = "default_max_input_mib")]
+	pub max_input_mib: u32,
+}
+
+fn default_fee_allowance() -> Amount {
+	Amount(10 * PLANCK_PER_STRAT)
+}
+
+/// A conservative WASM fuel rate: the SHA-256 kernel runs at about 1.4e10 fuel per second on a
+/// 2-core cloud VM (docs/performance.md); loads that copy or branch more run slower.
+fn default_units_per_second() -> u64 {
+	2_000_000_000
+}
+
+fn default_max_input_mib() -> u32 {
+	64
 }
 
 /// The price policy `stratus-worker offer` posts.
@@ -255,6 +280,12 @@ memory_mib = {memory_mib}
 # Stake bonded at `stratus-worker register` ("100 STRAT", or planck: 1 STRAT = 10^12 planck).
 # The chain needs a minimum stake per concurrent slot on offer.
 stake = "{stake}"
+# Topped up from the operator account to the worker key at `register`, for transaction fees.
+fee_allowance = "{fee_allowance}"
+# WASM fuel this host runs per second: a job is acknowledged only if its max units fit before its
+# commit deadline at this rate. Largest remote input downloaded, in MiB.
+units_per_second = {units_per_second}
+max_input_mib = {max_input_mib}
 
 [offers]
 # What `stratus-worker offer` posts. WASM jobs: price per unit of fuel (≈ one wasm instruction).
@@ -278,6 +309,9 @@ public_url = {public_url:?}
 			cpu_cores = self.worker.cpu_cores,
 			memory_mib = self.worker.memory_mib,
 			stake = self.worker.stake,
+			fee_allowance = self.worker.fee_allowance,
+			units_per_second = self.worker.units_per_second,
+			max_input_mib = self.worker.max_input_mib,
 			cpu_slots = self.offers.cpu_slots,
 			cpu_price = self.offers.cpu_price,
 			gpu_slots = self.offers.gpu_slots,
@@ -388,6 +422,9 @@ mod tests {
 				cpu_cores: 2,
 				memory_mib: 2048,
 				stake: Amount(100 * PLANCK_PER_STRAT),
+				fee_allowance: default_fee_allowance(),
+				units_per_second: default_units_per_second(),
+				max_input_mib: default_max_input_mib(),
 			},
 			offers: Offers {
 				cpu_slots: 2,

@@ -105,6 +105,9 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 			cpu_cores: u16::try_from(host.cpu_cores).unwrap_or(u16::MAX),
 			memory_mib: u32::try_from(host.memory_mib).unwrap_or(u32::MAX),
 			stake: Amount(stratus_primitives::PLANCK_PER_STRAT.saturating_mul(100)),
+			fee_allowance: Amount(10 * stratus_primitives::PLANCK_PER_STRAT),
+			units_per_second: 2_000_000_000,
+			max_input_mib: 64,
 		},
 		offers: config::Offers {
 			cpu_slots: host.cpu_cores.max(1),

@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
 
-use stratus_worker::{executor::cuda, host, init};
+use stratus_worker::{commands, config::Config, daemon, executor::cuda, host, init};
 
 /// The Stratus provider worker: runs WASM and CUDA jobs from the compute market.
 #[derive(Parser, Debug)]
@@ -30,6 +30,19 @@ enum Command {
 	},
 	/// Print what this host has, as `init` detects it.
 	Detect,
+	/// Register the operator account as a provider (profile, worker key, stake) and fund the
+	/// worker key's fees. Safe to run again: bonds what the config's stake adds.
+	Register,
+	/// Post (or renew) the offers of the config's price policy.
+	Offer,
+	/// Show stake, offers, assignments and earnings.
+	Status {
+		/// Print JSON.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Run the worker: follow the chain, run assigned jobs, commit, reveal, serve results.
+	Run,
 }
 
 fn default_config() -> PathBuf {
@@ -47,7 +60,17 @@ fn main() -> ExitCode {
 		return cuda::child_main();
 	}
 	let cli = Cli::parse();
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+		)
+		.with_writer(std::io::stderr)
+		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+		.init();
 	match cli.command {
+		Command::Register | Command::Offer | Command::Status { .. } | Command::Run => {
+			chain_command(cli.config, cli.command)
+		},
 		Command::Detect => {
 			print!("{}", init::describe(&host::detect()).replace("#   ", ""));
 			ExitCode::SUCCESS
@@ -77,5 +100,78 @@ fn main() -> ExitCode {
 				},
 			}
 		},
+	}
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+	eprintln!("error: {e}");
+	ExitCode::FAILURE
+}
+
+/// The commands that talk to the chain, on a tokio runtime.
+fn chain_command(config_path: PathBuf, command: Command) -> ExitCode {
+	let config = match Config::load(&config_path) {
+		Ok(config) => config,
+		Err(e) => return fail(e),
+	};
+	let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+		Ok(runtime) => runtime,
+		Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+	};
+	runtime.block_on(async move {
+		match command {
+			Command::Register => match commands::register(&config, &host::detect()).await {
+				Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+				Err(e) => return fail(e),
+			},
+			Command::Offer => match commands::offer(&config, &host::detect()).await {
+				Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+				Err(e) => return fail(e),
+			},
+			Command::Status { json } => match commands::status(&config).await {
+				Ok(status) if json => match serde_json::to_string_pretty(&status) {
+					Ok(text) => println!("{text}"),
+					Err(e) => return fail(e),
+				},
+				Ok(status) => print!("{}", status.text()),
+				Err(e) => return fail(e),
+			},
+			Command::Run => return run(config).await,
+			Command::Init { .. } | Command::Detect => unreachable!("handled before"),
+		}
+		ExitCode::SUCCESS
+	})
+}
+
+async fn run(config: Config) -> ExitCode {
+	let keys = match stratus_worker::config::Keys::load(&config.keys.file) {
+		Ok(keys) => keys,
+		Err(e) => return fail(e),
+	};
+	let worker_key = match stratus_client::keypair(&keys.worker) {
+		Ok(key) => key,
+		Err(e) => return fail(e),
+	};
+	let running = match daemon::start(config, worker_key).await {
+		Ok(running) => running,
+		Err(e) => return fail(e),
+	};
+	let mut terminate =
+		match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+			Ok(signal) => signal,
+			Err(e) => return fail(format!("cannot listen for SIGTERM: {e}")),
+		};
+	tokio::select! {
+		_ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+		_ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+		_ = running.cancel.cancelled() => tracing::error!("stopping after a fatal error"),
+	}
+	let fatal = running.cancel.is_cancelled();
+	running.shutdown(std::time::Duration::from_secs(10)).await;
+	tracing::info!("stopped");
+	if fatal {
+		ExitCode::FAILURE
+	} else {
+		ExitCode::SUCCESS
 	}
 }

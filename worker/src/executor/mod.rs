@@ -87,3 +87,37 @@ pub enum ExecError {
 	#[error("this host cannot run the job: {0}")]
 	Unavailable(String),
 }
+
+impl ExecError {
+	/// A stable name for the kind of failure (metrics, the failure record).
+	pub fn kind(&self) -> &'static str {
+		match self {
+			ExecError::Compile(_) => "compile",
+			ExecError::ForbiddenImport { .. } => "forbidden_import",
+			ExecError::BadAbi(_) => "bad_abi",
+			ExecError::Trap(_) => "trap",
+			ExecError::OutOfUnits(_) => "out_of_units",
+			ExecError::OutOfMemory(_) => "out_of_memory",
+			ExecError::Timeout(_) => "timeout",
+			ExecError::OutputTooLarge { .. } => "output_too_large",
+			ExecError::BadInput(_) => "bad_input",
+			ExecError::Unavailable(_) => "unavailable",
+		}
+	}
+
+	/// The units a failed job is reported to have used: all of its budget when it ran out of
+	/// units (the provider did that much work), none otherwise.
+	pub fn units(&self, max_units: u64) -> u64 {
+		match self {
+			ExecError::OutOfUnits(_) => max_units,
+			_ => 0,
+		}
+	}
+}
+
+/// The output a failed job commits to: `stratus-failure/1 <kind>` (ASCII). Only the kind, never
+/// the message, so that honest replicas that fail the same way commit the same digest and the
+/// failure becomes the job's canonical result (docs/job-abi.md, "Failures").
+pub fn failure_output(error: &ExecError) -> Vec<u8> {
+	format!("stratus-failure/1 {}", error.kind()).into_bytes()
+}

@@ -1,0 +1,360 @@
+//! The one-shot commands: `register`, `offer`, `status`.
+
+use std::time::Duration;
+
+use stratus_client::{
+	runtime::runtime_types::stratus_primitives::{
+		CapabilityProfile, GpuSpec, JobKind, ResourceClass,
+	},
+	Connection, Keypair,
+};
+use tokio::sync::watch;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+	chain::{Chain, ChainError},
+	config::{Amount, Config, ConfigError, Keys},
+	host::HostInfo,
+	metrics::Metrics,
+	submitter::{bounded, Submitter, Tx, TxError},
+};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+	#[error(transparent)]
+	Config(#[from] ConfigError),
+	#[error(transparent)]
+	Client(#[from] stratus_client::ClientError),
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	#[error("{call}: {error}")]
+	Tx { call: &'static str, error: TxError },
+	#[error("{0}")]
+	Refused(String),
+}
+
+/// A connection and a signer for one command.
+struct Session {
+	conn: Connection,
+	chain: Chain,
+	tracker: TaskTracker,
+	cancel: CancellationToken,
+}
+
+impl Session {
+	async fn open(config: &Config) -> Result<Self, CommandError> {
+		let conn =
+			stratus_client::connect(&config.chain.endpoints, 0, Duration::from_secs(15)).await?;
+		let chain = Chain { client: conn.client.clone() };
+		Ok(Self { conn, chain, tracker: TaskTracker::new(), cancel: CancellationToken::new() })
+	}
+
+	fn signer(&self, key: Keypair) -> Submitter {
+		let (_, rx) = watch::channel(Some(self.conn.clone()));
+		Submitter::spawn(key, true, rx, Metrics::new(), self.cancel.clone(), &self.tracker)
+	}
+
+	async fn submit(&self, signer: &Submitter, tx: Tx) -> Result<(), CommandError> {
+		let call = tx.name();
+		signer.submit(tx).await.map_err(|error| CommandError::Tx { call, error })
+	}
+
+	fn close(self) {
+		self.cancel.cancel();
+	}
+}
+
+/// The capability profile this host registers: detected GPUs, the config's cores, memory, region
+/// and result URL.
+pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
+	let mut kinds = vec![JobKind::Wasm];
+	if !host.gpus.is_empty() {
+		kinds.push(JobKind::Cuda);
+	}
+	// Identical GPUs form one class.
+	let mut gpus: Vec<GpuSpec> = Vec::new();
+	for gpu in &host.gpus {
+		let model: Vec<u8> =
+			gpu.name.bytes().take(stratus_primitives::MAX_GPU_MODEL_LEN as usize).collect();
+		let vram_mib = u32::try_from(gpu.vram_mib).unwrap_or(u32::MAX);
+		let compute_capability =
+			u16::try_from(gpu.compute_major.saturating_mul(10).saturating_add(gpu.compute_minor))
+				.unwrap_or(u16::MAX);
+		if let Some(class) = gpus.iter_mut().find(|c| {
+			c.model.0 == model
+				&& c.vram_mib == vram_mib
+				&& c.compute_capability == compute_capability
+		}) {
+			class.count = class.count.saturating_add(1);
+			continue;
+		}
+		let driver_version = gpu
+			.driver_version
+			.as_deref()
+			.and_then(|v| {
+				let mut parts = v.split('.');
+				let major: u32 = parts.next()?.parse().ok()?;
+				let minor: u32 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+				Some(major.saturating_mul(100).saturating_add(minor))
+			})
+			.unwrap_or(0);
+		gpus.push(GpuSpec {
+			model: bounded(model),
+			vram_mib,
+			compute_capability,
+			driver_version,
+			cuda_version: gpu
+				.cuda_major
+				.saturating_mul(1000)
+				.saturating_add(gpu.cuda_minor.saturating_mul(10)),
+			count: 1,
+		});
+	}
+	gpus.truncate(stratus_primitives::MAX_GPU_CLASSES as usize);
+	let url = &config.results.public_url;
+	CapabilityProfile {
+		kinds: bounded(kinds),
+		gpus: bounded(gpus),
+		cpu_cores: config.worker.cpu_cores,
+		memory_mib: config.worker.memory_mib,
+		region: config.worker.region,
+		endpoint: (!url.is_empty()).then(|| bounded(url.as_bytes().to_vec())),
+	}
+}
+
+/// `stratus-worker register`: registers the operator account as a provider with this host's
+/// profile, the worker key and the configured stake; tops the worker key up to the fee allowance.
+/// Run again, it bonds what the config's stake adds and tops up again.
+pub async fn register(config: &Config, host: &HostInfo) -> Result<Vec<String>, CommandError> {
+	let keys = Keys::load(&config.keys.file)?;
+	let operator_key = stratus_client::keypair(&keys.operator)?;
+	let worker_key = stratus_client::keypair(&keys.worker)?;
+	let operator = stratus_client::account_of(&operator_key);
+	let worker = stratus_client::account_of(&worker_key);
+	let session = Session::open(config).await?;
+	let signer = session.signer(operator_key);
+	let mut report = Vec::new();
+	let at = session.chain.finalized().await?;
+	let free = Chain::free_balance(&at, &operator).await?;
+	let stake = config.worker.stake.0;
+	match Chain::provider(&at, &operator).await? {
+		None => {
+			let needed = stake.saturating_add(config.worker.fee_allowance.0);
+			if free < needed {
+				return Err(CommandError::Refused(format!(
+					"the operator account {} has {} free; registering needs {} (stake {} + fee \
+					 allowance {}) plus fees: fund it first",
+					stratus_client::ss58(&operator),
+					Amount(free),
+					Amount(needed),
+					config.worker.stake,
+					config.worker.fee_allowance
+				)));
+			}
+			let profile = profile(config, host);
+			session.submit(&signer, Tx::Register { worker, profile, stake }).await?;
+			report.push(format!(
+				"registered provider {} with worker key {} and {} stake",
+				stratus_client::ss58(&operator),
+				stratus_client::ss58(&worker),
+				config.worker.stake
+			));
+		},
+		Some(provider) => {
+			report.push(format!(
+				"provider {} is already registered (stake {})",
+				stratus_client::ss58(&operator),
+				Amount(provider.stake)
+			));
+			if provider.worker != worker {
+				report.push(format!(
+					"note: its worker key on chain is {}, not this config's {}",
+					stratus_client::ss58(&provider.worker),
+					stratus_client::ss58(&worker)
+				));
+			}
+			if stake > provider.stake {
+				let amount = stake.saturating_sub(provider.stake);
+				session.submit(&signer, Tx::BondExtra { amount }).await?;
+				report.push(format!("bonded {} more", Amount(amount)));
+			}
+		},
+	}
+	let at = session.chain.finalized().await?;
+	let worker_free = Chain::free_balance(&at, &worker).await?;
+	let allowance = config.worker.fee_allowance.0;
+	if worker_free < allowance {
+		let amount = allowance.saturating_sub(worker_free);
+		session.submit(&signer, Tx::Transfer { to: worker, amount }).await?;
+		report.push(format!("moved {} to the worker key for fees", Amount(amount)));
+	}
+	session.close();
+	Ok(report)
+}
+
+/// `stratus-worker offer`: posts (or renews) the configured offers, signed by the worker key.
+pub async fn offer(config: &Config, host: &HostInfo) -> Result<Vec<String>, CommandError> {
+	let keys = Keys::load(&config.keys.file)?;
+	let worker_key = stratus_client::keypair(&keys.worker)?;
+	let worker = stratus_client::account_of(&worker_key);
+	let session = Session::open(config).await?;
+	let at = session.chain.finalized().await?;
+	if Chain::operator_of(&at, &worker).await?.is_none() {
+		return Err(CommandError::Refused(format!(
+			"the worker key {} belongs to no registered provider: run `stratus-worker register` first",
+			stratus_client::ss58(&worker)
+		)));
+	}
+	let signer = session.signer(worker_key);
+	let now = at.block_number() as u32;
+	let expires_at = now.saturating_add(config.offers.lifetime_blocks);
+	let existing = Chain::offers(&at, &worker).await?;
+	let policy = &config.offers;
+	let mut wanted = Vec::new();
+	if policy.cpu_slots > 0 {
+		wanted.push((ResourceClass::Cpu, policy.cpu_price.0, policy.cpu_slots));
+	}
+	if policy.gpu_slots > 0 {
+		let classes = profile(config, host).gpus.0.len();
+		for class in 0..classes {
+			wanted.push((ResourceClass::Gpu(class as u8), policy.gpu_price.0, policy.gpu_slots));
+		}
+	}
+	let mut report = Vec::new();
+	for (class, price, slots) in wanted {
+		let open = existing.iter().find(|o| o.open && o.class == class && o.expires_at > now);
+		let tx = match open {
+			Some(o) => {
+				Tx::UpdateOffer { offer: o.offer, price, slots: slots.max(o.in_use), expires_at }
+			},
+			None => Tx::PostOffer { class: class.clone(), price, slots, expires_at },
+		};
+		let verb = if open.is_some() { "renewed" } else { "posted" };
+		session.submit(&signer, tx).await?;
+		report.push(format!(
+			"{verb} {class:?} offer: {slots} slots at {} per unit until block {expires_at}",
+			Amount(price)
+		));
+	}
+	if report.is_empty() {
+		report.push("nothing to offer: cpu_slots and gpu_slots are 0".into());
+	}
+	session.close();
+	Ok(report)
+}
+
+/// What `stratus-worker status` shows.
+#[derive(Debug, serde::Serialize)]
+pub struct Status {
+	pub operator: String,
+	pub worker: String,
+	pub block: u64,
+	pub registered: bool,
+	pub stake: String,
+	pub reserved_slots: u32,
+	pub operator_free: String,
+	pub worker_free: String,
+	pub offers: Vec<serde_json::Value>,
+	pub assignments: Vec<serde_json::Value>,
+	/// Paid to the provider for the jobs in this worker's store whose records are still on chain.
+	pub earned: String,
+	pub jobs_in_store: usize,
+}
+
+/// `stratus-worker status`.
+pub async fn status(config: &Config) -> Result<Status, CommandError> {
+	let keys = Keys::load(&config.keys.file)?;
+	let operator = stratus_client::account_of(&stratus_client::keypair(&keys.operator)?);
+	let worker = stratus_client::account_of(&stratus_client::keypair(&keys.worker)?);
+	let session = Session::open(config).await?;
+	let at = session.chain.finalized().await?;
+	let provider = Chain::provider(&at, &operator).await?;
+	let offers = Chain::offers(&at, &worker).await?;
+	let assignments = Chain::assignments(&at, &worker).await?;
+	let store = crate::store::Store::open(&config.worker.data_dir).ok();
+	let records = store.map(|s| s.all()).unwrap_or_default();
+	let mut earned = 0u128;
+	let mut jobs = std::collections::BTreeSet::new();
+	for record in &records {
+		jobs.insert(record.job);
+	}
+	for job in &jobs {
+		if let Some(view) = Chain::job(&at, *job).await? {
+			let paid = view.replicas.iter().filter(|r| r.provider == operator).map(|r| r.paid);
+			earned = paid.fold(earned, u128::saturating_add);
+		}
+	}
+	let status = Status {
+		operator: stratus_client::ss58(&operator),
+		worker: stratus_client::ss58(&worker),
+		block: at.block_number(),
+		registered: provider.is_some(),
+		stake: Amount(provider.as_ref().map_or(0, |p| p.stake)).to_string(),
+		reserved_slots: provider.as_ref().map_or(0, |p| p.reserved_slots),
+		operator_free: Amount(Chain::free_balance(&at, &operator).await?).to_string(),
+		worker_free: Amount(Chain::free_balance(&at, &worker).await?).to_string(),
+		offers: offers
+			.iter()
+			.map(|o| {
+				serde_json::json!({
+					"offer": o.offer, "class": format!("{:?}", o.class), "price": Amount(o.price).to_string(),
+					"slots": o.slots, "in_use": o.in_use, "expires_at": o.expires_at, "open": o.open,
+				})
+			})
+			.collect(),
+		assignments: assignments
+			.iter()
+			.map(|r| {
+				serde_json::json!({
+					"job": r.job, "replica": r.replica, "state": format!("{:?}", r.state),
+					"price": Amount(r.price).to_string(), "ack_by": r.ack_by, "commit_by": r.commit_by,
+				})
+			})
+			.collect(),
+		earned: Amount(earned).to_string(),
+		jobs_in_store: records.len(),
+	};
+	session.close();
+	Ok(status)
+}
+
+impl Status {
+	/// The status as text for a terminal.
+	pub fn text(&self) -> String {
+		let mut out = String::new();
+		out += &format!("block {}\n", self.block);
+		out += &format!("operator {} (free {})\n", self.operator, self.operator_free);
+		out += &format!("worker   {} (free {})\n", self.worker, self.worker_free);
+		if self.registered {
+			out += &format!("stake {} ({} slots reserved)\n", self.stake, self.reserved_slots);
+		} else {
+			out += "not registered: run `stratus-worker register`\n";
+		}
+		out += &format!("offers ({}):\n", self.offers.len());
+		for o in &self.offers {
+			out += &format!(
+				"  #{} {} {} slots ({} in use) at {} per unit, until block {}{}\n",
+				o["offer"],
+				o["class"].as_str().unwrap_or(""),
+				o["slots"],
+				o["in_use"],
+				o["price"].as_str().unwrap_or(""),
+				o["expires_at"],
+				if o["open"] == true { "" } else { " (closed)" }
+			);
+		}
+		out += &format!("assignments ({}):\n", self.assignments.len());
+		for a in &self.assignments {
+			out += &format!(
+				"  job {} replica {}: {} at {} per unit\n",
+				a["job"],
+				a["replica"],
+				a["state"].as_str().unwrap_or(""),
+				a["price"].as_str().unwrap_or("")
+			);
+		}
+		out += &format!("earned (jobs in this worker's store still on chain): {}\n", self.earned);
+		out
+	}
+}

@@ -1,0 +1,688 @@
+//! `stratus-worker run`: the daemon.
+//!
+//! Tasks, joined by bounded channels and one cancellation token:
+//!
+//! - the **follower** keeps a connection to one of the configured nodes (reconnecting with backoff,
+//!   moving on to the next endpoint), follows finalized blocks and, at each, reconciles what the
+//!   market says about this provider's replicas with the job store ([`Daemon::on_block`]);
+//! - the **submitter** ([`crate::submitter`]) owns the worker key and its nonce and sends every
+//!   transaction;
+//! - one **job task** per replica being run: fetch program and input, run the executor on a
+//!   blocking thread, store output + digest + salt durably, submit the commit;
+//! - the **result server** ([`crate::server`]): outputs to requesters, metrics, health.
+//!
+//! SIGINT/SIGTERM cancel the token: the follower stops, the server drains, running jobs are left to
+//! be resumed by the next start (their checkpoints and records are on disk).
+
+use std::{
+	collections::{HashMap, HashSet},
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+use stratus_client::{
+	runtime::runtime_types::{
+		pallet_market::types::{JobInput, JobPhase, ReplicaState},
+		stratus_primitives::{JobKind, ResourceClass},
+	},
+	AccountId, Connection, Keypair,
+};
+use tokio::sync::watch;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+	chain::{AtBlock, Chain, ChainError, Job, Replica},
+	config::Config,
+	executor::{
+		self,
+		wasm::{WasmConfig, WasmExecutor, WasmJob},
+		ExecError, Limits,
+	},
+	fetch,
+	metrics::Metrics,
+	server::{self, ServerState},
+	store::{Record, ReplicaKey, Stage, Store},
+	submitter::{Submitter, Tx, TxError},
+};
+
+/// Seconds per block (the runtime's 3 s slots).
+pub const BLOCK_SECONDS: u64 = 3;
+/// Blocks kept in hand between a job's estimated end and its commit deadline (commit inclusion
+/// and finality).
+pub const COMMIT_MARGIN_BLOCKS: u32 = 3;
+/// A finalized block is expected at least this often; longer silence means a reconnect.
+const BLOCK_SILENCE: Duration = Duration::from_secs(60);
+/// A successful transaction is not sent again for this many blocks (the finalized view lags).
+const RESUBMIT_AFTER_BLOCKS: u32 = 8;
+
+/// Why the daemon cannot start or must stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+	#[error(transparent)]
+	Store(#[from] crate::store::StoreError),
+	#[error("the WASM executor cannot start: {0}")]
+	Executor(ExecError),
+	#[error("the result server cannot listen on {addr}: {source}")]
+	Listen { addr: std::net::SocketAddr, source: std::io::Error },
+	#[error(transparent)]
+	Client(#[from] stratus_client::ClientError),
+	#[error("the HTTP client cannot start: {0}")]
+	Http(String),
+}
+
+/// `n` MiB in bytes.
+fn mib(n: u32) -> u64 {
+	u64::from(n).saturating_mul(1024 * 1024)
+}
+
+/// The daemon's shared state.
+pub struct Daemon {
+	config: Config,
+	worker: AccountId,
+	store: Store,
+	metrics: Metrics,
+	submitter: Submitter,
+	wasm: Arc<WasmExecutor>,
+	http: reqwest::Client,
+	/// The follower's current connection (None while reconnecting).
+	conn: watch::Receiver<Option<Connection>>,
+	/// Replicas whose job task is running.
+	running: Mutex<HashSet<ReplicaKey>>,
+	/// Transactions in flight or recently included: (replica, call) → block it was sent at.
+	sent: Mutex<HashMap<(ReplicaKey, &'static str), Option<u32>>>,
+	/// Offers that served a replica that ended since the last upkeep: re-offer them.
+	freed: Mutex<bool>,
+	tracker: TaskTracker,
+	cancel: CancellationToken,
+}
+
+/// A handle on a started daemon (for tests and `main`).
+pub struct Running {
+	pub daemon: Arc<Daemon>,
+	pub results_addr: std::net::SocketAddr,
+	pub tracker: TaskTracker,
+	pub cancel: CancellationToken,
+}
+
+impl Running {
+	/// Stops every task and waits (at most `grace`) for them.
+	pub async fn shutdown(self, grace: Duration) {
+		self.cancel.cancel();
+		self.tracker.close();
+		let _ = tokio::time::timeout(grace, self.tracker.wait()).await;
+	}
+}
+
+/// Starts the daemon's tasks.
+pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, DaemonError> {
+	let store = Store::open(&config.worker.data_dir)?;
+	let metrics = Metrics::new();
+	let cancel = CancellationToken::new();
+	let tracker = TaskTracker::new();
+	let (conn_tx, conn_rx) = watch::channel::<Option<Connection>>(None);
+	let worker = stratus_client::account_of(&worker_key);
+	let submitter = Submitter::spawn(
+		worker_key,
+		false,
+		conn_rx.clone(),
+		metrics.clone(),
+		cancel.clone(),
+		&tracker,
+	);
+	let slots = config.offers.cpu_slots.clamp(1, 256);
+	let wasm = WasmExecutor::new(WasmConfig {
+		max_concurrent_jobs: slots,
+		max_memory_bytes: mib(config.worker.memory_mib.max(1))
+			.checked_div(u64::from(slots))
+			.unwrap_or(0),
+		..WasmConfig::default()
+	})
+	.map_err(DaemonError::Executor)?;
+	let http = reqwest::Client::builder()
+		.connect_timeout(Duration::from_secs(10))
+		.build()
+		.map_err(|e| DaemonError::Http(e.to_string()))?;
+	let results_addr = server::serve(
+		config.results.listen,
+		ServerState { store: store.clone(), metrics: metrics.clone() },
+		cancel.clone(),
+		&tracker,
+	)
+	.await
+	.map_err(|source| DaemonError::Listen { addr: config.results.listen, source })?;
+	tracing::info!(
+		"worker key {}; {} replicas in the job store; results on http://{results_addr}",
+		stratus_client::ss58(&worker),
+		store.all().iter().filter(|r| r.is_live()).count()
+	);
+	let daemon = Arc::new(Daemon {
+		config,
+		worker,
+		store,
+		metrics,
+		submitter,
+		wasm: Arc::new(wasm),
+		http,
+		conn: conn_rx,
+		running: Mutex::new(HashSet::new()),
+		sent: Mutex::new(HashMap::new()),
+		freed: Mutex::new(true),
+		tracker: tracker.clone(),
+		cancel: cancel.clone(),
+	});
+	tracker.spawn(follow(daemon.clone(), conn_tx));
+	Ok(Running { daemon, results_addr, tracker, cancel })
+}
+
+/// Keeps a connection and processes every finalized block until cancelled.
+async fn follow(daemon: Arc<Daemon>, conn_tx: watch::Sender<Option<Connection>>) {
+	let endpoints = daemon.config.chain.endpoints.clone();
+	let mut next_endpoint = 0usize;
+	let mut backoff = Duration::from_secs(1);
+	while !daemon.cancel.is_cancelled() {
+		let connected = tokio::select! {
+			c = stratus_client::connect(&endpoints, next_endpoint, Duration::from_secs(15)) => c,
+			_ = daemon.cancel.cancelled() => return,
+		};
+		let conn = match connected {
+			Ok(conn) => conn,
+			Err(e) => {
+				tracing::warn!("{e}; retrying in {backoff:?}");
+				tokio::select! {
+					_ = tokio::time::sleep(backoff) => {},
+					_ = daemon.cancel.cancelled() => return,
+				}
+				backoff = backoff.saturating_mul(2).min(Duration::from_secs(30));
+				continue;
+			},
+		};
+		tracing::info!("connected to {}", conn.endpoint);
+		daemon.metrics.connections.inc();
+		backoff = Duration::from_secs(1);
+		let index = endpoints.iter().position(|e| *e == conn.endpoint).unwrap_or(0);
+		let _ = conn_tx.send(Some(conn.clone()));
+		let reason = daemon.follow_blocks(&conn).await;
+		let _ = conn_tx.send(None);
+		if daemon.cancel.is_cancelled() {
+			return;
+		}
+		tracing::warn!("lost {}: {reason}; reconnecting", conn.endpoint);
+		next_endpoint = index.saturating_add(1);
+	}
+}
+
+fn now_block(at: &AtBlock) -> u32 {
+	at.block_number() as u32
+}
+
+impl Daemon {
+	async fn follow_blocks(self: &Arc<Self>, conn: &Connection) -> String {
+		// The subscription may start with finalized blocks older than the chain's state the
+		// previous run (or connection) acted on: start at the finalized head and never go back.
+		let chain = Chain { client: conn.client.clone() };
+		let mut last = match chain.finalized().await {
+			Ok(at) => at.block_number().saturating_sub(1),
+			Err(e) => return e.to_string(),
+		};
+		let mut blocks = match crate::chain::timed(conn.client.stream_blocks()).await {
+			Ok(blocks) => blocks,
+			Err(e) => return e.to_string(),
+		};
+		loop {
+			let next = tokio::select! {
+				next = tokio::time::timeout(BLOCK_SILENCE, blocks.next()) => next,
+				_ = self.cancel.cancelled() => return "shutting down".into(),
+			};
+			let block = match next {
+				Err(_) => return format!("no finalized block for {BLOCK_SILENCE:?}"),
+				Ok(None) => return "the block subscription ended".into(),
+				Ok(Some(Err(e))) => return e.to_string(),
+				Ok(Some(Ok(block))) => block,
+			};
+			if block.number() <= last {
+				continue;
+			}
+			last = block.number();
+			let at = match crate::chain::timed(block.at()).await {
+				Ok(at) => at,
+				Err(e) => return e.to_string(),
+			};
+			self.metrics.finalized_block.set(block.number() as i64);
+			if let Err(e) = self.on_block(&at).await {
+				match e {
+					BlockError::Chain(e) => return e.to_string(),
+					BlockError::Store(e) => {
+						tracing::error!("{e}: stopping (the job store must be writable)");
+						self.cancel.cancel();
+						return e.to_string();
+					},
+				}
+			}
+		}
+	}
+
+	/// Reconciles the market's view of this provider's replicas at `at` with the job store.
+	async fn on_block(self: &Arc<Self>, at: &AtBlock) -> Result<(), BlockError> {
+		let now = now_block(at);
+		let assignments = Chain::assignments(at, &self.worker).await?;
+		let mut seen = HashSet::new();
+		for replica in &assignments {
+			let key = (replica.job, replica.replica);
+			seen.insert(key);
+			self.on_replica(at, now, replica).await?;
+		}
+		// Replicas the worker knows but the market no longer lists as live: they ended.
+		for record in self.store.all() {
+			let key = (record.job, record.replica);
+			if !record.is_live() || seen.contains(&key) {
+				continue;
+			}
+			self.on_ended(at, &record).await?;
+		}
+		self.upkeep_offers(at, now).await?;
+		Ok(())
+	}
+
+	async fn on_replica(
+		self: &Arc<Self>,
+		at: &AtBlock,
+		now: u32,
+		replica: &Replica,
+	) -> Result<(), BlockError> {
+		let key = (replica.job, replica.replica);
+		let record = self.store.get(key);
+		match (&replica.state, record) {
+			(ReplicaState::Assigned, None) => {
+				self.metrics.assigned.inc();
+				let Some(job) = Chain::job(at, replica.job).await? else { return Ok(()) };
+				let record = new_record(&job, replica);
+				match self.decide(&job, replica, now) {
+					Ok(()) => {
+						tracing::info!(job = key.0, replica = key.1, "accepted; acknowledging");
+						self.store.put(Record { stage: Stage::Acknowledging, ..record })?;
+						self.send(key, now, Tx::Acknowledge { job: key.0, replica: key.1 });
+					},
+					Err(reason) => {
+						tracing::info!(job = key.0, replica = key.1, "declined: {reason}");
+						self.metrics.declined.with_label_values(&[reason.label()]).inc();
+						let note = Some(reason.to_string());
+						self.store.put(Record { stage: Stage::Declined, note, ..record })?;
+					},
+				}
+			},
+			(ReplicaState::Assigned, Some(record))
+				if record.stage == Stage::Acknowledging && now <= replica.ack_by =>
+			{
+				self.send(key, now, Tx::Acknowledge { job: key.0, replica: key.1 });
+			},
+			(ReplicaState::Acknowledged, Some(record)) => match record.stage {
+				Stage::Acknowledging | Stage::Running => {
+					self.store.advance(key, Stage::Running, None)?;
+					self.start_job(key, replica.commit_by);
+				},
+				Stage::Computed => self.send_commit(key, now, &record),
+				_ => {},
+			},
+			(ReplicaState::Committed, Some(record)) => {
+				let record = self.store.advance(key, Stage::Committed, None)?.unwrap_or(record);
+				if record.stage >= Stage::Revealed {
+					return Ok(());
+				}
+				if let Some(job) = Chain::job(at, replica.job).await? {
+					if matches!(job.phase, JobPhase::Revealing { .. }) {
+						if let (Some(digest), Some(salt)) = (record.digest, record.salt) {
+							let tx = Tx::Reveal { job: key.0, replica: key.1, digest, salt };
+							self.send(key, now, tx);
+						}
+					}
+				}
+			},
+			(ReplicaState::Revealed, Some(_)) => {
+				self.store.advance(key, Stage::Revealed, None)?;
+			},
+			(_, None) => {
+				// Work this store does not know (another machine of the same provider, or a wiped
+				// data directory): leave it alone; it expires and is reissued.
+			},
+			_ => {},
+		}
+		Ok(())
+	}
+
+	/// A replica the market no longer lists as live: record how it ended.
+	async fn on_ended(&self, at: &AtBlock, record: &Record) -> Result<(), BlockError> {
+		let key = (record.job, record.replica);
+		let job = Chain::job(at, record.job).await?;
+		let mine = job.as_ref().and_then(|j| j.replicas.iter().find(|r| r.replica == key.1));
+		let (stage, note) = match (&job, mine.map(|r| &r.state)) {
+			(Some(j), Some(ReplicaState::Done)) => (Stage::Finished, phase_note(&j.phase)),
+			(Some(_), Some(ReplicaState::Missed(m))) => (Stage::Lost, format!("missed: {m:?}")),
+			(Some(j), _) if !matches!(j.phase, JobPhase::Open | JobPhase::Revealing { .. }) => {
+				(Stage::Finished, phase_note(&j.phase))
+			},
+			(Some(_), _) => return Ok(()), // not yet visible as ended
+			(None, _) => (Stage::Finished, "the job record was reaped".into()),
+		};
+		tracing::info!(job = key.0, replica = key.1, "ended: {note}");
+		self.store.advance(key, stage, Some(note))?;
+		*crate::lock(&self.freed) = true;
+		Ok(())
+	}
+
+	/// Whether this worker can run `replica` of `job` before its commit deadline.
+	fn decide(&self, job: &Job, replica: &Replica, now: u32) -> Result<(), Decline> {
+		if !matches!(job.kind, JobKind::Wasm) {
+			return Err(Decline::Kind);
+		}
+		if replica.ack_by < now {
+			return Err(Decline::Late);
+		}
+		if let Some((_, _, size)) = &job.input_url {
+			let max = mib(self.config.worker.max_input_mib);
+			if *size > max {
+				return Err(Decline::InputTooLarge { size: *size, max });
+			}
+		}
+		let busy = self.store.all().iter().filter(|r| r.is_live()).count() as u32;
+		if busy >= self.config.offers.cpu_slots.max(1) {
+			return Err(Decline::Busy);
+		}
+		// Acknowledged in the next block or two; then `commit_window` blocks to commit, of which
+		// COMMIT_MARGIN_BLOCKS are kept for the commit to be included.
+		let usable = job.commit_window.saturating_sub(COMMIT_MARGIN_BLOCKS);
+		let available = Duration::from_secs(u64::from(usable) * BLOCK_SECONDS);
+		let needed = Duration::from_secs_f64(
+			job.max_units as f64 / self.config.worker.units_per_second.max(1) as f64,
+		);
+		if needed > available {
+			return Err(Decline::TooSlow { needed, available });
+		}
+		Ok(())
+	}
+
+	/// Starts the job task of `key` unless it runs already.
+	fn start_job(self: &Arc<Self>, key: ReplicaKey, commit_by: Option<u32>) {
+		if !crate::lock(&self.running).insert(key) {
+			return;
+		}
+		let daemon = self.clone();
+		self.metrics.running.inc();
+		self.tracker.spawn(async move {
+			let result = daemon.run_job(key, commit_by).await;
+			if let Err(e) = result {
+				tracing::warn!(
+					job = key.0,
+					replica = key.1,
+					"job task stopped: {e}; retried next block"
+				);
+			}
+			daemon.metrics.running.dec();
+			crate::lock(&daemon.running).remove(&key);
+		});
+	}
+
+	/// Fetches, runs, stores and commits one replica.
+	async fn run_job(
+		self: &Arc<Self>,
+		key: ReplicaKey,
+		commit_by: Option<u32>,
+	) -> Result<(), String> {
+		let record = self.store.get(key).ok_or("no record")?;
+		tracing::info!(job = key.0, replica = key.1, "running");
+		let at = self.finalized_chain().await?;
+		let now = now_block(&at);
+		let program = Chain::program(&at, record.program)
+			.await
+			.map_err(|e| e.to_string())?
+			.ok_or("the program is not on chain")?;
+		let input = Chain::input(&at, key.0).await.map_err(|e| e.to_string())?.ok_or("no input")?;
+		let started = Instant::now();
+		let input = match input {
+			JobInput::Inline(bytes) => Ok(bytes.0),
+			JobInput::Remote { url, hash, size } => {
+				let max = mib(self.config.worker.max_input_mib);
+				fetch::fetch_input(&self.http, &url.0, hash.0, size, max, Duration::from_secs(60))
+					.await
+					.map_err(|e| ExecError::BadInput(e.to_string()))
+			},
+		};
+		// The wall-clock cap: what is left until the commit deadline, less the margin.
+		let blocks_left = commit_by
+			.unwrap_or(now.saturating_add(10))
+			.saturating_sub(now)
+			.saturating_sub(COMMIT_MARGIN_BLOCKS)
+			.max(1);
+		let limits = Limits {
+			max_units: record.max_units,
+			max_memory_bytes: mib(self.config.worker.memory_mib),
+			max_wall: Duration::from_secs(u64::from(blocks_left) * BLOCK_SECONDS),
+			max_output_bytes: u64::from(record.max_output_bytes),
+		};
+		let exec_started = Instant::now();
+		let outcome = match input {
+			Ok(input) => {
+				let wasm = self.wasm.clone();
+				let checkpoints = self.store.checkpoints(key);
+				let program_hash = record.program;
+				tokio::task::spawn_blocking(move || {
+					wasm.run(
+						&WasmJob { program_hash, program: &program, input: &input, limits },
+						checkpoints,
+					)
+				})
+				.await
+				.map_err(|e| format!("the executor thread failed: {e}"))?
+			},
+			Err(e) => Err(e),
+		};
+		let exec_time = exec_started.elapsed();
+		self.metrics.execution_seconds.observe(exec_time.as_secs_f64());
+		let (output, digest, units, failure) = match outcome {
+			Ok(outcome) => {
+				self.metrics.executed.with_label_values(&["ok"]).inc();
+				(outcome.output, outcome.digest, outcome.units, None)
+			},
+			Err(ExecError::Unavailable(why)) => return Err(why),
+			Err(e) => {
+				self.metrics.executed.with_label_values(&[e.kind()]).inc();
+				tracing::info!(job = key.0, replica = key.1, "the job failed: {e}");
+				let output = executor::failure_output(&e);
+				let digest = executor::digest(&output);
+				(output, digest, e.units(record.max_units), Some(e.to_string()))
+			},
+		};
+		let record = self
+			.store
+			.store_result(key, &output, digest, units, failure)
+			.map_err(|e| e.to_string())?;
+		self.metrics
+			.overhead_seconds
+			.observe(started.elapsed().saturating_sub(exec_time).as_secs_f64());
+		tracing::info!(
+			job = key.0,
+			replica = key.1,
+			units,
+			"computed digest 0x{}; committing",
+			hex::encode(digest)
+		);
+		self.send_commit(key, now, &record);
+		Ok(())
+	}
+
+	/// The chain at the latest finalized block, on the follower's connection.
+	async fn finalized_chain(&self) -> Result<AtBlock, String> {
+		let conn = self.conn.borrow().clone().ok_or("not connected to a node")?;
+		Chain { client: conn.client }.finalized().await.map_err(|e| e.to_string())
+	}
+
+	fn send_commit(self: &Arc<Self>, key: ReplicaKey, now: u32, record: &Record) {
+		let (Some(commitment), Some(units)) = (record.commitment(), record.units) else { return };
+		self.send(key, now, Tx::Commit { job: key.0, replica: key.1, commitment, units });
+	}
+
+	/// Sends `tx` for `key` unless the same call is in flight or was included recently.
+	fn send(self: &Arc<Self>, key: ReplicaKey, now: u32, tx: Tx) {
+		let name = tx.name();
+		{
+			let mut sent = crate::lock(&self.sent);
+			match sent.get(&(key, name)) {
+				Some(None) => return, // in flight
+				Some(Some(at)) if now < at.saturating_add(RESUBMIT_AFTER_BLOCKS) => return,
+				_ => {},
+			}
+			sent.insert((key, name), None);
+		}
+		let daemon = self.clone();
+		self.tracker.spawn(async move {
+			let result = daemon.submitter.submit(tx.clone()).await;
+			let mut sent = crate::lock(&daemon.sent);
+			match &result {
+				Ok(()) => {
+					sent.insert((key, name), Some(now));
+				},
+				Err(_) => {
+					sent.remove(&(key, name));
+				},
+			}
+			drop(sent);
+			daemon.after_tx(key, &tx, result);
+		});
+	}
+
+	fn after_tx(self: &Arc<Self>, key: ReplicaKey, tx: &Tx, result: Result<(), TxError>) {
+		let stage = match (&result, tx) {
+			(Ok(()), Tx::Acknowledge { .. }) => Some(Stage::Running),
+			(Ok(()), Tx::Commit { units, .. }) => {
+				self.metrics.units.inc_by(*units);
+				Some(Stage::Committed)
+			},
+			(Ok(()), Tx::Reveal { .. }) => Some(Stage::Revealed),
+			// The chain already has it: the record catches up.
+			(Err(TxError::Dispatch(e)), Tx::Commit { .. }) if e.contains("AlreadyCommitted") => {
+				Some(Stage::Committed)
+			},
+			(Err(e), _) => {
+				tracing::warn!(job = key.0, replica = key.1, "{} failed: {e}", tx.name());
+				None
+			},
+			_ => None,
+		};
+		if let Some(stage) = stage {
+			tracing::info!(job = key.0, replica = key.1, "{} included", tx.name());
+			if let Err(e) = self.store.advance(key, stage, None) {
+				tracing::error!("{e}");
+				self.cancel.cancel();
+			}
+		}
+	}
+
+	/// Keeps this provider's offers on the book: posts the configured CPU offer when there is none,
+	/// and renews it (which also re-matches resting jobs against freed slots) when a replica ended
+	/// or it is about to expire.
+	async fn upkeep_offers(self: &Arc<Self>, at: &AtBlock, now: u32) -> Result<(), BlockError> {
+		let policy = &self.config.offers;
+		if policy.cpu_slots == 0 {
+			return Ok(());
+		}
+		let offers = Chain::offers(at, &self.worker).await?;
+		let expires_at = now.saturating_add(policy.lifetime_blocks);
+		let key = (u64::MAX, 0);
+		let cpu = offers
+			.iter()
+			.filter(|o| o.open && matches!(o.class, ResourceClass::Cpu) && o.expires_at > now)
+			.max_by_key(|o| o.expires_at);
+		let freed = std::mem::take(&mut *crate::lock(&self.freed));
+		match cpu {
+			None => {
+				if Chain::operator_of(at, &self.worker).await?.is_none() {
+					return Ok(()); // not registered (yet): `stratus-worker register`
+				}
+				let tx = Tx::PostOffer {
+					class: ResourceClass::Cpu,
+					price: policy.cpu_price.0,
+					slots: policy.cpu_slots,
+					expires_at,
+				};
+				self.send(key, now, tx);
+			},
+			Some(offer) => {
+				let expiring = offer.expires_at <= now.saturating_add(policy.lifetime_blocks / 4);
+				if freed || expiring {
+					let tx = Tx::UpdateOffer {
+						offer: offer.offer,
+						price: offer.price,
+						slots: offer.slots.max(offer.in_use),
+						expires_at,
+					};
+					self.send(key, now, tx);
+				}
+			},
+		}
+		Ok(())
+	}
+}
+
+fn new_record(job: &Job, replica: &Replica) -> Record {
+	Record {
+		job: replica.job,
+		replica: replica.replica,
+		requester: job.requester.0,
+		program: job.program.0,
+		kind: match job.kind {
+			JobKind::Wasm => "wasm".into(),
+			JobKind::Cuda => "cuda".into(),
+		},
+		offer: replica.offer,
+		max_units: job.max_units,
+		max_output_bytes: job.max_output_bytes,
+		stage: Stage::Declined,
+		digest: None,
+		salt: None,
+		units: None,
+		failure: None,
+		note: None,
+	}
+}
+
+fn phase_note(phase: &JobPhase<u32>) -> String {
+	match phase {
+		JobPhase::Settled { digest } => format!("settled with digest 0x{}", hex::encode(digest.0)),
+		other => format!("{other:?}").to_lowercase(),
+	}
+}
+
+/// What stops processing a block.
+#[derive(Debug, thiserror::Error)]
+enum BlockError {
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	#[error(transparent)]
+	Store(#[from] crate::store::StoreError),
+}
+
+/// Why the worker declines a replica.
+#[derive(Debug, thiserror::Error)]
+pub enum Decline {
+	#[error("this worker runs WASM jobs only (no CUDA executor in the daemon on this host)")]
+	Kind,
+	#[error("the acknowledgement deadline has passed")]
+	Late,
+	#[error("the remote input is {size} bytes, more than this worker's {max}")]
+	InputTooLarge { size: u64, max: u64 },
+	#[error("every slot is busy")]
+	Busy,
+	#[error("its max units need about {needed:?} at this host's rate; the commit window leaves {available:?}")]
+	TooSlow { needed: Duration, available: Duration },
+}
+
+impl Decline {
+	fn label(&self) -> &'static str {
+		match self {
+			Decline::Kind => "kind",
+			Decline::Late => "late",
+			Decline::InputTooLarge { .. } => "input_too_large",
+			Decline::Busy => "busy",
+			Decline::TooSlow { .. } => "too_slow",
+		}
+	}
+}

@@ -1,0 +1,430 @@
+//! The crash-safe job store: one record per replica the worker took on, and its output.
+//!
+//! Every step that the chain must never see twice is written here *before* it is submitted: the
+//! commit salt, digest, units and the output are on disk (written to a temporary file, `fsync`ed,
+//! renamed, directory `fsync`ed) before the commit transaction leaves the worker. A worker killed at
+//! any point and started again reads the records back and carries on from the chain's view of each
+//! replica: it re-runs work it had not finished (resuming from the job's checkpoint), commits what
+//! it computed with the *same* salt, reveals what it committed, and never computes a second result
+//! for a replica it committed.
+//!
+//! Layout under the data directory:
+//!
+//! ```text
+//! jobs/<job>-<replica>.json         the record (JSON, human readable)
+//! outputs/<job>-<replica>.bin       the output bytes served to the requester
+//! checkpoints/<job>-<replica>.ckpt  the WASM job's last checkpoint (executor::wasm::Checkpoint)
+//! ```
+
+use std::{
+	collections::BTreeMap,
+	fs,
+	io::{self, Write},
+	path::{Path, PathBuf},
+	sync::{Arc, Mutex},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::executor::wasm::{Checkpoint, CheckpointStore};
+
+/// A replica: `(job, replica index)`.
+pub type ReplicaKey = (u64, u8);
+
+/// Where a replica is, as far as this worker knows. Ordered: a record only moves forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+	/// Declined: the worker cannot finish it in time or cannot run it (see `note`).
+	Declined,
+	/// Accepted; the acknowledgement is being submitted.
+	Acknowledging,
+	/// Acknowledged on chain; the program runs (or will run again after a restart).
+	Running,
+	/// Ran: output, digest, units and salt are on disk; the commit may be submitted.
+	Computed,
+	/// The commit is on chain.
+	Committed,
+	/// The reveal is on chain.
+	Revealed,
+	/// The job ended (settled, disputed, cancelled or expired; see `note`).
+	Finished,
+	/// The replica was lost (missed a deadline, or the job ended without it).
+	Lost,
+}
+
+/// One replica the worker took on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+	pub job: u64,
+	pub replica: u8,
+	/// The requester: the only account the output is served to (32-byte account id, hex).
+	#[serde(with = "hex32")]
+	pub requester: [u8; 32],
+	/// The program's hash.
+	#[serde(with = "hex32")]
+	pub program: [u8; 32],
+	/// `"wasm"` or `"cuda"`.
+	pub kind: String,
+	/// The offer the replica uses (re-offered when the replica ends).
+	pub offer: u64,
+	/// The job's budget and bounds.
+	pub max_units: u64,
+	pub max_output_bytes: u32,
+	/// Where the replica is.
+	pub stage: Stage,
+	/// The output digest, once computed.
+	#[serde(default, with = "hex32_opt")]
+	pub digest: Option<[u8; 32]>,
+	/// The commit salt, drawn once when the output is stored and never replaced.
+	#[serde(default, with = "hex32_opt")]
+	pub salt: Option<[u8; 32]>,
+	/// Units reported with the commit.
+	#[serde(default)]
+	pub units: Option<u64>,
+	/// Why the job failed, when it did (the output is then the failure record).
+	#[serde(default)]
+	pub failure: Option<String>,
+	/// A note for the operator: why declined, how it ended.
+	#[serde(default)]
+	pub note: Option<String>,
+}
+
+impl Record {
+	/// `blake2_256(digest ‖ salt)`, the commitment, once computed.
+	pub fn commitment(&self) -> Option<[u8; 32]> {
+		let (digest, salt) = (self.digest?, self.salt?);
+		let mut preimage = [0u8; 64];
+		preimage[..32].copy_from_slice(&digest);
+		preimage[32..].copy_from_slice(&salt);
+		Some(crate::executor::digest(&preimage))
+	}
+
+	/// Whether the worker still has something to do for it.
+	pub fn is_live(&self) -> bool {
+		matches!(
+			self.stage,
+			Stage::Acknowledging | Stage::Running | Stage::Computed | Stage::Committed
+		)
+	}
+}
+
+/// Errors of the job store: the disk. Fatal for the worker (it cannot promise crash safety).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	#[error("job store {path}: {source}")]
+	Io { path: PathBuf, source: io::Error },
+	#[error("job store record {path} is corrupt: {message}")]
+	Corrupt { path: PathBuf, message: String },
+}
+
+/// The job store. Cheap to clone; every write is durable when the call returns.
+#[derive(Clone)]
+pub struct Store {
+	root: PathBuf,
+	records: Arc<Mutex<BTreeMap<ReplicaKey, Record>>>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+	move |source| StoreError::Io { path: path.to_owned(), source }
+}
+
+/// Writes `bytes` to `path` durably: temporary file, fsync, rename, fsync of the directory.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+	let dir = path.parent().unwrap_or(Path::new("."));
+	let tmp = path.with_extension("tmp");
+	{
+		let mut file = fs::File::create(&tmp).map_err(io_err(&tmp))?;
+		file.write_all(bytes).map_err(io_err(&tmp))?;
+		file.sync_all().map_err(io_err(&tmp))?;
+	}
+	fs::rename(&tmp, path).map_err(io_err(path))?;
+	fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+	Ok(())
+}
+
+impl Store {
+	/// Opens (creating) the store under `data_dir` and reads every record back.
+	pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+		let root = data_dir.to_owned();
+		for sub in ["jobs", "outputs", "checkpoints"] {
+			let dir = root.join(sub);
+			fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+		}
+		let mut records = BTreeMap::new();
+		let jobs = root.join("jobs");
+		for entry in fs::read_dir(&jobs).map_err(io_err(&jobs))? {
+			let path = entry.map_err(io_err(&jobs))?.path();
+			if path.extension().is_some_and(|e| e == "tmp") {
+				// A write that did not finish: the record before it is still there.
+				let _ = fs::remove_file(&path);
+				continue;
+			}
+			if path.extension().is_none_or(|e| e != "json") {
+				continue;
+			}
+			let text = fs::read_to_string(&path).map_err(io_err(&path))?;
+			let record: Record = serde_json::from_str(&text)
+				.map_err(|e| StoreError::Corrupt { path: path.clone(), message: e.to_string() })?;
+			records.insert((record.job, record.replica), record);
+		}
+		Ok(Self { root, records: Arc::new(Mutex::new(records)) })
+	}
+
+	fn name(key: ReplicaKey) -> String {
+		format!("{}-{}", key.0, key.1)
+	}
+
+	fn record_path(&self, key: ReplicaKey) -> PathBuf {
+		self.root.join("jobs").join(format!("{}.json", Self::name(key)))
+	}
+
+	/// Where a replica's output lives.
+	pub fn output_path(&self, key: ReplicaKey) -> PathBuf {
+		self.root.join("outputs").join(format!("{}.bin", Self::name(key)))
+	}
+
+	fn checkpoint_path(&self, key: ReplicaKey) -> PathBuf {
+		self.root.join("checkpoints").join(format!("{}.ckpt", Self::name(key)))
+	}
+
+	/// The record of a replica.
+	pub fn get(&self, key: ReplicaKey) -> Option<Record> {
+		crate::lock(&self.records).get(&key).cloned()
+	}
+
+	/// Every record.
+	pub fn all(&self) -> Vec<Record> {
+		crate::lock(&self.records).values().cloned().collect()
+	}
+
+	/// The records of one job.
+	pub fn of_job(&self, job: u64) -> Vec<Record> {
+		crate::lock(&self.records)
+			.range((job, 0)..=(job, u8::MAX))
+			.map(|(_, r)| r.clone())
+			.collect()
+	}
+
+	/// Writes `record` durably, replacing the replica's previous record.
+	pub fn put(&self, record: Record) -> Result<(), StoreError> {
+		let key = (record.job, record.replica);
+		let path = self.record_path(key);
+		let bytes = serde_json::to_vec_pretty(&record)
+			.map_err(|e| StoreError::Corrupt { path: path.clone(), message: e.to_string() })?;
+		write_durably(&path, &bytes)?;
+		crate::lock(&self.records).insert(key, record);
+		Ok(())
+	}
+
+	/// Moves a replica to `stage` (never backwards), with an optional note.
+	pub fn advance(
+		&self,
+		key: ReplicaKey,
+		stage: Stage,
+		note: Option<String>,
+	) -> Result<Option<Record>, StoreError> {
+		let Some(mut record) = self.get(key) else { return Ok(None) };
+		if record.stage >= stage && note.is_none() {
+			return Ok(Some(record));
+		}
+		record.stage = record.stage.max(stage);
+		if note.is_some() {
+			record.note = note;
+		}
+		self.put(record.clone())?;
+		Ok(Some(record))
+	}
+
+	/// Stores a replica's result: the output file first, then the record with digest, units and
+	/// a fresh salt. A replica that already has a result keeps it (same digest, same salt): what
+	/// was computed once is what gets committed.
+	pub fn store_result(
+		&self,
+		key: ReplicaKey,
+		output: &[u8],
+		digest: [u8; 32],
+		units: u64,
+		failure: Option<String>,
+	) -> Result<Record, StoreError> {
+		let Some(mut record) = self.get(key) else {
+			return Err(StoreError::Corrupt {
+				path: self.record_path(key),
+				message: "a result for a replica without a record".into(),
+			});
+		};
+		if record.stage >= Stage::Computed {
+			return Ok(record);
+		}
+		write_durably(&self.output_path(key), output)?;
+		record.digest = Some(digest);
+		record.salt = Some(rand::random());
+		record.units = Some(units);
+		record.failure = failure;
+		record.stage = Stage::Computed;
+		self.put(record.clone())?;
+		let _ = fs::remove_file(self.checkpoint_path(key));
+		Ok(record)
+	}
+
+	/// The output of a replica, if stored.
+	pub fn output(&self, key: ReplicaKey) -> io::Result<Vec<u8>> {
+		fs::read(self.output_path(key))
+	}
+
+	/// The on-disk checkpoint store of a replica (for [`crate::executor::wasm`]).
+	pub fn checkpoints(&self, key: ReplicaKey) -> Arc<dyn CheckpointStore> {
+		Arc::new(FileCheckpoints(self.checkpoint_path(key)))
+	}
+
+	/// Forgets a replica: its record, output and checkpoint.
+	pub fn remove(&self, key: ReplicaKey) -> Result<(), StoreError> {
+		for path in [self.record_path(key), self.output_path(key), self.checkpoint_path(key)] {
+			match fs::remove_file(&path) {
+				Ok(()) => {},
+				Err(e) if e.kind() == io::ErrorKind::NotFound => {},
+				Err(source) => return Err(StoreError::Io { path, source }),
+			}
+		}
+		crate::lock(&self.records).remove(&key);
+		Ok(())
+	}
+}
+
+/// A WASM job's checkpoint in one file, written durably.
+struct FileCheckpoints(PathBuf);
+
+impl CheckpointStore for FileCheckpoints {
+	fn load(&self) -> Option<Checkpoint> {
+		fs::read(&self.0).ok().and_then(|bytes| Checkpoint::decode(&bytes))
+	}
+
+	fn save(&self, checkpoint: Checkpoint) -> io::Result<()> {
+		write_durably(&self.0, &checkpoint.encode()).map_err(|e| match e {
+			StoreError::Io { source, .. } => source,
+			StoreError::Corrupt { message, .. } => io::Error::other(message),
+		})
+	}
+}
+
+mod hex32 {
+	use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&format!("0x{}", hex::encode(bytes)))
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+		let text = String::deserialize(d)?;
+		let raw = hex::decode(text.trim_start_matches("0x")).map_err(D::Error::custom)?;
+		raw.try_into().map_err(|_| D::Error::custom("expected 32 bytes"))
+	}
+}
+
+mod hex32_opt {
+	use serde::{Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(bytes: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+		match bytes {
+			Some(b) => super::hex32::serialize(b, s),
+			None => s.serialize_none(),
+		}
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+		#[derive(Deserialize)]
+		struct Wrap(#[serde(with = "super::hex32")] [u8; 32]);
+		Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(b)| b))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn record(job: u64, replica: u8) -> Record {
+		Record {
+			job,
+			replica,
+			requester: [7; 32],
+			program: [9; 32],
+			kind: "wasm".into(),
+			offer: 3,
+			max_units: 1000,
+			max_output_bytes: 64,
+			stage: Stage::Acknowledging,
+			digest: None,
+			salt: None,
+			units: None,
+			failure: None,
+			note: None,
+		}
+	}
+
+	#[test]
+	fn records_survive_a_reopen() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		store.put(record(1, 0)).unwrap();
+		store.put(record(2, 1)).unwrap();
+		store.advance((1, 0), Stage::Running, None).unwrap();
+		let stored = store.store_result((1, 0), b"out", [5; 32], 42, None).unwrap();
+		let reopened = Store::open(dir.path()).unwrap();
+		assert_eq!(reopened.get((1, 0)), Some(stored.clone()));
+		assert_eq!(reopened.get((2, 1)).unwrap().stage, Stage::Acknowledging);
+		assert_eq!(reopened.output((1, 0)).unwrap(), b"out");
+		assert_eq!(reopened.of_job(1).len(), 1);
+		assert!(stored.commitment().is_some());
+	}
+
+	#[test]
+	fn a_result_is_stored_once_and_its_salt_never_changes() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		store.put(record(1, 0)).unwrap();
+		let first = store.store_result((1, 0), b"first", [1; 32], 10, None).unwrap();
+		// A second run after a restart (or a bug) must not produce a second commitment.
+		let second = store.store_result((1, 0), b"second", [2; 32], 20, None).unwrap();
+		assert_eq!(first, second);
+		assert_eq!(store.output((1, 0)).unwrap(), b"first");
+		let reopened = Store::open(dir.path()).unwrap();
+		assert_eq!(reopened.get((1, 0)).unwrap().commitment(), first.commitment());
+	}
+
+	#[test]
+	fn stages_only_move_forward_and_leftover_temporary_files_are_ignored() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		store.put(record(4, 0)).unwrap();
+		store.advance((4, 0), Stage::Committed, None).unwrap();
+		let back = store.advance((4, 0), Stage::Running, None).unwrap().unwrap();
+		assert_eq!(back.stage, Stage::Committed);
+		fs::write(dir.path().join("jobs/4-0.tmp"), b"{ half a rec").unwrap();
+		let reopened = Store::open(dir.path()).unwrap();
+		assert_eq!(reopened.get((4, 0)).unwrap().stage, Stage::Committed);
+		assert!(!dir.path().join("jobs/4-0.tmp").exists());
+	}
+
+	#[test]
+	fn a_corrupt_record_is_an_error_naming_the_file() {
+		let dir = tempfile::tempdir().unwrap();
+		fs::create_dir_all(dir.path().join("jobs")).unwrap();
+		fs::write(dir.path().join("jobs/1-0.json"), b"not json").unwrap();
+		let err = Store::open(dir.path()).err().unwrap().to_string();
+		assert!(err.contains("1-0.json"), "{err}");
+	}
+
+	#[test]
+	fn checkpoints_live_on_disk_until_the_result_is_stored() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		store.put(record(6, 0)).unwrap();
+		let checkpoint =
+			Checkpoint { program_hash: [9; 32], units: 5, state: vec![1, 2], output: vec![3] };
+		store.checkpoints((6, 0)).save(checkpoint.clone()).unwrap();
+		let reopened = Store::open(dir.path()).unwrap();
+		assert_eq!(reopened.checkpoints((6, 0)).load(), Some(checkpoint));
+		reopened.store_result((6, 0), b"x", [0; 32], 1, None).unwrap();
+		assert_eq!(reopened.checkpoints((6, 0)).load(), None);
+	}
+}
