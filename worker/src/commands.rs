@@ -65,15 +65,11 @@ impl Session {
 	}
 }
 
-/// The capability profile this host registers: detected GPUs, the config's cores, memory, region
-/// and result URL.
-pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
-	let mut kinds = vec![JobKind::Wasm];
-	if !host.gpus.is_empty() {
-		kinds.push(JobKind::Cuda);
-	}
-	// Identical GPUs form one class.
-	let mut gpus: Vec<GpuSpec> = Vec::new();
+/// This host's GPUs grouped into the profile's GPU classes (identical model, VRAM and compute
+/// capability): each class's spec and the CUDA ordinals of its devices. An offer for
+/// `ResourceClass::Gpu(i)` runs on the devices of class `i`.
+pub fn gpu_classes(host: &HostInfo) -> Vec<(GpuSpec, Vec<u32>)> {
+	let mut classes: Vec<(GpuSpec, Vec<u32>)> = Vec::new();
 	for gpu in &host.gpus {
 		let model: Vec<u8> =
 			gpu.name.bytes().take(stratus_primitives::MAX_GPU_MODEL_LEN as usize).collect();
@@ -81,12 +77,13 @@ pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
 		let compute_capability =
 			u16::try_from(gpu.compute_major.saturating_mul(10).saturating_add(gpu.compute_minor))
 				.unwrap_or(u16::MAX);
-		if let Some(class) = gpus.iter_mut().find(|c| {
+		if let Some((spec, ordinals)) = classes.iter_mut().find(|(c, _)| {
 			c.model.0 == model
 				&& c.vram_mib == vram_mib
 				&& c.compute_capability == compute_capability
 		}) {
-			class.count = class.count.saturating_add(1);
+			spec.count = spec.count.saturating_add(1);
+			ordinals.push(gpu.ordinal);
 			continue;
 		}
 		let driver_version = gpu
@@ -99,7 +96,7 @@ pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
 				Some(major.saturating_mul(100).saturating_add(minor))
 			})
 			.unwrap_or(0);
-		gpus.push(GpuSpec {
+		let spec = GpuSpec {
 			model: bounded(model),
 			vram_mib,
 			compute_capability,
@@ -109,9 +106,21 @@ pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
 				.saturating_mul(1000)
 				.saturating_add(gpu.cuda_minor.saturating_mul(10)),
 			count: 1,
-		});
+		};
+		classes.push((spec, vec![gpu.ordinal]));
 	}
-	gpus.truncate(stratus_primitives::MAX_GPU_CLASSES as usize);
+	classes.truncate(stratus_primitives::MAX_GPU_CLASSES as usize);
+	classes
+}
+
+/// The capability profile this host registers: detected GPUs, the config's cores, memory, region
+/// and result URL.
+pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
+	let mut kinds = vec![JobKind::Wasm];
+	if !host.gpus.is_empty() {
+		kinds.push(JobKind::Cuda);
+	}
+	let gpus = gpu_classes(host).into_iter().map(|(spec, _)| spec).collect();
 	let url = &config.results.public_url;
 	CapabilityProfile {
 		kinds: bounded(kinds),
@@ -216,8 +225,7 @@ pub async fn offer(config: &Config, host: &HostInfo) -> Result<Vec<String>, Comm
 		wanted.push((ResourceClass::Cpu, policy.cpu_price.0, policy.cpu_slots));
 	}
 	if policy.gpu_slots > 0 {
-		let classes = profile(config, host).gpus.0.len();
-		for class in 0..classes {
+		for class in 0..gpu_classes(host).len() {
 			wanted.push((ResourceClass::Gpu(class as u8), policy.gpu_price.0, policy.gpu_slots));
 		}
 	}
@@ -356,5 +364,45 @@ impl Status {
 		}
 		out += &format!("earned (jobs in this worker's store still on chain): {}\n", self.earned);
 		out
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::host::GpuInfo;
+
+	fn gpu(ordinal: u32, name: &str, vram_mib: u64) -> GpuInfo {
+		GpuInfo {
+			ordinal,
+			name: name.into(),
+			vram_mib,
+			compute_major: 9,
+			compute_minor: 0,
+			driver_version: Some("550.54.15".into()),
+			cuda_major: 12,
+			cuda_minor: 4,
+		}
+	}
+
+	#[test]
+	fn identical_gpus_form_one_class_with_their_ordinals() {
+		let host = HostInfo {
+			cpu_cores: 16,
+			memory_mib: 1 << 17,
+			gpus: vec![
+				gpu(0, "NVIDIA H100", 81_559),
+				gpu(1, "NVIDIA L4", 23_034),
+				gpu(2, "NVIDIA H100", 81_559),
+			],
+		};
+		let classes = gpu_classes(&host);
+		assert_eq!(classes.len(), 2);
+		assert_eq!(classes[0].1, vec![0, 2]);
+		assert_eq!(classes[0].0.count, 2);
+		assert_eq!(classes[0].0.compute_capability, 90);
+		assert_eq!(classes[0].0.driver_version, 55_054);
+		assert_eq!(classes[0].0.cuda_version, 12_040);
+		assert_eq!(classes[1].1, vec![1]);
 	}
 }

@@ -34,7 +34,7 @@ use crate::{
 	chain::{AtBlock, Chain, ChainError, Job, Replica},
 	config::Config,
 	executor::{
-		self,
+		self, cuda,
 		wasm::{WasmConfig, WasmExecutor, WasmJob},
 		ExecError, Limits,
 	},
@@ -83,6 +83,8 @@ pub struct Daemon {
 	metrics: Metrics,
 	submitter: Submitter,
 	wasm: Arc<WasmExecutor>,
+	/// CUDA ordinals of each GPU class of the profile (`ResourceClass::Gpu(i)` → `gpus[i]`).
+	gpus: Vec<Vec<u32>>,
 	http: reqwest::Client,
 	/// The follower's current connection (None while reconnecting).
 	conn: watch::Receiver<Option<Connection>>,
@@ -162,6 +164,10 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 		metrics,
 		submitter,
 		wasm: Arc::new(wasm),
+		gpus: crate::commands::gpu_classes(&crate::host::detect())
+			.into_iter()
+			.map(|(_, ordinals)| ordinals)
+			.collect(),
 		http,
 		conn: conn_rx,
 		running: Mutex::new(HashSet::new()),
@@ -371,9 +377,15 @@ impl Daemon {
 
 	/// Whether this worker can run `replica` of `job` before its commit deadline.
 	fn decide(&self, job: &Job, replica: &Replica, now: u32) -> Result<(), Decline> {
-		if !matches!(job.kind, JobKind::Wasm) {
-			return Err(Decline::Kind);
-		}
+		let slots = match job.kind {
+			JobKind::Wasm => self.config.offers.cpu_slots,
+			JobKind::Cuda if self.gpus.is_empty() => return Err(Decline::NoGpu),
+			JobKind::Cuda => self
+				.config
+				.offers
+				.gpu_slots
+				.saturating_mul(u32::try_from(self.gpus.len()).unwrap_or(u32::MAX)),
+		};
 		if replica.ack_by < now {
 			return Err(Decline::Late);
 		}
@@ -383,17 +395,22 @@ impl Daemon {
 				return Err(Decline::InputTooLarge { size: *size, max });
 			}
 		}
-		let busy = self.store.all().iter().filter(|r| r.is_live()).count() as u32;
-		if busy >= self.config.offers.cpu_slots.max(1) {
+		let kind = kind_name(&job.kind);
+		let busy = self.store.all().iter().filter(|r| r.is_live() && r.kind == kind).count();
+		if busy >= slots as usize {
 			return Err(Decline::Busy);
 		}
 		// Acknowledged in the next block or two; then `commit_window` blocks to commit, of which
 		// COMMIT_MARGIN_BLOCKS are kept for the commit to be included.
 		let usable = job.commit_window.saturating_sub(COMMIT_MARGIN_BLOCKS);
 		let available = Duration::from_secs(u64::from(usable) * BLOCK_SECONDS);
-		let needed = Duration::from_secs_f64(
-			job.max_units as f64 / self.config.worker.units_per_second.max(1) as f64,
-		);
+		let needed = match job.kind {
+			JobKind::Wasm => Duration::from_secs_f64(
+				job.max_units as f64 / self.config.worker.units_per_second.max(1) as f64,
+			),
+			// CUDA units are GPU milliseconds.
+			JobKind::Cuda => Duration::from_millis(job.max_units),
+		};
 		if needed > available {
 			return Err(Decline::TooSlow { needed, available });
 		}
@@ -459,16 +476,22 @@ impl Daemon {
 			max_output_bytes: u64::from(record.max_output_bytes),
 		};
 		let exec_started = Instant::now();
+		let device =
+			if record.kind == "cuda" { Some(self.device_for(&at, &record).await?) } else { None };
 		let outcome = match input {
 			Ok(input) => {
 				let wasm = self.wasm.clone();
 				let checkpoints = self.store.checkpoints(key);
 				let program_hash = record.program;
-				tokio::task::spawn_blocking(move || {
-					wasm.run(
+				tokio::task::spawn_blocking(move || match device {
+					// CUDA jobs run in a child process, killed at the wall-clock limit.
+					Some(device) => cuda::IsolatedRunner::new(device)
+						.and_then(|runner| runner.run(&program, &input, &limits))
+						.map(|report| report.outcome),
+					None => wasm.run(
 						&WasmJob { program_hash, program: &program, input: &input, limits },
 						checkpoints,
-					)
+					),
 				})
 				.await
 				.map_err(|e| format!("the executor thread failed: {e}"))?
@@ -507,6 +530,24 @@ impl Daemon {
 		);
 		self.send_commit(key, now, &record);
 		Ok(())
+	}
+
+	/// The GPU a CUDA replica runs on: a device of the GPU class its offer sells.
+	async fn device_for(&self, at: &AtBlock, record: &Record) -> Result<u32, String> {
+		let offers = Chain::offers(at, &self.worker).await.map_err(|e| e.to_string())?;
+		let class = offers.iter().find(|o| o.offer == record.offer).map(|o| o.class.clone());
+		let Some(ResourceClass::Gpu(index)) = class else {
+			return Err(format!("offer {} is not a GPU offer of this provider", record.offer));
+		};
+		let ordinals = self
+			.gpus
+			.get(usize::from(index))
+			.filter(|o| !o.is_empty())
+			.ok_or_else(|| format!("this host has no GPU class {index}"))?;
+		// Spread a class's replicas over its devices.
+		let spread = record.job.wrapping_add(u64::from(record.replica));
+		let at = usize::try_from(spread).unwrap_or(0).checked_rem(ordinals.len()).unwrap_or(0);
+		ordinals.get(at).copied().ok_or_else(|| "no device".into())
 	}
 
 	/// The chain at the latest finalized block, on the follower's connection.
@@ -576,47 +617,58 @@ impl Daemon {
 		}
 	}
 
-	/// Keeps this provider's offers on the book: posts the configured CPU offer when there is none,
-	/// and renews it (which also re-matches resting jobs against freed slots) when a replica ended
-	/// or it is about to expire.
+	/// Keeps this provider's offers on the book: for each resource class of the price policy
+	/// (CPU; each GPU class), posts an offer when there is none, and renews it (which also
+	/// re-matches resting jobs against freed slots) when a replica ended or it is about to expire.
 	async fn upkeep_offers(self: &Arc<Self>, at: &AtBlock, now: u32) -> Result<(), BlockError> {
 		let policy = &self.config.offers;
-		if policy.cpu_slots == 0 {
+		let mut wanted = Vec::new();
+		if policy.cpu_slots > 0 {
+			wanted.push((ResourceClass::Cpu, policy.cpu_price.0, policy.cpu_slots));
+		}
+		if policy.gpu_slots > 0 {
+			for class in 0..self.gpus.len() {
+				let class = u8::try_from(class).unwrap_or(u8::MAX);
+				wanted.push((ResourceClass::Gpu(class), policy.gpu_price.0, policy.gpu_slots));
+			}
+		}
+		if wanted.is_empty() {
 			return Ok(());
 		}
 		let offers = Chain::offers(at, &self.worker).await?;
 		let expires_at = now.saturating_add(policy.lifetime_blocks);
-		let key = (u64::MAX, 0);
-		let cpu = offers
-			.iter()
-			.filter(|o| o.open && matches!(o.class, ResourceClass::Cpu) && o.expires_at > now)
-			.max_by_key(|o| o.expires_at);
 		let freed = std::mem::take(&mut *crate::lock(&self.freed));
-		match cpu {
-			None => {
-				if Chain::operator_of(at, &self.worker).await?.is_none() {
-					return Ok(()); // not registered (yet): `stratus-worker register`
-				}
-				let tx = Tx::PostOffer {
-					class: ResourceClass::Cpu,
-					price: policy.cpu_price.0,
-					slots: policy.cpu_slots,
-					expires_at,
-				};
-				self.send(key, now, tx);
-			},
-			Some(offer) => {
-				let expiring = offer.expires_at <= now.saturating_add(policy.lifetime_blocks / 4);
-				if freed || expiring {
-					let tx = Tx::UpdateOffer {
-						offer: offer.offer,
-						price: offer.price,
-						slots: offer.slots.max(offer.in_use),
-						expires_at,
-					};
-					self.send(key, now, tx);
-				}
-			},
+		let mut registered = None;
+		for (index, (class, price, slots)) in wanted.into_iter().enumerate() {
+			// Offer transactions are keyed apart from replicas' (job ids never reach u64::MAX).
+			let key = (u64::MAX, u8::try_from(index).unwrap_or(u8::MAX));
+			let open = offers
+				.iter()
+				.filter(|o| o.open && o.class == class && o.expires_at > now)
+				.max_by_key(|o| o.expires_at);
+			match open {
+				None => {
+					if registered.is_none() {
+						registered = Some(Chain::operator_of(at, &self.worker).await?.is_some());
+					}
+					if registered == Some(true) {
+						self.send(key, now, Tx::PostOffer { class, price, slots, expires_at });
+					}
+				},
+				Some(offer) => {
+					let expiring =
+						offer.expires_at <= now.saturating_add(policy.lifetime_blocks / 4);
+					if freed || expiring {
+						let tx = Tx::UpdateOffer {
+							offer: offer.offer,
+							price: offer.price,
+							slots: offer.slots.max(offer.in_use),
+							expires_at,
+						};
+						self.send(key, now, tx);
+					}
+				},
+			}
 		}
 		Ok(())
 	}
@@ -628,10 +680,7 @@ fn new_record(job: &Job, replica: &Replica) -> Record {
 		replica: replica.replica,
 		requester: job.requester.0,
 		program: job.program.0,
-		kind: match job.kind {
-			JobKind::Wasm => "wasm".into(),
-			JobKind::Cuda => "cuda".into(),
-		},
+		kind: kind_name(&job.kind).into(),
 		offer: replica.offer,
 		max_units: job.max_units,
 		max_output_bytes: job.max_output_bytes,
@@ -641,6 +690,13 @@ fn new_record(job: &Job, replica: &Replica) -> Record {
 		units: None,
 		failure: None,
 		note: None,
+	}
+}
+
+fn kind_name(kind: &JobKind) -> &'static str {
+	match kind {
+		JobKind::Wasm => "wasm",
+		JobKind::Cuda => "cuda",
 	}
 }
 
@@ -663,8 +719,8 @@ enum BlockError {
 /// Why the worker declines a replica.
 #[derive(Debug, thiserror::Error)]
 pub enum Decline {
-	#[error("this worker runs WASM jobs only (no CUDA executor in the daemon on this host)")]
-	Kind,
+	#[error("a CUDA job, and this host has no GPU")]
+	NoGpu,
 	#[error("the acknowledgement deadline has passed")]
 	Late,
 	#[error("the remote input is {size} bytes, more than this worker's {max}")]
@@ -678,7 +734,7 @@ pub enum Decline {
 impl Decline {
 	fn label(&self) -> &'static str {
 		match self {
-			Decline::Kind => "kind",
+			Decline::NoGpu => "no_gpu",
 			Decline::Late => "late",
 			Decline::InputTooLarge { .. } => "input_too_large",
 			Decline::Busy => "busy",
