@@ -14,7 +14,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,7 +22,9 @@ import path from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex, u8aToString } from '@polkadot/util';
-import { blake2AsHex, cryptoWaitReady, decodeAddress, randomAsU8a } from '@polkadot/util-crypto';
+import {
+  blake2AsHex, blake2AsU8a, cryptoWaitReady, decodeAddress, naclDecrypt, randomAsU8a,
+} from '@polkadot/util-crypto';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
 const WORKER = process.env.STRATUS_WORKER;
@@ -159,11 +161,13 @@ async function settled(job, timeoutMs) {
   }, timeoutMs);
 }
 
-async function download(job, signer, { sign = true } = {}) {
+async function download(job, signer, { sign = true, boxKey } = {}) {
   const headers = {};
+  if (boxKey) headers['x-stratus-box-key'] = u8aToHex(boxKey);
   if (sign) {
     const at = Date.now();
-    const signature = signer.sign(new TextEncoder().encode(`stratus-output:${job}:${at}`));
+    const text = `stratus-output:${job}:${at}${boxKey ? `:${u8aToHex(boxKey)}` : ''}`;
+    const signature = signer.sign(new TextEncoder().encode(text));
     headers['x-stratus-account'] = signer.address;
     headers['x-stratus-timestamp'] = String(at);
     headers['x-stratus-signature'] = u8aToHex(signature);
@@ -249,7 +253,12 @@ describe('stratus-worker on a real node', () => {
 
   test('the requester downloads the output with a signed request; others are refused', async () => {
     const output = expectedOutput(3, data);
-    const response = await download(first, requester);
+    // The worker serves an output once its reveal is in a block; the settlement seen here is in
+    // that same block, so the worker may take a moment to notice (404 until then).
+    const response = await waitFor('the worker to serve the output', async () => {
+      const r = await download(first, requester);
+      return r.status === 404 ? undefined : r;
+    }, 30_000, 250);
     assert.equal(response.status, 200, await response.clone().text());
     const body = new Uint8Array(await response.arrayBuffer());
     assert.deepEqual(body, output);
@@ -257,12 +266,30 @@ describe('stratus-worker on a real node', () => {
     assert.equal(response.headers.get('x-stratus-digest'), status.phase.Settled.digest);
     assert.equal(blake2AsHex(body), status.phase.Settled.digest);
 
+    // Encrypted to an X25519 key of the requester's (docs/provider-guide.md): only that key's
+    // holder can read it, and it decrypts to the same output.
+    const { publicKey, privateKey } = generateKeyPairSync('x25519');
+    const boxKey = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(-32));
+    const sealedResponse = await download(first, requester, { boxKey });
+    assert.equal(sealedResponse.status, 200);
+    assert.equal(sealedResponse.headers.get('x-stratus-encryption'), 'x25519-blake2-xsalsa20poly1305');
+    const sealed = new Uint8Array(await sealedResponse.arrayBuffer());
+    assert.notDeepEqual(sealed.subarray(56), output);
+    const ephemeral = sealed.subarray(0, 32);
+    const x25519Spki = Buffer.from('302a300506032b656e032100', 'hex');
+    const shared = diffieHellman({
+      privateKey,
+      publicKey: createPublicKey({ key: Buffer.concat([x25519Spki, ephemeral]), format: 'der', type: 'spki' }),
+    });
+    const key = blake2AsU8a(u8aConcat(new TextEncoder().encode('stratus-output-key'), shared, ephemeral, boxKey));
+    assert.deepEqual(naclDecrypt(sealed.subarray(56), sealed.subarray(32, 56), key), output);
+
     const other = await download(first, alice);
     assert.equal(other.status, 403);
     const unsigned = await download(first, requester, { sign: false });
     assert.equal(unsigned.status, 401);
     const metrics = await (await fetch(`${resultsUrl}/metrics`)).text();
-    assert.match(metrics, /stratus_worker_output_downloads_total\{result="served"\} 1/);
+    assert.match(metrics, /stratus_worker_output_downloads_total\{result="served"\} 2/);
     assert.match(metrics, /stratus_worker_jobs_executed_total\{outcome="ok"\} 1/);
   });
 
@@ -286,7 +313,10 @@ describe('stratus-worker on a real node', () => {
     const status = await settled(job, 240_000);
     assert.equal(status.phase.Settled.digest, blake2AsHex(expectedOutput(rounds, big)));
     assert.ok(BigInt(status.replicas[0].paid) > 0n);
-    const response = await download(job, requester);
+    const response = await waitFor('the worker to serve the output', async () => {
+      const r = await download(job, requester);
+      return r.status === 404 ? undefined : r;
+    }, 30_000, 250);
     assert.equal(response.status, 200);
     assert.equal(blake2AsHex(new Uint8Array(await response.arrayBuffer())), status.phase.Settled.digest);
   });

@@ -11,6 +11,8 @@
 //! Baseline in the same run: the same HTTP GET of the same bytes with no checks. Prints medians and
 //! 95th percentiles; the target is a total under 10 ms. Not a test: `scripts/bench-worker` runs it.
 
+#![allow(clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 use std::time::{Duration, Instant};
 
 use stratus_worker::{

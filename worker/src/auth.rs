@@ -5,7 +5,9 @@
 //! - `x-stratus-account`: the requester's account (SS58, any prefix, or `0x` + 64 hex digits);
 //! - `x-stratus-timestamp`: milliseconds since the Unix epoch when the request was signed;
 //! - `x-stratus-signature`: `0x` + the sr25519 signature (64 bytes, hex) of the message
-//!   `stratus-output:<job>:<timestamp>` (ASCII) by that account's key. A signature over the same
+//!   `stratus-output:<job>:<timestamp>` (ASCII) by that account's key — or, when the request asks
+//!   for the output encrypted to an X25519 key (`x-stratus-box-key: 0x…`, [`crate::seal`]),
+//!   `stratus-output:<job>:<timestamp>:0x<that key, lowercase hex>`, so nobody can swap the key. A signature over the same
 //!   message wrapped as `<Bytes>…</Bytes>` (what browser wallets' `signRaw` produce) is accepted
 //!   too.
 //!
@@ -42,15 +44,19 @@ pub enum AuthError {
 	NotRequester,
 }
 
-/// The message a requester signs to download `job`'s output.
-pub fn message(job: u64, timestamp_ms: u64) -> String {
-	format!("stratus-output:{job}:{timestamp_ms}")
+/// The message a requester signs to download `job`'s output (encrypted to `box_key`, if given).
+pub fn message(job: u64, timestamp_ms: u64, box_key: Option<&[u8; 32]>) -> String {
+	match box_key {
+		Some(key) => format!("stratus-output:{job}:{timestamp_ms}:0x{}", hex::encode(key)),
+		None => format!("stratus-output:{job}:{timestamp_ms}"),
+	}
 }
 
-/// A parsed, signature-checked request: who signed it.
+/// A parsed, signature-checked request: who signed it, and the X25519 key to encrypt to.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Signed {
 	pub account: [u8; 32],
+	pub box_key: Option<[u8; 32]>,
 }
 
 /// Parses an account: SS58 (any prefix) or `0x` + 64 hex digits.
@@ -84,9 +90,24 @@ pub fn verify<'a>(
 		.and_then(|h| hex::decode(h).ok())
 		.and_then(|b| b.try_into().ok())
 		.ok_or_else(|| AuthError::Malformed(SIGNATURE_HEADER, "not 0x + 128 hex digits".into()))?;
+	let box_key = match get(crate::seal::BOX_KEY_HEADER) {
+		None => None,
+		Some(text) => Some(
+			text.trim()
+				.strip_prefix("0x")
+				.and_then(|h| hex::decode(h).ok())
+				.and_then(|b| <[u8; 32]>::try_from(b).ok())
+				.ok_or_else(|| {
+					AuthError::Malformed(
+						crate::seal::BOX_KEY_HEADER,
+						"not 0x + 64 hex digits".into(),
+					)
+				})?,
+		),
+	};
 	let signature = Signature::from_raw(signature);
 	let public = Public::from_raw(account);
-	let plain = message(job, at);
+	let plain = message(job, at, box_key.as_ref());
 	let wrapped = format!("<Bytes>{plain}</Bytes>");
 	let ok = [plain.as_bytes(), wrapped.as_bytes()]
 		.iter()
@@ -94,7 +115,7 @@ pub fn verify<'a>(
 	if !ok {
 		return Err(AuthError::BadSignature);
 	}
-	Ok(Signed { account })
+	Ok(Signed { account, box_key })
 }
 
 #[cfg(test)]
@@ -108,7 +129,7 @@ mod tests {
 		at: u64,
 		wrap: bool,
 	) -> Vec<(&'static str, String)> {
-		let text = message(job, at);
+		let text = message(job, at, None);
 		let signed = if wrap { format!("<Bytes>{text}</Bytes>") } else { text };
 		vec![
 			(ACCOUNT_HEADER, pair.public().to_ss58check()),

@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod host;
 pub mod init;
 pub mod metrics;
+pub mod seal;
 pub mod server;
 pub mod store;
 pub mod submitter;

@@ -118,7 +118,7 @@ fn chain_command(config_path: PathBuf, command: Command) -> ExitCode {
 		Ok(runtime) => runtime,
 		Err(e) => return fail(format!("cannot start the async runtime: {e}")),
 	};
-	runtime.block_on(async move {
+	let code = runtime.block_on(async move {
 		match command {
 			Command::Register => match commands::register(&config, &host::detect()).await {
 				Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
@@ -140,7 +140,11 @@ fn chain_command(config_path: PathBuf, command: Command) -> ExitCode {
 			Command::Init { .. } | Command::Detect => unreachable!("handled before"),
 		}
 		ExitCode::SUCCESS
-	})
+	});
+	// A WASM job still running on a blocking thread is not waited for: its record and checkpoint
+	// are on disk and the next start resumes it.
+	runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+	code
 }
 
 async fn run(config: Config) -> ExitCode {

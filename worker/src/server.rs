@@ -3,7 +3,8 @@
 //! - `GET /jobs/<job>/output`: the output bytes, once this worker has revealed its result, to a
 //!   request signed by the job's requester ([`crate::auth`]). The response carries
 //!   `x-stratus-digest: 0x…` (the blake2-256 the worker revealed; the requester compares it with the
-//!   job's canonical digest on chain). 401 for a missing, malformed, stale or bad signature, 403 for
+//!   job's canonical digest on chain). With `x-stratus-box-key` the body is encrypted to that key
+//!   ([`crate::seal`]) and `x-stratus-encryption` names the scheme. 401 for a missing, malformed, stale or bad signature, 403 for
 //!   a valid signature by another account, 404 when this worker has no revealed output for the job.
 //! - `GET /metrics`: Prometheus text format.
 //! - `GET /health`: `{"finalized_block": …, "running": …}`.
@@ -12,7 +13,7 @@ use std::{net::SocketAddr, time::SystemTime};
 
 use axum::{
 	extract::{Path, State},
-	http::{HeaderMap, StatusCode},
+	http::{HeaderMap, HeaderValue, StatusCode},
 	response::{IntoResponse, Response},
 	routing::get,
 	Router,
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
 	auth::{self, AuthError},
 	metrics::Metrics,
+	seal,
 	store::{Stage, Store},
 };
 
@@ -96,17 +98,30 @@ async fn output(
 	let key = (record.job, record.replica);
 	match state.store.output(key) {
 		Ok(bytes) => {
-			state.metrics.downloads.with_label_values(&["served"]).inc();
 			let digest = format!("0x{}", hex::encode(record.digest.unwrap_or_default()));
-			(
-				StatusCode::OK,
-				[
-					("content-type", "application/octet-stream"),
-					("x-stratus-digest", digest.as_str()),
-				],
-				bytes,
-			)
-				.into_response()
+			let mut headers = HeaderMap::new();
+			headers.insert("content-type", HeaderValue::from_static("application/octet-stream"));
+			if let Ok(value) = HeaderValue::from_str(&digest) {
+				headers.insert("x-stratus-digest", value);
+			}
+			let body = match signed.box_key {
+				None => bytes,
+				Some(key) => match seal::seal(&bytes, key) {
+					Some(sealed) => {
+						headers.insert(
+							seal::ENCRYPTION_HEADER,
+							HeaderValue::from_static(seal::SCHEME),
+						);
+						sealed
+					},
+					None => {
+						return (StatusCode::INTERNAL_SERVER_ERROR, "encryption failed\n")
+							.into_response()
+					},
+				},
+			};
+			state.metrics.downloads.with_label_values(&["served"]).inc();
+			(StatusCode::OK, headers, body).into_response()
 		},
 		Err(e) => {
 			state.metrics.downloads.with_label_values(&["missing"]).inc();
