@@ -10,7 +10,8 @@
 //   it matches the digest (and the SHA-256 computed here); another key and an unsigned request are
 //   refused;
 // - a worker killed (SIGKILL) in the middle of a job and started again still ends with a verified,
-//   paid job; SIGTERM stops it cleanly.
+//   paid job; SIGTERM stops it cleanly;
+// - the config names a dead endpoint before the live one: commands and daemon fail over.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -200,7 +201,10 @@ after(async () => {
 
 describe('stratus-worker on a real node', () => {
   test('init, fund, register, offer and status, as docs/provider-guide.md says', async () => {
-    const out = cli('init', '--endpoint', URL, '--region', String(REGION));
+    // Two endpoints, the first a port nothing listens on: every command and the daemon fail over
+    // to the next endpoint.
+    const dead = `ws://127.0.0.1:${await freePort()}`;
+    const out = cli('init', '--endpoint', dead, '--endpoint', URL, '--region', String(REGION));
     operator = out.match(/operator account: (\S+)/)?.[1];
     assert.ok(operator, out);
     assert.equal(fs.statSync(path.join(dir, 'keys.toml')).mode & 0o777, 0o600);
@@ -249,6 +253,8 @@ describe('stratus-worker on a real node', () => {
     assert.ok(BigInt(replica.paid) > 0n, 'the provider was paid');
     const afterPaid = (await api.query.system.account(operator)).data.free.toBigInt();
     assert.ok(afterPaid > before, 'the operator account received the payment');
+    // It failed over from the dead first endpoint to the live one.
+    assert.ok(fs.readFileSync(workerLog, 'utf8').includes(`connected to ${URL}`));
   });
 
   test('the requester downloads the output with a signed request; others are refused', async () => {
