@@ -14,10 +14,7 @@
 //! The worker serves the output only when the account is the job's requester, the signature is
 //! valid and the timestamp is within [`MAX_SKEW_MS`] of the worker's clock.
 
-use sp_core::{
-	crypto::Ss58Codec,
-	sr25519::{Public, Signature},
-};
+use sp_core::sr25519::{Public, Signature};
 
 /// How far a request's timestamp may be from the worker's clock.
 pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
@@ -59,14 +56,6 @@ pub struct Signed {
 	pub box_key: Option<[u8; 32]>,
 }
 
-/// Parses an account: SS58 (any prefix) or `0x` + 64 hex digits.
-pub fn parse_account(text: &str) -> Option<[u8; 32]> {
-	if let Some(hex_id) = text.strip_prefix("0x") {
-		return hex::decode(hex_id).ok()?.try_into().ok();
-	}
-	Public::from_ss58check_with_version(text).ok().map(|(p, _)| p.0)
-}
-
 /// Checks a request's headers (`get` returns a header's value) for `job` at `now_ms`.
 pub fn verify<'a>(
 	job: u64,
@@ -74,9 +63,11 @@ pub fn verify<'a>(
 	get: impl Fn(&'static str) -> Option<&'a str>,
 ) -> Result<Signed, AuthError> {
 	let field = |name| get(name).ok_or(AuthError::Missing(name));
-	let account = parse_account(field(ACCOUNT_HEADER)?.trim()).ok_or_else(|| {
-		AuthError::Malformed(ACCOUNT_HEADER, "not an SS58 address or 0x + 64 hex digits".into())
-	})?;
+	let account = stratus_client::parse_account(field(ACCOUNT_HEADER)?.trim())
+		.map(|a| a.0)
+		.map_err(|_| {
+			AuthError::Malformed(ACCOUNT_HEADER, "not an SS58 address or 0x + 64 hex digits".into())
+		})?;
 	let at: u64 = field(TIMESTAMP_HEADER)?
 		.trim()
 		.parse()
@@ -121,7 +112,7 @@ pub fn verify<'a>(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use sp_core::Pair;
+	use sp_core::{crypto::Ss58Codec, Pair};
 
 	fn headers(
 		pair: &sp_core::sr25519::Pair,

@@ -14,7 +14,7 @@ use stratus_client::{
 			pallet_provider_staking::types::ProviderInfo,
 		},
 	},
-	subxt::client::OnlineClientAtBlock,
+	subxt::{client::OnlineClientAtBlock, storage::Address},
 	AccountId, Client, StratusConfig,
 };
 
@@ -85,16 +85,13 @@ impl Chain {
 
 	/// A registered program's code.
 	pub async fn program(at: &AtBlock, hash: [u8; 32]) -> Result<Option<Vec<u8>>, ChainError> {
-		let addr = rt::storage().market().program_code();
-		let value = timed(at.storage().try_fetch(addr, (hash.into(),))).await?;
-		value.map(|v| v.decode().map(|code| code.0)).transpose().map_err(request)
+		let code = fetch(at, rt::storage().market().program_code(), (hash.into(),)).await?;
+		Ok(code.map(|code| code.0))
 	}
 
 	/// A job's input.
 	pub async fn input(at: &AtBlock, job: u64) -> Result<Option<JobInput>, ChainError> {
-		let addr = rt::storage().market().job_inputs();
-		let value = timed(at.storage().try_fetch(addr, (job,))).await?;
-		value.map(|v| v.decode()).transpose().map_err(request)
+		fetch(at, rt::storage().market().job_inputs(), (job,)).await
 	}
 
 	/// The provider registered under operator account `operator`.
@@ -102,9 +99,7 @@ impl Chain {
 		at: &AtBlock,
 		operator: &AccountId,
 	) -> Result<Option<Provider>, ChainError> {
-		let addr = rt::storage().provider_staking().providers();
-		let value = timed(at.storage().try_fetch(addr, (*operator,))).await?;
-		value.map(|v| v.decode()).transpose().map_err(request)
+		fetch(at, rt::storage().provider_staking().providers(), (*operator,)).await
 	}
 
 	/// The operator account a worker key acts for.
@@ -112,17 +107,24 @@ impl Chain {
 		at: &AtBlock,
 		worker: &AccountId,
 	) -> Result<Option<AccountId>, ChainError> {
-		let addr = rt::storage().provider_staking().worker_keys();
-		let value = timed(at.storage().try_fetch(addr, (*worker,))).await?;
-		value.map(|v| v.decode()).transpose().map_err(request)
+		fetch(at, rt::storage().provider_staking().worker_keys(), (*worker,)).await
 	}
 
 	/// An account's free balance.
 	pub async fn free_balance(at: &AtBlock, who: &AccountId) -> Result<u128, ChainError> {
-		let addr = rt::storage().system().account();
-		let value = timed(at.storage().try_fetch(addr, (*who,))).await?;
-		Ok(value.map(|v| v.decode()).transpose().map_err(request)?.map_or(0, |a| a.data.free))
+		let account = fetch(at, rt::storage().system().account(), (*who,)).await?;
+		Ok(account.map_or(0, |a| a.data.free))
 	}
+}
+
+/// Reads and decodes one storage entry at `at` (`None` when it is absent).
+async fn fetch<Addr: Address>(
+	at: &AtBlock,
+	addr: Addr,
+	key: Addr::KeyParts,
+) -> Result<Option<Addr::Value>, ChainError> {
+	let value = timed(at.storage().try_fetch(addr, key)).await?;
+	value.map(|v| v.decode()).transpose().map_err(request)
 }
 
 fn request(e: impl std::fmt::Display) -> ChainError {

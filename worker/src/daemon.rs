@@ -155,7 +155,7 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 	tracing::info!(
 		"worker key {}; {} replicas in the job store; results on http://{results_addr}",
 		stratus_client::ss58(&worker),
-		store.all().iter().filter(|r| r.is_live()).count()
+		store.live().len()
 	);
 	let daemon = Arc::new(Daemon {
 		config,
@@ -278,9 +278,9 @@ impl Daemon {
 			self.on_replica(at, now, replica).await?;
 		}
 		// Replicas the worker knows but the market no longer lists as live: they ended.
-		for record in self.store.all() {
+		for record in self.store.live() {
 			let key = (record.job, record.replica);
-			if !record.is_live() || seen.contains(&key) {
+			if seen.contains(&key) {
 				continue;
 			}
 			self.on_ended(at, &record).await?;
@@ -396,7 +396,7 @@ impl Daemon {
 			}
 		}
 		let kind = kind_name(&job.kind);
-		let busy = self.store.all().iter().filter(|r| r.is_live() && r.kind == kind).count();
+		let busy = self.store.live().iter().filter(|r| r.kind == kind).count();
 		if busy >= slots as usize {
 			return Err(Decline::Busy);
 		}
@@ -598,10 +598,6 @@ impl Daemon {
 				Some(Stage::Committed)
 			},
 			(Ok(()), Tx::Reveal { .. }) => Some(Stage::Revealed),
-			// The chain already has it: the record catches up.
-			(Err(TxError::Dispatch(e)), Tx::Commit { .. }) if e.contains("AlreadyCommitted") => {
-				Some(Stage::Committed)
-			},
 			(Err(e), _) => {
 				tracing::warn!(job = key.0, replica = key.1, "{} failed: {e}", tx.name());
 				None

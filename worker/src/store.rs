@@ -198,6 +198,12 @@ impl Store {
 		crate::lock(&self.records).values().cloned().collect()
 	}
 
+	/// The records the worker still has something to do for ([`Record::is_live`]); what each
+	/// finalized block looks at, however many finished records the store keeps.
+	pub fn live(&self) -> Vec<Record> {
+		crate::lock(&self.records).values().filter(|r| r.is_live()).cloned().collect()
+	}
+
 	/// The records of one job.
 	pub fn of_job(&self, job: u64) -> Vec<Record> {
 		crate::lock(&self.records)

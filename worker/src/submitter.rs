@@ -33,7 +33,6 @@ pub enum Tx {
 	UpdateOffer { offer: u64, price: u128, slots: u32, expires_at: u32 },
 	Register { worker: AccountId, profile: CapabilityProfile, stake: u128 },
 	BondExtra { amount: u128 },
-	UpdateProfile { profile: CapabilityProfile },
 	Transfer { to: AccountId, amount: u128 },
 }
 
@@ -48,7 +47,6 @@ impl Tx {
 			Tx::UpdateOffer { .. } => "update_offer",
 			Tx::Register { .. } => "register",
 			Tx::BondExtra { .. } => "bond_extra",
-			Tx::UpdateProfile { .. } => "update_profile",
 			Tx::Transfer { .. } => "transfer",
 		}
 	}
@@ -169,42 +167,32 @@ async fn submit_one(
 	let params =
 		DefaultExtrinsicParamsBuilder::<StratusConfig>::new().nonce(nonce).mortal(64).build();
 	let mut transactions = at.transactions();
+	// Each call has its own payload type: one submission path, spelled once.
+	macro_rules! submit {
+		($call:expr) => {
+			timed(transactions.sign_and_submit_then_watch(&$call, key, params)).await
+		};
+	}
 	let submitted = match tx {
-		Tx::Acknowledge { job, replica } => {
-			let call = rt::tx().market().acknowledge(*job, *replica);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
-		},
+		Tx::Acknowledge { job, replica } => submit!(rt::tx().market().acknowledge(*job, *replica)),
 		Tx::Commit { job, replica, commitment, units } => {
-			let call = rt::tx().verification().commit(*job, *replica, (*commitment).into(), *units);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
+			submit!(rt::tx().verification().commit(*job, *replica, (*commitment).into(), *units))
 		},
 		Tx::Reveal { job, replica, digest, salt } => {
-			let call = rt::tx().verification().reveal(*job, *replica, (*digest).into(), *salt);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
+			submit!(rt::tx().verification().reveal(*job, *replica, (*digest).into(), *salt))
 		},
 		Tx::PostOffer { class, price, slots, expires_at } => {
-			let call = rt::tx().market().post_offer(class.clone(), *price, *slots, *expires_at);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
+			submit!(rt::tx().market().post_offer(class.clone(), *price, *slots, *expires_at))
 		},
 		Tx::UpdateOffer { offer, price, slots, expires_at } => {
-			let call = rt::tx().market().update_offer(*offer, *price, *slots, *expires_at);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
+			submit!(rt::tx().market().update_offer(*offer, *price, *slots, *expires_at))
 		},
 		Tx::Register { worker, profile, stake } => {
-			let call = rt::tx().provider_staking().register(*worker, profile.clone(), *stake);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
+			submit!(rt::tx().provider_staking().register(*worker, profile.clone(), *stake))
 		},
-		Tx::BondExtra { amount } => {
-			let call = rt::tx().provider_staking().bond_extra(*amount);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
-		},
-		Tx::UpdateProfile { profile } => {
-			let call = rt::tx().provider_staking().update_profile(profile.clone());
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
-		},
+		Tx::BondExtra { amount } => submit!(rt::tx().provider_staking().bond_extra(*amount)),
 		Tx::Transfer { to, amount } => {
-			let call = rt::tx().balances().transfer_keep_alive((*to).into(), *amount);
-			timed(transactions.sign_and_submit_then_watch(&call, key, params)).await
+			submit!(rt::tx().balances().transfer_keep_alive((*to).into(), *amount))
 		},
 	};
 	let mut progress = submitted.map_err(not_included)?;
