@@ -104,6 +104,45 @@ fn book<T: Config>(ineligible: u32, eligible: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
+/// `n` offers at price 1 that expire at the next block, from providers a job would otherwise
+/// take: the costliest entries a walk can pass over (each is closed and dropped on the spot).
+fn expiring<T: Config>(n: u32) {
+	for i in 0..n {
+		let who = provider::<T>(20_000 + i, 276, 1);
+		Pallet::<T>::do_post_offer(
+			who,
+			ResourceClass::Cpu,
+			1u32.into(),
+			1,
+			now::<T>() + 1u32.into(),
+		)
+		.unwrap();
+	}
+}
+
+/// A book and a job for `submit_job`: `e` offers that have just expired, `s` offers the job
+/// excludes, then `r` offers it takes (one slot each, so each fills); the job has `r` replicas and
+/// `i` bytes of inline input, from the whitelisted caller. Whitelists the block's
+/// acknowledgement-deadline queue, which the block pays for once.
+fn placement<T: Config>(
+	r: u32,
+	s: u32,
+	e: u32,
+	i: u32,
+) -> (T::AccountId, JobSpec<BalanceOf<T>, BlockNumberFor<T>>) {
+	expiring::<T>(e);
+	frame_system::Pallet::<T>::set_block_number(now::<T>() + 1u32.into());
+	book::<T>(s, r);
+	let requester: T::AccountId = whitelisted_caller();
+	T::Currency::set_balance(&requester, BalanceOf::<T>::max_value() / 4u32.into());
+	let hash = program::<T>(&requester);
+	let spec =
+		JobSpec { input: InputSpec::Inline(vec![7; i as usize]), ..spec::<T>(hash, r as u8, 10) };
+	let acks = now::<T>() + T::AckWindow::get() + 1u32.into();
+	frame_benchmarking::benchmarking::add_to_whitelist(Timeouts::<T>::hashed_key_for(acks).into());
+	(requester, spec)
+}
+
 fn submit<T: Config>(
 	requester: &T::AccountId,
 	spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
@@ -229,25 +268,61 @@ mod benches {
 		assert!(Offers::<T>::get(id).is_none());
 	}
 
+	/// A job of `r` replicas placed on the `r` cheapest offers, each taking its offer's last
+	/// slot, with `k` KiB of inline input. The requester pays the transaction's fee, so its
+	/// account is already written (whitelisted, as FRAME does for the caller); the job counter
+	/// and the block's acknowledgement-deadline queue are paid once per block by `on_initialize`.
 	#[benchmark]
 	fn submit_job(
 		r: Linear<1, { u32::from(T::MaxReplication::get()) }>,
-		s: Linear<1, { T::MaxMatchScan::get() }>,
-		i: Linear<0, { T::MaxInlineInput::get() }>,
+		k: Linear<0, { T::MaxInlineInput::get() / 1024 }>,
 	) {
-		let s = s.max(r);
-		book::<T>(s - r, r);
-		let requester = funded::<T>("requester", 0);
-		let hash = program::<T>(&requester);
-		let spec = JobSpec {
-			input: InputSpec::Inline(vec![7; i as usize]),
-			..spec::<T>(hash, r as u8, 10)
-		};
+		let (requester, spec) = placement::<T>(r, 0, 0, k * 1024);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(requester), spec);
 
 		assert_eq!(Jobs::<T>::get(0).unwrap().replicas.len() as u32, r);
+	}
+
+	/// What walking the offer book costs a job: one replica placed after passing `s` offers
+	/// that exclude it and `e` expired offers (closed on the way). Charged as the difference
+	/// from `match_walk(0, 0)`, on top of `submit_job`: measured apart so that the common case,
+	/// a job that takes the first offers it meets, is not extrapolated from walks a hundred times
+	/// its cost.
+	#[benchmark]
+	fn match_walk(
+		s: Linear<0, { (T::MaxMatchScan::get() - 1) / 2 }>,
+		e: Linear<0, { (T::MaxMatchScan::get() - 1) / 2 }>,
+	) {
+		let (requester, spec) = placement::<T>(1, s, e, 32);
+
+		#[extrinsic_call]
+		submit_job(RawOrigin::Signed(requester), spec);
+
+		assert_eq!(Jobs::<T>::get(0).unwrap().replicas.len(), 1);
+		assert_eq!(Offers::<T>::iter().count() as u32, s + 1);
+	}
+
+	/// What a job left short of replicas adds: its commit-close deadline queued and its entry in
+	/// the bid book.
+	#[benchmark]
+	fn rest_job() {
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		let id = submit::<T>(&requester, spec::<T>(hash, T::MaxReplication::get(), 10));
+		let mut job = Jobs::<T>::get(id).unwrap();
+		Pallet::<T>::leave_bid_book(id, &job);
+		job.close_scheduled = false;
+		Timeouts::<T>::remove(job.commit_close());
+
+		#[block]
+		{
+			Pallet::<T>::sync_bid_book(id, &mut job).unwrap();
+		}
+
+		assert!(job.close_scheduled);
+		assert_eq!(BidBook::<T>::iter().count(), 1);
 	}
 
 	#[benchmark]
@@ -322,11 +397,9 @@ mod benches {
 		let requester = funded::<T>("requester", 0);
 		let hash = program::<T>(&requester);
 		let job = submit::<T>(&requester, spec::<T>(hash, 1, 10));
-		// The reissue walks ineligible offers (cheaper) and takes the last one.
-		// The freed slot of the missed replica's offer is walked too (and skipped).
-		for i in 0..s.saturating_sub(2) {
-			offer::<T>(&provider::<T>(20_000 + i, DENIED_REGION, 1), 1, 1);
-		}
+		// The reissue walks cheaper offers that have expired by then (closing each) and takes
+		// the last one. The freed slot of the missed replica's offer is walked too (and skipped).
+		expiring::<T>(s.saturating_sub(2));
 		offer::<T>(&provider::<T>(30_000, 276, 1), 2, 1);
 		let at = Jobs::<T>::get(job).unwrap().replicas[0].ack_by + 1u32.into();
 		frame_system::Pallet::<T>::set_block_number(at);
@@ -344,10 +417,9 @@ mod benches {
 	#[benchmark]
 	fn timeout_commit(s: Linear<1, { T::MaxMatchScan::get() }>) {
 		let (job, _) = running_job::<T>(1, 0);
-		// The freed slot of the missed replica's offer is walked too (and skipped).
-		for i in 0..s.saturating_sub(2) {
-			offer::<T>(&provider::<T>(20_000 + i, DENIED_REGION, 1), 1, 1);
-		}
+		// The reissue walks cheaper offers that have expired by then (closing each); the freed
+		// slot of the missed replica's offer is walked too (and skipped).
+		expiring::<T>(s.saturating_sub(2));
 		offer::<T>(&provider::<T>(30_000, 276, 1), 2, 1);
 		let at = Jobs::<T>::get(job).unwrap().replicas[0].commit_by.unwrap() + 1u32.into();
 		frame_system::Pallet::<T>::set_block_number(at);

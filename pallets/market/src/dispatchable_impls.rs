@@ -2,10 +2,10 @@
 //! nothing (dispatch is transactional as well).
 
 use crate::{
-	matching::ask_key, BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput,
-	JobInputs, JobPhase, JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet,
-	ProgramCode, ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements,
-	RequirementsSpec, Timeout,
+	matching::{ask_key, Placement},
+	BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput, JobInputs, JobPhase,
+	JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
+	ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements, RequirementsSpec, Timeout,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -280,7 +280,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_submit_job(
 		requester: T::AccountId,
 		spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
-	) -> Result<(u32, u32), DispatchError> {
+	) -> Result<Placement, DispatchError> {
 		let (mut job, input) = Self::new_job(requester.clone(), spec)?;
 		Self::hold(&requester, HoldReason::JobEscrow, job.escrow)?;
 		let id = NextJobId::<T>::get();
@@ -297,12 +297,13 @@ impl<T: Config> Pallet<T> {
 			program: job.program,
 			escrow: job.escrow,
 		});
-		let (matched, scanned) = Self::fill(id, &mut job)?;
-		if job.unfilled() > 0 {
+		let walk = Self::fill(id, &mut job)?;
+		let short = job.unfilled() > 0;
+		if short {
 			Self::sync_bid_book(id, &mut job)?;
 		}
 		Jobs::<T>::insert(id, job);
-		Ok((matched, scanned))
+		Ok(Placement { walk, short })
 	}
 
 	/// A job that has not ended.

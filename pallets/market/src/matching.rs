@@ -2,8 +2,8 @@
 //! against resting jobs).
 
 use crate::{
-	BalanceOf, BidBook, Config, Error, Event, Job, Offer, OfferBook, Offers, Pallet, Replica,
-	ReplicaState, Requirements, Timeout,
+	weights::WeightInfo, BalanceOf, BidBook, Config, Error, Event, Job, Offer, OfferBook, Offers,
+	Pallet, Replica, ReplicaState, Requirements, Timeout,
 };
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
@@ -75,7 +75,63 @@ impl Exclusions {
 	}
 }
 
+/// What one walk of the offer book for a job did: what the job is charged for.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Walk {
+	/// Replicas assigned.
+	pub matched: u32,
+	/// Of those, assignments that took an offer's last free slot (and so its book entry).
+	pub filled: u32,
+	/// Book entries looked at and passed over as ineligible (or from a provider the job already
+	/// has).
+	pub passed: u32,
+	/// Book entries looked at that had expired, and were closed on the way.
+	pub expired: u32,
+}
+
+/// What placing a job did: its walk of the book, and whether it was left short of replicas
+/// (resting in the bid book, or at least with its commit-close deadline queued).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Placement {
+	pub walk: Walk,
+	pub short: bool,
+}
+
 impl<T: Config> Pallet<T> {
+	/// The weight `submit_job` is charged. `None`: its worst case, before dispatch.
+	///
+	/// `submit_job(r, k)` places `r` replicas on the first offers met, each filling its offer, and
+	/// stores `k` KiB of input; the walk past `s` ineligible and `e` expired entries comes on
+	/// top, as its cost over an empty walk (`match_walk(s, e) − match_walk(0, 0)`). An offer that
+	/// keeps free slots stays in the book, which saves the write of its book entry. A job left
+	/// short of replicas also pays for resting (`rest_job`).
+	pub(crate) fn submit_job_weight(placement: Option<&Placement>, input_kib: u32) -> Weight {
+		let walk = |passed: u32, expired: u32| {
+			T::WeightInfo::match_walk(passed, expired)
+				.saturating_sub(T::WeightInfo::match_walk(0, 0))
+		};
+		let Some(placement) = placement else {
+			// Every replica placed, and every entry the walk may look at passed over, or every
+			// one expired, whichever costs more (the cost is linear in each): a bound on any
+			// mix. Refunded after dispatch.
+			let r = u32::from(T::MaxReplication::get());
+			let scan = T::MaxMatchScan::get();
+			return T::WeightInfo::submit_job(r, input_kib)
+				.saturating_add(walk(scan, 0).max(walk(0, scan)))
+				.saturating_add(T::WeightInfo::rest_job());
+		};
+		let Walk { matched, filled, passed, expired } = placement.walk;
+		let kept = matched.saturating_sub(filled);
+		let weight = T::WeightInfo::submit_job(matched, input_kib)
+			.saturating_add(walk(passed, expired))
+			.saturating_sub(T::DbWeight::get().writes(kept.into()));
+		if placement.short {
+			weight.saturating_add(T::WeightInfo::rest_job())
+		} else {
+			weight
+		}
+	}
+
 	/// What excludes `offer` from a job with these requirements and `max_price`, judged at `now`
 	/// against the standing of the offer's provider (`None`: not registered).
 	pub(crate) fn exclusions(
@@ -196,13 +252,12 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Match `job`'s missing replicas against the cheapest eligible offers. Returns
-	/// `(replicas matched, book entries looked at)`.
-	pub(crate) fn fill(id: JobId, job: &mut Job<T>) -> Result<(u32, u32), DispatchError> {
+	/// Match `job`'s missing replicas against the cheapest eligible offers.
+	pub(crate) fn fill(id: JobId, job: &mut Job<T>) -> Result<Walk, DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let needed = job.unfilled();
 		if needed == 0 || !Self::time_allows(job, now) {
-			return Ok((0, 0));
+			return Ok(Walk::default());
 		}
 		let room = (T::MaxReplicasPerJob::get() as usize).saturating_sub(job.replicas.len());
 		let needed = needed.min(room);
@@ -236,15 +291,21 @@ impl<T: Config> Pallet<T> {
 				picked.push((offer_id, offer));
 			}
 		}
+		let closed = expired.len() as u32;
 		for offer_id in expired {
 			Self::close_offer(offer_id, true);
 		}
 		let matched = picked.len() as u32;
+		let mut filled = 0u32;
 		for (offer_id, mut offer) in picked {
 			Self::assign(id, job, offer_id, &mut offer)?;
+			if offer.free() == 0 {
+				filled = filled.saturating_add(1);
+			}
 			Offers::<T>::insert(offer_id, offer);
 		}
-		Ok((matched, scanned))
+		let passed = scanned.saturating_sub(matched).saturating_sub(closed);
+		Ok(Walk { matched, filled, passed, expired: closed })
 	}
 
 	/// Match an offer's free slots against resting jobs, highest bid first. Returns the number of

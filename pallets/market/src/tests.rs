@@ -384,6 +384,40 @@ fn job_matches_the_cheapest_offer_in_the_same_block() {
 }
 
 #[test]
+fn submit_job_is_charged_for_the_walk_it_did() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		register(12, cpu_profile(840), 1);
+		let program = register_wasm(ALICE);
+		// Cheapest first: an offer that expires at block 3, one from a denied region, then one
+		// of two slots that takes the first replica and keeps a slot free.
+		assert_ok!(Market::post_offer(RuntimeOrigin::signed(10), ResourceClass::Cpu, 1, 1, 3));
+		offer(12, 2, 1);
+		let kept = offer(11, 3, 2);
+		run_to_block(3);
+		let requirements = RequirementsSpec { regions_denied: vec![840], ..Default::default() };
+		let spec = JobSpec { replication: 2, requirements, ..spec(program) };
+		let placement = Market::do_submit_job(ALICE, spec.clone()).unwrap();
+		assert_eq!(
+			placement,
+			crate::matching::Placement {
+				walk: crate::matching::Walk { matched: 1, filled: 0, passed: 1, expired: 1 },
+				short: true,
+			}
+		);
+		assert!(OfferBook::<Test>::iter().any(|(_, key, ())| key[16..] == kept.to_be_bytes()));
+		// The call is charged exactly that, far below what it declares before dispatch.
+		let post = Market::submit_job(RuntimeOrigin::signed(ALICE), spec).unwrap();
+		let second = crate::matching::Placement {
+			walk: crate::matching::Walk { matched: 1, filled: 1, passed: 1, expired: 0 },
+			short: true,
+		};
+		assert_eq!(post.actual_weight, Some(Market::submit_job_weight(Some(&second), 1)));
+		assert!(Market::submit_job_weight(None, 1).all_gt(post.actual_weight.unwrap()));
+	});
+}
+
+#[test]
 fn equal_prices_match_in_time_order_and_never_above_max_price() {
 	ExtBuilder.build_and_execute(|| {
 		providers(10..=13);

@@ -13,6 +13,18 @@ use sp_runtime::traits::{One, Saturating};
 const SPILL_BLOCKS: u32 = 8;
 
 impl<T: Config> Pallet<T> {
+	/// The block's share of what every job placed in it writes: the job counter (`NextJobId`)
+	/// and the queue of the acknowledgement deadlines its replicas get (`Timeouts` at
+	/// `now + AckWindow + 1`, or a spill block after it). However many jobs touch them, each
+	/// key is read from and written to the database once per block, so the block pays for them
+	/// here, once, and `submit_job`'s benchmark whitelists them — the way FRAME treats
+	/// `System::Account` of the signer (paid by the transaction extensions) or
+	/// `System::BlockWeight`.
+	pub(crate) fn hot_keys_weight() -> Weight {
+		let keys = 2u64.saturating_add(SPILL_BLOCKS.into());
+		T::DbWeight::get().reads_writes(keys, keys)
+	}
+
 	/// Queue `timeout` to be handled at block `at`, or in one of the next `SPILL_BLOCKS` blocks
 	/// when `at` is full.
 	pub(crate) fn schedule(at: BlockNumberFor<T>, timeout: Timeout) -> DispatchResult {

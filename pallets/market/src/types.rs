@@ -333,12 +333,14 @@ impl Timeout {
 }
 
 impl InputSpec {
-	/// The inline input's length (zero for a URL input).
-	pub fn inline_len(&self) -> u32 {
-		match self {
-			InputSpec::Inline(bytes) => bytes.len() as u32,
-			InputSpec::Remote { .. } => 0,
-		}
+	/// What the job stores of its input on chain, in KiB rounded up: the inline bytes, or the
+	/// URL. `submit_job` is weighed by it (whole KiB keep the benchmark's fit well conditioned).
+	pub fn stored_kib(&self) -> u32 {
+		let bytes = match self {
+			InputSpec::Inline(bytes) => bytes.len(),
+			InputSpec::Remote { url, .. } => url.len(),
+		};
+		u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 	}
 }
 

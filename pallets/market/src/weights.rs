@@ -16,7 +16,9 @@ pub trait WeightInfo {
 	fn post_offer(s: u32) -> Weight;
 	fn update_offer(s: u32) -> Weight;
 	fn cancel_offer() -> Weight;
-	fn submit_job(r: u32, s: u32, i: u32) -> Weight;
+	fn submit_job(r: u32, k: u32) -> Weight;
+	fn match_walk(s: u32, e: u32) -> Weight;
+	fn rest_job() -> Weight;
 	fn cancel_job(r: u32) -> Weight;
 	fn acknowledge() -> Weight;
 	fn reap_offer() -> Weight;
@@ -62,12 +64,23 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
-	fn submit_job(r: u32, _s: u32, _i: u32) -> Weight {
+	fn submit_job(r: u32, _k: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 			.saturating_add(RocksDbWeight::get().reads(1_u64.saturating_mul(r.into())))
+	}
+	fn match_walk(s: u32, e: u32) -> Weight {
+		Weight::from_parts(40_000_000, 10000)
+			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64.saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes(4_u64.saturating_mul(e.into())))
+	}
+	fn rest_job() -> Weight {
+		Weight::from_parts(20_000_000, 3000)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn cancel_job(r: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
