@@ -49,6 +49,7 @@ fn record(job: u64) -> Record {
 		units: None,
 		failure: None,
 		note: None,
+		ended_at: None,
 	}
 }
 

@@ -159,6 +159,14 @@ pub struct Worker {
 	/// Largest remote input the worker downloads, in MiB.
 	#[serde(default = "default_max_input_mib")]
 	pub max_input_mib: u32,
+	/// Days an ended replica (settled, lost, declined) is kept — its record and its output, which
+	/// requesters download — before the worker forgets it. 0: kept for ever.
+	#[serde(default = "default_keep_ended_days")]
+	pub keep_ended_days: u32,
+}
+
+fn default_keep_ended_days() -> u32 {
+	7
 }
 
 fn default_fee_allowance() -> Amount {
@@ -286,6 +294,8 @@ fee_allowance = "{fee_allowance}"
 # commit deadline at this rate. Largest remote input downloaded, in MiB.
 units_per_second = {units_per_second}
 max_input_mib = {max_input_mib}
+# Days an ended job's record and output are kept for its requester to download (0: for ever).
+keep_ended_days = {keep_ended_days}
 
 [offers]
 # What `stratus-worker offer` posts. WASM jobs: price per unit of fuel (≈ one wasm instruction).
@@ -312,6 +322,7 @@ public_url = {public_url:?}
 			fee_allowance = self.worker.fee_allowance,
 			units_per_second = self.worker.units_per_second,
 			max_input_mib = self.worker.max_input_mib,
+			keep_ended_days = self.worker.keep_ended_days,
 			cpu_slots = self.offers.cpu_slots,
 			cpu_price = self.offers.cpu_price,
 			gpu_slots = self.offers.gpu_slots,
@@ -425,6 +436,7 @@ mod tests {
 				fee_allowance: default_fee_allowance(),
 				units_per_second: default_units_per_second(),
 				max_input_mib: default_max_input_mib(),
+				keep_ended_days: default_keep_ended_days(),
 			},
 			offers: Offers {
 				cpu_slots: 2,

@@ -177,10 +177,32 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 		cancel: cancel.clone(),
 	});
 	tracker.spawn(follow(daemon.clone(), conn_tx));
+	tracker.spawn(prune(daemon.clone()));
 	Ok(Running { daemon, results_addr, tracker, cancel })
 }
 
 /// Keeps a connection and processes every finalized block until cancelled.
+/// Forgets ended replicas past their retention (`keep_ended_days`): at start, then hourly.
+async fn prune(daemon: Arc<Daemon>) {
+	let days = daemon.config.worker.keep_ended_days;
+	if days == 0 {
+		return;
+	}
+	let keep = Duration::from_secs(u64::from(days).saturating_mul(86_400));
+	let mut hourly = tokio::time::interval(Duration::from_secs(3_600));
+	loop {
+		tokio::select! {
+			_ = daemon.cancel.cancelled() => return,
+			_ = hourly.tick() => {},
+		}
+		match daemon.store.prune(keep) {
+			Ok(0) => {},
+			Ok(n) => tracing::info!("forgot {n} replicas that ended more than {days} days ago"),
+			Err(e) => tracing::warn!("pruning the job store: {e}"),
+		}
+	}
+}
+
 async fn follow(daemon: Arc<Daemon>, conn_tx: watch::Sender<Option<Connection>>) {
 	let endpoints = daemon.config.chain.endpoints.clone();
 	let mut next_endpoint = 0usize;
@@ -686,6 +708,7 @@ fn new_record(job: &Job, replica: &Replica) -> Record {
 		units: None,
 		failure: None,
 		note: None,
+		ended_at: None,
 	}
 }
 

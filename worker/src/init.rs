@@ -108,6 +108,7 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 			fee_allowance: Amount(10 * stratus_primitives::PLANCK_PER_STRAT),
 			units_per_second: 2_000_000_000,
 			max_input_mib: 64,
+			keep_ended_days: 7,
 		},
 		offers: config::Offers {
 			cpu_slots: host.cpu_cores.max(1),

@@ -22,6 +22,7 @@ use std::{
 	io::{self, Write},
 	path::{Path, PathBuf},
 	sync::{Arc, Mutex},
+	time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,10 @@ pub struct Record {
 	/// A note for the operator: why declined, how it ended.
 	#[serde(default)]
 	pub note: Option<String>,
+	/// When the worker stopped having anything to do for it (Unix seconds): the start of its
+	/// retention ([`Store::prune`]). Set by the store.
+	#[serde(default)]
+	pub ended_at: Option<u64>,
 }
 
 impl Record {
@@ -123,6 +128,11 @@ pub enum StoreError {
 pub struct Store {
 	root: PathBuf,
 	records: Arc<Mutex<BTreeMap<ReplicaKey, Record>>>,
+}
+
+/// Seconds since the Unix epoch (0 on a clock set before it).
+fn unix_now() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -168,7 +178,14 @@ impl Store {
 				.map_err(|e| StoreError::Corrupt { path: path.clone(), message: e.to_string() })?;
 			records.insert((record.job, record.replica), record);
 		}
-		Ok(Self { root, records: Arc::new(Mutex::new(records)) })
+		// Records from before retention existed: their retention starts now.
+		let undated: Vec<Record> =
+			records.values().filter(|r| !r.is_live() && r.ended_at.is_none()).cloned().collect();
+		let store = Self { root, records: Arc::new(Mutex::new(records)) };
+		for record in undated {
+			store.put(record)?;
+		}
+		Ok(store)
 	}
 
 	fn name(key: ReplicaKey) -> String {
@@ -212,8 +229,14 @@ impl Store {
 			.collect()
 	}
 
-	/// Writes `record` durably, replacing the replica's previous record.
-	pub fn put(&self, record: Record) -> Result<(), StoreError> {
+	/// Writes `record` durably, replacing the replica's previous record. A record that is no
+	/// longer live gets its end time, once.
+	pub fn put(&self, mut record: Record) -> Result<(), StoreError> {
+		if record.is_live() {
+			record.ended_at = None;
+		} else if record.ended_at.is_none() {
+			record.ended_at = Some(unix_now());
+		}
 		let key = (record.job, record.replica);
 		let path = self.record_path(key);
 		let bytes = serde_json::to_vec_pretty(&record)
@@ -281,6 +304,21 @@ impl Store {
 	/// The on-disk checkpoint store of a replica (for [`crate::executor::wasm`]).
 	pub fn checkpoints(&self, key: ReplicaKey) -> Arc<dyn CheckpointStore> {
 		Arc::new(FileCheckpoints(self.checkpoint_path(key)))
+	}
+
+	/// Forgets the replicas that ended more than `keep` ago — record, output and checkpoint — and
+	/// returns how many. Live replicas are never touched.
+	pub fn prune(&self, keep: Duration) -> Result<usize, StoreError> {
+		let cutoff = unix_now().saturating_sub(keep.as_secs());
+		let due: Vec<ReplicaKey> = crate::lock(&self.records)
+			.values()
+			.filter(|r| !r.is_live() && r.ended_at.is_some_and(|at| at < cutoff))
+			.map(|r| (r.job, r.replica))
+			.collect();
+		for key in &due {
+			self.remove(*key)?;
+		}
+		Ok(due.len())
 	}
 
 	/// Forgets a replica: its record, output and checkpoint.
@@ -364,7 +402,37 @@ mod tests {
 			units: None,
 			failure: None,
 			note: None,
+			ended_at: None,
 		}
+	}
+
+	#[test]
+	fn ended_replicas_are_pruned_after_their_retention() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		store.put(record(1, 0)).unwrap();
+		store.advance((1, 0), Stage::Running, None).unwrap();
+		store.store_result((1, 0), b"out", [5; 32], 42, None).unwrap();
+		assert_eq!(store.get((1, 0)).unwrap().ended_at, None, "live: no end time");
+		// Ended a day ago (a record written before retention existed gets its end time at open).
+		let day_old = Record { ended_at: Some(unix_now() - 86_400), ..store.get((1, 0)).unwrap() };
+		let day_old = Record { stage: Stage::Finished, ..day_old };
+		store.put(day_old).unwrap();
+		store.put(record(2, 0)).unwrap();
+		store.advance((2, 0), Stage::Lost, Some("missed".into())).unwrap();
+		let undated = Record { stage: Stage::Declined, ..record(3, 0) };
+		write_durably(&store.record_path((3, 0)), &serde_json::to_vec(&undated).unwrap()).unwrap();
+		store.put(record(4, 0)).unwrap();
+
+		let store = Store::open(dir.path()).unwrap();
+		assert!(store.get((3, 0)).unwrap().ended_at.is_some(), "dated at open");
+		assert_eq!(store.prune(Duration::from_secs(3_600)).unwrap(), 1);
+		assert_eq!(store.get((1, 0)), None);
+		assert!(store.output((1, 0)).is_err(), "the output went with the record");
+		assert!(store.get((2, 0)).is_some() && store.get((3, 0)).is_some());
+		assert_eq!(store.get((4, 0)).unwrap().stage, Stage::Acknowledging, "live: kept");
+		// Gone for good: not back after a reopen.
+		assert_eq!(Store::open(dir.path()).unwrap().get((1, 0)), None);
 	}
 
 	#[test]
