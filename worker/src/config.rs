@@ -165,21 +165,21 @@ pub struct Worker {
 	pub keep_ended_days: u32,
 }
 
-fn default_keep_ended_days() -> u32 {
+pub(crate) fn default_keep_ended_days() -> u32 {
 	7
 }
 
-fn default_fee_allowance() -> Amount {
+pub(crate) fn default_fee_allowance() -> Amount {
 	Amount(10 * PLANCK_PER_STRAT)
 }
 
 /// A conservative WASM fuel rate: the SHA-256 kernel runs at about 1.4e10 fuel per second on a
 /// 2-core cloud VM (docs/performance.md); loads that copy or branch more run slower.
-fn default_units_per_second() -> u64 {
+pub(crate) fn default_units_per_second() -> u64 {
 	2_000_000_000
 }
 
-fn default_max_input_mib() -> u32 {
+pub(crate) fn default_max_input_mib() -> u32 {
 	64
 }
 

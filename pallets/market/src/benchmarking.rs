@@ -78,15 +78,18 @@ fn spec<T: Config>(
 }
 
 fn offer<T: Config>(who: &T::AccountId, price: u32, slots: u32) -> OfferId {
+	offer_until::<T>(who, price, slots, now::<T>() + 1_000u32.into())
+}
+
+fn offer_until<T: Config>(
+	who: &T::AccountId,
+	price: u32,
+	slots: u32,
+	expires_at: BlockNumberFor<T>,
+) -> OfferId {
 	let id = NextOfferId::<T>::get();
-	Pallet::<T>::do_post_offer(
-		who.clone(),
-		ResourceClass::Cpu,
-		price.into(),
-		slots,
-		now::<T>() + 1_000u32.into(),
-	)
-	.unwrap();
+	Pallet::<T>::do_post_offer(who.clone(), ResourceClass::Cpu, price.into(), slots, expires_at)
+		.unwrap();
 	id
 }
 
@@ -108,15 +111,7 @@ fn book<T: Config>(ineligible: u32, eligible: u32) -> Vec<T::AccountId> {
 /// take: the costliest entries a walk can pass over (each is closed and dropped on the spot).
 fn expiring<T: Config>(n: u32) {
 	for i in 0..n {
-		let who = provider::<T>(20_000 + i, 276, 1);
-		Pallet::<T>::do_post_offer(
-			who,
-			ResourceClass::Cpu,
-			1u32.into(),
-			1,
-			now::<T>() + 1u32.into(),
-		)
-		.unwrap();
+		offer_until::<T>(&provider::<T>(20_000 + i, 276, 1), 1, 1, now::<T>() + 1u32.into());
 	}
 }
 
