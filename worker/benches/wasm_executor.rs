@@ -1,15 +1,18 @@
 //! The WASM executor against native code, and runs from the module cache. Prints figures; passes
 //! or fails nothing (a timing is never a test).
 //!
-//! The kernel is `stratus-kernels`' `sha256_rounds`, one source compiled twice: natively into this
-//! binary (the bench profile: release) and to `wasm32v1-none` (release) for the executor.
-//! `scripts/bench-worker` builds the latter and passes its path:
+//! The kernels are `stratus-kernels`' — SHA-256 (integer), a dense `f64` matrix product, and the
+//! Mandelbrot escape counts (floating point with a data-dependent exit) — each one source compiled
+//! twice: natively into this binary (the bench profile: release) and to `wasm32v1-none` (release,
+//! one module per kernel, chosen by the crate's features) for the executor. `scripts/bench-worker`
+//! builds the modules into one directory and passes it:
 //!
-//!   STRATUS_KERNEL_WASM=…/stratus_kernels.wasm \
-//!     cargo bench -p stratus-worker --bench wasm_executor
+//!   STRATUS_KERNELS_DIR=…/kernels cargo bench -p stratus-worker --bench wasm_executor
 //!
-//! Options (after `--`): `--rounds N` (default 32), `--data-kib N` (default 64), `--samples N`
-//! (default 31), `--instantiations N` (default 20000).
+//! (`sha256.wasm`, `matmul.wasm`, `mandelbrot.wasm` there.) Options (after `--`): `--rounds N`
+//! (default 32) and `--data-kib N` (default 64) for SHA-256, `--n N` for the matrices (default
+//! 256), `--side N` and `--cap N` for the grid (default 512, 256), `--samples N` (default 31),
+//! `--instantiations N` (default 20000).
 
 #![allow(
 	clippy::unwrap_used,
@@ -26,7 +29,7 @@ use std::{
 	sync::Arc,
 	time::{Duration, Instant},
 };
-use stratus_kernels::{sha256_rounds, SliceInput};
+use stratus_kernels::{header, mandelbrot, matmul, matmul_scratch, sha256_rounds, SliceInput};
 use stratus_worker::executor::{
 	digest,
 	wasm::{NoCheckpoints, WasmConfig, WasmExecutor, WasmJob},
@@ -36,12 +39,23 @@ use stratus_worker::executor::{
 struct Options {
 	rounds: u32,
 	data_kib: usize,
+	n: u32,
+	side: u32,
+	cap: u32,
 	samples: usize,
 	instantiations: usize,
 }
 
 fn options() -> Options {
-	let mut options = Options { rounds: 32, data_kib: 64, samples: 31, instantiations: 20_000 };
+	let mut options = Options {
+		rounds: 32,
+		data_kib: 64,
+		n: 256,
+		side: 512,
+		cap: 256,
+		samples: 31,
+		instantiations: 20_000,
+	};
 	let mut args = env::args().skip(1).filter(|a| a != "--bench");
 	while let Some(arg) = args.next() {
 		let mut value = || -> usize {
@@ -51,6 +65,9 @@ fn options() -> Options {
 		match arg.as_str() {
 			"--rounds" => options.rounds = value() as u32,
 			"--data-kib" => options.data_kib = value(),
+			"--n" => options.n = value() as u32,
+			"--side" => options.side = value() as u32,
+			"--cap" => options.cap = value() as u32,
 			"--samples" => options.samples = value().max(1),
 			"--instantiations" => options.instantiations = value().max(1),
 			other => fail(&format!("unknown option {other}")),
@@ -64,13 +81,13 @@ fn fail(message: &str) -> ! {
 	process::exit(2)
 }
 
-fn kernel_path() -> PathBuf {
-	if let Some(path) = env::var_os("STRATUS_KERNEL_WASM") {
+fn kernels_dir() -> PathBuf {
+	if let Some(path) = env::var_os("STRATUS_KERNELS_DIR") {
 		return path.into();
 	}
 	let target =
 		env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), Into::into);
-	target.join("wasm32v1-none/release/stratus_kernels.wasm")
+	target.join("stratus-kernels")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -90,28 +107,22 @@ fn us(d: Duration) -> f64 {
 	d.as_secs_f64() * 1e6
 }
 
-fn main() {
-	let options = options();
-	let path = kernel_path();
-	let program = fs::read(&path).unwrap_or_else(|e| {
-		fail(&format!(
-			"cannot read the wasm kernel {} ({e}); build it with scripts/bench-worker",
-			path.display()
-		))
-	});
-	let program_hash = digest(&program);
-	let executor = WasmExecutor::new(WasmConfig::default()).expect("the executor starts");
-	let limits = Limits {
-		max_units: u64::MAX,
-		max_memory_bytes: 64 << 20,
-		max_wall: Duration::from_secs(600),
-		max_output_bytes: 32,
-	};
+/// One kernel: its module, its input, the native call on the same input, and the work one run
+/// does (to print a rate).
+struct Kernel {
+	name: &'static str,
+	work: String,
+	per_run: f64,
+	unit: &'static str,
+	input: Vec<u8>,
+	native: Box<dyn Fn(&[u8]) -> Vec<u8>>,
+}
 
-	let started = Instant::now();
-	executor.prepare(&program_hash, &program).expect("the kernel compiles");
-	let compile = started.elapsed();
+fn u32s(values: &[u32]) -> Vec<u8> {
+	values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
 
+fn kernels(options: &Options) -> Vec<Kernel> {
 	// Deterministic pseudo-random data (xorshift64).
 	let mut x = 0x9e37_79b9_7f4a_7c15_u64;
 	let data: Vec<u8> = (0..options.data_kib * 1024)
@@ -122,32 +133,153 @@ fn main() {
 			x as u8
 		})
 		.collect();
-	let mut input = options.rounds.to_le_bytes().to_vec();
-	input.extend_from_slice(&data);
-	let hashed = data.len() as f64 * f64::from(options.rounds);
+	let mut sha_input = u32s(&[options.rounds]);
+	sha_input.extend_from_slice(&data);
+	let (n, side, cap) = (options.n, options.side, options.cap);
+	vec![
+		Kernel {
+			name: "sha256",
+			work: format!(
+				"{} rounds x {} KiB = {:.1} MiB hashed",
+				options.rounds,
+				options.data_kib,
+				(data.len() as f64 * f64::from(options.rounds)) / f64::from(1 << 20)
+			),
+			per_run: data.len() as f64 * f64::from(options.rounds) / 1e6,
+			unit: "MB/s",
+			input: sha_input,
+			native: Box::new(|input| sha256_rounds(&mut SliceInput(input)).to_vec()),
+		},
+		Kernel {
+			name: "matmul",
+			work: format!("{n}x{n} f64 matrices, C = A.B"),
+			per_run: 2.0 * f64::from(n).powi(3) / 1e9,
+			unit: "GFLOP/s",
+			input: u32s(&[n]),
+			native: Box::new(|input| {
+				let [n] = header::<1, _>(&mut SliceInput(input));
+				let mut scratch = vec![0.0; matmul_scratch(n as usize)];
+				matmul(n as usize, &mut scratch).to_vec()
+			}),
+		},
+		Kernel {
+			name: "mandelbrot",
+			work: format!("{side}x{side} grid, at most {cap} iterations a point"),
+			per_run: f64::from(side) * f64::from(side) / 1e6,
+			unit: "Mpoint/s",
+			input: u32s(&[side, cap]),
+			native: Box::new(|input| {
+				let [side, cap] = header::<2, _>(&mut SliceInput(input));
+				mandelbrot(side, cap).to_vec()
+			}),
+		},
+	]
+}
 
-	let job = WasmJob { program_hash, program: &program, input: &input, limits: limits.clone() };
-	let native_digest = sha256_rounds(&mut SliceInput(&input));
-	let outcome = executor.run(&job, Arc::new(NoCheckpoints)).expect("the kernel runs");
-	assert_eq!(outcome.output, native_digest, "the wasm kernel and the native one disagree");
+fn main() {
+	let options = options();
+	let dir = kernels_dir();
+	let executor = WasmExecutor::new(WasmConfig::default()).expect("the executor starts");
+	let limits = Limits {
+		max_units: u64::MAX,
+		max_memory_bytes: 64 << 20,
+		max_wall: Duration::from_secs(600),
+		max_output_bytes: 32,
+	};
+	println!("WASM executor benchmark: stratus-kernels, the same source natively and as WASM");
+	println!("  modules: {}; median of {} runs each, alternating", dir.display(), options.samples);
+	println!("  kernel           native    executor    ratio       plain    ratio   work per run");
+	let mut ratios = Vec::new();
+	let mut sha_module = None;
+	for kernel in kernels(&options) {
+		let path = dir.join(format!("{}.wasm", kernel.name));
+		let program = fs::read(&path).unwrap_or_else(|e| {
+			fail(&format!(
+				"cannot read the wasm kernel {} ({e}); build it with scripts/bench-worker",
+				path.display()
+			))
+		});
+		let program_hash = digest(&program);
+		let started = Instant::now();
+		executor.prepare(&program_hash, &program).expect("the kernel compiles");
+		let compile = started.elapsed();
+		let job = WasmJob {
+			program_hash,
+			program: &program,
+			input: &kernel.input,
+			limits: limits.clone(),
+		};
+		let expected = (kernel.native)(&kernel.input);
+		let outcome = executor.run(&job, Arc::new(NoCheckpoints)).expect("the kernel runs");
+		assert_eq!(
+			outcome.output, expected,
+			"{}: the wasm kernel and the native one disagree",
+			kernel.name
+		);
 
-	// Alternating samples, so that both sides see the same machine.
-	let (mut native, mut wasm) = (Vec::new(), Vec::new());
-	for _ in 0..options.samples {
-		let t = Instant::now();
-		black_box(sha256_rounds(&mut SliceInput(black_box(&input))));
-		native.push(t.elapsed());
-		let t = Instant::now();
-		let out = executor.run(black_box(&job), Arc::new(NoCheckpoints)).expect("the kernel runs");
-		wasm.push(t.elapsed());
-		assert_eq!(out.output, native_digest);
+		// Alternating samples, so that both sides see the same machine.
+		let (mut native, mut wasm) = (Vec::new(), Vec::new());
+		for _ in 0..options.samples {
+			let t = Instant::now();
+			black_box((kernel.native)(black_box(&kernel.input)));
+			native.push(t.elapsed());
+			let t = Instant::now();
+			let out =
+				executor.run(black_box(&job), Arc::new(NoCheckpoints)).expect("the kernel runs");
+			wasm.push(t.elapsed());
+			assert_eq!(out.output, expected);
+		}
+		let (native, wasm) = (median(native), median(wasm));
+		let plain = plain_wasmtime(&program, &kernel.input, &expected, options.samples, false);
+		let cranelift_nans =
+			plain_wasmtime(&program, &kernel.input, &expected, options.samples, true);
+		let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+		ratios.push(ratio);
+		let rate = |d: Duration| kernel.per_run / d.as_secs_f64();
+		println!(
+			"  {:<11} {:>8.2} ms {:>8.2} ms {:>7.2}x {:>8.2} ms {:>7.2}x   {}",
+			kernel.name,
+			ms(native),
+			ms(wasm),
+			ratio,
+			ms(plain),
+			plain.as_secs_f64() / native.as_secs_f64(),
+			kernel.work
+		);
+		println!(
+			"  {:<11} {:>8.1} {:<8} native, {:.1} executor, {:.1} plain; {} units/run; \
+			 {} bytes, compiled in {:.1} ms on a cache miss",
+			"",
+			rate(native),
+			kernel.unit,
+			rate(wasm),
+			rate(plain),
+			outcome.units,
+			program.len(),
+			ms(compile)
+		);
+		println!(
+			"  {:<11} with Cranelift's NaN canonicalisation after every float instruction \
+			 (and fuel, epoch): {:.2} ms, {:.2}x native, {:.2}x the executor",
+			"",
+			ms(cranelift_nans),
+			cranelift_nans.as_secs_f64() / native.as_secs_f64(),
+			cranelift_nans.as_secs_f64() / wasm.as_secs_f64()
+		);
+		if kernel.name == "sha256" {
+			sha_module = Some((program, program_hash));
+		}
 	}
-	let (native, wasm) = (median(native), median(wasm));
-	let ratio = wasm.as_secs_f64() / native.as_secs_f64();
-	let plain = plain_wasmtime(&program, &input, &native_digest, options.samples);
+	let geomean = ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64;
+	println!(
+		"  executor / native: geometric mean {:.2}x, worst {:.2}x  (target <= 1.5x)",
+		geomean.exp(),
+		ratios.iter().copied().fold(0.0, f64::max)
+	);
 
-	// Runs from the cache: an empty program (instantiation, the call, the outcome), and the kernel
-	// with zero rounds (the same plus its 1 MiB+ stack and data segment).
+	// Runs from the cache: an empty program (instantiation, the call, the outcome), and the SHA-256
+	// kernel with zero rounds (the same plus its 1 MiB+ stack and data segment).
+	let (sha_program, sha_hash) = sha_module.expect("the sha256 kernel ran");
 	let empty = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)
 		.expect("valid wat");
 	let empty_job = WasmJob {
@@ -157,7 +289,8 @@ fn main() {
 		limits: limits.clone(),
 	};
 	let zero_rounds = 0u32.to_le_bytes();
-	let kernel_job = WasmJob { input: &zero_rounds, ..job.clone() };
+	let kernel_job =
+		WasmJob { program_hash: sha_hash, program: &sha_program, input: &zero_rounds, limits };
 	let cached = |job: &WasmJob<'_>| {
 		for _ in 0..1000 {
 			executor.run(job, Arc::new(NoCheckpoints)).expect("runs");
@@ -175,36 +308,6 @@ fn main() {
 	let empty_times = cached(&empty_job);
 	let kernel_times = cached(&kernel_job);
 	let stats = executor.cache_stats();
-
-	println!("WASM executor benchmark (stratus-kernels::sha256_rounds, the same source both ways)");
-	println!(
-		"  kernel: {} rounds x {} KiB = {:.1} MiB hashed per run; median of {} runs each",
-		options.rounds,
-		options.data_kib,
-		hashed / f64::from(1 << 20),
-		options.samples
-	);
-	println!("  wasm module: {} ({} bytes)", path.display(), program.len());
-	println!(
-		"  native                 {:>9.3} ms/run  {:>7.1} MB/s",
-		ms(native),
-		hashed / native.as_secs_f64() / 1e6
-	);
-	println!(
-		"  wasm (executor)        {:>9.3} ms/run  {:>7.1} MB/s  {} units/run",
-		ms(wasm),
-		hashed / wasm.as_secs_f64() / 1e6,
-		outcome.units
-	);
-	println!("  ratio wasm / native    {ratio:>9.2}x   (target <= 1.5x)");
-	println!(
-		"  plain wasmtime         {:>9.3} ms/run  {:>7.1} MB/s  (same module, no fuel, no epoch: \
-		 {:.2}x native)",
-		ms(plain),
-		hashed / plain.as_secs_f64() / 1e6,
-		plain.as_secs_f64() / native.as_secs_f64()
-	);
-	println!("  compile (cache miss)   {:>9.3} ms", ms(compile));
 	println!(
 		"  cached run, empty job  median {:.1} us, p90 {:.1} us, p99 {:.1} us  (target < 100 us)",
 		us(empty_times.0),
@@ -212,7 +315,7 @@ fn main() {
 		us(empty_times.2)
 	);
 	println!(
-		"  cached run, kernel 0 rounds  median {:.1} us, p90 {:.1} us, p99 {:.1} us",
+		"  cached run, sha256 0 rounds  median {:.1} us, p90 {:.1} us, p99 {:.1} us",
 		us(kernel_times.0),
 		us(kernel_times.1),
 		us(kernel_times.2)
@@ -224,8 +327,17 @@ fn main() {
 }
 
 /// The same module in a wasmtime engine with default settings (no fuel, no epoch interruption,
-/// no NaN canonicalisation, on-demand allocation): what the executor's limits cost.
-fn plain_wasmtime(program: &[u8], input: &[u8], expected: &[u8; 32], samples: usize) -> Duration {
+/// no NaN canonicalisation, on-demand allocation): what the executor's limits cost. With
+/// `limited`, fuel, epoch interruption and Cranelift's NaN canonicalisation after every float
+/// instruction: the executor as it was before its NaN rewrite (executor/nan.rs), the baseline
+/// for that rewrite.
+fn plain_wasmtime(
+	program: &[u8],
+	input: &[u8],
+	expected: &[u8],
+	samples: usize,
+	limited: bool,
+) -> Duration {
 	use wasmtime::{Caller, Engine, Linker, Module, Store};
 	struct Job {
 		input: Vec<u8>,
@@ -235,7 +347,12 @@ fn plain_wasmtime(program: &[u8], input: &[u8], expected: &[u8; 32], samples: us
 		let memory = caller.get_export("memory").and_then(|e| e.into_memory()).unwrap();
 		memory.data_and_store_mut(caller)
 	}
-	let engine = Engine::default();
+	let mut config = wasmtime::Config::new();
+	config
+		.consume_fuel(limited)
+		.epoch_interruption(limited)
+		.cranelift_nan_canonicalization(limited);
+	let engine = Engine::new(&config).unwrap();
 	let module = Module::new(&engine, program).unwrap();
 	let mut linker = Linker::<Job>::new(&engine);
 	linker
@@ -266,6 +383,10 @@ fn plain_wasmtime(program: &[u8], input: &[u8], expected: &[u8; 32], samples: us
 	for _ in 0..samples {
 		let t = Instant::now();
 		let mut store = Store::new(&engine, Job { input: input.to_vec(), output: Vec::new() });
+		if limited {
+			store.set_fuel(u64::MAX).unwrap();
+			store.set_epoch_deadline(u64::MAX);
+		}
 		let instance = pre.instantiate(&mut store).unwrap();
 		let run = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap();
 		run.call(&mut store, ()).unwrap();

@@ -3,10 +3,18 @@
 //! `docs/job-abi.md`). The worker's executor benchmark times the same source both ways, so the
 //! ratio it prints is the executor's cost and nothing else.
 //!
-//! The kernel: [`sha256_rounds`]. Its input is a round count (`u32`, little-endian) followed by
-//! data; its output is the SHA-256 of the data repeated that many times (32 bytes). It reads its
-//! input through [`Input`] in fixed-size chunks, natively from a slice, in WASM through the
-//! `stratus::input_read` host call: the same copies either way.
+//! The kernels, each the WASM module's `run` in one build (cargo features pick which):
+//! - [`sha256_rounds`] (default): integer work — 32-bit rotations and additions, a state bigger than
+//!   x86-64's register file. Input: a round count (`u32`, little-endian) followed by data; output:
+//!   the SHA-256 of the data repeated that many times (32 bytes). It reads its input through
+//!   [`Input`] in fixed-size chunks, natively from a slice, in WASM through the
+//!   `stratus::input_read` host call: the same copies either way.
+//! - [`matmul`] (feature `matmul`): floating-point work over memory — the product of two `n`×`n`
+//!   `f64` matrices, in the loop order compilers vectorise. Input: `n` (`u32`, little-endian);
+//!   output: [`matmul`]'s 16 bytes.
+//! - [`mandelbrot`] (feature `mandelbrot`): floating-point work with a data-dependent exit — the
+//!   escape count of every point of a grid. Input: the grid's side and the iteration cap (`u32`
+//!   each, little-endian); output: [`mandelbrot`]'s 16 bytes.
 //!
 //! `no_std` on wasm32 only: on the host the crate links `std`, so that its `cdylib` also builds for
 //! the host in workspace builds.
@@ -278,10 +286,103 @@ fn compress(state: &mut [u32; 8], block: &[u8]) {
 	}
 }
 
+/// Reads the `u32`s (little-endian) an input starts with; missing ones are zero.
+pub fn header<const N: usize, I: Input>(input: &mut I) -> [u32; N] {
+	let mut values = [0u32; N];
+	let mut bytes = [0u8; 4];
+	for (i, value) in values.iter_mut().enumerate() {
+		if input.read(i.saturating_mul(4), &mut bytes) == bytes.len() {
+			*value = u32::from_le_bytes(bytes);
+		}
+	}
+	values
+}
+
+/// The `f64`s [`matmul`] needs for `n`: three `n`×`n` matrices.
+pub const fn matmul_scratch(n: usize) -> usize {
+	n.saturating_mul(n).saturating_mul(3)
+}
+
+/// The product C = A·B of two `n`×`n` `f64` matrices whose entries are drawn from a xorshift
+/// generator (uniform in [-0.5, 0.5)), kept in `scratch` (at least [`matmul_scratch`]`(n)`
+/// entries; with fewer, `n` is taken as 0). Output: the sum of C's entries (`f64`) and the xor of
+/// their bits, each rotated by its row (`u64`), little-endian. Every step is in a fixed order, so
+/// the output is the same bit for bit wherever it runs.
+pub fn matmul(n: usize, scratch: &mut [f64]) -> [u8; 16] {
+	let n = if scratch.len() >= matmul_scratch(n) { n } else { 0 };
+	let size = n.saturating_mul(n);
+	let (a, rest) = scratch.split_at_mut(size);
+	let (b, rest) = rest.split_at_mut(size);
+	let c = rest.get_mut(..size).unwrap_or_default();
+	let mut x = 0x9e37_79b9_7f4a_7c15_u64 ^ n as u64;
+	for entry in a.iter_mut().chain(b.iter_mut()) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		*entry = (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64) - 0.5;
+	}
+	c.fill(0.0);
+	if n > 0 {
+		for (a_row, c_row) in a.chunks_exact(n).zip(c.chunks_exact_mut(n)) {
+			for (&a_ik, b_row) in a_row.iter().zip(b.chunks_exact(n)) {
+				for (c_ij, &b_kj) in c_row.iter_mut().zip(b_row) {
+					*c_ij += a_ik * b_kj;
+				}
+			}
+		}
+	}
+	let mut sum = 0.0f64;
+	let mut bits = 0u64;
+	for (row, c_row) in c.chunks_exact(n.max(1)).enumerate() {
+		for &c_ij in c_row {
+			sum += c_ij;
+			bits ^= c_ij.to_bits().rotate_left(row as u32);
+		}
+	}
+	pair(sum.to_le_bytes(), bits.to_le_bytes())
+}
+
+/// Two 8-byte values side by side.
+fn pair(first: [u8; 8], second: [u8; 8]) -> [u8; 16] {
+	let mut output = [0u8; 16];
+	for (out, byte) in output.iter_mut().zip(first.into_iter().chain(second)) {
+		*out = byte;
+	}
+	output
+}
+
+/// The escape count of each point of a `side`×`side` grid over [-2, 0.5] × [-1.25, 1.25] under
+/// z ← z² + c, capped at `cap` iterations. Output: the total of the counts and a fold of them
+/// (rotate by 5, xor the count) in grid order, `u64`s, little-endian.
+pub fn mandelbrot(side: u32, cap: u32) -> [u8; 16] {
+	let step = 2.5 / f64::from(side.max(1));
+	let (mut total, mut fold) = (0u64, 0u64);
+	for y in 0..side {
+		let ci = -1.25 + f64::from(y) * step;
+		for x in 0..side {
+			let cr = -2.0 + f64::from(x) * step;
+			let (mut zr, mut zi, mut count) = (0.0f64, 0.0f64, 0u32);
+			while count < cap {
+				let (zr2, zi2) = (zr * zr, zi * zi);
+				if zr2 + zi2 > 4.0 {
+					break;
+				}
+				zi = 2.0 * zr * zi + ci;
+				zr = zr2 - zi2 + cr;
+				count = count.wrapping_add(1);
+			}
+			total = total.wrapping_add(u64::from(count));
+			fold = fold.rotate_left(5) ^ u64::from(count);
+		}
+	}
+	pair(total.to_le_bytes(), fold.to_le_bytes())
+}
+
 /// The job ABI wrapper: `run` reads the input through `stratus::input_read` and writes the 32-byte
 /// digest with `stratus::output_write`.
 #[cfg(target_arch = "wasm32")]
 mod job {
+	#[allow(unused_imports)]
 	use super::{sha256_rounds, Input};
 
 	#[link(wasm_import_module = "stratus")]
@@ -305,12 +406,45 @@ mod job {
 		}
 	}
 
+	#[cfg(not(any(feature = "matmul", feature = "mandelbrot")))]
 	#[no_mangle]
 	pub extern "C" fn run() {
-		let digest = sha256_rounds(&mut HostInput);
-		// SAFETY: the host reads 32 bytes at `digest`.
+		write(&sha256_rounds(&mut HostInput));
+	}
+
+	#[cfg(feature = "matmul")]
+	#[no_mangle]
+	pub extern "C" fn run() {
+		let [n] = super::header::<1, _>(&mut HostInput);
+		let n = n as usize;
+		let bytes = super::matmul_scratch(n).saturating_mul(core::mem::size_of::<f64>());
+		// The matrices live in pages grown for them; a grow the memory cap refuses is a trap.
+		let pages = bytes.div_ceil(65_536);
+		let first = core::arch::wasm32::memory_grow(0, pages);
+		if first == usize::MAX {
+			core::arch::wasm32::unreachable()
+		}
+		// SAFETY: the pages just grown are this run's alone, zeroed, and `f64`-aligned.
+		let scratch = unsafe {
+			core::slice::from_raw_parts_mut(
+				(first.saturating_mul(65_536)) as *mut f64,
+				super::matmul_scratch(n),
+			)
+		};
+		write(&super::matmul(n, scratch));
+	}
+
+	#[cfg(feature = "mandelbrot")]
+	#[no_mangle]
+	pub extern "C" fn run() {
+		let [side, cap] = super::header::<2, _>(&mut HostInput);
+		write(&super::mandelbrot(side, cap));
+	}
+
+	fn write(output: &[u8]) {
+		// SAFETY: the host reads `output.len()` bytes at `output`.
 		unsafe {
-			output_write(digest.as_ptr() as i32, digest.len() as i32);
+			output_write(output.as_ptr() as i32, output.len() as i32);
 		}
 	}
 

@@ -7,6 +7,7 @@
 //! the worker.
 
 pub mod cuda;
+mod nan;
 pub mod wasm;
 
 use std::time::Duration;

@@ -6,7 +6,7 @@
 //! so no filesystem, network, clock or randomness.
 //!
 //! What is deterministic, so that every replica of a job computes the same output and the same
-//! units: NaN results are canonicalised, threads, relaxed SIMD, memory64 and multi-memory are off
+//! units: NaNs are canonicalised wherever their bits can be seen (`super::nan`), threads, relaxed SIMD, memory64 and multi-memory are off
 //! (whatever wasmtime's crate features are), the units are wasmtime fuel (one per instruction,
 //! plus [`UNIT_BYTES`] bytes per unit copied by host calls) and a memory growth past the job's
 //! limit stops the job. The wall-clock limit (epoch interruption) is the one limit that depends on
@@ -403,8 +403,15 @@ impl WasmExecutor {
 		}
 		// Compiled without the cache's lock held: two runs missing the same program at once both
 		// compile it, which is rare and harmless.
-		let module = Module::new(&inner.engine, program)
-			.map_err(|e| ExecError::Compile(format!("{e:#}")))?;
+		// Validated as written, so that an error points into the program its author has; then
+		// compiled with NaNs canonicalised.
+		let module = Module::validate(&inner.engine, program)
+			.map_err(|e| format!("{e:#}"))
+			.and_then(|()| super::nan::canonicalise(program))
+			.and_then(|rewritten| {
+				Module::new(&inner.engine, rewritten).map_err(|e| format!("{e:#}"))
+			})
+			.map_err(ExecError::Compile)?;
 		check_imports(&module)?;
 		check_exports(&module)?;
 		let pre = inner
@@ -428,7 +435,9 @@ fn engine_config(slots: u32) -> Config {
 		.consume_fuel(true)
 		.epoch_interruption(true)
 		.cranelift_opt_level(OptLevel::Speed)
-		.cranelift_nan_canonicalization(true)
+		// NaNs are canonicalised by rewriting the module where their bits can be seen
+		// (executor/nan.rs), not after every float instruction.
+		.cranelift_nan_canonicalization(false)
 		.wasm_threads(false)
 		.wasm_shared_everything_threads(false)
 		.wasm_relaxed_simd(false)
@@ -1391,6 +1400,117 @@ mod tests {
 		let outcome = run_wat(&nans, b"x", limits()).unwrap();
 		assert_eq!(outcome.output[..4], 0x7fc0_0000u32.to_le_bytes());
 		assert_eq!(outcome.output[8..], 0x7ff8_0000_0000_0000u64.to_le_bytes());
+	}
+
+	/// Every way a float's bits can leave float code, each fed a NaN with a payload (a signalling
+	/// NaN from memory, quieted by arithmetic: x86 keeps its payload) and a negative NaN (x86's
+	/// 0/0), through a helper with parameters and locals of its own (the rewrite's locals come
+	/// after them). Each must come out as the canonical NaN.
+	#[test]
+	fn nans_are_canonical_wherever_their_bits_are_seen() {
+		let nans = module(
+			r#"(func $bits (param $x f64) (param $y f32) (local $i i32) (local $k i64)
+				(f64.store (i32.const 0) (local.get $x))
+				(i64.store (i32.const 8) (i64.reinterpret_f64 (local.get $x)))
+				(v128.store (i32.const 16) (f64x2.splat (local.get $x)))
+				(v128.store (i32.const 32) (f64x2.replace_lane 1 (v128.const i64x2 0 0) (local.get $x)))
+				(f32.store (i32.const 48) (local.get $y))
+				(i32.store (i32.const 52) (i32.reinterpret_f32 (local.get $y)))
+				(v128.store (i32.const 56) (f32x4.splat (local.get $y)))
+				(v128.store (i32.const 72) (f32x4.replace_lane 3 (v128.const i32x4 0 0 0 0) (local.get $y))))
+			(func (export "run")
+				(i64.store (i32.const 1000) (i64.const 0x7ff4000000000001))
+				(i32.store (i32.const 1008) (i32.const 0x7fa00001))
+				(call $bits
+					(f64.add (f64.load (i32.const 1000)) (f64.const 1))
+					(f32.add (f32.load (i32.const 1008)) (f32.const 1)))
+				(drop (call $output_write (i32.const 0) (i32.const 88)))
+				(call $bits
+					(f64.div (f64.load (i32.const 2000)) (f64.load (i32.const 2000)))
+					(f32.neg (f32.div (f32.load (i32.const 2000)) (f32.load (i32.const 2000)))))
+				(drop (call $output_write (i32.const 0) (i32.const 88)))
+				;; lanes: 0/0 in every lane, and a quieted payload NaN next to a number.
+				(v128.store (i32.const 0) (f32x4.div (v128.load (i32.const 2000)) (v128.load (i32.const 2000))))
+				(v128.store (i32.const 16) (f64x2.add (v128.const i64x2 0x7ff4000000000001 0x3ff0000000000000) (v128.const f64x2 1 1)))
+				;; a lane result consumed by another lane instruction is checked there: the sum of
+				;; a product is canonical, the negation of a sum is the canonical NaN negated.
+				(v128.store (i32.const 32) (f64x2.add (f64x2.mul (v128.const i64x2 0x7ff4000000000001 0) (v128.const f64x2 1 1)) (v128.const f64x2 1 1)))
+				(v128.store (i32.const 48) (f64x2.neg (f64x2.add (v128.const i64x2 0x7ff4000000000001 0) (v128.const f64x2 1 1))))
+				(drop (call $output_write (i32.const 0) (i32.const 64))))"#,
+		);
+		let output = run_wat(&nans, b"", limits()).unwrap().output;
+		let f64_nan = 0x7ff8_0000_0000_0000u64.to_le_bytes();
+		let f32_nan = 0x7fc0_0000u32.to_le_bytes();
+		let scalars = [
+			[&f64_nan[..], &f64_nan, &f64_nan, &f64_nan, &[0; 8], &f64_nan].concat(),
+			[&f32_nan[..], &f32_nan, &f32_nan, &f32_nan, &f32_nan, &f32_nan, &[0; 12], &f32_nan]
+				.concat(),
+		]
+		.concat();
+		assert_eq!(output[..88], scalars, "payload NaNs");
+		assert_eq!(output[88..176], scalars, "negative NaNs");
+		assert_eq!(output[176..192], [f32_nan; 4].concat(), "f32x4 lanes");
+		assert_eq!(output[192..200], f64_nan, "f64x2 NaN lane");
+		assert_eq!(output[200..208], 2.0f64.to_le_bytes(), "f64x2 number lane");
+		assert_eq!(output[208..216], f64_nan, "f64x2.add of f64x2.mul");
+		assert_eq!(output[216..224], 1.0f64.to_le_bytes(), "f64x2.add of f64x2.mul, number lane");
+		assert_eq!(
+			output[224..232],
+			0xfff8_0000_0000_0000u64.to_le_bytes(),
+			"f64x2.neg of f64x2.add"
+		);
+	}
+
+	/// Numbers — signed zeros, infinities, subnormals, the largest finite — keep their bits
+	/// through every checked instruction.
+	#[test]
+	fn numbers_pass_the_nan_checks_unchanged() {
+		let numbers = module(
+			r#"(func (export "run") (local $i i32) (local $x i64)
+				(block $done (loop $next
+					(br_if $done (i32.ge_u (local.get $i) (i32.const 6)))
+					(local.set $x (i64.load (i32.shl (local.get $i) (i32.const 3))))
+					(i64.store offset=1024 (i32.shl (local.get $i) (i32.const 3))
+						(i64.reinterpret_f64 (f64.reinterpret_i64 (local.get $x))))
+					(f64.store offset=2048 (i32.shl (local.get $i) (i32.const 3))
+						(f64.reinterpret_i64 (local.get $x)))
+					(f32.store offset=3072 (i32.shl (local.get $i) (i32.const 2))
+						(f32.load offset=512 (i32.shl (local.get $i) (i32.const 2))))
+					(local.set $i (i32.add (local.get $i) (i32.const 1)))
+					(br $next)))
+				(v128.store (i32.const 4096) (f64x2.mul (v128.load (i32.const 0)) (v128.const f64x2 1 1)))
+				(drop (call $output_write (i32.const 1024) (i32.const 48)))
+				(drop (call $output_write (i32.const 2048) (i32.const 48)))
+				(drop (call $output_write (i32.const 3072) (i32.const 24)))
+				(drop (call $output_write (i32.const 4096) (i32.const 16))))
+			(data (i32.const 0)
+				"\00\00\00\00\00\00\00\80" ;; -0
+				"\00\00\00\00\00\00\f0\7f" ;; +inf
+				"\00\00\00\00\00\00\f0\ff" ;; -inf
+				"\01\00\00\00\00\00\00\00" ;; the smallest subnormal
+				"\ff\ff\ff\ff\ff\ff\ef\7f" ;; the largest finite
+				"\00\00\00\00\00\00\f8\3f") ;; 1.5
+			(data (i32.const 512)
+				"\00\00\00\80" "\00\00\80\7f" "\00\00\80\ff" "\01\00\00\00" "\ff\ff\7f\7f"
+				"\00\00\c0\3f")"#,
+		);
+		let output = run_wat(&numbers, b"", limits()).unwrap().output;
+		let bits: [u64; 6] = [
+			0x8000_0000_0000_0000,
+			0x7ff0 << 48,
+			0xfff0 << 48,
+			1,
+			0x7fef_ffff_ffff_ffff,
+			0x3ff8 << 48,
+		];
+		let words: Vec<u8> = bits.iter().flat_map(|b| b.to_le_bytes()).collect();
+		let singles: [u32; 6] =
+			[0x8000_0000, 0x7f80_0000, 0xff80_0000, 1, 0x7f7f_ffff, 0x3fc0_0000];
+		let highs: Vec<u8> = singles.iter().flat_map(|b| b.to_le_bytes()).collect();
+		assert_eq!(output[..48], words, "i64.reinterpret_f64");
+		assert_eq!(output[48..96], words, "f64.store");
+		assert_eq!(output[96..120], highs, "f32.store");
+		assert_eq!(output[120..136], words[..16], "f64x2.mul by one");
 	}
 
 	#[test]
