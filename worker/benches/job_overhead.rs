@@ -44,12 +44,7 @@ fn record(job: u64) -> Record {
 		max_units: 1,
 		max_output_bytes: INPUT_BYTES as u32,
 		stage: Stage::Running,
-		digest: None,
-		salt: None,
-		units: None,
-		failure: None,
-		note: None,
-		ended_at: None,
+		..Record::default()
 	}
 }
 

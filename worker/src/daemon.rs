@@ -703,12 +703,7 @@ fn new_record(job: &Job, replica: &Replica) -> Record {
 		max_units: job.max_units,
 		max_output_bytes: job.max_output_bytes,
 		stage: Stage::Declined,
-		digest: None,
-		salt: None,
-		units: None,
-		failure: None,
-		note: None,
-		ended_at: None,
+		..Record::default()
 	}
 }
 

@@ -33,12 +33,13 @@ use crate::executor::wasm::{Checkpoint, CheckpointStore};
 pub type ReplicaKey = (u64, u8);
 
 /// Where a replica is, as far as this worker knows. Ordered: a record only moves forward.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
 	/// Declined: the worker cannot finish it in time or cannot run it (see `note`).
 	Declined,
-	/// Accepted; the acknowledgement is being submitted.
+	/// Accepted; the acknowledgement is being submitted. Where a new record starts.
+	#[default]
 	Acknowledging,
 	/// Acknowledged on chain; the program runs (or will run again after a restart).
 	Running,
@@ -54,8 +55,9 @@ pub enum Stage {
 	Lost,
 }
 
-/// One replica the worker took on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One replica the worker took on. `..Record::default()` fills what is known only later (digest,
+/// salt, units, failure, note, end time) with nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
 	pub job: u64,
 	pub replica: u8,
@@ -397,12 +399,7 @@ mod tests {
 			max_units: 1000,
 			max_output_bytes: 64,
 			stage: Stage::Acknowledging,
-			digest: None,
-			salt: None,
-			units: None,
-			failure: None,
-			note: None,
-			ended_at: None,
+			..Record::default()
 		}
 	}
 

@@ -382,8 +382,7 @@ pub fn mandelbrot(side: u32, cap: u32) -> [u8; 16] {
 /// digest with `stratus::output_write`.
 #[cfg(target_arch = "wasm32")]
 mod job {
-	#[allow(unused_imports)]
-	use super::{sha256_rounds, Input};
+	use super::Input;
 
 	#[link(wasm_import_module = "stratus")]
 	extern "C" {
@@ -409,7 +408,7 @@ mod job {
 	#[cfg(not(any(feature = "matmul", feature = "mandelbrot")))]
 	#[no_mangle]
 	pub extern "C" fn run() {
-		write(&sha256_rounds(&mut HostInput));
+		write(&super::sha256_rounds(&mut HostInput));
 	}
 
 	#[cfg(feature = "matmul")]

@@ -21,10 +21,11 @@
 //! Each function gets three extra locals (`f32`, `f64`, `v128`) to hold the value being checked.
 
 use wasm_encoder::{
-	reencode::{Error, Reencode},
-	CodeSection, Function, Ieee32, Ieee64, Instruction, Module, ValType,
+	reencode::{utils, Error, Reencode},
+	CodeSection, Function, FunctionSection, Ieee32, Ieee64, Instruction, Module, TypeSection,
+	ValType,
 };
-use wasmparser::{FunctionBody, Operator, Parser, Payload};
+use wasmparser::{FunctionBody, FunctionSectionReader, Operator, Parser, TypeSectionReader};
 
 /// The canonical NaNs.
 const CANONICAL_F32: u32 = 0x7fc0_0000;
@@ -33,40 +34,19 @@ const CANONICAL_F64: u64 = 0x7ff8_0000_0000_0000;
 /// The module with NaNs canonicalised wherever their bits can be seen. An error is a module
 /// that does not parse.
 pub fn canonicalise(program: &[u8]) -> Result<Vec<u8>, String> {
-	let mut rewriter = Rewriter { params: defined_function_params(program)?, next: 0 };
+	let mut rewriter = Rewriter::default();
 	let mut module = Module::new();
 	rewriter.parse_core_module(&mut module, Parser::new(0), program).map_err(|e| format!("{e}"))?;
 	Ok(module.finish())
 }
 
-/// The number of parameters of each function the module defines, in order (imported functions
-/// have no body, and the function section lists only the defined ones).
-fn defined_function_params(program: &[u8]) -> Result<Vec<u32>, String> {
-	let mut types = Vec::new();
-	let mut params = Vec::new();
-	for payload in Parser::new(0).parse_all(program) {
-		match payload.map_err(|e| e.to_string())? {
-			Payload::TypeSection(reader) => {
-				for ty in reader.into_iter_err_on_gc_types() {
-					let ty = ty.map_err(|e| e.to_string())?;
-					types.push(u32::try_from(ty.params().len()).unwrap_or(u32::MAX));
-				}
-			},
-			Payload::FunctionSection(reader) => {
-				for ty in reader {
-					let ty = ty.map_err(|e| e.to_string())?;
-					let count = usize::try_from(ty).ok().and_then(|i| types.get(i)).copied();
-					params.push(count.ok_or_else(|| format!("function type {ty} out of range"))?);
-				}
-			},
-			_ => {},
-		}
-	}
-	Ok(params)
-}
-
+/// Collects, as the sections go by, what the function bodies need: where their own locals end.
+#[derive(Default)]
 struct Rewriter {
-	/// [`defined_function_params`].
+	/// The number of parameters of each function type.
+	types: Vec<u32>,
+	/// The number of parameters of each function the module defines, in order (imported
+	/// functions have no body, and the function section lists only the defined ones).
 	params: Vec<u32>,
 	/// The next function body's index among the defined functions.
 	next: usize,
@@ -167,16 +147,42 @@ fn lanes(f: &mut Function, local: u32, nans: i128, eq: Instruction<'_>) {
 		.instruction(&Instruction::V128Bitselect);
 }
 
+/// `bits` in each of the four 32-bit lanes.
 fn splat32(bits: u32) -> i128 {
-	i128::from_le_bytes([bits.to_le_bytes(); 4].concat().try_into().unwrap_or([0; 16]))
+	(u128::from(bits).wrapping_mul(0x0000_0001_0000_0001_0000_0001_0000_0001)) as i128
 }
 
+/// `bits` in each of the two 64-bit lanes.
 fn splat64(bits: u64) -> i128 {
-	i128::from_le_bytes([bits.to_le_bytes(); 2].concat().try_into().unwrap_or([0; 16]))
+	(u128::from(bits).wrapping_mul(0x0000_0000_0000_0001_0000_0000_0000_0001)) as i128
 }
 
 impl Reencode for Rewriter {
 	type Error = std::convert::Infallible;
+
+	fn parse_type_section(
+		&mut self,
+		types: &mut TypeSection,
+		section: TypeSectionReader<'_>,
+	) -> Result<(), Error<Self::Error>> {
+		for ty in section.clone().into_iter_err_on_gc_types() {
+			self.types.push(u32::try_from(ty?.params().len()).unwrap_or(u32::MAX));
+		}
+		utils::parse_type_section(self, types, section)
+	}
+
+	fn parse_function_section(
+		&mut self,
+		functions: &mut FunctionSection,
+		section: FunctionSectionReader<'_>,
+	) -> Result<(), Error<Self::Error>> {
+		for ty in section.clone() {
+			// An index out of range leaves a module wasmtime refuses anyway.
+			let params = usize::try_from(ty?).ok().and_then(|i| self.types.get(i));
+			self.params.push(params.copied().unwrap_or(0));
+		}
+		utils::parse_function_section(self, functions, section)
+	}
 
 	fn parse_function_body(
 		&mut self,

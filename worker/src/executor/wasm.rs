@@ -403,13 +403,15 @@ impl WasmExecutor {
 		}
 		// Compiled without the cache's lock held: two runs missing the same program at once both
 		// compile it, which is rare and harmless.
-		// Validated as written, so that an error points into the program its author has; then
-		// compiled with NaNs canonicalised.
-		let module = Module::validate(&inner.engine, program)
-			.map_err(|e| format!("{e:#}"))
-			.and_then(|()| super::nan::canonicalise(program))
+		// Compiled with NaNs canonicalised; when that fails, the error is the program's own as
+		// its author wrote it (validated again only then), so that it points into their module.
+		let module = super::nan::canonicalise(program)
 			.and_then(|rewritten| {
 				Module::new(&inner.engine, rewritten).map_err(|e| format!("{e:#}"))
+			})
+			.map_err(|rewritten| match Module::validate(&inner.engine, program) {
+				Err(original) => format!("{original:#}"),
+				Ok(()) => rewritten,
 			})
 			.map_err(ExecError::Compile)?;
 		check_imports(&module)?;
