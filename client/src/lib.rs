@@ -5,9 +5,25 @@
 //!   and a runtime test fails while it is stale (`scripts/export-metadata` rewrites it).
 //! - [`connect`]: a client on the first of several endpoints that answers, each try under a
 //!   timeout.
+//! - [`chain`]: reads (the market's runtime API and storage), each under a timeout.
+//! - [`tx`]: signing, submitting and following transactions; failed calls explained from the
+//!   runtime's documentation.
+//! - [`program`]: the job ABI's rules, checked before a program is registered or run.
+//! - [`auth`] and [`seal`]: the output download protocol between a requester and a worker.
 //! - [`Keypair`] from a secret URI, and SS58 addresses in Stratus's format.
+//!
+//! The `stratus` binary (the requester's CLI) is built on these; so is `stratus-worker`.
 
 use std::time::Duration;
+
+pub mod amount;
+pub mod auth;
+pub mod chain;
+pub mod keystore;
+pub mod manifest;
+pub mod program;
+pub mod seal;
+pub mod tx;
 
 pub use subxt;
 pub use subxt_signer::sr25519::Keypair;
@@ -129,4 +145,10 @@ pub fn parse_account(text: &str) -> Result<AccountId, ClientError> {
 	sp_core::crypto::AccountId32::from_ss58check_with_version(text)
 		.map(|(id, _)| AccountId::from(<[u8; 32]>::from(id)))
 		.map_err(|_| ClientError::BadAccount(text.to_owned()))
+}
+
+/// blake2b-256 of `bytes`: how Stratus names programs, inputs and outputs.
+pub fn blake2_256(bytes: &[u8]) -> [u8; 32] {
+	use blake2::{digest::consts::U32, Blake2b, Digest};
+	Blake2b::<U32>::digest(bytes).into()
 }

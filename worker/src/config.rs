@@ -34,77 +34,9 @@ pub enum ConfigError {
 	MissingKey { what: &'static str, env: &'static str, field: &'static str, path: PathBuf },
 }
 
+pub use stratus_client::amount::Amount;
+use stratus_client::keystore::{read_private, write_private, KeystoreError};
 pub use stratus_primitives::PLANCK_PER_STRAT;
-use stratus_primitives::{TOKEN_DECIMALS, TOKEN_SYMBOL};
-
-/// An amount of STRAT, held in planck. Written in the config as `"100 STRAT"`, `"0.5 STRAT"`,
-/// `"1000 planck"` or a plain number of planck (TOML integers stop at 2^63, so large amounts are
-/// strings).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Amount(pub u128);
-
-impl Amount {
-	/// Parses `"<number> STRAT"`, `"<integer> planck"` or `"<integer>"` (planck).
-	pub fn parse(text: &str) -> Result<Self, String> {
-		let text = text.trim();
-		let bad =
-			|| format!("{text:?} is not an amount: write e.g. \"100 STRAT\" or \"1000 planck\"");
-		if let Some(number) = text.strip_suffix(TOKEN_SYMBOL).map(str::trim) {
-			let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-			if whole.is_empty() || fraction.len() > usize::from(TOKEN_DECIMALS) {
-				return Err(bad());
-			}
-			let whole: u128 = whole.parse().map_err(|_| bad())?;
-			let fraction: u128 = if fraction.is_empty() {
-				0
-			} else {
-				let digits: u128 = fraction.parse().map_err(|_| bad())?;
-				let scale =
-					10u128.pow(u32::from(TOKEN_DECIMALS).saturating_sub(fraction.len() as u32));
-				digits.checked_mul(scale).ok_or_else(bad)?
-			};
-			return whole
-				.checked_mul(PLANCK_PER_STRAT)
-				.and_then(|w| w.checked_add(fraction))
-				.map(Amount)
-				.ok_or_else(bad);
-		}
-		let number = text.strip_suffix("planck").map(str::trim).unwrap_or(text);
-		number.parse().map(Amount).map_err(|_| bad())
-	}
-}
-
-impl std::fmt::Display for Amount {
-	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-		let (whole, fraction) = (self.0 / PLANCK_PER_STRAT, self.0 % PLANCK_PER_STRAT);
-		if fraction == 0 && whole > 0 {
-			write!(f, "{whole} {TOKEN_SYMBOL}")
-		} else {
-			write!(f, "{} planck", self.0)
-		}
-	}
-}
-
-impl Serialize for Amount {
-	fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-		serializer.serialize_str(&self.to_string())
-	}
-}
-
-impl<'de> Deserialize<'de> for Amount {
-	fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-		#[derive(Deserialize)]
-		#[serde(untagged)]
-		enum Raw {
-			Int(u64),
-			Text(String),
-		}
-		match Raw::deserialize(deserializer)? {
-			Raw::Int(planck) => Ok(Amount(u128::from(planck))),
-			Raw::Text(text) => Amount::parse(&text).map_err(serde::de::Error::custom),
-		}
-	}
-}
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,38 +315,22 @@ impl Keys {
 	}
 
 	fn read_file(path: &Path) -> Result<KeyFile, ConfigError> {
-		let meta = std::fs::metadata(path)
-			.map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-		#[cfg(unix)]
-		{
-			use std::os::unix::fs::PermissionsExt;
-			let mode = meta.permissions().mode() & 0o777;
-			if mode & 0o077 != 0 {
-				return Err(ConfigError::KeyFileMode { path: path.to_owned(), mode });
-			}
-		}
-		let _ = meta;
-		let text = std::fs::read_to_string(path)
-			.map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+		let text = read_private(path).map_err(|e| match e {
+			KeystoreError::Mode { path, mode } => ConfigError::KeyFileMode { path, mode },
+			KeystoreError::Read { path, source } => ConfigError::Read { path, source },
+			other => ConfigError::Invalid { path: path.to_owned(), message: other.to_string() },
+		})?;
 		toml::from_str(&text)
 			.map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
 	}
 
 	/// Writes a key file with mode 0600, refusing to overwrite one.
 	pub fn write_new(path: &Path, operator: &str, worker: &str) -> std::io::Result<()> {
-		use std::io::Write;
-		let mut options = std::fs::OpenOptions::new();
-		options.write(true).create_new(true);
-		#[cfg(unix)]
-		{
-			use std::os::unix::fs::OpenOptionsExt;
-			options.mode(0o600);
-		}
-		let mut file = options.open(path)?;
-		writeln!(file, "# stratus-worker keys: secret URIs. Keep this file mode 0600.")?;
-		writeln!(file, "operator = {operator:?}")?;
-		writeln!(file, "worker = {worker:?}")?;
-		file.sync_all()
+		let text = format!(
+			"# stratus-worker keys: secret URIs. Keep this file mode 0600.\noperator = \
+			 {operator:?}\nworker = {worker:?}\n"
+		);
+		write_private(path, &text, true)
 	}
 }
 
@@ -509,26 +425,6 @@ mod tests {
 			Keys::read_file(&path),
 			Err(ConfigError::KeyFileMode { mode: 0o644, .. })
 		));
-	}
-
-	#[test]
-	fn amounts_read_as_strat_or_planck() {
-		assert_eq!(Amount::parse("100 STRAT"), Ok(Amount(100 * PLANCK_PER_STRAT)));
-		assert_eq!(Amount::parse("0.5 STRAT"), Ok(Amount(PLANCK_PER_STRAT / 2)));
-		assert_eq!(Amount::parse("1.000000000001 STRAT"), Ok(Amount(PLANCK_PER_STRAT + 1)));
-		assert_eq!(Amount::parse("1000 planck"), Ok(Amount(1000)));
-		assert_eq!(Amount::parse("42"), Ok(Amount(42)));
-		for bad in ["", "STRAT", "1.0000000000001 STRAT", "-1", "ten", "1e3"] {
-			assert!(Amount::parse(bad).is_err(), "{bad:?}");
-		}
-		assert_eq!(Amount(5 * PLANCK_PER_STRAT).to_string(), "5 STRAT");
-		assert_eq!(Amount(1500).to_string(), "1500 planck");
-		// Integers in the file are planck.
-		#[derive(Deserialize)]
-		struct T {
-			a: Amount,
-		}
-		assert_eq!(toml::from_str::<T>("a = 7").unwrap().a, Amount(7));
 	}
 
 	#[test]

@@ -5,8 +5,8 @@
 //! committing it ([`store`]), commits and reveals through one signing task ([`submitter`]) and
 //! serves the outputs to the jobs' requesters ([`server`], [`auth`]).
 
-pub mod auth;
-pub mod chain;
+pub use stratus_client::auth;
+pub use stratus_client::chain;
 pub mod commands;
 pub mod config;
 pub mod daemon;
@@ -15,7 +15,7 @@ pub mod fetch;
 pub mod host;
 pub mod init;
 pub mod metrics;
-pub mod seal;
+pub use stratus_client::seal;
 pub mod server;
 pub mod store;
 pub mod submitter;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+pub use stratus_client::tx::{TxError, INCLUSION_TIMEOUT};
 use stratus_client::{
 	runtime::{
 		self as rt,
@@ -12,16 +13,13 @@ use stratus_client::{
 			stratus_primitives::{CapabilityProfile, ResourceClass},
 		},
 	},
-	subxt::{config::DefaultExtrinsicParamsBuilder, transactions::TransactionStatus},
-	AccountId, Connection, Keypair, StratusConfig,
+	tx::Wait,
+	AccountId, Connection, Keypair,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::{chain::timed, metrics::Metrics};
-
-/// How long a submitted transaction may take to reach a block.
-pub const INCLUSION_TIMEOUT: Duration = Duration::from_secs(90);
+use crate::metrics::Metrics;
 
 /// A transaction the worker sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,20 +48,6 @@ impl Tx {
 			Tx::Transfer { .. } => "transfer",
 		}
 	}
-}
-
-/// How a transaction failed.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum TxError {
-	/// It was included and failed: the runtime's error, with its documentation.
-	#[error("{0}")]
-	Dispatch(String),
-	/// The pool refused it or dropped it, or the node did not answer.
-	#[error("not included: {0}")]
-	NotIncluded(String),
-	/// The worker is shutting down.
-	#[error("the worker is shutting down")]
-	ShuttingDown,
 }
 
 /// A request to the submitter.
@@ -111,7 +95,7 @@ async fn run(
 	metrics: Metrics,
 	cancel: CancellationToken,
 ) {
-	let account = stratus_client::account_of(&key);
+	let wait = if finalized { Wait::Finalized } else { Wait::InBlock };
 	let mut next_nonce = 0u64;
 	loop {
 		let request = tokio::select! {
@@ -136,8 +120,7 @@ async fn run(
 		let mut result = Err(TxError::NotIncluded("not tried".into()));
 		// One retry with a fresh nonce: a restarted worker's old transactions may still be pooled.
 		for attempt in 0..2 {
-			result =
-				submit_one(&conn, &key, &account, &request.tx, &mut next_nonce, finalized).await;
+			result = submit_one(&conn, &key, &request.tx, &mut next_nonce, wait).await;
 			match &result {
 				Err(TxError::NotIncluded(why)) if attempt == 0 => {
 					tracing::warn!(tx = name, "{why}; retrying with a fresh nonce");
@@ -155,25 +138,17 @@ async fn run(
 async fn submit_one(
 	conn: &Connection,
 	key: &Keypair,
-	account: &AccountId,
 	tx: &Tx,
 	next_nonce: &mut u64,
-	finalized: bool,
+	wait: Wait,
 ) -> Result<(), TxError> {
-	let not_included = |e: crate::chain::ChainError| TxError::NotIncluded(e.to_string());
-	let pool_nonce = timed(conn.next_nonce(account)).await.map_err(not_included)?;
-	let nonce = pool_nonce.max(*next_nonce);
-	let at = timed(conn.client.at_current_block()).await.map_err(not_included)?;
-	let params =
-		DefaultExtrinsicParamsBuilder::<StratusConfig>::new().nonce(nonce).mortal(64).build();
-	let mut transactions = at.transactions();
 	// Each call has its own payload type: one submission path, spelled once.
 	macro_rules! submit {
 		($call:expr) => {
-			timed(transactions.sign_and_submit_then_watch(&$call, key, params)).await
+			stratus_client::tx::submit(conn, key, &$call, next_nonce, wait).await.map(|_| ())
 		};
 	}
-	let submitted = match tx {
+	match tx {
 		Tx::Acknowledge { job, replica } => submit!(rt::tx().market().acknowledge(*job, *replica)),
 		Tx::Commit { job, replica, commitment, units } => {
 			submit!(rt::tx().verification().commit(*job, *replica, (*commitment).into(), *units))
@@ -194,42 +169,6 @@ async fn submit_one(
 		Tx::Transfer { to, amount } => {
 			submit!(rt::tx().balances().transfer_keep_alive((*to).into(), *amount))
 		},
-	};
-	let mut progress = submitted.map_err(not_included)?;
-	*next_nonce = nonce.saturating_add(1);
-	let deadline = tokio::time::Instant::now().checked_add(INCLUSION_TIMEOUT);
-	loop {
-		let Some(deadline) = deadline else {
-			return Err(TxError::NotIncluded("clock overflow".into()));
-		};
-		let status = match tokio::time::timeout_at(deadline, progress.next()).await {
-			Err(_) => {
-				return Err(TxError::NotIncluded(format!(
-					"not in a block after {INCLUSION_TIMEOUT:?}"
-				)))
-			},
-			Ok(None) => {
-				return Err(TxError::NotIncluded("the node closed the subscription".into()))
-			},
-			Ok(Some(Err(e))) => return Err(TxError::NotIncluded(e.to_string())),
-			Ok(Some(Ok(status))) => status,
-		};
-		let in_block = match status {
-			TransactionStatus::InBestBlock(in_block) if !finalized => in_block,
-			TransactionStatus::InFinalizedBlock(in_block) => in_block,
-			TransactionStatus::Error { message }
-			| TransactionStatus::Invalid { message }
-			| TransactionStatus::Dropped { message } => {
-				*next_nonce = 0;
-				return Err(TxError::NotIncluded(message));
-			},
-			_ => continue,
-		};
-		return match timed(in_block.wait_for_success()).await {
-			Ok(_) => Ok(()),
-			Err(crate::chain::ChainError::Request(e)) => Err(TxError::Dispatch(e)),
-			Err(e) => Err(TxError::NotIncluded(e.to_string())),
-		};
 	}
 }
 

@@ -46,10 +46,7 @@ impl Outcome {
 
 /// `blake2_256`, the chain's hash: of outputs (digests), of programs and of remote inputs.
 pub fn digest(bytes: &[u8]) -> [u8; 32] {
-	use blake2::{digest::consts::U32, Blake2b, Digest};
-	let mut hasher = Blake2b::<U32>::new();
-	hasher.update(bytes);
-	hasher.finalize().into()
+	stratus_client::blake2_256(bytes)
 }
 
 /// Why a job failed. Each is the job's failure, reported to the chain; none stops the worker.

@@ -34,25 +34,13 @@ use wasmtime::{
 	Trap, ValType,
 };
 
-/// The import module of the job ABI's host functions; a program may import nothing else.
-pub const ABI_MODULE: &str = "stratus";
-/// The exported function the executor calls: no parameters, no results.
-pub const RUN_EXPORT: &str = "run";
-/// The exported linear memory the host functions read and write.
-pub const MEMORY_EXPORT: &str = "memory";
+// The job ABI's names and host functions are defined once, with the CLI's program check.
+use stratus_client::program::HOST_FUNCTIONS;
+pub use stratus_client::program::{ABI_MODULE, MEMORY_EXPORT, RUN_EXPORT};
+
 /// Host calls charge one unit per this many bytes they copy (rounded up), on top of the fuel of
 /// the call instruction itself.
 pub const UNIT_BYTES: u64 = 64;
-
-/// The host functions of the job ABI: name, number of `i32` parameters, number of `i32` results.
-const HOST_FUNCTIONS: [(&str, usize, usize); 6] = [
-	("input_len", 0, 1),
-	("input_read", 3, 1),
-	("output_write", 2, 1),
-	("checkpoint_len", 0, 1),
-	("checkpoint_load", 1, 1),
-	("checkpoint_save", 2, 1),
-];
 
 /// The largest linear memory any job may have: the whole 32-bit address space. Jobs are limited
 /// further by their own [`Limits::max_memory_bytes`] and by [`WasmConfig::max_memory_bytes`].

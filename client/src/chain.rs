@@ -1,25 +1,25 @@
-//! All of the worker's chain I/O: one [`Chain`] around one subxt client, every network await
-//! under a timeout, and the market's types as the worker reads them.
+//! Reading the chain: one [`Chain`] around one subxt client, every network await under a timeout,
+//! and the market's types as the worker and the CLI read them.
 
 use std::time::Duration;
 
-use stratus_client::{
+use crate::{
 	runtime::{
 		self as rt,
 		runtime_types::{
 			pallet_market::{
 				runtime_api::{JobView, OfferView, ReplicaView},
-				types::JobInput,
+				types::{JobInput, Offer as StoredOffer, ProgramInfo},
 			},
 			pallet_provider_staking::types::ProviderInfo,
 		},
 	},
-	subxt::{client::OnlineClientAtBlock, storage::Address},
+	subxt::{self, client::OnlineClientAtBlock, storage::Address},
 	AccountId, Client, StratusConfig,
 };
 
-/// How long one chain request may take before the worker gives up on it (and on the
-/// connection, which is then re-established).
+/// How long one chain request may take before it is given up (the worker then re-establishes
+/// its connection; the CLI reports the endpoint).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A replica as the market reports it.
@@ -30,6 +30,8 @@ pub type Job = JobView<AccountId, u128, u32>;
 pub type Offer = OfferView<u128, u32>;
 /// The chain at one block.
 pub type AtBlock = OnlineClientAtBlock<StratusConfig>;
+/// An offer as the chain stores it.
+pub type OfferRecord = StoredOffer;
 /// A registered provider.
 pub type Provider = ProviderInfo;
 
@@ -53,7 +55,7 @@ pub async fn timed<T, E: std::fmt::Display>(
 	}
 }
 
-/// The chain as the worker reads it.
+/// The chain as Stratus's programs read it.
 #[derive(Clone)]
 pub struct Chain {
 	pub client: Client,
@@ -89,6 +91,46 @@ impl Chain {
 		Ok(code.map(|code| code.0))
 	}
 
+	/// A registered program's record (owner, kind, size, deposit).
+	pub async fn program_info(
+		at: &AtBlock,
+		hash: [u8; 32],
+	) -> Result<Option<ProgramInfo<AccountId, u128>>, ChainError> {
+		fetch(at, rt::storage().market().programs(), (hash.into(),)).await
+	}
+
+	/// The ids of the jobs `requester` posted that the chain still holds, oldest first.
+	pub async fn jobs_of(at: &AtBlock, requester: &AccountId) -> Result<Vec<u64>, ChainError> {
+		let mut ids = Vec::new();
+		for (id, job) in entries(at, rt::storage().market().jobs()).await? {
+			if job.requester == *requester {
+				ids.push(id.0);
+			}
+		}
+		ids.sort_unstable();
+		Ok(ids)
+	}
+
+	/// Every offer the chain holds, by id.
+	pub async fn all_offers(at: &AtBlock) -> Result<Vec<(u64, OfferRecord)>, ChainError> {
+		let mut offers: Vec<(u64, OfferRecord)> = entries(at, rt::storage().market().offers())
+			.await?
+			.into_iter()
+			.map(|(id, offer)| (id.0, offer))
+			.collect();
+		offers.sort_unstable_by_key(|(id, _)| *id);
+		Ok(offers)
+	}
+
+	/// Every registered provider, by operator account.
+	pub async fn all_providers(at: &AtBlock) -> Result<Vec<(AccountId, Provider)>, ChainError> {
+		Ok(entries(at, rt::storage().provider_staking().providers())
+			.await?
+			.into_iter()
+			.map(|(operator, provider)| (operator.0, provider))
+			.collect())
+	}
+
 	/// A job's input.
 	pub async fn input(at: &AtBlock, job: u64) -> Result<Option<JobInput>, ChainError> {
 		fetch(at, rt::storage().market().job_inputs(), (job,)).await
@@ -115,6 +157,30 @@ impl Chain {
 		let account = fetch(at, rt::storage().system().account(), (*who,)).await?;
 		Ok(account.map_or(0, |a| a.data.free))
 	}
+}
+
+/// Reads and decodes every entry of a storage map at `at`, with its key.
+async fn entries<Addr: Address>(
+	at: &AtBlock,
+	addr: Addr,
+) -> Result<Vec<(Addr::KeyParts, Addr::Value)>, ChainError>
+where
+	Addr::KeyParts: subxt::ext::scale_decode::DecodeAsType,
+	(): subxt::storage::PrefixOf<Addr::KeyParts>,
+{
+	let mut iter = timed(at.storage().iter(addr, ())).await?;
+	let mut out = Vec::new();
+	loop {
+		let next = tokio::time::timeout(REQUEST_TIMEOUT, iter.next())
+			.await
+			.map_err(|_| ChainError::Timeout(REQUEST_TIMEOUT))?;
+		let Some(entry) = next else { break };
+		let entry = entry.map_err(request)?;
+		let key = entry.key().map_err(request)?.decode().map_err(request)?;
+		let value = entry.value().decode().map_err(request)?;
+		out.push((key, value));
+	}
+	Ok(out)
 }
 
 /// Reads and decodes one storage entry at `at` (`None` when it is absent).

@@ -32,7 +32,7 @@ fn key(shared: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32]) -> [u8; 32
 	material.extend_from_slice(shared);
 	material.extend_from_slice(ephemeral);
 	material.extend_from_slice(recipient);
-	crate::executor::digest(&material)
+	crate::blake2_256(&material)
 }
 
 /// Encrypts `output` to the X25519 public key `recipient`.

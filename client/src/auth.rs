@@ -63,9 +63,8 @@ pub fn verify<'a>(
 	get: impl Fn(&'static str) -> Option<&'a str>,
 ) -> Result<Signed, AuthError> {
 	let field = |name| get(name).ok_or(AuthError::Missing(name));
-	let account = stratus_client::parse_account(field(ACCOUNT_HEADER)?.trim())
-		.map(|a| a.0)
-		.map_err(|_| {
+	let account =
+		crate::parse_account(field(ACCOUNT_HEADER)?.trim()).map(|a| a.0).map_err(|_| {
 			AuthError::Malformed(ACCOUNT_HEADER, "not an SS58 address or 0x + 64 hex digits".into())
 		})?;
 	let at: u64 = field(TIMESTAMP_HEADER)?

@@ -1,0 +1,109 @@
+//! Amounts of STRAT as people write them: `"100 STRAT"`, `"0.5 STRAT"`, `"1000 planck"`.
+
+use serde::{Deserialize, Serialize};
+use stratus_primitives::{PLANCK_PER_STRAT, TOKEN_DECIMALS, TOKEN_SYMBOL};
+
+/// An amount of STRAT, held in planck. Written in the config as `"100 STRAT"`, `"0.5 STRAT"`,
+/// `"1000 planck"` or a plain number of planck (TOML integers stop at 2^63, so large amounts are
+/// strings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Amount(pub u128);
+
+impl Amount {
+	/// Parses `"<number> STRAT"`, `"<integer> planck"` or `"<integer>"` (planck).
+	pub fn parse(text: &str) -> Result<Self, String> {
+		let text = text.trim();
+		let bad =
+			|| format!("{text:?} is not an amount: write e.g. \"100 STRAT\" or \"1000 planck\"");
+		if let Some(number) = text.strip_suffix(TOKEN_SYMBOL).map(str::trim) {
+			let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+			if whole.is_empty() || fraction.len() > usize::from(TOKEN_DECIMALS) {
+				return Err(bad());
+			}
+			let whole: u128 = whole.parse().map_err(|_| bad())?;
+			let fraction: u128 = if fraction.is_empty() {
+				0
+			} else {
+				let digits: u128 = fraction.parse().map_err(|_| bad())?;
+				let scale =
+					10u128.pow(u32::from(TOKEN_DECIMALS).saturating_sub(fraction.len() as u32));
+				digits.checked_mul(scale).ok_or_else(bad)?
+			};
+			return whole
+				.checked_mul(PLANCK_PER_STRAT)
+				.and_then(|w| w.checked_add(fraction))
+				.map(Amount)
+				.ok_or_else(bad);
+		}
+		let number = text.strip_suffix("planck").map(str::trim).unwrap_or(text);
+		number.parse().map(Amount).map_err(|_| bad())
+	}
+}
+
+impl std::fmt::Display for Amount {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		let (whole, fraction) = (self.0 / PLANCK_PER_STRAT, self.0 % PLANCK_PER_STRAT);
+		if fraction == 0 && whole > 0 {
+			write!(f, "{whole} {TOKEN_SYMBOL}")
+		} else {
+			write!(f, "{} planck", self.0)
+		}
+	}
+}
+
+impl Serialize for Amount {
+	fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+		serializer.serialize_str(&self.to_string())
+	}
+}
+
+impl<'de> Deserialize<'de> for Amount {
+	fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+		int_or_text(deserializer, |planck| Amount(u128::from(planck)), Amount::parse)
+	}
+}
+
+/// Deserializes a value written either as a TOML/JSON integer (`from_int`) or as text (`parse`):
+/// how amounts, sizes and times are written in Stratus's files.
+pub fn int_or_text<'de, D: serde::Deserializer<'de>, T>(
+	deserializer: D,
+	from_int: impl FnOnce(u64) -> T,
+	parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+	#[derive(Deserialize)]
+	#[serde(untagged)]
+	enum Raw {
+		Int(u64),
+		Text(String),
+	}
+	match Raw::deserialize(deserializer)? {
+		Raw::Int(n) => Ok(from_int(n)),
+		Raw::Text(text) => parse(&text).map_err(serde::de::Error::custom),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+	use super::*;
+
+	#[test]
+	fn amounts_read_as_strat_or_planck() {
+		assert_eq!(Amount::parse("100 STRAT"), Ok(Amount(100 * PLANCK_PER_STRAT)));
+		assert_eq!(Amount::parse("0.5 STRAT"), Ok(Amount(PLANCK_PER_STRAT / 2)));
+		assert_eq!(Amount::parse("1.000000000001 STRAT"), Ok(Amount(PLANCK_PER_STRAT + 1)));
+		assert_eq!(Amount::parse("1000 planck"), Ok(Amount(1000)));
+		assert_eq!(Amount::parse("42"), Ok(Amount(42)));
+		for bad in ["", "STRAT", "1.0000000000001 STRAT", "-1", "ten", "1e3"] {
+			assert!(Amount::parse(bad).is_err(), "{bad:?}");
+		}
+		assert_eq!(Amount(5 * PLANCK_PER_STRAT).to_string(), "5 STRAT");
+		assert_eq!(Amount(1500).to_string(), "1500 planck");
+		// Integers in the file are planck.
+		#[derive(Deserialize)]
+		struct T {
+			a: Amount,
+		}
+		assert_eq!(toml::from_str::<T>("a = 7").unwrap().a, Amount(7));
+	}
+}

@@ -1,0 +1,828 @@
+//! `stratus program register` and `stratus job …`.
+
+use std::{
+	path::{Path, PathBuf},
+	process::ExitCode,
+	time::Duration,
+};
+
+use anyhow::{anyhow, bail, Context};
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use stratus_client::{
+	amount::Amount,
+	auth, chain,
+	manifest::{Manifest, Plan, PlannedInput, ProgramRef},
+	runtime::{
+		self as rt,
+		runtime_types::{
+			pallet_market::types::{InputSpec, JobSpec, RequirementsSpec},
+			stratus_primitives::JobKind,
+		},
+	},
+	seal,
+	subxt::utils::H256,
+	Keypair,
+};
+
+use crate::{
+	cli::session::{address, hex32, key, print_json, Session},
+	Cli,
+};
+
+#[derive(Subcommand, Debug)]
+pub enum JobCommand {
+	/// Post a job from a manifest (see docs/requester-guide.md) and follow it to settlement. The
+	/// manifest is checked first — fields, sizes, deadline, price against the market, balance —
+	/// and nothing is sent while anything is wrong.
+	#[command(
+		after_help = "Examples:\n  stratus job submit job.toml\n  stratus job submit job.toml \
+	                        --detach     print the job id and return"
+	)]
+	Submit {
+		/// The job manifest (TOML).
+		manifest: PathBuf,
+		/// Return once the job is posted instead of following it.
+		#[arg(long)]
+		detach: bool,
+	},
+	/// A job's phase, escrow and replicas.
+	Status {
+		/// The job id.
+		job: u64,
+	},
+	/// Follow a job until it ends, printing each step.
+	Watch {
+		/// The job id.
+		job: u64,
+	},
+	/// Your jobs (or another requester's, with --requester).
+	List {
+		/// List this account's jobs instead of the signing account's.
+		#[arg(long)]
+		requester: Option<String>,
+	},
+	/// Cancel a job: committed replicas are paid for the units they reported, the rest of the
+	/// escrow is refunded.
+	Cancel {
+		/// The job id.
+		job: u64,
+	},
+	/// Why a job is not (fully) matched, requirement by requirement.
+	Why {
+		/// The job id.
+		job: u64,
+	},
+	/// Download a settled job's output from a provider that revealed the canonical result, check
+	/// it against the chain's digest and write it out.
+	#[command(after_help = "Example:\n  stratus job result 7 -o out.bin")]
+	Result {
+		/// The job id.
+		job: u64,
+		/// Where to write the output (`-` for standard output).
+		#[arg(long, short = 'o')]
+		output: PathBuf,
+		/// Ask for the output unencrypted (by default it is encrypted to a one-time key of
+		/// yours in transit).
+		#[arg(long)]
+		plain: bool,
+	},
+}
+
+pub async fn run(cli: &Cli, command: &JobCommand) -> anyhow::Result<ExitCode> {
+	let open = || Session::open(cli);
+	match command {
+		JobCommand::Submit { manifest, detach } => {
+			// What can be checked without the chain is checked before connecting.
+			let loaded = Manifest::load(manifest)?;
+			let key = key(cli)?;
+			submit(&open().await?, cli, manifest, &loaded, &key, *detach).await
+		},
+		JobCommand::Status { job } => {
+			let status = status_json(&open().await?, *job).await?;
+			if cli.json {
+				print_json(&status)?;
+			} else {
+				let status: JobStatus = serde_json::from_value(status)?;
+				print!("{}", describe(&status));
+			}
+			Ok(ExitCode::SUCCESS)
+		},
+		JobCommand::Watch { job } => follow(&open().await?, cli, *job).await,
+		JobCommand::List { requester } => list(&open().await?, cli, requester.as_deref()).await,
+		JobCommand::Cancel { job } => cancel(&open().await?, cli, *job).await,
+		JobCommand::Why { job } => why(&open().await?, cli, *job).await,
+		JobCommand::Result { job, output, plain } => {
+			result(&open().await?, cli, *job, output, *plain).await
+		},
+	}
+}
+
+async fn cancel(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCode> {
+	let key = key(cli)?;
+	let events =
+		session.send(&key, "cancelling the job", &rt::tx().market().cancel_job(job)).await?;
+	let cancelled = events
+		.find_first::<rt::market::events::JobCancelled>()
+		.transpose()?
+		.ok_or_else(|| anyhow!("the chain reported no JobCancelled event"))?;
+	if cli.json {
+		print_json(&json!({
+			"job": job, "paid": cancelled.paid.to_string(),
+			"refunded": cancelled.refunded.to_string(),
+		}))?;
+	} else {
+		println!(
+			"job {job} cancelled: {} paid to providers for committed work, {} refunded",
+			Amount(cancelled.paid),
+			Amount(cancelled.refunded)
+		);
+	}
+	Ok(ExitCode::SUCCESS)
+}
+
+/// Checks `file` and registers it unless the chain has it; prints its hash.
+pub async fn register_program(cli: &Cli, file: &Path) -> anyhow::Result<()> {
+	let code = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+	let kind = check_program(&code, file)?;
+	let key = key(cli)?;
+	let session = Session::open(cli).await?;
+	let session = &session;
+	let (hash, registered) = ensure_program(session, &key, &code, kind).await?;
+	if cli.json {
+		print_json(&json!({ "program": hex32(&hash), "newlyRegistered": registered }))?;
+	} else if registered {
+		println!("registered {}: program {}", file.display(), hex32(&hash));
+	} else {
+		println!("already registered: program {}", hex32(&hash));
+	}
+	Ok(())
+}
+
+/// A program's kind, after checking it as every worker would.
+fn check_program(code: &[u8], file: &Path) -> anyhow::Result<JobKind> {
+	if code.starts_with(b"\0asm") {
+		stratus_client::program::check_wasm(code)
+			.map_err(|e| anyhow!("{} is refused: {e}", file.display()))?;
+		return Ok(JobKind::Wasm);
+	}
+	let manifest: Value = serde_json::from_slice(code).map_err(|e| {
+		anyhow!(
+			"{} is neither a WASM module nor a CUDA job manifest (JSON): {e} (see \
+			 docs/job-abi.md)",
+			file.display()
+		)
+	})?;
+	let has_code = manifest.get("source").is_some() || manifest.get("ptx").is_some();
+	if manifest.get("version").and_then(Value::as_u64) != Some(1) || !has_code {
+		bail!(
+			"{} is not a CUDA job manifest: it needs \"version\": 1 and a \"source\" or \"ptx\" (see \
+			 docs/job-abi.md, \"CUDA jobs\")",
+			file.display()
+		);
+	}
+	Ok(JobKind::Cuda)
+}
+
+/// Registers `code` unless the chain has it. Returns its hash and whether it was registered now.
+async fn ensure_program(
+	session: &Session,
+	key: &Keypair,
+	code: &[u8],
+	kind: JobKind,
+) -> anyhow::Result<([u8; 32], bool)> {
+	let hash = stratus_client::blake2_256(code);
+	let at = session.at().await?;
+	if chain::Chain::program_info(&at, hash).await?.is_some() {
+		return Ok((hash, false));
+	}
+	session
+		.send(
+			key,
+			"registering the program",
+			&rt::tx().market().register_program(kind, code.to_vec()),
+		)
+		.await?;
+	Ok((hash, true))
+}
+
+async fn submit(
+	session: &Session,
+	cli: &Cli,
+	manifest_path: &Path,
+	manifest: &Manifest,
+	key: &Keypair,
+	detach: bool,
+) -> anyhow::Result<ExitCode> {
+	let me = stratus_client::account_of(key);
+	let limits = session.limits().await?;
+	let plan = manifest.plan(&limits)?;
+	let at = session.at().await?;
+
+	// The program: registered already, or registered now (after every other check passed).
+	let kind = match &plan.program {
+		ProgramRef::Hash(hash) => match chain::Chain::program_info(&at, *hash).await? {
+			Some(info) => info.kind,
+			None => bail!(
+				"{}: program {} is not registered; name the program file instead (it is \
+				 registered on submission) or run `stratus program register <file>`",
+				manifest_path.display(),
+				hex32(hash)
+			),
+		},
+		ProgramRef::File { wasm: true, .. } => JobKind::Wasm,
+		ProgramRef::File { code, .. } => check_program(code, Path::new(&manifest.program))?,
+	};
+
+	// The price against the market, and the escrow against the balance.
+	let requirements = requirements_spec(&plan);
+	let best: Option<u128> = chain::timed(
+		at.runtime_apis()
+			.call(rt::runtime_apis().market_api().best_price(kind.clone(), requirements.clone())),
+	)
+	.await?;
+	let escrow = plan.escrow().unwrap_or(u128::MAX);
+	match best {
+		Some(best) if best > plan.max_price => bail!(
+			"{}: max_price {} is below the best price an offer meeting the requirements asks ({} \
+			 per unit); raise max_price to at least \"{}\" (`stratus market` shows the book)",
+			manifest_path.display(),
+			Amount(plan.max_price),
+			Amount(best),
+			Amount(best)
+		),
+		None if !cli.json => eprintln!(
+			"note: no open offer meets this job's requirements now; it will rest until one does \
+			 (`stratus job why <id>` explains, requirement by requirement)"
+		),
+		_ => {},
+	}
+	let free = chain::Chain::free_balance(&at, &me).await?;
+	if free < escrow {
+		bail!(
+			"{}: the escrow max_price × max_units × replication = {} is more than the free balance \
+			 of {} ({}); lower max_units or max_price, or fund the account",
+			manifest_path.display(),
+			Amount(escrow),
+			stratus_client::ss58(&me),
+			Amount(free)
+		);
+	}
+
+	if let ProgramRef::File { code, .. } = &plan.program {
+		let (hash, registered) = ensure_program(session, key, code, kind.clone()).await?;
+		if registered && !cli.json {
+			println!("registered program {}", hex32(&hash));
+		}
+	}
+	let now = session.best_block().await?;
+	let spec = JobSpec {
+		program: H256(plan.program.hash()),
+		input: match &plan.input {
+			PlannedInput::Inline(bytes) => InputSpec::Inline(bytes.clone()),
+			PlannedInput::Remote { url, hash, size } => {
+				InputSpec::Remote { url: url.as_bytes().to_vec(), hash: H256(*hash), size: *size }
+			},
+		},
+		requirements,
+		max_price: plan.max_price,
+		max_units: plan.max_units,
+		replication: plan.replication,
+		commit_window: plan.commit_window_blocks,
+		deadline: now.saturating_add(plan.deadline_blocks),
+		max_output_bytes: plan.max_output_bytes,
+	};
+	let events = session.send(key, "posting the job", &rt::tx().market().submit_job(spec)).await?;
+	let submitted = events
+		.find_first::<rt::market::events::JobSubmitted>()
+		.transpose()?
+		.ok_or_else(|| anyhow!("the chain reported no JobSubmitted event"))?;
+	let job = submitted.job;
+	let estimate = best.map(|b| {
+		b.saturating_mul(u128::from(plan.max_units)).saturating_mul(u128::from(plan.replication))
+	});
+	if cli.json {
+		print_json(&json!({
+			"job": job,
+			"escrow": submitted.escrow.to_string(),
+			"estimatedCost": estimate.map(|e| e.to_string()),
+			"bestPrice": best.map(|b| b.to_string()),
+		}))?;
+	} else {
+		println!("job {job} posted: {} held in escrow", Amount(submitted.escrow));
+		match estimate {
+			Some(e) => println!(
+				"estimated cost: at most {} (best price {} per unit × {} units × {} replicas); \
+				 unused escrow is refunded",
+				Amount(e),
+				Amount(best.unwrap_or_default()),
+				plan.max_units,
+				plan.replication
+			),
+			None => println!("estimated cost: unknown until an offer matches"),
+		}
+	}
+	if detach {
+		if !cli.json {
+			println!("follow it with `stratus job watch {job}`");
+		}
+		return Ok(ExitCode::SUCCESS);
+	}
+	follow(session, cli, job).await
+}
+
+fn requirements_spec(plan: &Plan) -> RequirementsSpec<u128> {
+	let r = &plan.requirements;
+	RequirementsSpec {
+		min_vram_mib: r.min_vram_mib,
+		min_compute_capability: plan.min_compute_capability,
+		gpu_models: r.gpu_models.iter().map(|m| m.as_bytes().to_vec()).collect(),
+		regions_allowed: r.regions.clone(),
+		regions_denied: r.exclude_regions.clone(),
+		min_cpu_cores: r.min_cpu_cores,
+		min_memory_mib: r.min_memory_mib,
+		min_stake: r.min_stake.0,
+	}
+}
+
+/// A job as `market_jobStatus` reports it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatus {
+	pub job: u64,
+	pub requester: String,
+	pub program: String,
+	pub kind: String,
+	pub max_price: String,
+	pub max_units: u64,
+	pub replication: u8,
+	pub unfilled: u8,
+	pub deadline: u32,
+	pub escrow: String,
+	pub phase: Phase,
+	pub submitted_at: u32,
+	pub ended_at: Option<u32>,
+	pub replicas: Vec<ReplicaStatus>,
+}
+
+/// A job's phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+	Open,
+	Revealing { until: u32 },
+	Settled { digest: String },
+	Disputed,
+	Cancelled,
+	Expired,
+}
+
+/// A replica's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaState {
+	Assigned,
+	Acknowledged,
+	Committed,
+	Revealed,
+	Missed(String),
+	Done,
+}
+
+/// One replica.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaStatus {
+	pub replica: u8,
+	pub provider: String,
+	pub price: String,
+	pub state: ReplicaState,
+	pub units: Option<u64>,
+	pub digest: Option<String>,
+	pub paid: String,
+}
+
+async fn status_json(session: &Session, job: u64) -> anyhow::Result<Value> {
+	let status: Value = session.rpc("market_jobStatus", [json!(job)]).await?;
+	if status.is_null() {
+		bail!("there is no job {job} on this chain (never posted, or reaped after it ended)");
+	}
+	Ok(status)
+}
+
+async fn job_status(session: &Session, job: u64) -> anyhow::Result<JobStatus> {
+	Ok(serde_json::from_value(status_json(session, job).await?)?)
+}
+
+fn amount(text: &str) -> String {
+	text.parse().map(|p| Amount(p).to_string()).unwrap_or_else(|_| text.to_owned())
+}
+
+fn phase_words(phase: &Phase) -> String {
+	match phase {
+		Phase::Open => "open".into(),
+		Phase::Revealing { until } => format!("revealing (reveals due by block {until})"),
+		Phase::Settled { digest } => format!("settled (canonical digest {digest})"),
+		Phase::Disputed => {
+			"disputed: the reveals disagreed without a quorum; escrow refunded".into()
+		},
+		Phase::Cancelled => "cancelled".into(),
+		Phase::Expired => "expired: no result in time; escrow refunded".into(),
+	}
+}
+
+fn state_words(state: &ReplicaState) -> String {
+	match state {
+		ReplicaState::Assigned => "matched, waiting for the provider's acknowledgement".into(),
+		ReplicaState::Acknowledged => "acknowledged: running".into(),
+		ReplicaState::Committed => "committed a result".into(),
+		ReplicaState::Revealed => "revealed its result".into(),
+		ReplicaState::Missed(what) => format!("missed its {} deadline", what.to_lowercase()),
+		ReplicaState::Done => "done".into(),
+	}
+}
+
+/// A job in a few lines.
+fn describe(s: &JobStatus) -> String {
+	let mut out = format!(
+		"job {}: {}\n  requester {}\n  program {} ({})\n  budget: {} per unit at most, {} units at \
+		 most, {} replica(s); {} still in escrow\n  posted at block {}, deadline block {}{}\n",
+		s.job,
+		phase_words(&s.phase),
+		address(&s.requester),
+		s.program,
+		s.kind,
+		amount(&s.max_price),
+		s.max_units,
+		s.replication,
+		amount(&s.escrow),
+		s.submitted_at,
+		s.deadline,
+		s.ended_at.map(|b| format!(", ended at block {b}")).unwrap_or_default(),
+	);
+	if s.unfilled > 0 && s.phase == Phase::Open {
+		out.push_str(&format!(
+			"  {} replica(s) not matched yet (`stratus job why {}`)\n",
+			s.unfilled, s.job
+		));
+	}
+	for r in &s.replicas {
+		out.push_str(&format!(
+			"  replica {}: {} — provider {}, {} per unit{}{}{}\n",
+			r.replica,
+			state_words(&r.state),
+			address(&r.provider),
+			amount(&r.price),
+			r.units.map(|u| format!(", {u} units")).unwrap_or_default(),
+			r.digest.as_ref().map(|d| format!(", digest {d}")).unwrap_or_default(),
+			if r.paid != "0" { format!(", paid {}", amount(&r.paid)) } else { String::new() },
+		));
+	}
+	out
+}
+
+/// The steps a job has reached, in the words of its life: matched → acknowledged → committed →
+/// revealed → verified → settled.
+fn steps(s: &JobStatus) -> Vec<String> {
+	let mut steps = Vec::new();
+	for r in &s.replicas {
+		let who = format!("replica {} ({})", r.replica, address(&r.provider));
+		steps.push(format!("{who}: matched at {} per unit", amount(&r.price)));
+		let reached = match &r.state {
+			ReplicaState::Assigned => 0,
+			ReplicaState::Acknowledged => 1,
+			ReplicaState::Committed => 2,
+			ReplicaState::Revealed | ReplicaState::Done => 3,
+			ReplicaState::Missed(what) => {
+				let before = match what.as_str() {
+					"Ack" => 0,
+					"Commit" => 1,
+					_ => 2,
+				};
+				for (i, word) in ["acknowledged", "committed"].iter().enumerate() {
+					if i < before {
+						steps.push(format!("{who}: {word}"));
+					}
+				}
+				steps.push(format!(
+					"{who}: missed its {} deadline — the replica is reissued while time allows",
+					what.to_lowercase()
+				));
+				continue;
+			},
+		};
+		if reached >= 1 {
+			steps.push(format!("{who}: acknowledged"));
+		}
+		if reached >= 2 {
+			let units = r.units.map(|u| format!(" ({u} units)")).unwrap_or_default();
+			steps.push(format!("{who}: committed{units}"));
+		}
+		if reached >= 3 {
+			let digest = r.digest.clone().unwrap_or_default();
+			steps.push(format!("{who}: revealed {digest}"));
+		}
+	}
+	match &s.phase {
+		Phase::Settled { digest } => {
+			let agreeing = s.replicas.iter().filter(|r| r.digest.as_ref() == Some(digest)).count();
+			steps.push(format!("verified: {agreeing} replica(s) agree on {digest}"));
+			let paid: u128 = s.replicas.iter().filter_map(|r| r.paid.parse::<u128>().ok()).sum();
+			steps.push(format!(
+				"settled: {} paid to providers, the rest of the escrow refunded",
+				Amount(paid)
+			));
+		},
+		Phase::Open | Phase::Revealing { .. } => {},
+		other => steps.push(phase_words(other)),
+	}
+	steps
+}
+
+/// Follows a job until it ends, printing each new step.
+async fn follow(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCode> {
+	let mut shown = 0usize;
+	let mut failures = 0u32;
+	loop {
+		let status = match job_status(session, job).await {
+			Ok(status) => {
+				failures = 0;
+				status
+			},
+			// A node restarting or a slow answer is not the job's end: retry for a while.
+			Err(e) if failures < 10 => {
+				failures = failures.saturating_add(1);
+				eprintln!("warning: {e:#}; retrying");
+				tokio::time::sleep(Duration::from_secs(3)).await;
+				continue;
+			},
+			Err(e) => return Err(e),
+		};
+		let steps = steps(&status);
+		if !cli.json {
+			for step in steps.iter().skip(shown) {
+				println!("job {job}: {step}");
+			}
+		}
+		shown = shown.max(steps.len());
+		let ended = !matches!(status.phase, Phase::Open | Phase::Revealing { .. });
+		if ended {
+			if cli.json {
+				print_json(&status_json(session, job).await?)?;
+			}
+			return Ok(match status.phase {
+				Phase::Settled { .. } => {
+					if !cli.json {
+						println!("download the output: stratus job result {job} -o <file>");
+					}
+					ExitCode::SUCCESS
+				},
+				_ => ExitCode::FAILURE,
+			});
+		}
+		tokio::time::sleep(Duration::from_millis(1500)).await;
+	}
+}
+
+async fn list(session: &Session, cli: &Cli, requester: Option<&str>) -> anyhow::Result<ExitCode> {
+	let who = match requester {
+		Some(text) => stratus_client::parse_account(text)?,
+		None => stratus_client::account_of(&key(cli)?),
+	};
+	let at = session.at().await?;
+	let ids = chain::Chain::jobs_of(&at, &who).await?;
+	let mut jobs = Vec::new();
+	for id in ids {
+		jobs.push(status_json(session, id).await?);
+	}
+	if cli.json {
+		print_json(&jobs)?;
+		return Ok(ExitCode::SUCCESS);
+	}
+	if jobs.is_empty() {
+		println!("no jobs of {} on this chain", stratus_client::ss58(&who));
+	}
+	for job in jobs {
+		let s: JobStatus = serde_json::from_value(job)?;
+		let done = s.replicas.iter().filter(|r| r.state == ReplicaState::Done).count();
+		println!(
+			"{:>6}  {:<12} {} replica(s), {} done  program {}…  deadline block {}",
+			s.job,
+			match &s.phase {
+				Phase::Settled { .. } => "settled".to_owned(),
+				Phase::Revealing { .. } => "revealing".to_owned(),
+				other => format!("{other:?}").to_lowercase(),
+			},
+			s.replication,
+			done,
+			s.program.get(..12).unwrap_or(&s.program),
+			s.deadline,
+		);
+	}
+	Ok(ExitCode::SUCCESS)
+}
+
+/// `market_whyNoMatch`'s answer.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NoMatchReport {
+	job: u64,
+	kind: String,
+	unfilled: u8,
+	time_left: bool,
+	offers: u32,
+	eligible: u32,
+	excluded_by: Vec<(String, u32)>,
+}
+
+/// What a requirement that excludes offers means, in words.
+fn requirement_words(requirement: &str) -> &'static str {
+	match requirement {
+		"maxPrice" => "ask more per unit than the job's max_price",
+		"notExpired" => "have expired",
+		"providerInGoodStanding" => {
+			"belong to providers that are leaving or whose stake no longer covers their slots"
+		},
+		"minStake" => "belong to providers with less stake than requirements.min_stake",
+		"region" => {
+			"are in regions the job does not allow (requirements.regions / exclude_regions)"
+		},
+		"minCpuCores" => "have fewer CPU cores than requirements.min_cpu_cores",
+		"minMemory" => "have less memory than requirements.min_memory_mib",
+		"minVram" => "have less GPU memory than requirements.min_vram_mib",
+		"minComputeCapability" => "have GPUs below requirements.min_compute_capability",
+		"gpuModel" => "have GPU models not in requirements.gpu_models",
+		"distinctProvider" => {
+			"belong to providers already running a replica of this job (each replica needs a \
+			 different provider)"
+		},
+		_ => "are excluded by a requirement this version of stratus does not know",
+	}
+}
+
+async fn why(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCode> {
+	let report: Value = session.rpc("market_whyNoMatch", [json!(job)]).await?;
+	if report.is_null() {
+		bail!("there is no job {job} on this chain (never posted, or reaped after it ended)");
+	}
+	if cli.json {
+		print_json(&report)?;
+		return Ok(ExitCode::SUCCESS);
+	}
+	let report: NoMatchReport = serde_json::from_value(report)?;
+	let status = job_status(session, job).await?;
+	if !matches!(status.phase, Phase::Open) {
+		println!("job {job} is {}: matching is over.", phase_words(&status.phase));
+		return Ok(ExitCode::SUCCESS);
+	}
+	if report.unfilled == 0 {
+		println!(
+			"job {job} is fully matched: all {} replica(s) have providers.",
+			status.replication
+		);
+		return Ok(ExitCode::SUCCESS);
+	}
+	println!("job {job} waits for {} replica(s).", report.unfilled);
+	if report.offers == 0 {
+		println!(
+			"There are no open {} offers with a free slot: no provider sells this kind of compute \
+			 right now, or every slot is taken. The job rests until one is offered.",
+			report.kind.to_lowercase()
+		);
+	} else {
+		println!(
+			"Of the {} open {} offer(s) with a free slot, {} meet(s) every requirement.",
+			report.offers,
+			report.kind.to_lowercase(),
+			report.eligible
+		);
+		for (requirement, count) in &report.excluded_by {
+			println!("  {count} offer(s) {}", requirement_words(requirement));
+		}
+	}
+	if !report.time_left {
+		println!(
+			"Too little time is left before the deadline for a newly matched replica to finish: \
+			 the job will expire and its escrow be refunded."
+		);
+	} else {
+		println!(
+			"Change what excludes them in the manifest (or raise max_price) and post the job \
+			 again — `stratus job cancel {job}` refunds this one; `stratus market` shows what is \
+			 offered."
+		);
+	}
+	Ok(ExitCode::SUCCESS)
+}
+
+async fn result(
+	session: &Session,
+	cli: &Cli,
+	job: u64,
+	output: &Path,
+	plain: bool,
+) -> anyhow::Result<ExitCode> {
+	let key = key(cli)?;
+	let status = job_status(session, job).await?;
+	let Phase::Settled { digest } = &status.phase else {
+		bail!(
+			"job {job} is {}, not settled: its output is served once a quorum agreed on it \
+			 (`stratus job watch {job}` follows it)",
+			phase_words(&status.phase)
+		);
+	};
+	let canonical = stratus_client::manifest::parse_hash(digest)
+		.ok_or_else(|| anyhow!("the chain's digest {digest} is not 32 bytes"))?;
+	let at = session.at().await?;
+	let http = reqwest::Client::builder()
+		.timeout(Duration::from_secs(60))
+		.build()
+		.context("starting the HTTP client")?;
+	let mut tried = Vec::new();
+	for r in status.replicas.iter().filter(|r| r.digest.as_ref() == Some(digest)) {
+		let provider = stratus_client::parse_account(&r.provider)?;
+		let endpoint = chain::Chain::provider(&at, &provider)
+			.await?
+			.and_then(|p| p.profile.endpoint)
+			.and_then(|e| String::from_utf8(e.0).ok());
+		let Some(endpoint) = endpoint else {
+			tried.push(format!("{}: no result endpoint registered", address(&r.provider)));
+			continue;
+		};
+		match download(&http, &endpoint, job, &key, plain).await {
+			Ok(bytes) if stratus_client::blake2_256(&bytes) == canonical => {
+				write_output(output, &bytes)?;
+				if cli.json {
+					print_json(&json!({
+						"job": job, "digest": digest, "bytes": bytes.len(),
+						"provider": address(&r.provider), "output": output,
+					}))?;
+				} else {
+					eprintln!(
+						"job {job}: {} bytes from {endpoint}; blake2-256 matches the chain's \
+						 canonical digest {digest}; written to {}",
+						bytes.len(),
+						output.display()
+					);
+				}
+				return Ok(ExitCode::SUCCESS);
+			},
+			Ok(bytes) => tried.push(format!(
+				"{endpoint}: served {} bytes whose digest 0x{} is not the canonical one",
+				bytes.len(),
+				hex::encode(stratus_client::blake2_256(&bytes))
+			)),
+			Err(e) => tried.push(format!("{endpoint}: {e:#}")),
+		}
+	}
+	if tried.is_empty() {
+		bail!("job {job}: no replica revealed the canonical digest {digest}");
+	}
+	bail!("job {job}: no provider served the verified output:\n  {}", tried.join("\n  "))
+}
+
+/// One signed download; the body decrypted when it was encrypted to us.
+async fn download(
+	http: &reqwest::Client,
+	endpoint: &str,
+	job: u64,
+	key: &Keypair,
+	plain: bool,
+) -> anyhow::Result<Vec<u8>> {
+	let url = format!("{}/jobs/{job}/output", endpoint.trim_end_matches('/'));
+	let now_ms = u64::try_from(
+		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis(),
+	)?;
+	let secret: [u8; 32] = rand::random();
+	let box_key = (!plain).then(|| seal::public_key(secret));
+	let message = auth::message(job, now_ms, box_key.as_ref());
+	let signature = key.sign(message.as_bytes());
+	let mut request = http
+		.get(&url)
+		.header(auth::ACCOUNT_HEADER, stratus_client::ss58(&stratus_client::account_of(key)))
+		.header(auth::TIMESTAMP_HEADER, now_ms.to_string())
+		.header(auth::SIGNATURE_HEADER, format!("0x{}", hex::encode(signature.0)));
+	if let Some(box_key) = box_key {
+		request = request.header(seal::BOX_KEY_HEADER, hex32(&box_key));
+	}
+	let response = request.send().await.with_context(|| format!("GET {url}"))?;
+	let status = response.status();
+	let encrypted = response.headers().get(seal::ENCRYPTION_HEADER).is_some();
+	let body = response.bytes().await.with_context(|| format!("reading {url}"))?;
+	if !status.is_success() {
+		bail!("{status}: {}", String::from_utf8_lossy(&body).trim());
+	}
+	if encrypted {
+		return seal::open(&body, secret)
+			.ok_or_else(|| anyhow!("the encrypted output does not open with our key"));
+	}
+	Ok(body.to_vec())
+}
+
+fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+	if path == Path::new("-") {
+		use std::io::Write;
+		std::io::stdout().write_all(bytes)?;
+		return Ok(());
+	}
+	std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,130 @@
+//! What every chain-facing command needs: a connection, the signing key, the chain's limits, the
+//! market's JSON-RPC methods.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+use stratus_client::{
+	chain::{timed, AtBlock},
+	keystore::Keystore,
+	manifest::Limits,
+	runtime as rt,
+	subxt::rpcs::client::RpcParams,
+	tx::{self, Events, Wait},
+	Connection, Keypair,
+};
+
+use crate::Cli;
+
+/// How long connecting to one endpoint may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection to the chain.
+pub struct Session {
+	pub conn: Connection,
+}
+
+impl Session {
+	/// Connects to the first endpoint that answers.
+	pub async fn open(cli: &Cli) -> anyhow::Result<Self> {
+		let conn = stratus_client::connect(&cli.endpoints, 0, CONNECT_TIMEOUT).await?;
+		Ok(Self { conn })
+	}
+
+	/// The chain at its best block.
+	pub async fn at(&self) -> anyhow::Result<AtBlock> {
+		timed(self.conn.client.at_current_block())
+			.await
+			.with_context(|| format!("reading the chain at {}", self.conn.endpoint))
+	}
+
+	/// The number of the node's best block.
+	pub async fn best_block(&self) -> anyhow::Result<u32> {
+		let header = timed(self.conn.legacy().chain_get_header(None))
+			.await
+			.with_context(|| format!("reading the best block at {}", self.conn.endpoint))?
+			.ok_or_else(|| anyhow::anyhow!("{} has no best block", self.conn.endpoint))?;
+		u32::try_from(header.number).context("the best block number does not fit 32 bits")
+	}
+
+	/// Calls one of the node's JSON-RPC methods.
+	pub async fn rpc<T: DeserializeOwned>(
+		&self,
+		method: &str,
+		params: impl IntoIterator<Item = serde_json::Value>,
+	) -> anyhow::Result<T> {
+		let mut rpc_params = RpcParams::new();
+		for p in params {
+			rpc_params.push(p)?;
+		}
+		timed(self.conn.rpc.request(method, rpc_params))
+			.await
+			.with_context(|| format!("{method} on {}", self.conn.endpoint))
+	}
+
+	/// Signs `call` with `key`, submits it and waits until it is finalized.
+	pub async fn send<Call: stratus_client::subxt::transactions::Payload>(
+		&self,
+		key: &Keypair,
+		what: &str,
+		call: &Call,
+	) -> anyhow::Result<Events> {
+		let mut nonce = 0;
+		tx::submit(&self.conn, key, call, &mut nonce, Wait::Finalized)
+			.await
+			.with_context(|| format!("{what} failed"))
+	}
+
+	/// The market's limits and the block time.
+	pub async fn limits(&self) -> anyhow::Result<Limits> {
+		let at = self.at().await?;
+		let constants = at.constants();
+		let market = rt::constants().market();
+		let read = |e: stratus_client::subxt::error::ConstantError| {
+			anyhow::anyhow!("reading the chain's constants: {e}")
+		};
+		let block_ms =
+			constants.entry(rt::constants().timestamp().minimum_period()).map_err(read)?;
+		Ok(Limits {
+			block_ms: block_ms.saturating_mul(2),
+			max_inline_input: constants.entry(market.max_inline_input()).map_err(read)?,
+			max_url_length: constants.entry(market.max_url_length()).map_err(read)?,
+			max_replication: constants.entry(market.max_replication()).map_err(read)?,
+			max_requirement_items: constants.entry(market.max_requirement_items()).map_err(read)?,
+			ack_window: constants.entry(market.ack_window()).map_err(read)?,
+			reveal_window: constants.entry(market.reveal_window()).map_err(read)?,
+			max_job_duration: constants.entry(market.max_job_duration()).map_err(read)?,
+			max_program_size: constants.entry(market.max_program_size()).map_err(read)?,
+		})
+	}
+}
+
+/// The keystore the command line names.
+pub fn keystore(cli: &Cli) -> anyhow::Result<Keystore> {
+	let path = cli.keystore.clone().unwrap_or_else(Keystore::default_path);
+	Ok(Keystore::open(&path)?)
+}
+
+/// The signing key the command line names.
+pub fn key(cli: &Cli) -> anyhow::Result<Keypair> {
+	Ok(keystore(cli)?.key(cli.account.as_deref())?)
+}
+
+/// Prints `value` as JSON.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+	println!("{}", serde_json::to_string_pretty(value)?);
+	Ok(())
+}
+
+/// `0x…` of 32 bytes.
+pub fn hex32(bytes: &[u8; 32]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+/// An account in Stratus's SS58 format, from whatever format the node wrote it in.
+pub fn address(text: &str) -> String {
+	stratus_client::parse_account(text)
+		.map(|a| stratus_client::ss58(&a))
+		.unwrap_or_else(|_| text.to_owned())
+}

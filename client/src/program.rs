@@ -1,0 +1,216 @@
+//! Programs as the market stores them, checked before they are registered or run.
+//!
+//! A WASM program is a core module following the job ABI (`docs/job-abi.md`): it may import only
+//! the ABI's host functions from [`ABI_MODULE`], and it exports `run: [] -> []` and a 32-bit,
+//! unshared `memory`. [`check_wasm`] applies those rules and wasm's own validation with the
+//! features the worker's engine accepts, so `stratus program register` refuses what every worker
+//! would refuse, with the reason, before a deposit is paid. The worker checks the same table
+//! ([`HOST_FUNCTIONS`]) when it compiles a program.
+
+use wasmparser::{ExternalKind, Parser, Payload, TypeRef, ValType, Validator, WasmFeatures};
+
+/// The import module of the job ABI's host functions; a program may import nothing else.
+pub const ABI_MODULE: &str = "stratus";
+/// The exported function the executor calls: no parameters, no results.
+pub const RUN_EXPORT: &str = "run";
+/// The exported linear memory the host functions read and write.
+pub const MEMORY_EXPORT: &str = "memory";
+
+/// The host functions of the job ABI: name, number of `i32` parameters, number of `i32` results.
+pub const HOST_FUNCTIONS: [(&str, usize, usize); 6] = [
+	("input_len", 0, 1),
+	("input_read", 3, 1),
+	("output_write", 2, 1),
+	("checkpoint_len", 0, 1),
+	("checkpoint_load", 1, 1),
+	("checkpoint_save", 2, 1),
+];
+
+/// Whether an import of `module`/`name` with these parameter and result types is one of the job
+/// ABI's host functions.
+pub fn abi_allows(module: &str, name: &str, params: &[ValType], results: &[ValType]) -> bool {
+	let Some(&(_, n_params, n_results)) =
+		(module == ABI_MODULE).then(|| HOST_FUNCTIONS.iter().find(|(n, ..)| *n == name)).flatten()
+	else {
+		return false;
+	};
+	params.len() == n_params
+		&& results.len() == n_results
+		&& params.iter().chain(results).all(|t| *t == ValType::I32)
+}
+
+/// The wasm features a job may use: the WebAssembly 2.0 set, tail calls and extended constant
+/// expressions — no threads, relaxed SIMD, memory64, multi-memory, exceptions or GC (the worker's
+/// engine is configured the same way, for deterministic results).
+pub fn job_features() -> WasmFeatures {
+	WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::EXTENDED_CONST
+}
+
+/// Why a program is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProgramError {
+	#[error("not a valid WebAssembly module for a job: {0}")]
+	Invalid(String),
+	#[error(
+		"the module imports `{module}`.`{name}`, which workers refuse: a job may import only the \
+		 job ABI's functions from \"stratus\" (input_len, input_read, output_write, \
+		 checkpoint_len, checkpoint_load, checkpoint_save — see docs/job-abi.md)"
+	)]
+	ForbiddenImport { module: String, name: String },
+	#[error("the module does not follow the job ABI: {0} (see docs/job-abi.md)")]
+	BadAbi(String),
+}
+
+/// Checks a WASM program: valid with the job features, imports only the ABI, exports `run` and
+/// `memory` of the right shapes.
+pub fn check_wasm(code: &[u8]) -> Result<(), ProgramError> {
+	let mut validator = Validator::new_with_features(job_features());
+	validator.validate_all(code).map_err(|e| ProgramError::Invalid(e.to_string()))?;
+	let mut types: Vec<(Vec<ValType>, Vec<ValType>)> = Vec::new();
+	let mut functions: Vec<u32> = Vec::new();
+	let mut memories: Vec<wasmparser::MemoryType> = Vec::new();
+	let (mut run, mut memory) = (None, None);
+	let invalid = |e: wasmparser::BinaryReaderError| ProgramError::Invalid(e.to_string());
+	for payload in Parser::new(0).parse_all(code) {
+		match payload.map_err(invalid)? {
+			Payload::TypeSection(reader) => {
+				for ty in reader.into_iter_err_on_gc_types() {
+					let ty = ty.map_err(invalid)?;
+					types.push((ty.params().to_vec(), ty.results().to_vec()));
+				}
+			},
+			Payload::ImportSection(reader) => {
+				for import in reader {
+					let import = import.map_err(invalid)?;
+					let allowed = match import.ty {
+						TypeRef::Func(index) => {
+							functions.push(index);
+							types.get(index as usize).is_some_and(|(params, results)| {
+								abi_allows(import.module, import.name, params, results)
+							})
+						},
+						_ => false,
+					};
+					if !allowed {
+						return Err(ProgramError::ForbiddenImport {
+							module: import.module.to_owned(),
+							name: import.name.to_owned(),
+						});
+					}
+				}
+			},
+			Payload::FunctionSection(reader) => {
+				for index in reader {
+					functions.push(index.map_err(invalid)?);
+				}
+			},
+			Payload::MemorySection(reader) => {
+				for ty in reader {
+					memories.push(ty.map_err(invalid)?);
+				}
+			},
+			Payload::ExportSection(reader) => {
+				for export in reader {
+					let export = export.map_err(invalid)?;
+					match (export.name, export.kind) {
+						(RUN_EXPORT, ExternalKind::Func) => run = Some(export.index),
+						(RUN_EXPORT, _) => run = Some(u32::MAX),
+						(MEMORY_EXPORT, ExternalKind::Memory) => memory = Some(export.index),
+						(MEMORY_EXPORT, _) => memory = Some(u32::MAX),
+						_ => {},
+					}
+				}
+			},
+			_ => {},
+		}
+	}
+	let run_shape = run
+		.and_then(|f| functions.get(f as usize))
+		.and_then(|ty| types.get(*ty as usize))
+		.map(|(params, results)| params.is_empty() && results.is_empty());
+	match (run, run_shape) {
+		(None, _) => return Err(ProgramError::BadAbi("no exported function `run`".into())),
+		(Some(_), Some(true)) => {},
+		_ => {
+			return Err(ProgramError::BadAbi(
+				"the export `run` must be a function without parameters or results".into(),
+			))
+		},
+	}
+	match memory.map(|m| memories.get(m as usize)) {
+		None => Err(ProgramError::BadAbi("no exported `memory`".into())),
+		Some(Some(ty)) if !ty.shared && !ty.memory64 => Ok(()),
+		Some(_) => Err(ProgramError::BadAbi(
+			"the export `memory` must be a 32-bit, unshared memory defined by the module".into(),
+		)),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+	use super::*;
+
+	const ABI: &str = r#"(import "stratus" "input_len" (func (result i32)))
+		(import "stratus" "output_write" (func (param i32 i32) (result i32)))"#;
+
+	fn module(body: &str) -> Vec<u8> {
+		wat::parse_str(format!("(module {body})")).unwrap()
+	}
+
+	#[test]
+	fn a_program_following_the_abi_passes() {
+		let code =
+			module(&format!(r#"{ABI} (memory (export "memory") 1) (func (export "run") nop)"#));
+		assert_eq!(check_wasm(&code), Ok(()));
+	}
+
+	#[test]
+	fn forbidden_imports_are_refused_with_their_names() {
+		for (import, module_name, name) in [
+			(
+				r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#,
+				"wasi_snapshot_preview1",
+				"fd_write",
+			),
+			(r#"(import "stratus" "clock_now" (func (result i64)))"#, "stratus", "clock_now"),
+			(r#"(import "stratus" "input_len" (func (result i64)))"#, "stratus", "input_len"),
+			(r#"(import "stratus" "input_len" (global i32))"#, "stratus", "input_len"),
+			(r#"(import "env" "table" (table 1 funcref))"#, "env", "table"),
+		] {
+			let code = module(&format!(
+				r#"{import} (memory (export "memory") 1) (func (export "run") nop)"#
+			));
+			assert_eq!(
+				check_wasm(&code),
+				Err(ProgramError::ForbiddenImport {
+					module: module_name.into(),
+					name: name.into()
+				}),
+				"{import}"
+			);
+		}
+	}
+
+	#[test]
+	fn missing_or_misshapen_exports_and_disabled_features_are_refused() {
+		let cases = [
+			r#"(memory (export "memory") 1)"#,
+			r#"(memory (export "memory") 1) (func (export "run") (param i32))"#,
+			r#"(memory (export "memory") 1) (global (export "run") i32 (i32.const 0))"#,
+			r#"(func (export "run"))"#,
+			r#"(memory (export "memory") 1 1 shared) (func (export "run"))"#,
+		];
+		for body in cases {
+			assert!(
+				matches!(
+					check_wasm(&module(body)),
+					Err(ProgramError::BadAbi(_) | ProgramError::Invalid(_))
+				),
+				"{body}"
+			);
+		}
+		assert!(matches!(check_wasm(b"\0asm junk"), Err(ProgramError::Invalid(_))));
+		assert!(matches!(check_wasm(b"not wasm at all"), Err(ProgramError::Invalid(_))));
+	}
+}

@@ -1,0 +1,127 @@
+//! Sending transactions: sign one call, submit it, follow it into a block, and say how it ended —
+//! with a failed call's error named and explained from the runtime's own documentation (the
+//! metadata carries every error's doc comment).
+
+use std::time::Duration;
+
+use subxt::{
+	config::DefaultExtrinsicParamsBuilder,
+	error::{DispatchError, TransactionEventsError},
+	extrinsics::ExtrinsicEvents,
+	transactions::{Payload, TransactionStatus},
+};
+
+use crate::{chain::timed, AccountId, Connection, Keypair, StratusConfig};
+
+/// How long a submitted transaction may take to reach a block.
+pub const INCLUSION_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The events a transaction emitted.
+pub type Events = ExtrinsicEvents<StratusConfig>;
+
+/// How a transaction failed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+	/// It was included and failed: the runtime's error, with its documentation.
+	#[error("{0}")]
+	Dispatch(String),
+	/// The pool refused it or dropped it, or the node did not answer.
+	#[error("not included: {0}")]
+	NotIncluded(String),
+	/// The program sending it is shutting down.
+	#[error("shutting down")]
+	ShuttingDown,
+}
+
+/// When a transaction counts as done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+	/// In a best block (a daemon that follows finality itself).
+	InBlock,
+	/// In a finalized block (one-shot commands, whose effects the user reads next).
+	Finalized,
+}
+
+/// Signs `call` with `key` and submits it with the nonce the node's pool reports for the key's
+/// account (never below `next_nonce`), then follows it until `wait` says it is done. On return
+/// `next_nonce` is the nonce to use next, or 0 when the pool refused or dropped the transaction
+/// (ask the pool again). Returns the transaction's events.
+pub async fn submit<Call: Payload>(
+	conn: &Connection,
+	key: &Keypair,
+	call: &Call,
+	next_nonce: &mut u64,
+	wait: Wait,
+) -> Result<Events, TxError> {
+	let account: AccountId = crate::account_of(key);
+	let not_included = |e: crate::chain::ChainError| TxError::NotIncluded(e.to_string());
+	let pool_nonce = timed(conn.next_nonce(&account)).await.map_err(not_included)?;
+	let nonce = pool_nonce.max(*next_nonce);
+	let at = timed(conn.client.at_current_block()).await.map_err(not_included)?;
+	let params =
+		DefaultExtrinsicParamsBuilder::<StratusConfig>::new().nonce(nonce).mortal(64).build();
+	let mut transactions = at.transactions();
+	let mut progress = timed(transactions.sign_and_submit_then_watch(call, key, params))
+		.await
+		.map_err(not_included)?;
+	*next_nonce = nonce.saturating_add(1);
+	let deadline = tokio::time::Instant::now()
+		.checked_add(INCLUSION_TIMEOUT)
+		.ok_or_else(|| TxError::NotIncluded("clock overflow".into()))?;
+	loop {
+		let status = match tokio::time::timeout_at(deadline, progress.next()).await {
+			Err(_) => {
+				return Err(TxError::NotIncluded(format!(
+					"not in a block after {} s",
+					INCLUSION_TIMEOUT.as_secs()
+				)))
+			},
+			Ok(None) => {
+				return Err(TxError::NotIncluded("the node closed the subscription".into()))
+			},
+			Ok(Some(Err(e))) => return Err(TxError::NotIncluded(e.to_string())),
+			Ok(Some(Ok(status))) => status,
+		};
+		let in_block = match status {
+			TransactionStatus::InBestBlock(in_block) if wait == Wait::InBlock => in_block,
+			TransactionStatus::InFinalizedBlock(in_block) => in_block,
+			TransactionStatus::Error { message }
+			| TransactionStatus::Invalid { message }
+			| TransactionStatus::Dropped { message } => {
+				*next_nonce = 0;
+				return Err(TxError::NotIncluded(message));
+			},
+			_ => continue,
+		};
+		return match tokio::time::timeout(
+			crate::chain::REQUEST_TIMEOUT,
+			in_block.wait_for_success(),
+		)
+		.await
+		{
+			Ok(Ok(events)) => Ok(events),
+			Ok(Err(TransactionEventsError::ExtrinsicFailed(e))) => {
+				Err(TxError::Dispatch(explain(&e)))
+			},
+			Ok(Err(e)) => Err(TxError::Dispatch(e.to_string())),
+			Err(_) => Err(TxError::NotIncluded(format!(
+				"its block's events did not arrive within {} s",
+				crate::chain::REQUEST_TIMEOUT.as_secs()
+			))),
+		};
+	}
+}
+
+/// A dispatch error in words: `Pallet::Error: its documentation` for a pallet's error, subxt's
+/// description for the rest.
+pub fn explain(error: &DispatchError) -> String {
+	if let DispatchError::Module(module) = error {
+		if let Ok(details) = module.details() {
+			let docs = details.variant.docs.join(" ");
+			let docs = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+			let name = format!("{}::{}", details.pallet.name(), details.variant.name);
+			return if docs.is_empty() { name } else { format!("{name}: {docs}") };
+		}
+	}
+	error.to_string()
+}
