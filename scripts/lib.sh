@@ -22,6 +22,16 @@ build_node() {
 	(cd "$STRATUS_ROOT" && cargo build --locked -p stratus-node) || die "the build failed"
 }
 
+# Builds the provider worker and the requester CLI (stratus-worker, stratus).
+STRATUS_WORKER="${STRATUS_WORKER:-$CARGO_TARGET_DIR/debug/stratus-worker}"
+STRATUS_CLI="${STRATUS_CLI:-$CARGO_TARGET_DIR/debug/stratus}"
+export STRATUS_WORKER STRATUS_CLI
+build_clients() {
+	log "building stratus-worker and stratus (target dir: $CARGO_TARGET_DIR)"
+	(cd "$STRATUS_ROOT" && cargo build --locked -p stratus-worker -p stratus-client --bins) ||
+		die "the build failed"
+}
+
 # Fails unless something listens on 127.0.0.1:$1 within $2 seconds.
 wait_for_port() {
 	local port=$1 deadline=$((SECONDS + $2))

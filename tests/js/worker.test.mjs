@@ -11,7 +11,11 @@
 //   refused;
 // - a worker killed (SIGKILL) in the middle of a job and started again still ends with a verified,
 //   paid job; SIGTERM stops it cleanly;
-// - the config names a dead endpoint before the live one: commands and daemon fail over.
+// - the config names a dead endpoint before the live one: commands and daemon fail over;
+// - a requester uses the `stratus` CLI ($STRATUS_CLI) as docs/requester-guide.md says: imports a
+//   key, submits a WASM job from a manifest and follows it to settlement, downloads the verified
+//   output, asks `job why` about a job no offer can serve and cancels it; bad manifests are refused
+//   before anything is sent (the account's nonce and balance do not move).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,6 +34,9 @@ import {
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
 const WORKER = process.env.STRATUS_WORKER;
 const KERNEL = process.env.STRATUS_KERNEL_WASM;
+const STRATUS = process.env.STRATUS_CLI;
+// The provider's price per unit in this run; jobs offer exactly this much.
+const PRICE = 1000n;
 const UNIT = 10n ** 12n;
 // Only this run's worker serves this region, so the jobs below match it and no other offer.
 const REGION = 1000 + Math.floor(Math.random() * 60_000);
@@ -44,6 +51,7 @@ let operator;
 let resultsUrl;
 let worker;
 let workerLog;
+let keystore;
 
 /// Signs and sends `tx`; resolves once it is in a block (or, with `finalized`, in a finalized one:
 /// the worker's commands read the finalized state).
@@ -75,6 +83,19 @@ function cli(...args) {
   const out = spawnSync(WORKER, ['--config', config, ...args], { encoding: 'utf8', timeout: 180_000 });
   assert.equal(out.status, 0, `stratus-worker ${args.join(' ')} failed:\n${out.stdout}\n${out.stderr}`);
   return out.stdout;
+}
+
+/// Runs the `stratus` CLI with this run's keystore; resolves to its exit status and output.
+function stratus(args, input = '') {
+  return new Promise((resolve) => {
+    const child = spawn(STRATUS, ['--endpoint', URL, '--keystore', keystore, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdin.end(input);
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 function freePort() {
@@ -142,7 +163,7 @@ async function submitJob(programHash, input, maxUnits) {
       minVramMib: 0, minComputeCapability: 0, gpuModels: [], regionsAllowed: [REGION],
       regionsDenied: [], minCpuCores: 0, minMemoryMib: 0, minStake: 0,
     },
-    maxPrice: 1,
+    maxPrice: PRICE,
     maxUnits,
     replication: 1,
     commitWindow: 60,
@@ -179,6 +200,7 @@ async function download(job, signer, { sign = true, boxKey } = {}) {
 before(async () => {
   assert.ok(WORKER && fs.existsSync(WORKER), `STRATUS_WORKER (${WORKER}) is the worker binary`);
   assert.ok(KERNEL && fs.existsSync(KERNEL), `STRATUS_KERNEL_WASM (${KERNEL}) is the kernel`);
+  assert.ok(STRATUS && fs.existsSync(STRATUS), `STRATUS_CLI (${STRATUS}) is the stratus binary`);
   await cryptoWaitReady();
   ws = new WsProvider(URL, 1000, {}, 30_000);
   api = await ApiPromise.create({ provider: ws, throwOnConnect: true, noInitWarn: true });
@@ -190,6 +212,7 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stratus-worker-test-'));
   config = path.join(dir, 'worker.toml');
   workerLog = path.join(dir, 'worker.log');
+  keystore = path.join(dir, 'keystore.toml');
   const port = await freePort();
   resultsUrl = `http://127.0.0.1:${port}`;
 });
@@ -212,7 +235,7 @@ describe('stratus-worker on a real node', () => {
     let text = fs.readFileSync(config, 'utf8');
     text = text
       .replace(/^cpu_slots = .*$/m, 'cpu_slots = 1')
-      .replace(/^cpu_price = .*$/m, 'cpu_price = "1 planck"')
+      .replace(/^cpu_price = .*$/m, `cpu_price = "${PRICE} planck"`)
       .replace(/^units_per_second = .*$/m, 'units_per_second = 10000000000')
       .replace(/^listen = .*$/m, `listen = "${resultsUrl.slice('http://'.length)}"`)
       .replace(/^public_url = .*$/m, `public_url = "${resultsUrl}"`);
@@ -327,12 +350,124 @@ describe('stratus-worker on a real node', () => {
     assert.equal(blake2AsHex(new Uint8Array(await response.arrayBuffer())), status.phase.Settled.digest);
   });
 
+  const cliData = new TextEncoder().encode('stratus CLI end-to-end ');
+  let cliAccount;
+  test('a requester submits a job from a manifest with the stratus CLI, follows it to settlement and downloads the verified output', async () => {
+    const suri = `//CliRequester${Math.floor(Math.random() * 1e9)}`;
+    cliAccount = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 }).addFromUri(suri);
+    await send(api.tx.balances.transferKeepAlive(cliAccount.address, 100n * UNIT), alice, { finalized: true });
+    let r = await stratus(['account', 'import', 'requester'], `${suri}\n`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes(cliAccount.address), r.stdout);
+    assert.equal(fs.statSync(keystore).mode & 0o777, 0o600);
+
+    fs.copyFileSync(KERNEL, path.join(dir, 'sha256.wasm'));
+    fs.writeFileSync(path.join(dir, 'input.bin'), kernelInput(2, cliData));
+    fs.writeFileSync(path.join(dir, 'job.toml'), [
+      'program = "sha256.wasm"',
+      'input = { file = "input.bin" }',
+      `max_price = "${PRICE} planck"`,
+      'max_units = 50_000_000',
+      'deadline = "20m"',
+      'commit_window = "3m"',
+      'max_output = "1 KiB"',
+      '[requirements]',
+      `regions = [${REGION}]`,
+      '',
+    ].join('\n'));
+    r = await stratus(['job', 'submit', path.join(dir, 'job.toml')]);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\n${tail(workerLog)}`);
+    const job = Number(r.stdout.match(/job (\d+) posted/)?.[1]);
+    assert.ok(Number.isInteger(job), r.stdout);
+    assert.match(r.stdout, /registered program 0x/);
+    assert.match(r.stdout, /estimated cost: at most/);
+    let at = 0;
+    for (const step of ['matched', 'acknowledged', 'committed', 'revealed', 'verified', 'settled']) {
+      const found = r.stdout.indexOf(step, at);
+      assert.ok(found >= 0, `the progress shows "${step}" after the previous steps:\n${r.stdout}`);
+      at = found;
+    }
+
+    const out = path.join(dir, 'out.bin');
+    // The worker serves the output once it has seen its reveal in a block: retry briefly.
+    r = await waitFor('the CLI to download the output', async () => {
+      const d = await stratus(['job', 'result', String(job), '-o', out]);
+      return d.status === 0 ? d : undefined;
+    }, 30_000, 1000);
+    assert.match(r.stderr, /matches the chain's canonical digest/);
+    assert.deepEqual(new Uint8Array(fs.readFileSync(out)), expectedOutput(2, cliData));
+
+    const status = JSON.parse((await stratus(['--json', 'job', 'status', String(job)])).stdout);
+    assert.equal(status.phase.Settled.digest, blake2AsHex(expectedOutput(2, cliData)));
+    const list = JSON.parse((await stratus(['--json', 'job', 'list'])).stdout);
+    assert.deepEqual(list.map((j) => j.job), [job]);
+    const market = JSON.parse((await stratus(['--json', 'market'])).stdout);
+    assert.ok(market.classes.some((c) => c.class === 'cpu' && c.levels.some((l) => l.price === String(PRICE))));
+    const providers = JSON.parse((await stratus(['--json', 'provider', 'list'])).stdout);
+    const mine = providers.find((p) => p.operator === operator);
+    assert.ok(mine, JSON.stringify(providers));
+    assert.equal(mine.endpoint, resultsUrl);
+    assert.equal(mine.region, REGION);
+  });
+
+  test('stratus job why explains an unmatched job, cancel refunds it, and bad manifests are refused before anything is sent', async () => {
+    const manifest = path.join(dir, 'why.toml');
+    const base = [
+      `program = "${blake2AsHex(fs.readFileSync(KERNEL))}"`,
+      'input = { text = "abcd" }',
+      `max_price = "${PRICE} planck"`,
+      'max_units = 1_000_000',
+      'deadline = "20m"',
+      '[requirements]',
+      `regions = [${REGION}]`,
+    ];
+    fs.writeFileSync(manifest, [...base, 'min_cpu_cores = 4096', ''].join('\n'));
+    let r = await stratus(['job', 'submit', '--detach', manifest]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /no open offer meets this job's requirements/);
+    const job = Number(r.stdout.match(/job (\d+) posted/)?.[1]);
+    r = await stratus(['job', 'why', String(job)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /waits for 1 replica/);
+    // This run's worker is the only provider in REGION; offers left by the market tests are
+    // excluded by region as well.
+    assert.match(r.stdout, /\d+ offer\(s\) have fewer CPU cores than requirements.min_cpu_cores/);
+    const why = JSON.parse((await stratus(['--json', 'job', 'why', String(job)])).stdout);
+    assert.equal(why.eligible, 0);
+    assert.ok(why.excludedBy.some(([req, n]) => req === 'minCpuCores' && n >= 1), JSON.stringify(why));
+    r = await stratus(['job', 'cancel', String(job)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`job ${job} cancelled: 0 planck paid .* refunded`));
+
+    const account = async () => {
+      const { nonce, data } = await api.query.system.account(cliAccount.address);
+      return `${nonce.toNumber()}/${data.free.toBigInt()}/${data.reserved.toBigInt()}`;
+    };
+    const before = await account();
+    fs.writeFileSync(path.join(dir, 'big.bin'), new Uint8Array(70 * 1024));
+    const cases = [
+      [base.filter((l) => !l.startsWith('max_units')), /missing field `max_units`/],
+      [[...base.slice(0, 5), 'max_unit = 5', ...base.slice(5)], /unknown field `max_unit`/],
+      [base.map((l) => (l.startsWith('max_price') ? `max_price = "${PRICE - 1n} planck"` : l)),
+        new RegExp(`below the best price .*\\(${PRICE} planck per unit\\); raise max_price to at least "${PRICE} planck"`)],
+      [base.map((l) => (l.startsWith('deadline') ? 'deadline = "30s"' : l)), /deadline is too short: .* write deadline = "\d+s" or more/],
+      [base.map((l) => (l.startsWith('input') ? 'input = { file = "big.bin" }' : l)), /input is too large: .* at most 65536 bytes inline/],
+    ];
+    for (const [lines, expected] of cases) {
+      fs.writeFileSync(manifest, [...lines, ''].join('\n'));
+      r = await stratus(['job', 'submit', manifest]);
+      assert.notEqual(r.status, 0, lines.join('\n'));
+      assert.match(r.stderr, expected);
+    }
+    assert.equal(await account(), before, 'nothing was sent for a refused manifest');
+  });
+
   test('SIGTERM stops the worker cleanly, and status reports the earnings', async () => {
     worker.kill('SIGTERM');
     const { code } = await worker.exited;
     assert.equal(code, 0, tail(workerLog));
     const status = JSON.parse(cli('status', '--json'));
     assert.notEqual(status.earned, '0 STRAT');
-    assert.equal(status.jobs_in_store, 2);
+    assert.equal(status.jobs_in_store, 3);
   });
 });
