@@ -41,10 +41,15 @@ impl Amount {
 }
 
 impl std::fmt::Display for Amount {
+	/// Whole STRAT as `"5 STRAT"`, amounts from a millionth of a STRAT as decimals
+	/// (`"0.00005 STRAT"`), smaller ones in planck (`"1500 planck"`); every form parses back.
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		let (whole, fraction) = (self.0 / PLANCK_PER_STRAT, self.0 % PLANCK_PER_STRAT);
 		if fraction == 0 && whole > 0 {
 			write!(f, "{whole} {TOKEN_SYMBOL}")
+		} else if self.0 >= PLANCK_PER_STRAT / 1_000_000 {
+			let digits = format!("{fraction:0width$}", width = usize::from(TOKEN_DECIMALS));
+			write!(f, "{whole}.{} {TOKEN_SYMBOL}", digits.trim_end_matches('0'))
 		} else {
 			write!(f, "{} planck", self.0)
 		}
@@ -99,6 +104,11 @@ mod tests {
 		}
 		assert_eq!(Amount(5 * PLANCK_PER_STRAT).to_string(), "5 STRAT");
 		assert_eq!(Amount(1500).to_string(), "1500 planck");
+		assert_eq!(Amount(50_000_000).to_string(), "0.00005 STRAT");
+		assert_eq!(Amount(PLANCK_PER_STRAT * 3 / 2).to_string(), "1.5 STRAT");
+		for n in [1, 999_999, 1_000_000, 50_000_001, PLANCK_PER_STRAT * 7 + 1] {
+			assert_eq!(Amount::parse(&Amount(n).to_string()), Ok(Amount(n)), "{n}");
+		}
 		// Integers in the file are planck.
 		#[derive(Deserialize)]
 		struct T {

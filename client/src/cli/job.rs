@@ -540,7 +540,8 @@ fn steps(s: &JobStatus) -> Vec<String> {
 
 /// Follows a job until it ends, printing each new step.
 async fn follow(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCode> {
-	let mut shown = 0usize;
+	// Steps already printed: each step once, whichever replica it belongs to.
+	let mut shown = std::collections::HashSet::new();
 	let mut failures = 0u32;
 	loop {
 		let status = match job_status(session, job).await {
@@ -557,13 +558,12 @@ async fn follow(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCo
 			},
 			Err(e) => return Err(e),
 		};
-		let steps = steps(&status);
-		if !cli.json {
-			for step in steps.iter().skip(shown) {
+		for step in steps(&status) {
+			if !cli.json && !shown.contains(&step) {
 				println!("job {job}: {step}");
 			}
+			shown.insert(step);
 		}
-		shown = shown.max(steps.len());
 		let ended = !matches!(status.phase, Phase::Open | Phase::Revealing { .. });
 		if ended {
 			if cli.json {
