@@ -146,6 +146,35 @@ pub fn check_wasm(code: &[u8]) -> Result<(), ProgramError> {
 	}
 }
 
+/// What compiling a CUDA program's source with NVRTC on this machine found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NvrtcCheck {
+	/// It compiled.
+	Compiled,
+	/// NVRTC cannot be loaded here: nothing was checked.
+	Unavailable,
+	/// It does not compile: NVRTC's log.
+	Failed(String),
+}
+
+/// Compiles CUDA C++ `source` with NVRTC when the library can be loaded here (cudarc's dynamic
+/// loading; a machine without CUDA answers [`NvrtcCheck::Unavailable`]).
+pub fn check_cuda_source(source: &str) -> NvrtcCheck {
+	// SAFETY: loading the library runs only its initialisers, as any use of it would.
+	if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+		return NvrtcCheck::Unavailable;
+	}
+	let compiled = std::panic::catch_unwind(|| cudarc::nvrtc::compile_ptx(source));
+	match compiled {
+		Ok(Ok(_)) => NvrtcCheck::Compiled,
+		Ok(Err(cudarc::nvrtc::CompileError::CompileError { log, .. })) => {
+			NvrtcCheck::Failed(log.to_string_lossy().trim().to_owned())
+		},
+		Ok(Err(other)) => NvrtcCheck::Failed(format!("{other:?}")),
+		Err(_) => NvrtcCheck::Unavailable,
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -156,6 +185,21 @@ mod tests {
 
 	fn module(body: &str) -> Vec<u8> {
 		wat::parse_str(format!("(module {body})")).unwrap()
+	}
+
+	#[test]
+	fn cuda_sources_compile_with_nvrtc_where_it_is_there() {
+		let good = "extern \"C\" __global__ void k(float *x) { x[threadIdx.x] *= 2.0f; }";
+		match check_cuda_source(good) {
+			// A machine without CUDA (CI): nothing can be checked, and nothing is claimed.
+			NvrtcCheck::Unavailable => {
+				assert_eq!(check_cuda_source("not C++"), NvrtcCheck::Unavailable)
+			},
+			compiled => {
+				assert_eq!(compiled, NvrtcCheck::Compiled);
+				assert!(matches!(check_cuda_source("__global__ void k( {"), NvrtcCheck::Failed(_)));
+			},
+		}
 	}
 
 	#[test]

@@ -14,6 +14,7 @@ use stratus_client::{
 	amount::Amount,
 	auth, chain,
 	manifest::{Manifest, Plan, PlannedInput, ProgramRef},
+	program::NvrtcCheck,
 	runtime::{
 		self as rt,
 		runtime_types::{
@@ -181,6 +182,22 @@ fn check_program(code: &[u8], file: &Path) -> anyhow::Result<JobKind> {
 			 docs/job-abi.md, \"CUDA jobs\")",
 			file.display()
 		);
+	}
+	if let Some(source) = manifest.get("source").and_then(Value::as_str) {
+		match stratus_client::program::check_cuda_source(source) {
+			NvrtcCheck::Compiled => {},
+			NvrtcCheck::Unavailable => eprintln!(
+				"note: NVRTC is not installed here, so the CUDA source of {} was not compiled \
+				 before registering it (workers compile it for their GPUs)",
+				file.display()
+			),
+			NvrtcCheck::Failed(log) => {
+				bail!(
+					"{} is refused: its CUDA source does not compile with NVRTC:\n{log}",
+					file.display()
+				)
+			},
+		}
 	}
 	Ok(JobKind::Cuda)
 }

@@ -1,0 +1,263 @@
+// The market on the four-validator network: two providers run the real `stratus-worker`
+// ($STRATUS_WORKER) against the RPC node (alice's node as the fallback endpoint), and a requester
+// uses the real `stratus` CLI ($STRATUS_CLI) with a WASM program ($STRATUS_KERNEL_WASM, the
+// SHA-256 job). One step per call (args[0]); each returns a number the .zndsl checks:
+//
+//   workers        sets up both workers as docs/provider-guide.md says (init, register, offer,
+//                  run); returns how many providers have an open offer
+//   replicated     a job with replication 2, submitted and followed through the CLI: both workers
+//                  run it and reveal the same digest, the output downloads and is right; returns
+//                  how many replicas agree
+//   worker-killed  the worker holding a job's replica is killed (SIGKILL) once it acknowledged:
+//                  the replica misses its commit deadline, is reissued to the other worker and the
+//                  job settles with the right digest; the killed worker is started again; returns 1
+//   settles        a job submitted through the CLI settles (run while a validator is paused);
+//                  returns 1
+//   stop           SIGTERM to both workers; returns how many stopped cleanly (exit 0)
+//
+// Workers' pids go to $STRATUS_ZOMBIE_WORK/pids so that scripts/test can stop what a failed run
+// leaves behind; their logs are in $STRATUS_ZOMBIE_WORK/<name>/worker.log.
+const { spawn } = require("node:child_process");
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+
+const WORKER = process.env.STRATUS_WORKER;
+const CLI = process.env.STRATUS_CLI;
+const KERNEL = process.env.STRATUS_KERNEL_WASM;
+const WORK = process.env.STRATUS_ZOMBIE_WORK || fs.mkdtempSync(path.join(os.tmpdir(), "stratus-zombie-"));
+const REGIONS = { eve: 276, ferdie: 250 };
+
+// js-scripts are loaded once per zombienet run: this state lasts from step to step.
+const state = { workers: {}, endpoints: null };
+
+function exec(command, args, { env = {}, input = "" } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => { stdout += d; });
+    child.stderr.on("data", (d) => { stderr += d; });
+    child.stdin.end(input);
+    child.on("exit", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+function must(result, what) {
+  if (result.status !== 0) throw new Error(`${what} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function stratus(args, input) {
+  return exec(CLI, ["--keystore", path.join(WORK, "keystore.toml"), ...state.endpoints.flatMap((e) => ["--endpoint", e]), ...args], { input });
+}
+
+async function jobStatus(job) {
+  return JSON.parse(must(await stratus(["--json", "job", "status", String(job)]), "stratus job status"));
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function keysOf(name) {
+  const suri = `//${name[0].toUpperCase()}${name.slice(1)}`;
+  return { STRATUS_OPERATOR_SURI: suri, STRATUS_WORKER_SURI: `${suri}//worker` };
+}
+
+function startWorker(name) {
+  const w = state.workers[name];
+  const log = fs.openSync(path.join(w.dir, "worker.log"), "a");
+  const child = spawn(WORKER, ["--config", w.config, "run"], {
+    env: { ...process.env, ...keysOf(name), RUST_LOG: "info" },
+    stdio: ["ignore", log, log],
+  });
+  w.child = child;
+  w.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  fs.mkdirSync(path.join(WORK, "pids"), { recursive: true });
+  fs.writeFileSync(path.join(WORK, "pids", name), String(child.pid));
+}
+
+async function setUpWorker(name) {
+  const dir = path.join(WORK, name);
+  const config = path.join(dir, "worker.toml");
+  fs.mkdirSync(dir, { recursive: true });
+  const env = keysOf(name);
+  const cli = (...args) => exec(WORKER, ["--config", config, ...args], { env });
+  must(await cli("init", ...state.endpoints.flatMap((e) => ["--endpoint", e]), "--region", String(REGIONS[name])), `${name}: init`);
+  const port = await freePort();
+  const text = fs.readFileSync(config, "utf8")
+    .replace(/^cpu_slots = .*$/m, "cpu_slots = 1")
+    .replace(/^units_per_second = .*$/m, "units_per_second = 10000000000")
+    .replace(/^listen = .*$/m, `listen = "127.0.0.1:${port}"`)
+    .replace(/^public_url = .*$/m, `public_url = "http://127.0.0.1:${port}"`);
+  fs.writeFileSync(config, text);
+  state.workers[name] = { dir, config };
+  must(await cli("register"), `${name}: register`);
+  must(await cli("offer"), `${name}: offer`);
+  startWorker(name);
+}
+
+/// A SHA-256 job's input (rounds, u32 LE, then data) and its expected output.
+function kernelJob(rounds, data) {
+  const header = Buffer.alloc(4);
+  header.writeUInt32LE(rounds);
+  const hash = crypto.createHash("sha256");
+  for (let i = 0; i < rounds; i++) hash.update(data);
+  return { input: Buffer.concat([header, data]), output: hash.digest() };
+}
+
+/// Writes a manifest and its input; returns the manifest's path and the expected output.
+function manifest(name, { rounds = 3, data = crypto.randomBytes(64), replication = 1, commitWindow = "1m", maxUnits = 50_000_000 } = {}) {
+  const job = kernelJob(rounds, data);
+  fs.writeFileSync(path.join(WORK, `${name}.bin`), job.input);
+  const file = path.join(WORK, `${name}.toml`);
+  fs.writeFileSync(file, [
+    `program = "${KERNEL}"`,
+    `input = { file = "${name}.bin" }`,
+    'max_price = "1 planck"',
+    `max_units = ${maxUnits}`,
+    `replication = ${replication}`,
+    'deadline = "20m"',
+    `commit_window = "${commitWindow}"`,
+    'max_output = "1 KiB"',
+    "[requirements]",
+    `regions = [${Object.values(REGIONS).join(", ")}]`,
+    "",
+  ].join("\n"));
+  return { file, output: job.output };
+}
+
+function jobId(stdout) {
+  const id = Number(stdout.match(/job (\d+) posted/)?.[1]);
+  if (!Number.isInteger(id)) throw new Error(`no job id in:\n${stdout}`);
+  return id;
+}
+
+function digestOf(bytes) {
+  return zombie.util.blake2AsHex(bytes);
+}
+
+function sameAccount(a, b) {
+  const hex = (x) => Buffer.from(zombie.util.decodeAddress(x)).toString("hex");
+  return hex(a) === hex(b);
+}
+
+async function operators() {
+  const list = JSON.parse(must(await stratus(["--json", "provider", "list"]), "stratus provider list"));
+  return list;
+}
+
+const steps = {
+  async workers() {
+    if (!WORKER || !CLI || !KERNEL) throw new Error("STRATUS_WORKER, STRATUS_CLI and STRATUS_KERNEL_WASM must be set");
+    must(await stratus(["account", "import", "requester"], "//Alice\n"), "stratus account import");
+    for (const name of Object.keys(REGIONS)) await setUpWorker(name);
+    for (;;) {
+      const open = (await operators()).filter((p) => p.offers.some((o) => o.open));
+      if (open.length >= 2) {
+        console.log(`providers with open offers: ${open.map((p) => p.operator).join(", ")}`);
+        return open.length;
+      }
+      await sleep(1000);
+    }
+  },
+
+  async replicated() {
+    const { file, output } = manifest("replicated", { replication: 2 });
+    const submitted = await stratus(["job", "submit", file]);
+    console.log(submitted.stdout);
+    must(submitted, "stratus job submit (replication 2)");
+    const job = jobId(submitted.stdout);
+    const status = await jobStatus(job);
+    const digest = status.phase.Settled?.digest;
+    if (digest !== digestOf(output)) throw new Error(`job ${job} settled on ${digest}, not the expected output's digest`);
+    const agreeing = status.replicas.filter((r) => r.digest === digest);
+    if (new Set(agreeing.map((r) => Buffer.from(zombie.util.decodeAddress(r.provider)).toString("hex"))).size !== agreeing.length) {
+      throw new Error("two replicas of one provider");
+    }
+    const out = path.join(WORK, "replicated.out");
+    for (let i = 0; ; i++) {
+      const r = await stratus(["job", "result", String(job), "-o", out]);
+      if (r.status === 0) break;
+      if (i === 20) must(r, "stratus job result");
+      await sleep(1000);
+    }
+    if (!fs.readFileSync(out).equals(output)) throw new Error("the downloaded output is not the SHA-256 expected");
+    return agreeing.length;
+  },
+
+  async "worker-killed"() {
+    // 32 KiB hashed 20,000 times: seconds of work, so the worker is killed while it holds the job.
+    // (max_units must fit the commit window at the workers' units_per_second, or they decline.)
+    const { file, output } = manifest("killed", {
+      rounds: 20_000, data: crypto.randomBytes(32 * 1024), commitWindow: "40s", maxUnits: 100_000_000_000,
+    });
+    const job = jobId(must(await stratus(["job", "submit", "--detach", file]), "stratus job submit --detach"));
+    let victim;
+    for (;;) {
+      const status = await jobStatus(job);
+      const replica = status.replicas.find((r) => r.state === "Acknowledged");
+      if (replica) {
+        const provider = (await operators()).find((p) => sameAccount(p.operator, replica.provider));
+        victim = Object.keys(REGIONS).find((name) => REGIONS[name] === provider.region);
+        break;
+      }
+      if (status.replicas.some((r) => r.state !== "Assigned")) throw new Error(`job ${job} went past acknowledgement unseen: ${JSON.stringify(status.replicas)}`);
+      await sleep(200);
+    }
+    state.workers[victim].child.kill("SIGKILL");
+    await state.workers[victim].exited;
+    console.log(`killed ${victim}'s worker holding job ${job}`);
+    const watched = await stratus(["job", "watch", String(job)]);
+    console.log(watched.stdout);
+    must(watched, "stratus job watch");
+    const status = await jobStatus(job);
+    if (status.phase.Settled?.digest !== digestOf(output)) throw new Error(`job ${job}: ${JSON.stringify(status.phase)}`);
+    const missed = status.replicas.filter((r) => r.state.Missed !== undefined);
+    const done = status.replicas.filter((r) => r.digest === status.phase.Settled.digest);
+    if (missed.length !== 1 || done.length !== 1 || sameAccount(missed[0].provider, done[0].provider)) {
+      throw new Error(`expected one missed replica and one reissued to the other provider: ${JSON.stringify(status.replicas)}`);
+    }
+    startWorker(victim);
+    return 1;
+  },
+
+  async settles() {
+    const { file } = manifest(`settles-${Date.now()}`);
+    const submitted = await stratus(["job", "submit", file]);
+    console.log(submitted.stdout);
+    must(submitted, "stratus job submit");
+    return (await jobStatus(jobId(submitted.stdout))).phase.Settled ? 1 : 0;
+  },
+
+  async stop() {
+    let clean = 0;
+    for (const [name, w] of Object.entries(state.workers)) {
+      w.child.kill("SIGTERM");
+      const { code } = await w.exited;
+      console.log(`${name}'s worker exited with ${code}`);
+      fs.rmSync(path.join(WORK, "pids", name), { force: true });
+      if (code === 0) clean++;
+    }
+    return clean;
+  },
+};
+
+async function run(nodeName, networkInfo, args) {
+  state.endpoints ??= [networkInfo.nodesByName.rpc.wsUri, networkInfo.nodesByName.alice.wsUri];
+  const step = steps[args[0]];
+  if (!step) throw new Error(`market.js: unknown step ${JSON.stringify(args)}`);
+  return step();
+}
+
+module.exports = { run };
