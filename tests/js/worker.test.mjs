@@ -438,6 +438,10 @@ describe('stratus-worker on a real node', () => {
     r = await stratus(['job', 'cancel', String(job)]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`job ${job} cancelled: 0 planck paid .* refunded`));
+    // A call the runtime refuses is shown with the error's documentation from the metadata.
+    r = await stratus(['job', 'cancel', String(job)]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /cancelling the job failed: Market::JobFinished: The job has already ended\./);
 
     const account = async () => {
       const { nonce, data } = await api.query.system.account(cliAccount.address);
