@@ -13,6 +13,9 @@
 //                  job settles with the right digest; the killed worker is started again; returns 1
 //   settles        a job submitted through the CLI settles (run while a validator is paused);
 //                  returns 1
+//   post           posts a job (--detach) and remembers it; returns 1
+//   posted-settles the job `post` posted settles with the right digest (run after the RPC node,
+//                  the workers' first endpoint, restarted while the job was in flight); returns 1
 //   stop           SIGTERM to both workers; returns how many stopped cleanly (exit 0)
 //
 // Workers' pids go to $STRATUS_ZOMBIE_WORK/pids so that scripts/test can stop what a failed run
@@ -238,6 +241,24 @@ const steps = {
     console.log(submitted.stdout);
     must(submitted, "stratus job submit");
     return (await jobStatus(jobId(submitted.stdout))).phase.Settled ? 1 : 0;
+  },
+
+  async post() {
+    const { file, output } = manifest(`posted-${Date.now()}`, { commitWindow: "1m" });
+    state.posted = {
+      job: jobId(must(await stratus(["job", "submit", "--detach", file]), "stratus job submit --detach")),
+      output,
+    };
+    return 1;
+  },
+
+  async "posted-settles"() {
+    const { job, output } = state.posted;
+    const watched = await stratus(["job", "watch", String(job)]);
+    console.log(watched.stdout);
+    must(watched, "stratus job watch");
+    const status = await jobStatus(job);
+    return status.phase.Settled?.digest === digestOf(output) ? 1 : 0;
   },
 
   async stop() {

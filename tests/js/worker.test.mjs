@@ -361,7 +361,9 @@ describe('stratus-worker on a real node', () => {
     assert.ok(r.stdout.includes(cliAccount.address), r.stdout);
     assert.equal(fs.statSync(keystore).mode & 0o777, 0o600);
 
-    fs.copyFileSync(KERNEL, path.join(dir, 'sha256.wasm'));
+    // A program nobody registered yet (the kernel with a random custom section): the CLI
+    // registers it on submission.
+    fs.writeFileSync(path.join(dir, 'sha256.wasm'), program());
     fs.writeFileSync(path.join(dir, 'input.bin'), kernelInput(2, cliData));
     fs.writeFileSync(path.join(dir, 'job.toml'), [
       'program = "sha256.wasm"',
@@ -413,7 +415,7 @@ describe('stratus-worker on a real node', () => {
   test('stratus job why explains an unmatched job, cancel refunds it, and bad manifests are refused before anything is sent', async () => {
     const manifest = path.join(dir, 'why.toml');
     const base = [
-      `program = "${blake2AsHex(fs.readFileSync(KERNEL))}"`,
+      `program = "${blake2AsHex(fs.readFileSync(path.join(dir, 'sha256.wasm')))}"`,
       'input = { text = "abcd" }',
       `max_price = "${PRICE} planck"`,
       'max_units = 1_000_000',
