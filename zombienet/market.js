@@ -13,9 +13,11 @@
 //                  job settles with the right digest; the killed worker is started again; returns 1
 //   settles        a job submitted through the CLI settles (run while a validator is paused);
 //                  returns 1
-//   post           posts a job (--detach) and remembers it; returns 1
-//   posted-settles the job `post` posted settles with the right digest (run after the RPC node,
-//                  the workers' first endpoint, restarted while the job was in flight); returns 1
+//   post           posts a job (--detach) and starts `stratus job watch` on it; returns 1
+//   posted-settles the job `post` posted settles with the right digest and the watch that
+//                  followed it through the restart ends well (run after the RPC node — the
+//                  workers' and the CLI's first endpoint — restarted while the job was in flight);
+//                  returns 1
 //   stop           SIGTERM to both workers; returns how many stopped cleanly (exit 0)
 //
 // Workers' pids go to $STRATUS_ZOMBIE_WORK/pids so that scripts/test can stop what a failed run
@@ -245,18 +247,17 @@ const steps = {
 
   async post() {
     const { file, output } = manifest(`posted-${Date.now()}`, { commitWindow: "1m" });
-    state.posted = {
-      job: jobId(must(await stratus(["job", "submit", "--detach", file]), "stratus job submit --detach")),
-      output,
-    };
+    const job = jobId(must(await stratus(["job", "submit", "--detach", file]), "stratus job submit --detach"));
+    // Following the job across the node's restart: the CLI reconnects as the workers do.
+    state.posted = { job, output, watch: stratus(["job", "watch", String(job)]) };
     return 1;
   },
 
   async "posted-settles"() {
-    const { job, output } = state.posted;
-    const watched = await stratus(["job", "watch", String(job)]);
-    console.log(watched.stdout);
-    must(watched, "stratus job watch");
+    const { job, output, watch } = state.posted;
+    const watched = await watch;
+    console.log(watched.stdout, watched.stderr);
+    must(watched, "stratus job watch (across the restart)");
     const status = await jobStatus(job);
     return status.phase.Settled?.digest === digestOf(output) ? 1 : 0;
   },

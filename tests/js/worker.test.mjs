@@ -428,6 +428,17 @@ describe('stratus-worker on a real node', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /no open offer meets this job's requirements/);
     const job = Number(r.stdout.match(/job (\d+) posted/)?.[1]);
+    // The same, for scripts: one JSON document.
+    r = await stratus(['--json', 'job', 'submit', '--detach', manifest]);
+    assert.equal(r.status, 0, r.stderr);
+    const posted = JSON.parse(r.stdout);
+    assert.equal(posted.job, job + 1);
+    assert.equal(posted.bestPrice, null);
+    assert.equal(posted.escrow, String(PRICE * 1_000_000n));
+    assert.equal((await stratus(['job', 'cancel', String(posted.job)])).status, 0);
+    r = await stratus(['job', 'watch', '999999']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /there is no job 999999 on this chain/);
     r = await stratus(['job', 'why', String(job)]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /waits for 1 replica/);

@@ -110,7 +110,13 @@ pub async fn run(cli: &Cli, command: &JobCommand) -> anyhow::Result<ExitCode> {
 			}
 			Ok(ExitCode::SUCCESS)
 		},
-		JobCommand::Watch { job } => follow(&open().await?, cli, *job).await,
+		JobCommand::Watch { job } => {
+			let (code, status) = follow(&open().await?, cli, *job).await?;
+			if cli.json {
+				print_json(&status)?;
+			}
+			Ok(code)
+		},
 		JobCommand::List { requester } => list(&open().await?, cli, requester.as_deref()).await,
 		JobCommand::Cancel { job } => cancel(&open().await?, cli, *job).await,
 		JobCommand::Why { job } => why(&open().await?, cli, *job).await,
@@ -319,14 +325,13 @@ async fn submit(
 	let estimate = best.map(|b| {
 		b.saturating_mul(u128::from(plan.max_units)).saturating_mul(u128::from(plan.replication))
 	});
-	if cli.json {
-		print_json(&json!({
-			"job": job,
-			"escrow": submitted.escrow.to_string(),
-			"estimatedCost": estimate.map(|e| e.to_string()),
-			"bestPrice": best.map(|b| b.to_string()),
-		}))?;
-	} else {
+	let mut posted = json!({
+		"job": job,
+		"escrow": submitted.escrow.to_string(),
+		"estimatedCost": estimate.map(|e| e.to_string()),
+		"bestPrice": best.map(|b| b.to_string()),
+	});
+	if !cli.json {
 		println!("job {job} posted: {} held in escrow", Amount(submitted.escrow));
 		match estimate {
 			Some(e) => println!(
@@ -341,12 +346,22 @@ async fn submit(
 		}
 	}
 	if detach {
-		if !cli.json {
+		if cli.json {
+			print_json(&posted)?;
+		} else {
 			println!("follow it with `stratus job watch {job}`");
 		}
 		return Ok(ExitCode::SUCCESS);
 	}
-	follow(session, cli, job).await
+	let (code, status) = follow(session, cli, job).await?;
+	if cli.json {
+		// One document for scripts: what was posted, and how the job ended.
+		if let Some(fields) = posted.as_object_mut() {
+			fields.insert("status".into(), status);
+		}
+		print_json(&posted)?;
+	}
+	Ok(code)
 }
 
 fn requirements_spec(plan: &Plan) -> RequirementsSpec<u128> {
@@ -418,10 +433,14 @@ pub struct ReplicaStatus {
 	pub paid: String,
 }
 
+fn no_such_job(job: u64) -> anyhow::Error {
+	anyhow!("there is no job {job} on this chain (never posted, or reaped after it ended)")
+}
+
 async fn status_json(session: &Session, job: u64) -> anyhow::Result<Value> {
 	let status: Value = session.rpc("market_jobStatus", [json!(job)]).await?;
 	if status.is_null() {
-		bail!("there is no job {job} on this chain (never posted, or reaped after it ended)");
+		return Err(no_such_job(job));
 	}
 	Ok(status)
 }
@@ -555,46 +574,50 @@ fn steps(s: &JobStatus) -> Vec<String> {
 	steps
 }
 
-/// Follows a job until it ends, printing each new step.
-async fn follow(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCode> {
+/// How many times in a row following a job may fail to read it (node gone, slow answers) before
+/// giving up; each failure reconnects, moving on to the next endpoint.
+const FOLLOW_RETRIES: u32 = 20;
+
+/// Follows a job until it ends, printing each new step; reconnects (to the next endpoint) when the
+/// node goes away. Returns the exit code and the job's final status (`market_jobStatus`).
+async fn follow(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<(ExitCode, Value)> {
 	// Steps already printed: each step once, whichever replica it belongs to.
 	let mut shown = std::collections::HashSet::new();
 	let mut failures = 0u32;
+	let mut reconnected: Option<Session> = None;
 	loop {
-		let status = match job_status(session, job).await {
-			Ok(status) => {
+		let current = reconnected.as_ref().unwrap_or(session);
+		let raw: Value = match current.rpc("market_jobStatus", [json!(job)]).await {
+			Ok(raw) => {
 				failures = 0;
-				status
+				raw
 			},
-			// A node restarting or a slow answer is not the job's end: retry for a while.
-			Err(e) if failures < 10 => {
+			Err(e) if failures < FOLLOW_RETRIES => {
 				failures = failures.saturating_add(1);
-				eprintln!("warning: {e:#}; retrying");
+				eprintln!("warning: {e:#}; reconnecting");
 				tokio::time::sleep(Duration::from_secs(3)).await;
+				reconnected = Session::reconnect(cli, failures as usize).await.ok();
 				continue;
 			},
 			Err(e) => return Err(e),
 		};
+		if raw.is_null() {
+			return Err(no_such_job(job));
+		}
+		let status: JobStatus = serde_json::from_value(raw.clone())?;
 		for step in steps(&status) {
 			if !cli.json && !shown.contains(&step) {
 				println!("job {job}: {step}");
 			}
 			shown.insert(step);
 		}
-		let ended = !matches!(status.phase, Phase::Open | Phase::Revealing { .. });
-		if ended {
-			if cli.json {
-				print_json(&status_json(session, job).await?)?;
+		if !matches!(status.phase, Phase::Open | Phase::Revealing { .. }) {
+			let settled = matches!(status.phase, Phase::Settled { .. });
+			if settled && !cli.json {
+				println!("download the output: stratus job result {job} -o <file>");
 			}
-			return Ok(match status.phase {
-				Phase::Settled { .. } => {
-					if !cli.json {
-						println!("download the output: stratus job result {job} -o <file>");
-					}
-					ExitCode::SUCCESS
-				},
-				_ => ExitCode::FAILURE,
-			});
+			let code = if settled { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+			return Ok((code, raw));
 		}
 		tokio::time::sleep(Duration::from_millis(1500)).await;
 	}
@@ -679,7 +702,7 @@ fn requirement_words(requirement: &str) -> &'static str {
 async fn why(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCode> {
 	let report: Value = session.rpc("market_whyNoMatch", [json!(job)]).await?;
 	if report.is_null() {
-		bail!("there is no job {job} on this chain (never posted, or reaped after it ended)");
+		return Err(no_such_job(job));
 	}
 	if cli.json {
 		print_json(&report)?;

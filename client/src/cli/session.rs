@@ -32,6 +32,12 @@ impl Session {
 		Ok(Self { conn })
 	}
 
+	/// Connects again, trying the endpoints from the `attempt`-th on (after a node went away).
+	pub async fn reconnect(cli: &Cli, attempt: usize) -> anyhow::Result<Self> {
+		let conn = stratus_client::connect(&cli.endpoints, attempt, CONNECT_TIMEOUT).await?;
+		Ok(Self { conn })
+	}
+
 	/// The chain at its best block.
 	pub async fn at(&self) -> anyhow::Result<AtBlock> {
 		timed(self.conn.client.at_current_block())
