@@ -25,7 +25,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::amount::{int_or_text, Amount};
+use crate::{
+	amount::{int_or_text, Amount},
+	program::ProgramKind,
+};
 
 /// A manifest that cannot be used, and what to change.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -210,8 +213,8 @@ pub enum ProgramRef {
 	/// A registered program's hash.
 	Hash([u8; 32]),
 	/// A program file's bytes (registered first if the chain does not have them), its hash, and
-	/// whether it is a WASM module (else a CUDA program).
-	File { code: Vec<u8>, hash: [u8; 32], wasm: bool },
+	/// what it holds.
+	File { code: Vec<u8>, hash: [u8; 32], kind: ProgramKind },
 }
 
 impl ProgramRef {
@@ -321,13 +324,10 @@ impl Manifest {
 						limits.max_program_size
 					)));
 				}
-				let wasm = code.starts_with(b"\0asm");
-				if wasm {
-					crate::program::check_wasm(&code)
-						.map_err(|e| self.err(format!("program {}: {e}", path.display())))?;
-				}
+				let kind = crate::program::check_program(&code)
+					.map_err(|e| self.err(format!("program {}: {e}", path.display())))?;
 				let hash = crate::blake2_256(&code);
-				ProgramRef::File { code, hash, wasm }
+				ProgramRef::File { code, hash, kind }
 			},
 		};
 		let input = match &self.input {
@@ -618,7 +618,11 @@ deadline = "5m"
 		let plan = manifest("good.wasm").unwrap();
 		assert_eq!(
 			plan.program,
-			ProgramRef::File { code: good.clone(), hash: crate::blake2_256(&good), wasm: true }
+			ProgramRef::File {
+				code: good.clone(),
+				hash: crate::blake2_256(&good),
+				kind: ProgramKind::Wasm
+			}
 		);
 		let p = manifest("bad.wasm").unwrap_err().problem;
 		assert!(p.contains("imports `env`.`now`"), "{p}");

@@ -59,6 +59,50 @@ pub enum ProgramError {
 	ForbiddenImport { module: String, name: String },
 	#[error("the module does not follow the job ABI: {0} (see docs/job-abi.md)")]
 	BadAbi(String),
+	#[error(
+		"it is neither a WASM module nor a CUDA job manifest (JSON): {0} (see docs/job-abi.md)"
+	)]
+	NotAProgram(String),
+	#[error(
+		"it is not a CUDA job manifest: it needs \"version\": 1 and a \"source\" or \"ptx\" (see \
+		 docs/job-abi.md, \"CUDA jobs\")"
+	)]
+	NotCudaManifest,
+	#[error("its CUDA source does not compile with NVRTC:\n{0}")]
+	CudaCompile(String),
+}
+
+/// What a program file holds, once checked as every worker would check it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgramKind {
+	/// A WASM module following the job ABI.
+	Wasm,
+	/// A CUDA job manifest; `source_unchecked` when it has CUDA source that NVRTC could not
+	/// compile here for want of NVRTC (workers compile it for their GPUs).
+	Cuda { source_unchecked: bool },
+}
+
+/// Checks a program file: a WASM module ([`check_wasm`]) or a CUDA job manifest (its shape, and
+/// its source compiled with NVRTC where NVRTC loads, [`check_cuda_source`]).
+pub fn check_program(code: &[u8]) -> Result<ProgramKind, ProgramError> {
+	if code.starts_with(b"\0asm") {
+		return check_wasm(code).map(|()| ProgramKind::Wasm);
+	}
+	let manifest: serde_json::Value =
+		serde_json::from_slice(code).map_err(|e| ProgramError::NotAProgram(e.to_string()))?;
+	let has_code = manifest.get("source").is_some() || manifest.get("ptx").is_some();
+	if manifest.get("version").and_then(serde_json::Value::as_u64) != Some(1) || !has_code {
+		return Err(ProgramError::NotCudaManifest);
+	}
+	let source_unchecked = match manifest.get("source").and_then(serde_json::Value::as_str) {
+		None => false,
+		Some(source) => match check_cuda_source(source) {
+			NvrtcCheck::Compiled => false,
+			NvrtcCheck::Unavailable => true,
+			NvrtcCheck::Failed(log) => return Err(ProgramError::CudaCompile(log)),
+		},
+	};
+	Ok(ProgramKind::Cuda { source_unchecked })
 }
 
 /// Checks a WASM program: valid with the job features, imports only the ABI, exports `run` and

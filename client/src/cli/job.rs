@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 use stratus_client::{
 	amount::Amount,
 	auth, chain,
+	chain::AtBlock,
 	manifest::{Manifest, Plan, PlannedInput, ProgramRef},
-	program::NvrtcCheck,
+	program::{self, ProgramKind},
 	runtime::{
 		self as rt,
 		runtime_types::{
@@ -28,7 +29,7 @@ use stratus_client::{
 };
 
 use crate::{
-	cli::session::{address, hex32, key, print_json, Session},
+	cli::session::{address, hex32, key, limits, print_json, Session},
 	Cli,
 };
 
@@ -152,11 +153,13 @@ async fn cancel(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCo
 /// Checks `file` and registers it unless the chain has it; prints its hash.
 pub async fn register_program(cli: &Cli, file: &Path) -> anyhow::Result<()> {
 	let code = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-	let kind = check_program(&code, file)?;
+	let checked =
+		program::check_program(&code).map_err(|e| anyhow!("{} is refused: {e}", file.display()))?;
+	let kind = job_kind(checked, file);
 	let key = key(cli)?;
 	let session = Session::open(cli).await?;
-	let session = &session;
-	let (hash, registered) = ensure_program(session, &key, &code, kind).await?;
+	let at = session.at().await?;
+	let (hash, registered) = ensure_program(&session, &at, &key, &code, kind).await?;
 	if cli.json {
 		print_json(&json!({ "program": hex32(&hash), "newlyRegistered": registered }))?;
 	} else if registered {
@@ -167,57 +170,34 @@ pub async fn register_program(cli: &Cli, file: &Path) -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// A program's kind, after checking it as every worker would.
-fn check_program(code: &[u8], file: &Path) -> anyhow::Result<JobKind> {
-	if code.starts_with(b"\0asm") {
-		stratus_client::program::check_wasm(code)
-			.map_err(|e| anyhow!("{} is refused: {e}", file.display()))?;
-		return Ok(JobKind::Wasm);
-	}
-	let manifest: Value = serde_json::from_slice(code).map_err(|e| {
-		anyhow!(
-			"{} is neither a WASM module nor a CUDA job manifest (JSON): {e} (see \
-			 docs/job-abi.md)",
-			file.display()
-		)
-	})?;
-	let has_code = manifest.get("source").is_some() || manifest.get("ptx").is_some();
-	if manifest.get("version").and_then(Value::as_u64) != Some(1) || !has_code {
-		bail!(
-			"{} is not a CUDA job manifest: it needs \"version\": 1 and a \"source\" or \"ptx\" (see \
-			 docs/job-abi.md, \"CUDA jobs\")",
-			file.display()
-		);
-	}
-	if let Some(source) = manifest.get("source").and_then(Value::as_str) {
-		match stratus_client::program::check_cuda_source(source) {
-			NvrtcCheck::Compiled => {},
-			NvrtcCheck::Unavailable => eprintln!(
-				"note: NVRTC is not installed here, so the CUDA source of {} was not compiled \
-				 before registering it (workers compile it for their GPUs)",
-				file.display()
-			),
-			NvrtcCheck::Failed(log) => {
-				bail!(
-					"{} is refused: its CUDA source does not compile with NVRTC:\n{log}",
+/// The chain's kind of a checked program; says so when its CUDA source could not be compiled here.
+fn job_kind(checked: ProgramKind, file: &Path) -> JobKind {
+	match checked {
+		ProgramKind::Wasm => JobKind::Wasm,
+		ProgramKind::Cuda { source_unchecked } => {
+			if source_unchecked {
+				eprintln!(
+					"note: NVRTC is not installed here, so the CUDA source of {} was not compiled \
+					 before registering it (workers compile it for their GPUs)",
 					file.display()
-				)
-			},
-		}
+				);
+			}
+			JobKind::Cuda
+		},
 	}
-	Ok(JobKind::Cuda)
 }
 
-/// Registers `code` unless the chain has it. Returns its hash and whether it was registered now.
+/// Registers `code` unless the chain has it at `at`. Returns its hash and whether it was
+/// registered now.
 async fn ensure_program(
 	session: &Session,
+	at: &AtBlock,
 	key: &Keypair,
 	code: &[u8],
 	kind: JobKind,
 ) -> anyhow::Result<([u8; 32], bool)> {
 	let hash = stratus_client::blake2_256(code);
-	let at = session.at().await?;
-	if chain::Chain::program_info(&at, hash).await?.is_some() {
+	if chain::Chain::program_info(at, hash).await?.is_some() {
 		return Ok((hash, false));
 	}
 	session
@@ -239,9 +219,9 @@ async fn submit(
 	detach: bool,
 ) -> anyhow::Result<ExitCode> {
 	let me = stratus_client::account_of(key);
-	let limits = session.limits().await?;
-	let plan = manifest.plan(&limits)?;
 	let at = session.at().await?;
+	let limits = limits(&at)?;
+	let plan = manifest.plan(&limits)?;
 
 	// The program: registered already, or registered now (after every other check passed).
 	let kind = match &plan.program {
@@ -254,8 +234,7 @@ async fn submit(
 				hex32(hash)
 			),
 		},
-		ProgramRef::File { wasm: true, .. } => JobKind::Wasm,
-		ProgramRef::File { code, .. } => check_program(code, Path::new(&manifest.program))?,
+		ProgramRef::File { kind, .. } => job_kind(*kind, Path::new(&manifest.program)),
 	};
 
 	// The price against the market, and the escrow against the balance.
@@ -294,7 +273,7 @@ async fn submit(
 	}
 
 	if let ProgramRef::File { code, .. } = &plan.program {
-		let (hash, registered) = ensure_program(session, key, code, kind.clone()).await?;
+		let (hash, registered) = ensure_program(session, &at, key, code, kind.clone()).await?;
 		if registered && !cli.json {
 			println!("registered program {}", hex32(&hash));
 		}

@@ -14,7 +14,7 @@ use stratus_client::{
 };
 
 use crate::{
-	cli::session::{print_json, Session},
+	cli::session::{decimal, decimal_opt, print_json, Session},
 	Cli,
 };
 
@@ -41,21 +41,23 @@ fn gpu_words(gpu: &GpuSpec) -> String {
 }
 
 /// One price level of a class's book.
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Level {
-	price: String,
+	#[serde(serialize_with = "decimal")]
+	price: u128,
 	offers: u32,
 	free_slots: u32,
 }
 
-/// A class's side of the book.
+/// A class's side of the book: its price levels, cheapest first.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Book {
 	class: String,
-	kind: String,
-	best_price: Option<String>,
+	kind: &'static str,
+	#[serde(serialize_with = "decimal_opt")]
+	best_price: Option<u128>,
 	offers: u32,
 	free_slots: u32,
 	slots_in_use: u32,
@@ -71,49 +73,50 @@ fn live(offer: &OfferRecord, now: u64) -> bool {
 	offer.open && u64::from(offer.expires_at) > now
 }
 
+/// The offers open at block `now`, grouped into books by class name.
+fn books(
+	offers: Vec<(u64, OfferRecord)>,
+	providers: &BTreeMap<[u8; 32], Provider>,
+	now: u64,
+) -> Vec<Book> {
+	let mut classes: BTreeMap<String, (&'static str, BTreeMap<u128, Level>, u32)> = BTreeMap::new();
+	for (_, offer) in offers.into_iter().filter(|(_, o)| live(o, now)) {
+		let kind = match offer.class {
+			ResourceClass::Cpu => "wasm",
+			ResourceClass::Gpu(_) => "cuda",
+		};
+		let name = class_name(&offer.class, providers.get(&offer.provider.0));
+		let (_, levels, in_use) = classes.entry(name).or_insert((kind, BTreeMap::new(), 0));
+		let level =
+			levels.entry(offer.price).or_insert(Level { price: offer.price, ..Level::default() });
+		level.offers = level.offers.saturating_add(1);
+		level.free_slots =
+			level.free_slots.saturating_add(offer.slots.saturating_sub(offer.in_use));
+		*in_use = in_use.saturating_add(offer.in_use);
+	}
+	classes
+		.into_iter()
+		.map(|(class, (kind, levels, slots_in_use))| {
+			let levels: Vec<Level> = levels.into_values().collect();
+			Book {
+				class,
+				kind,
+				best_price: levels.iter().find(|l| l.free_slots > 0).map(|l| l.price),
+				offers: levels.iter().map(|l| l.offers).sum(),
+				free_slots: levels.iter().map(|l| l.free_slots).sum(),
+				slots_in_use,
+				levels,
+			}
+		})
+		.collect()
+}
+
 pub async fn market(cli: &Cli) -> anyhow::Result<ExitCode> {
 	let session = Session::open(cli).await?;
 	let at = session.at().await?;
 	let now = at.block_number();
 	let providers = providers_by_account(Chain::all_providers(&at).await?);
-	let mut books: BTreeMap<String, (String, BTreeMap<u128, (u32, u32)>, u32)> = BTreeMap::new();
-	for (_, offer) in Chain::all_offers(&at).await? {
-		if !live(&offer, now) {
-			continue;
-		}
-		let provider = providers.get(&offer.provider.0);
-		let kind = match offer.class {
-			ResourceClass::Cpu => "wasm",
-			ResourceClass::Gpu(_) => "cuda",
-		};
-		let entry = books
-			.entry(class_name(&offer.class, provider))
-			.or_insert_with(|| (kind.to_owned(), BTreeMap::new(), 0));
-		let free = offer.slots.saturating_sub(offer.in_use);
-		let level = entry.1.entry(offer.price).or_insert((0, 0));
-		level.0 = level.0.saturating_add(1);
-		level.1 = level.1.saturating_add(free);
-		entry.2 = entry.2.saturating_add(offer.in_use);
-	}
-	let books: Vec<Book> = books
-		.into_iter()
-		.map(|(class, (kind, levels, in_use))| Book {
-			class,
-			kind,
-			best_price: levels.iter().find(|(_, (_, free))| *free > 0).map(|(p, _)| p.to_string()),
-			offers: levels.values().map(|(n, _)| n).sum(),
-			free_slots: levels.values().map(|(_, f)| f).sum(),
-			slots_in_use: in_use,
-			levels: levels
-				.into_iter()
-				.map(|(price, (offers, free_slots))| Level {
-					price: price.to_string(),
-					offers,
-					free_slots,
-				})
-				.collect(),
-		})
-		.collect();
+	let books = books(Chain::all_offers(&at).await?, &providers, now);
 	if cli.json {
 		print_json(&serde_json::json!({ "block": now, "classes": books }))?;
 		return Ok(ExitCode::SUCCESS);
@@ -124,8 +127,6 @@ pub async fn market(cli: &Cli) -> anyhow::Result<ExitCode> {
 	for book in books {
 		let best = book
 			.best_price
-			.as_deref()
-			.and_then(|p| p.parse().ok())
 			.map(|p| format!("best {} per unit", Amount(p)))
 			.unwrap_or_else(|| "no free slot".into());
 		println!(
@@ -133,10 +134,9 @@ pub async fn market(cli: &Cli) -> anyhow::Result<ExitCode> {
 			book.class, book.kind, book.offers, book.free_slots, book.slots_in_use
 		);
 		for level in book.levels {
-			let price = level.price.parse().map(Amount).unwrap_or_default();
 			println!(
 				"  {:>24} per unit  {:>4} offer(s)  {:>5} free slot(s)",
-				price.to_string(),
+				Amount(level.price).to_string(),
 				level.offers,
 				level.free_slots
 			);
@@ -151,7 +151,8 @@ struct ProviderRow {
 	operator: String,
 	worker: String,
 	status: String,
-	stake: String,
+	#[serde(serialize_with = "decimal")]
+	stake: u128,
 	reserved_slots: u32,
 	kinds: Vec<String>,
 	cpu_cores: u16,
@@ -167,7 +168,8 @@ struct ProviderRow {
 struct ProviderOffer {
 	offer: u64,
 	class: String,
-	price: String,
+	#[serde(serialize_with = "decimal")]
+	price: u128,
 	slots: u32,
 	in_use: u32,
 	expires_at: u32,
@@ -189,7 +191,7 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 				ProviderStatus::Active => "active".into(),
 				_ => "leaving".into(),
 			},
-			stake: p.stake.to_string(),
+			stake: p.stake,
 			reserved_slots: p.reserved_slots,
 			kinds: p
 				.profile
@@ -222,7 +224,7 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 				.map(|(id, o)| ProviderOffer {
 					offer: *id,
 					class: class_name(&o.class, Some(p)),
-					price: o.price.to_string(),
+					price: o.price,
 					slots: o.slots,
 					in_use: o.in_use,
 					expires_at: o.expires_at,
@@ -239,8 +241,13 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 		println!("no providers registered");
 	}
 	for row in rows {
-		let stake = row.stake.parse().map(Amount).unwrap_or_default();
-		println!("{} ({}), stake {stake}, worker key {}", row.operator, row.status, row.worker);
+		println!(
+			"{} ({}), stake {}, worker key {}",
+			row.operator,
+			row.status,
+			Amount(row.stake),
+			row.worker
+		);
 		println!(
 			"  runs {}; {} CPU cores, {} MiB memory, region {}{}",
 			row.kinds.join(" and "),
@@ -253,7 +260,7 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 			println!("  {gpu}");
 		}
 		for o in row.offers {
-			let price = o.price.parse().map(Amount).unwrap_or_default();
+			let price = Amount(o.price);
 			println!(
 				"  offer {}: {} at {price} per unit, {}/{} slots in use, {}",
 				o.offer,

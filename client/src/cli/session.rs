@@ -81,29 +81,27 @@ impl Session {
 			.await
 			.with_context(|| format!("{what} failed"))
 	}
+}
 
-	/// The market's limits and the block time.
-	pub async fn limits(&self) -> anyhow::Result<Limits> {
-		let at = self.at().await?;
-		let constants = at.constants();
-		let market = rt::constants().market();
-		let read = |e: stratus_client::subxt::error::ConstantError| {
-			anyhow::anyhow!("reading the chain's constants: {e}")
-		};
-		let block_ms =
-			constants.entry(rt::constants().timestamp().minimum_period()).map_err(read)?;
-		Ok(Limits {
-			block_ms: block_ms.saturating_mul(2),
-			max_inline_input: constants.entry(market.max_inline_input()).map_err(read)?,
-			max_url_length: constants.entry(market.max_url_length()).map_err(read)?,
-			max_replication: constants.entry(market.max_replication()).map_err(read)?,
-			max_requirement_items: constants.entry(market.max_requirement_items()).map_err(read)?,
-			ack_window: constants.entry(market.ack_window()).map_err(read)?,
-			reveal_window: constants.entry(market.reveal_window()).map_err(read)?,
-			max_job_duration: constants.entry(market.max_job_duration()).map_err(read)?,
-			max_program_size: constants.entry(market.max_program_size()).map_err(read)?,
-		})
-	}
+/// The market's limits and the block time, from the metadata at `at`.
+pub fn limits(at: &AtBlock) -> anyhow::Result<Limits> {
+	let constants = at.constants();
+	let market = rt::constants().market();
+	let read = |e: stratus_client::subxt::error::ConstantError| {
+		anyhow::anyhow!("reading the chain's constants: {e}")
+	};
+	let block_ms = constants.entry(rt::constants().timestamp().minimum_period()).map_err(read)?;
+	Ok(Limits {
+		block_ms: block_ms.saturating_mul(2),
+		max_inline_input: constants.entry(market.max_inline_input()).map_err(read)?,
+		max_url_length: constants.entry(market.max_url_length()).map_err(read)?,
+		max_replication: constants.entry(market.max_replication()).map_err(read)?,
+		max_requirement_items: constants.entry(market.max_requirement_items()).map_err(read)?,
+		ack_window: constants.entry(market.ack_window()).map_err(read)?,
+		reveal_window: constants.entry(market.reveal_window()).map_err(read)?,
+		max_job_duration: constants.entry(market.max_job_duration()).map_err(read)?,
+		max_program_size: constants.entry(market.max_program_size()).map_err(read)?,
+	})
 }
 
 /// The keystore the command line names.
@@ -121,6 +119,20 @@ pub fn key(cli: &Cli) -> anyhow::Result<Keypair> {
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 	println!("{}", serde_json::to_string_pretty(value)?);
 	Ok(())
+}
+
+/// Writes an amount as a decimal string, as the node's `market_*` RPC does (JavaScript reads it
+/// without loss).
+pub fn decimal<S: serde::Serializer>(amount: &u128, s: S) -> Result<S::Ok, S::Error> {
+	s.collect_str(amount)
+}
+
+/// [`decimal`], or `null`.
+pub fn decimal_opt<S: serde::Serializer>(amount: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
+	match amount {
+		Some(amount) => s.collect_str(amount),
+		None => s.serialize_none(),
+	}
 }
 
 /// `0x…` of 32 bytes.
