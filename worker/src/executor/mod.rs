@@ -7,7 +7,9 @@
 //! the worker.
 
 pub mod cuda;
+mod meter;
 mod nan;
+mod rewrite;
 pub mod wasm;
 
 use std::time::Duration;

@@ -20,6 +20,7 @@
 //!
 //! Each function gets three extra locals (`f32`, `f64`, `v128`) to hold the value being checked.
 
+use super::rewrite::Locals;
 use wasm_encoder::{
 	reencode::{utils, Error, Reencode},
 	CodeSection, Function, FunctionSection, Ieee32, Ieee64, Instruction, Module, TypeSection,
@@ -43,13 +44,7 @@ pub fn canonicalise(program: &[u8]) -> Result<Vec<u8>, String> {
 /// Collects, as the sections go by, what the function bodies need: where their own locals end.
 #[derive(Default)]
 struct Rewriter {
-	/// The number of parameters of each function type.
-	types: Vec<u32>,
-	/// The number of parameters of each function the module defines, in order (imported
-	/// functions have no body, and the function section lists only the defined ones).
-	params: Vec<u32>,
-	/// The next function body's index among the defined functions.
-	next: usize,
+	locals: Locals,
 }
 
 /// What a rewritten instruction needs around it.
@@ -165,9 +160,7 @@ impl Reencode for Rewriter {
 		types: &mut TypeSection,
 		section: TypeSectionReader<'_>,
 	) -> Result<(), Error<Self::Error>> {
-		for ty in section.clone().into_iter_err_on_gc_types() {
-			self.types.push(u32::try_from(ty?.params().len()).unwrap_or(u32::MAX));
-		}
+		self.locals.types(&section)?;
 		utils::parse_type_section(self, types, section)
 	}
 
@@ -176,11 +169,7 @@ impl Reencode for Rewriter {
 		functions: &mut FunctionSection,
 		section: FunctionSectionReader<'_>,
 	) -> Result<(), Error<Self::Error>> {
-		for ty in section.clone() {
-			// An index out of range leaves a module wasmtime refuses anyway.
-			let params = usize::try_from(ty?).ok().and_then(|i| self.types.get(i));
-			self.params.push(params.copied().unwrap_or(0));
-		}
+		self.locals.functions(&section)?;
 		utils::parse_function_section(self, functions, section)
 	}
 
@@ -189,14 +178,7 @@ impl Reencode for Rewriter {
 		code: &mut CodeSection,
 		func: FunctionBody<'_>,
 	) -> Result<(), Error<Self::Error>> {
-		let mut count = self.params.get(self.next).copied().unwrap_or(0);
-		self.next = self.next.saturating_add(1);
-		let mut locals = Vec::new();
-		for pair in func.get_locals_reader()? {
-			let (n, ty) = pair?;
-			count = count.saturating_add(n);
-			locals.push((n, self.val_type(ty)?));
-		}
+		let (mut locals, count) = self.locals.body(&func)?;
 		let scratch =
 			Scratch { f32: count, f64: count.saturating_add(1), v128: count.saturating_add(2) };
 		locals.extend([(1, ValType::F32), (1, ValType::F64), (1, ValType::V128)]);

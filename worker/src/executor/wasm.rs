@@ -7,35 +7,44 @@
 //!
 //! What is deterministic, so that every replica of a job computes the same output and the same
 //! units: NaNs are canonicalised wherever their bits can be seen (`super::nan`), threads, relaxed SIMD, memory64 and multi-memory are off
-//! (whatever wasmtime's crate features are), the units are wasmtime fuel (one per instruction,
-//! plus [`UNIT_BYTES`] bytes per unit copied by host calls) and a memory growth past the job's
-//! limit stops the job. The wall-clock limit (epoch interruption) is the one limit that depends on
-//! the machine; it only ever fails a job.
+//! (the program is validated with the job features before anything else), the units are counted
+//! by the program's own code (`super::meter`: one per instruction, plus [`UNIT_BYTES`] bytes per
+//! unit copied by host calls) and a memory growth past the job's limit stops the job. The
+//! wall-clock limit is the one limit that depends on the machine; it only ever fails a job.
+//!
+//! The limits are checked where wasmtime's fuel and epoch interruption would check them (every
+//! function entry and loop header), by code the metering rewrite adds to the module: the units
+//! left against a floor that the executor's clock thread raises when the job's time is up (an
+//! epoch deadline kept per job). Wasmtime's own instrumentation calls out of line there, which
+//! makes Cranelift spill values around every loop (docs/performance.md).
 //!
 //! One [`WasmExecutor`] serves the whole worker: it is cheap to clone, `Send + Sync`, and holds the
-//! engine, the pooling allocator, the epoch ticker thread and a bounded cache of compiled,
-//! pre-linked programs keyed by program hash. [`WasmExecutor::run`] blocks; the async worker calls
-//! it through `spawn_blocking`.
+//! engine, the pooling allocator, the clock thread and a bounded cache of compiled programs keyed
+//! by program hash. [`WasmExecutor::run`] blocks; the async worker calls it through
+//! `spawn_blocking`.
 
-use super::{ExecError, Limits, Outcome};
+use super::{
+	meter::{self, METER_MODULE, STOPPED, STOP_MEMORY, UNITS_GLOBAL},
+	ExecError, Limits, Outcome,
+};
 use std::{
 	collections::HashMap,
 	io,
 	sync::{
-		atomic::{AtomicU64, Ordering},
+		atomic::{AtomicI64, AtomicU64, Ordering},
 		mpsc, Arc, Mutex, PoisonError,
 	},
 	thread,
-	time::Duration,
+	time::{Duration, Instant},
 };
+use stratus_client::program::{check_wasm, ProgramError};
 use wasmtime::{
-	Caller, Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Memory,
-	Module, OptLevel, PoolConcurrencyLimitError, PoolingAllocationConfig, ResourceLimiter, Store,
-	Trap, ValType,
+	Caller, Config, Engine, Extern, Global, GlobalType, Instance, InstanceAllocationStrategy,
+	Linker, Memory, MemoryType, Module, Mutability, OptLevel, PoolConcurrencyLimitError,
+	PoolingAllocationConfig, ResourceLimiter, SharedMemory, Store, Trap, Val, ValType,
 };
 
-// The job ABI's names and host functions are defined once, with the CLI's program check.
-use stratus_client::program::HOST_FUNCTIONS;
+// The job ABI's names are defined once, with the CLI's program check.
 pub use stratus_client::program::{ABI_MODULE, MEMORY_EXPORT, RUN_EXPORT};
 
 /// Host calls charge one unit per this many bytes they copy (rounded up), on top of the fuel of
@@ -47,8 +56,6 @@ pub const UNIT_BYTES: u64 = 64;
 const POOL_MAX_MEMORY_BYTES: u64 = 1 << 32;
 /// The largest table (in elements) a job may grow to.
 const MAX_TABLE_ELEMENTS: usize = 20_000;
-/// Epoch deadlines are clamped so that `current epoch + deadline` never overflows.
-const MAX_DEADLINE_TICKS: u64 = u64::MAX / 2;
 
 /// How the executor is set up: host resources, never anything that changes a job's result.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,8 +67,9 @@ pub struct WasmConfig {
 	pub cached_programs: usize,
 	/// Most linear memory of any job on this host, whatever the job allows.
 	pub max_memory_bytes: u64,
-	/// How often the epoch ticker advances: the resolution of the wall-clock limit.
-	pub epoch_tick: Duration,
+	/// How often the clock thread looks at the running jobs' deadlines: the resolution of the
+	/// wall-clock limit.
+	pub clock_tick: Duration,
 }
 
 impl Default for WasmConfig {
@@ -70,7 +78,7 @@ impl Default for WasmConfig {
 			max_concurrent_jobs: 16,
 			cached_programs: 64,
 			max_memory_bytes: POOL_MAX_MEMORY_BYTES,
-			epoch_tick: Duration::from_millis(5),
+			clock_tick: Duration::from_millis(5),
 		}
 	}
 }
@@ -220,7 +228,7 @@ pub struct CacheStats {
 	pub programs: usize,
 }
 
-/// The WebAssembly executor. Clones share the engine, the cache and the epoch ticker.
+/// The WebAssembly executor. Clones share the engine, the cache and the clock thread.
 #[derive(Clone)]
 pub struct WasmExecutor {
 	inner: Arc<Inner>,
@@ -233,33 +241,34 @@ struct Inner {
 	hits: AtomicU64,
 	misses: AtomicU64,
 	max_memory_bytes: u64,
-	epoch_tick: Duration,
-	/// Dropping it (with the last clone of the executor) stops the ticker thread.
+	clock: Arc<Clock>,
+	/// Dropping it (with the last clone of the executor) stops the clock thread.
 	_ticker: mpsc::Sender<()>,
 }
 
 impl WasmExecutor {
-	/// Sets up the engine (deterministic configuration, fuel, epoch interruption, pooling
-	/// allocator), the host functions and the epoch ticker thread.
+	/// Sets up the engine (deterministic configuration, pooling allocator), the host functions
+	/// and the clock thread.
 	pub fn new(config: WasmConfig) -> Result<Self, ExecError> {
 		let unavailable = |e: &dyn std::fmt::Display| {
 			ExecError::Unavailable(format!("cannot set up the WASM executor: {e}"))
 		};
-		if config.max_concurrent_jobs == 0 || config.epoch_tick.is_zero() {
-			return Err(unavailable(&"max_concurrent_jobs and epoch_tick must be above zero"));
+		if config.max_concurrent_jobs == 0 || config.clock_tick.is_zero() {
+			return Err(unavailable(&"max_concurrent_jobs and clock_tick must be above zero"));
 		}
 		let engine = Engine::new(&engine_config(config.max_concurrent_jobs))
 			.map_err(|e| unavailable(&format_args!("{e:#}")))?;
 		let linker = host_functions(&engine).map_err(|e| unavailable(&format_args!("{e:#}")))?;
+		let clock = Arc::new(Clock::default());
 		let (ticker, stop) = mpsc::channel::<()>();
-		let ticking = engine.clone();
-		let tick = config.epoch_tick;
+		let ticking = clock.clone();
+		let tick = config.clock_tick;
 		thread::Builder::new()
-			.name("stratus-wasm-epoch".into())
+			.name("stratus-wasm-clock".into())
 			.spawn(move || {
 				// Ends when the executor is dropped (the sender with it).
 				while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(tick) {
-					ticking.increment_epoch();
+					ticking.tick(Instant::now());
 				}
 			})
 			.map_err(|e| unavailable(&e))?;
@@ -271,7 +280,7 @@ impl WasmExecutor {
 				hits: AtomicU64::new(0),
 				misses: AtomicU64::new(0),
 				max_memory_bytes: config.max_memory_bytes.min(POOL_MAX_MEMORY_BYTES),
-				epoch_tick: config.epoch_tick,
+				clock,
 				_ticker: ticker,
 			}),
 		})
@@ -280,7 +289,7 @@ impl WasmExecutor {
 	/// Compiles and checks a program ahead of its run (a no-op when it is cached): the errors
 	/// [`run`](Self::run) would give for the program itself.
 	pub fn prepare(&self, program_hash: &[u8; 32], program: &[u8]) -> Result<(), ExecError> {
-		self.instance_pre(program_hash, program).map(drop)
+		self.module(program_hash, program).map(drop)
 	}
 
 	/// Runs a job to completion or to its first failure. Resumes from `checkpoints` when it holds
@@ -294,7 +303,7 @@ impl WasmExecutor {
 		job: &WasmJob<'_>,
 		checkpoints: Arc<dyn CheckpointStore>,
 	) -> Result<Outcome, ExecError> {
-		let pre = self.instance_pre(&job.program_hash, job.program)?;
+		let module = self.module(&job.program_hash, job.program)?;
 		let limits = &job.limits;
 		if i32::try_from(job.input.len()).is_err() {
 			return Err(ExecError::BadInput(format!(
@@ -314,7 +323,8 @@ impl WasmExecutor {
 				max: limits.max_output_bytes,
 			});
 		}
-		let budget = limits.max_units.saturating_sub(prior_units);
+		// The units left are an `i64` in the program; 2^63 units is beyond any job.
+		let budget = limits.max_units.saturating_sub(prior_units).min(i64::MAX as u64);
 		if budget == 0 {
 			return Err(ExecError::OutOfUnits(limits.max_units));
 		}
@@ -332,34 +342,69 @@ impl WasmExecutor {
 			prior_units,
 			budget,
 			max_units: limits.max_units,
+			units: None,
 			resume,
 			checkpoints,
 			failure: None,
 		};
 		let mut store = Store::new(&self.inner.engine, state);
 		store.limiter(|state| &mut state.limiter);
-		store.set_fuel(budget).map_err(|e| ExecError::Unavailable(format!("{e:#}")))?;
-		store.set_epoch_deadline(deadline_ticks(limits.max_wall, self.inner.epoch_tick));
-		store.epoch_deadline_trap();
+		let units = Global::new(
+			&mut store,
+			GlobalType::new(ValType::I64, Mutability::Var),
+			Val::I64(budget as i64),
+		)
+		.map_err(|e| ExecError::Unavailable(format!("{e:#}")))?;
+		store.data_mut().units = Some(units);
+		let deadline = Instant::now().checked_add(limits.max_wall);
+		let timer = self.inner.clock.start(&self.inner.engine, deadline)?;
 
-		let result = pre.instantiate(&mut store).and_then(|instance| {
+		let result = self.imports(&mut store, &module, units, &timer).and_then(|imports| {
+			let instance = Instance::new(&mut store, &module, &imports)?;
 			let memory = instance.get_memory(&mut store, MEMORY_EXPORT);
 			store.data_mut().memory = memory;
 			let run = instance.get_typed_func::<(), ()>(&mut store, RUN_EXPORT)?;
 			run.call(&mut store, ())
 		});
-		let remaining = store.get_fuel().unwrap_or(0);
+		let timed_out = timer.stopped();
+		drop(timer);
+		let left = units.get(&mut store).i64().unwrap_or(0);
 		let state = store.data_mut();
 		match result {
-			Ok(()) => {
-				let used = budget.saturating_sub(remaining);
+			Ok(()) if left >= 0 => {
+				let used = budget.saturating_sub(left as u64);
 				Ok(Outcome::new(
 					std::mem::take(&mut state.output),
 					prior_units.saturating_add(used),
 				))
 			},
-			Err(error) => Err(classify(&error, state, limits, memory_limit)),
+			// Past its budget after the last check: out of units all the same, on every replica.
+			Ok(()) => Err(ExecError::OutOfUnits(limits.max_units)),
+			Err(error) => Err(classify(&error, state, limits, memory_limit, timed_out, left)),
 		}
+	}
+
+	/// The module's imports, in its order: the job ABI's host functions from the linker, and the
+	/// metering rewrite's units global and stop memory for this run.
+	fn imports(
+		&self,
+		store: &mut Store<JobState>,
+		module: &Module,
+		units: Global,
+		timer: &Timer<'_>,
+	) -> anyhow::Result<Vec<Extern>> {
+		module
+			.imports()
+			.map(|import| match (import.module(), import.name()) {
+				(METER_MODULE, UNITS_GLOBAL) => Ok(units.into()),
+				(METER_MODULE, STOP_MEMORY) => Ok(timer.memory.clone().into()),
+				(module, name) => self
+					.inner
+					.linker
+					.get_by_import(&mut *store, &import)
+					.ok_or_else(|| anyhow::anyhow!("no host function `{module}`.`{name}`")),
+			})
+			.collect()
 	}
 
 	/// The module cache's counters.
@@ -371,49 +416,125 @@ impl WasmExecutor {
 		}
 	}
 
-	/// The program's pre-linked instance factory: from the cache, or compiled, checked against
-	/// the ABI and cached.
-	fn instance_pre(
-		&self,
-		program_hash: &[u8; 32],
-		program: &[u8],
-	) -> Result<InstancePre<JobState>, ExecError> {
+	/// The program compiled: from the cache, or checked against the job ABI and the job
+	/// features (the same check as `stratus program register`'s), rewritten (units and limits,
+	/// NaNs), compiled and cached.
+	fn module(&self, program_hash: &[u8; 32], program: &[u8]) -> Result<Module, ExecError> {
 		let inner = &self.inner;
-		if let Some(pre) =
+		if let Some(module) =
 			inner.cache.lock().unwrap_or_else(PoisonError::into_inner).get(program_hash)
 		{
 			inner.hits.fetch_add(1, Ordering::Relaxed);
-			return Ok(pre);
+			return Ok(module);
 		}
 		inner.misses.fetch_add(1, Ordering::Relaxed);
 		if super::digest(program) != *program_hash {
 			return Err(ExecError::Compile("the program's bytes do not match its hash".into()));
 		}
+		// Errors name the program as its author wrote it: it is checked before the rewrites.
+		check_wasm(program).map_err(|error| match error {
+			ProgramError::ForbiddenImport { module, name } => {
+				ExecError::ForbiddenImport { module, name }
+			},
+			ProgramError::BadAbi(message) => ExecError::BadAbi(message),
+			other => ExecError::Compile(other.to_string()),
+		})?;
 		// Compiled without the cache's lock held: two runs missing the same program at once both
 		// compile it, which is rare and harmless.
-		// Compiled with NaNs canonicalised; when that fails, the error is the program's own as
-		// its author wrote it (validated again only then), so that it points into their module.
-		let module = super::nan::canonicalise(program)
+		let module = meter::instrument(program)
+			.and_then(|metered| super::nan::canonicalise(&metered))
 			.and_then(|rewritten| {
 				Module::new(&inner.engine, rewritten).map_err(|e| format!("{e:#}"))
 			})
-			.map_err(|rewritten| match Module::validate(&inner.engine, program) {
-				Err(original) => format!("{original:#}"),
-				Ok(()) => rewritten,
-			})
 			.map_err(ExecError::Compile)?;
-		check_imports(&module)?;
-		check_exports(&module)?;
-		let pre = inner
-			.linker
-			.instantiate_pre(&module)
-			.map_err(|e| ExecError::Compile(format!("{e:#}")))?;
 		inner
 			.cache
 			.lock()
 			.unwrap_or_else(PoisonError::into_inner)
-			.insert(*program_hash, pre.clone());
-		Ok(pre)
+			.insert(*program_hash, module.clone());
+		Ok(module)
+	}
+}
+
+/// The running jobs' deadlines and stop memories, watched by the clock thread; and the stop
+/// memories of finished jobs, kept for the next ones (a shared memory is a mapping of its own,
+/// not a slot of the pooling allocator).
+#[derive(Default)]
+struct Clock {
+	state: Mutex<ClockState>,
+}
+
+#[derive(Default)]
+struct ClockState {
+	next: u64,
+	running: HashMap<u64, (Option<Instant>, SharedMemory)>,
+	idle: Vec<SharedMemory>,
+}
+
+/// The floor of a stop memory: its first eight bytes, which the program reads at every check.
+fn floor(memory: &SharedMemory) -> Option<&AtomicI64> {
+	let bytes = memory.data().get(..8)?;
+	// SAFETY: the eight bytes lie in the memory (`get` above), which stays mapped while
+	// `memory` lives; its base is page-aligned, so they are aligned for an `AtomicI64`, which has
+	// the layout of an `i64`. Shared memory is meant to be accessed by other threads through
+	// atomics (`SharedMemory::data`); the program reads it with plain loads, which wasm's memory
+	// model allows.
+	Some(unsafe { &*bytes.as_ptr().cast::<AtomicI64>() })
+}
+
+impl Clock {
+	/// Starts the clock of a job that must stop by `deadline` (never, if `None`), with a stop
+	/// memory whose floor is 0.
+	fn start(&self, engine: &Engine, deadline: Option<Instant>) -> Result<Timer<'_>, ExecError> {
+		let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+		let memory = match state.idle.pop() {
+			Some(memory) => memory,
+			None => SharedMemory::new(engine, MemoryType::shared(1, 1))
+				.map_err(|e| ExecError::Unavailable(format!("no stop memory: {e:#}")))?,
+		};
+		floor(&memory)
+			.ok_or_else(|| ExecError::Unavailable("a stop memory without its floor".into()))?
+			.store(0, Ordering::Relaxed);
+		let id = state.next;
+		state.next = id.wrapping_add(1);
+		state.running.insert(id, (deadline, memory.clone()));
+		Ok(Timer { clock: self, id, memory })
+	}
+
+	/// Raises the floor of every job past its deadline.
+	fn tick(&self, now: Instant) {
+		let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+		for (deadline, memory) in state.running.values() {
+			if deadline.is_some_and(|deadline| deadline <= now) {
+				if let Some(floor) = floor(memory) {
+					floor.store(STOPPED, Ordering::Relaxed);
+				}
+			}
+		}
+	}
+}
+
+/// A running job's clock. Dropped when the run ends: the job leaves the clock (under its lock, so
+/// that the floor is never raised after) and the stop memory goes back for the next job.
+struct Timer<'a> {
+	clock: &'a Clock,
+	id: u64,
+	memory: SharedMemory,
+}
+
+impl Timer<'_> {
+	/// Whether the clock stopped the job.
+	fn stopped(&self) -> bool {
+		floor(&self.memory).is_some_and(|floor| floor.load(Ordering::Relaxed) == STOPPED)
+	}
+}
+
+impl Drop for Timer<'_> {
+	fn drop(&mut self) {
+		let mut state = self.clock.state.lock().unwrap_or_else(PoisonError::into_inner);
+		if let Some((_, memory)) = state.running.remove(&self.id) {
+			state.idle.push(memory);
+		}
 	}
 }
 
@@ -422,19 +543,23 @@ impl WasmExecutor {
 fn engine_config(slots: u32) -> Config {
 	let mut config = Config::new();
 	config
-		.consume_fuel(true)
-		.epoch_interruption(true)
+		// Units and the wall clock are counted and checked by the rewritten module
+		// (executor/meter.rs), not by wasmtime's fuel and epoch interruption.
+		.consume_fuel(false)
+		.epoch_interruption(false)
 		.cranelift_opt_level(OptLevel::Speed)
 		// NaNs are canonicalised by rewriting the module where their bits can be seen
 		// (executor/nan.rs), not after every float instruction.
 		.cranelift_nan_canonicalization(false)
-		.wasm_threads(false)
+		// For the metering rewrite's stop memory (shared, a second memory) only: programs are
+		// validated with the job features first (`check_wasm`), which have neither.
+		.wasm_threads(true)
 		.wasm_shared_everything_threads(false)
 		.wasm_relaxed_simd(false)
 		.relaxed_simd_deterministic(true)
 		.wasm_simd(true)
 		.wasm_memory64(false)
-		.wasm_multi_memory(false)
+		.wasm_multi_memory(true)
 		.wasm_custom_page_sizes(false)
 		.wasm_wide_arithmetic(false)
 		.wasm_stack_switching(false)
@@ -459,65 +584,16 @@ fn engine_config(slots: u32) -> Config {
 	config
 }
 
-/// Refuses any import outside the job ABI: another module, an unknown name, anything but a
-/// function, or a function of another signature.
-fn check_imports(module: &Module) -> Result<(), ExecError> {
-	for import in module.imports() {
-		let expected = (import.module() == ABI_MODULE)
-			.then(|| HOST_FUNCTIONS.iter().find(|(name, ..)| *name == import.name()))
-			.flatten();
-		let allowed = match (expected, import.ty()) {
-			(Some(&(_, params, results)), ExternType::Func(ty)) => {
-				ty.params().len() == params
-					&& ty.results().len() == results
-					&& ty.params().chain(ty.results()).all(|t| matches!(t, ValType::I32))
-			},
-			_ => false,
-		};
-		if !allowed {
-			return Err(ExecError::ForbiddenImport {
-				module: import.module().to_owned(),
-				name: import.name().to_owned(),
-			});
-		}
-	}
-	Ok(())
-}
-
-/// Requires the ABI's exports: `run: [] -> []` and a 32-bit, unshared `memory`.
-fn check_exports(module: &Module) -> Result<(), ExecError> {
-	match module.get_export(RUN_EXPORT) {
-		Some(ExternType::Func(ty))
-			if ty.params().next().is_none() && ty.results().next().is_none() => {},
-		Some(_) => {
-			return Err(ExecError::BadAbi(
-				"the export `run` must be a function without parameters or results".into(),
-			))
-		},
-		None => return Err(ExecError::BadAbi("no exported function `run`".into())),
-	}
-	match module.get_export(MEMORY_EXPORT) {
-		Some(ExternType::Memory(ty)) if !ty.is_shared() && !ty.is_64() => Ok(()),
-		Some(_) => {
-			Err(ExecError::BadAbi("the export `memory` must be a 32-bit, unshared memory".into()))
-		},
-		None => Err(ExecError::BadAbi("no exported `memory`".into())),
-	}
-}
-
-/// Epoch ticks until a run of `wall` must stop: one more than `wall` rounded up to whole ticks, as
-/// the current tick has partly gone, so a job is never stopped before its time.
-fn deadline_ticks(wall: Duration, tick: Duration) -> u64 {
-	let ticks = wall.as_nanos().div_ceil(tick.as_nanos().max(1));
-	u64::try_from(ticks).unwrap_or(MAX_DEADLINE_TICKS).saturating_add(1).min(MAX_DEADLINE_TICKS)
-}
-
 /// What ended a failed run, as the job's error.
+/// `timed_out`: the clock raised the job's floor; `left`: the units left when it stopped (below
+/// zero when a check found it out of units: the check writes them back before it traps).
 fn classify(
 	error: &anyhow::Error,
 	state: &mut JobState,
 	limits: &Limits,
 	memory_limit: u64,
+	timed_out: bool,
+	left: i64,
 ) -> ExecError {
 	if let Some(failure) = state.failure.take() {
 		return failure;
@@ -526,10 +602,12 @@ fn classify(
 		return ExecError::OutOfMemory(memory_limit);
 	}
 	if let Some(trap) = error.downcast_ref::<Trap>() {
-		return match trap {
-			Trap::OutOfFuel => ExecError::OutOfUnits(limits.max_units),
-			Trap::Interrupt => ExecError::Timeout(limits.max_wall),
-			trap => ExecError::Trap(trap.to_string()),
+		return if timed_out {
+			ExecError::Timeout(limits.max_wall)
+		} else if left < 0 {
+			ExecError::OutOfUnits(limits.max_units)
+		} else {
+			ExecError::Trap(trap.to_string())
 		};
 	}
 	if let Some(busy) = error.downcast_ref::<PoolConcurrencyLimitError>() {
@@ -549,9 +627,11 @@ struct JobState {
 	program_hash: [u8; 32],
 	/// Units recorded with the checkpoint this run resumed from.
 	prior_units: u64,
-	/// Fuel this run started with.
+	/// Units this run started with.
 	budget: u64,
 	max_units: u64,
+	/// The units left: the metering rewrite's global, set once the store exists.
+	units: Option<Global>,
 	/// The state of the checkpoint this run resumed from.
 	resume: Option<Vec<u8>>,
 	checkpoints: Arc<dyn CheckpointStore>,
@@ -635,17 +715,25 @@ fn signed(len: usize) -> i32 {
 	i32::try_from(len).unwrap_or(i32::MAX)
 }
 
-/// Takes the units for copying `bytes` from the fuel left.
+/// The units left (the program writes them to the global before every call).
+fn units_left(caller: &mut Host<'_>) -> anyhow::Result<(Global, i64)> {
+	let global =
+		caller.data().units.ok_or_else(|| anyhow::anyhow!("the job's units are not set up"))?;
+	let left = global.get(&mut *caller).i64().unwrap_or(0);
+	Ok((global, left))
+}
+
+/// Takes the units for copying `bytes` from the units left.
 fn charge(caller: &mut Host<'_>, bytes: usize) -> anyhow::Result<()> {
-	let cost = (bytes as u64).div_ceil(UNIT_BYTES);
+	let cost = i64::try_from((bytes as u64).div_ceil(UNIT_BYTES)).unwrap_or(i64::MAX);
 	if cost == 0 {
 		return Ok(());
 	}
-	let fuel = caller.get_fuel()?;
-	match fuel.checked_sub(cost) {
-		Some(rest) => caller.set_fuel(rest),
+	let (global, left) = units_left(caller)?;
+	match left.checked_sub(cost).filter(|rest| *rest >= 0) {
+		Some(rest) => global.set(&mut *caller, Val::I64(rest)),
 		None => {
-			caller.set_fuel(0)?;
+			global.set(&mut *caller, Val::I64(-1))?;
 			let max_units = caller.data().max_units;
 			Err(caller.data_mut().fail(ExecError::OutOfUnits(max_units)))
 		},
@@ -731,7 +819,7 @@ fn checkpoint_load(mut caller: Host<'_>, ptr: i32) -> anyhow::Result<i32> {
 fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> anyhow::Result<i32> {
 	let (ptr, len) = (unsigned(ptr), unsigned(len));
 	charge(&mut caller, len)?;
-	let fuel = caller.get_fuel()?;
+	let (_, left) = units_left(&mut caller)?;
 	let (memory, state) = memory_and_state(&mut caller)?;
 	let saved = region(memory, state, "checkpoint_save", ptr, len)?;
 	if i32::try_from(len).is_err() {
@@ -741,7 +829,7 @@ fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> anyhow::Result<i
 	let saved = saved.to_vec();
 	let checkpoint = Checkpoint {
 		program_hash: state.program_hash,
-		units: state.prior_units.saturating_add(state.budget.saturating_sub(fuel)),
+		units: state.prior_units.saturating_add(state.budget.saturating_sub(left.max(0) as u64)),
 		state: saved,
 		output: state.output.clone(),
 	};
@@ -755,7 +843,7 @@ fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> anyhow::Result<i
 struct ModuleCache {
 	capacity: usize,
 	clock: u64,
-	entries: HashMap<[u8; 32], (InstancePre<JobState>, u64)>,
+	entries: HashMap<[u8; 32], (Module, u64)>,
 }
 
 impl ModuleCache {
@@ -767,14 +855,14 @@ impl ModuleCache {
 		self.entries.len()
 	}
 
-	fn get(&mut self, hash: &[u8; 32]) -> Option<InstancePre<JobState>> {
+	fn get(&mut self, hash: &[u8; 32]) -> Option<Module> {
 		self.clock = self.clock.wrapping_add(1);
 		let (pre, used) = self.entries.get_mut(hash)?;
 		*used = self.clock;
 		Some(pre.clone())
 	}
 
-	fn insert(&mut self, hash: [u8; 32], pre: InstancePre<JobState>) {
+	fn insert(&mut self, hash: [u8; 32], pre: Module) {
 		if self.capacity == 0 {
 			return;
 		}
@@ -1011,6 +1099,102 @@ mod tests {
 		let mut tight = limits();
 		tight.max_units = 1_000_000;
 		assert_eq!(run_wat(SPIN, b"", tight), Err(ExecError::OutOfUnits(1_000_000)));
+	}
+
+	/// The fuel wasmtime's own metering counts for `program`'s `run` (no host calls).
+	fn wasmtime_fuel(program: &[u8]) -> u64 {
+		let mut config = Config::new();
+		config.consume_fuel(true);
+		let engine = Engine::new(&config).unwrap();
+		let module = Module::new(&engine, program).unwrap();
+		let mut store = Store::new(&engine, ());
+		store.set_fuel(u64::MAX).unwrap();
+		let instance = Instance::new(&mut store, &module, &[]).unwrap();
+		let run = instance.get_typed_func::<(), ()>(&mut store, RUN_EXPORT).unwrap();
+		run.call(&mut store, ()).unwrap();
+		u64::MAX - store.get_fuel().unwrap()
+	}
+
+	#[test]
+	fn units_are_wasmtime_fuel_on_every_path() {
+		// Loops, blocks, if/else, br_if and br_table out of the function, calls, returns, tail
+		// calls and a start function: the rewrite's units are what wasmtime's fuel counts.
+		let program = wat::parse_str(
+			r#"(module (memory (export "memory") 1)
+			(global $step (mut i32) (i32.const 0)) (global $acc (mut i32) (i32.const 0))
+			(func $start (global.set $step (i32.const 3)))
+			(start $start)
+			(func $add (param i32) (global.set $acc (i32.add (global.get $acc) (local.get 0))))
+			(func $classify (param i32)
+				(block $a
+					(block $b
+						(block $c
+							(br_table $c $b $a 3 3 (i32.rem_u (local.get 0) (i32.const 5))))
+						(call $add (i32.const 1))
+						(return))
+					(br_if 1 (i32.eqz (i32.and (local.get 0) (i32.const 1))))
+					(call $add (i32.const 2)))
+				(if (i32.gt_u (local.get 0) (i32.const 50))
+					(then (call $add (i32.const 3)))
+					(else (call $add (i32.const 4)))))
+			(func $countdown (param i32) (result i32)
+				(if (i32.eqz (local.get 0)) (then (return (i32.const 0))))
+				(return_call $countdown (i32.sub (local.get 0) (i32.const 1))))
+			(func (export "run") (local $i i32)
+				(loop $l
+					(call $classify (local.get $i))
+					(local.set $i (i32.add (local.get $i) (global.get $step)))
+					(br_if $l (i32.lt_u (local.get $i) (i32.const 300))))
+				(drop (call $countdown (i32.const 100)))
+				(i32.store (i32.const 0) (global.get $acc))))"#,
+		)
+		.unwrap();
+		let fuel = wasmtime_fuel(&program);
+		let outcome = run_on(executor(), &program, b"", limits(), Arc::new(NoCheckpoints)).unwrap();
+		assert!(fuel > 1000, "{fuel}");
+		assert_eq!(outcome.units, fuel);
+		// A loop of eight instructions a round, a hundred rounds, and one unit for entering `run`.
+		let counted = module(
+			r#"(func (export "run") (local i32)
+				(loop $l
+					(local.set 0 (i32.add (local.get 0) (i32.const 1)))
+					(br_if $l (i32.lt_u (local.get 0) (i32.const 100)))))"#,
+		);
+		assert_eq!(run_wat(&counted, b"", limits()).unwrap().units, 801);
+	}
+
+	#[test]
+	fn recursion_and_start_functions_are_limited_too() {
+		let mut tight = limits();
+		tight.max_units = 1_000_000;
+		// Tail calls loop without a loop header: the function entry is checked.
+		let tail = module(r#"(func $f (return_call $f)) (func (export "run") (call $f))"#);
+		assert_eq!(run_wat(&tail, b"", tight.clone()), Err(ExecError::OutOfUnits(1_000_000)));
+		let mut clock = limits();
+		clock.max_units = u64::MAX;
+		clock.max_wall = Duration::from_millis(50);
+		assert_eq!(run_wat(&tail, b"", clock.clone()), Err(ExecError::Timeout(clock.max_wall)));
+		// A start function runs on the job's units and clock.
+		let start = module(r#"(func $spin (loop $l (br $l))) (start $spin) (func (export "run"))"#);
+		assert_eq!(run_wat(&start, b"", tight.clone()), Err(ExecError::OutOfUnits(1_000_000)));
+		assert_eq!(run_wat(&start, b"", clock.clone()), Err(ExecError::Timeout(clock.max_wall)));
+		// Units spent after the last check still count: out of units, not a success past them.
+		let straight =
+			module(&format!(r#"(func (export "run") {})"#, "(drop (i32.const 0))".repeat(50)));
+		tight.max_units = 20;
+		assert_eq!(run_wat(&straight, b"", tight.clone()), Err(ExecError::OutOfUnits(20)));
+		tight.max_units = 51;
+		assert_eq!(run_wat(&straight, b"", tight).unwrap().units, 51);
+		// The metering imports are not the program's to take.
+		let meter = r#"(module (import "stratus:meter" "units" (global (mut i64)))
+			(memory (export "memory") 1) (func (export "run")))"#;
+		assert_eq!(
+			run_wat(meter, b"", limits()),
+			Err(ExecError::ForbiddenImport {
+				module: "stratus:meter".into(),
+				name: "units".into()
+			})
+		);
 	}
 
 	#[test]
@@ -1593,19 +1777,30 @@ mod tests {
 		assert!(WasmExecutor::new(WasmConfig { max_concurrent_jobs: 0, ..WasmConfig::default() })
 			.is_err());
 		assert!(WasmExecutor::new(WasmConfig {
-			epoch_tick: Duration::ZERO,
+			clock_tick: Duration::ZERO,
 			..WasmConfig::default()
 		})
 		.is_err());
 	}
 
 	#[test]
-	fn deadlines_round_up_and_never_overflow() {
-		let tick = Duration::from_millis(5);
-		assert_eq!(deadline_ticks(Duration::ZERO, tick), 1);
-		assert_eq!(deadline_ticks(Duration::from_millis(5), tick), 2);
-		assert_eq!(deadline_ticks(Duration::from_millis(6), tick), 3);
-		assert_eq!(deadline_ticks(Duration::MAX, tick), MAX_DEADLINE_TICKS);
-		assert_eq!(deadline_ticks(Duration::MAX, Duration::from_nanos(1)), MAX_DEADLINE_TICKS);
+	fn the_clock_stops_only_jobs_past_their_deadline() {
+		let engine = Engine::new(&engine_config(1)).unwrap();
+		let clock = Clock::default();
+		let now = Instant::now();
+		let hour = Duration::from_secs(3600);
+		let due = clock.start(&engine, Some(now)).unwrap();
+		let later = clock.start(&engine, now.checked_add(hour)).unwrap();
+		// `max_wall` too large for an `Instant`: no deadline.
+		let never = clock.start(&engine, now.checked_add(Duration::MAX)).unwrap();
+		clock.tick(now);
+		assert!(due.stopped() && !later.stopped() && !never.stopped());
+		// A finished job leaves the clock; its stop memory serves the next job, floor lowered.
+		drop(due);
+		let next = clock.start(&engine, None).unwrap();
+		assert!(!next.stopped());
+		assert!(clock.state.lock().unwrap().idle.is_empty());
+		clock.tick(now + 2 * hour);
+		assert!(later.stopped() && !never.stopped() && !next.stopped());
 	}
 }

@@ -1,0 +1,292 @@
+//! Units and the wall-clock stop, counted and checked by the module itself: a rewrite of the
+//! program before it is compiled.
+//!
+//! Wasmtime's own fuel and epoch interruption test their limits at every loop header with an
+//! out-of-line call to the runtime on the cold path. Cranelift's register allocator must then
+//! assume every loop may call out, and a call clobbers every vector and float register: values
+//! that live across a loop (a splatted factor, a Mandelbrot point) are spilled and reloaded on
+//! every iteration. That made a matrix product 2.4× slower than the same module without the
+//! limits, and a Mandelbrot kernel 1.6× (docs/performance.md). This rewrite keeps the same
+//! limits, at the same places, with a check whose failure is a trap — no call, nothing clobbered.
+//!
+//! What the rewritten module imports, from [`METER_MODULE`] (a name programs cannot import from:
+//! the job ABI allows only `stratus`):
+//! - [`UNITS_GLOBAL`], a mutable `i64`: the units the job has left. Each function keeps it in a
+//!   local of its own, takes each straight-line stretch's units from the local where control
+//!   flow leaves it (before `br`, `br_if`, `br_table`, `if`, `else`, `end`, `loop`, calls and
+//!   returns), and writes it back before calls and returns (where the host or another function
+//!   reads it) and reads it again after calls.
+//! - [`STOP_MEMORY`], a one-page shared memory whose first eight bytes are the *floor*: 0 while
+//!   the job may run; the executor's clock thread raises it to `i64::MAX` when the job's wall
+//!   clock runs out. At every function entry and loop header the module checks `units left <
+//!   floor` and traps when it holds: out of units, or out of time. The trap writes the local back
+//!   first, so the host tells the two apart (units below zero, or the floor raised).
+//!
+//! The program's own memories and globals move up one index each (the imports come first in
+//! their index spaces). The units are one per instruction of the program as written (not of this
+//! rewrite or the NaN one), nothing for `nop`, `drop`, `block`, `loop`, `else`, `end`,
+//! `unreachable` and `return`, and one per function entered — wasmtime's fuel, exactly (a test
+//! runs both), so a program's units did not change when the executor moved from wasmtime's fuel
+//! to this rewrite, except for the instructions the NaN rewrite adds, which wasmtime counted and
+//! this rewrite does not.
+
+use super::rewrite::Locals;
+use wasm_encoder::{
+	reencode::{utils, Error, Reencode},
+	BlockType, CodeSection, EntityType, Function, FunctionSection, GlobalType, ImportSection,
+	Instruction, MemArg, MemoryType, Module, SectionId, TypeSection, ValType,
+};
+use wasmparser::{FunctionBody, FunctionSectionReader, Operator, Parser, TypeSectionReader};
+
+/// The import module of the metering imports.
+pub const METER_MODULE: &str = "stratus:meter";
+/// The imported mutable `i64` global of the units left.
+pub const UNITS_GLOBAL: &str = "units";
+/// The imported one-page shared memory whose first `i64` is the floor (see the module's docs).
+pub const STOP_MEMORY: &str = "stop";
+/// The floor that stops a job at its next check.
+pub const STOPPED: i64 = i64::MAX;
+
+/// The module with its units counted and its limits checked by its own code. An error is a
+/// module that does not parse.
+pub fn instrument(program: &[u8]) -> Result<Vec<u8>, String> {
+	let mut meter = Meter::default();
+	let mut module = Module::new();
+	meter.parse_core_module(&mut module, Parser::new(0), program).map_err(|e| format!("{e}"))?;
+	Ok(module.finish())
+}
+
+/// What the function bodies need, collected as the sections go by.
+#[derive(Default)]
+struct Meter {
+	locals: Locals,
+	/// Whether the metering imports are in the import section yet.
+	imported: bool,
+}
+
+/// The metering imports: the units global (index 0 among globals) and the stop memory (index 0
+/// among memories).
+fn meter_imports(imports: &mut ImportSection) {
+	imports.import(
+		METER_MODULE,
+		UNITS_GLOBAL,
+		EntityType::Global(GlobalType { val_type: ValType::I64, mutable: true, shared: false }),
+	);
+	imports.import(
+		METER_MODULE,
+		STOP_MEMORY,
+		EntityType::Memory(MemoryType {
+			minimum: 1,
+			maximum: Some(1),
+			memory64: false,
+			shared: true,
+			page_size_log2: None,
+		}),
+	);
+}
+
+/// The units an instruction costs.
+fn cost(op: &Operator<'_>) -> i64 {
+	use Operator::*;
+	match op {
+		Nop | Drop | Block { .. } | Loop { .. } | Unreachable | Return | Else | End => 0,
+		_ => 1,
+	}
+}
+
+/// Where the imports put things, in the rewritten module's index spaces.
+const UNITS: u32 = 0;
+const STOP: u32 = 0;
+
+/// A function body being rewritten: its units local and the units not yet taken from it.
+struct Body {
+	f: Function,
+	units: u32,
+	pending: i64,
+}
+
+impl Body {
+	fn op(&mut self, instruction: &Instruction<'_>) -> &mut Self {
+		self.f.instruction(instruction);
+		self
+	}
+
+	/// Takes the pending units from the local.
+	fn flush(&mut self) {
+		if self.pending != 0 {
+			let (pending, units) = (std::mem::take(&mut self.pending), self.units);
+			self.op(&Instruction::LocalGet(units))
+				.op(&Instruction::I64Const(pending))
+				.op(&Instruction::I64Sub)
+				.op(&Instruction::LocalSet(units));
+		}
+	}
+
+	/// Writes the local back to the global, for the host, a callee or the caller.
+	fn store(&mut self) {
+		self.op(&Instruction::LocalGet(self.units)).op(&Instruction::GlobalSet(UNITS));
+	}
+
+	/// Reads the global into the local.
+	fn load(&mut self) {
+		let units = self.units;
+		self.op(&Instruction::GlobalGet(UNITS)).op(&Instruction::LocalSet(units));
+	}
+
+	/// Traps, with the local written back, when the units left are below the floor.
+	fn check(&mut self) {
+		let floor = MemArg { offset: 0, align: 3, memory_index: STOP };
+		let units = self.units;
+		self.op(&Instruction::LocalGet(units))
+			.op(&Instruction::I32Const(0))
+			// Atomic, so that Cranelift loads it again at every check instead of reusing an
+			// earlier load (a plain load in a loop without stores would be read once).
+			.op(&Instruction::I64AtomicLoad(floor))
+			.op(&Instruction::I64LtS)
+			.op(&Instruction::If(BlockType::Empty));
+		self.store();
+		self.op(&Instruction::Unreachable).op(&Instruction::End);
+	}
+}
+
+impl Reencode for Meter {
+	type Error = std::convert::Infallible;
+
+	fn global_index(&mut self, global: u32) -> Result<u32, Error<Self::Error>> {
+		Ok(global.saturating_add(1))
+	}
+
+	fn memory_index(&mut self, memory: u32) -> Result<u32, Error<Self::Error>> {
+		Ok(memory.saturating_add(1))
+	}
+
+	fn intersperse_section_hook(
+		&mut self,
+		module: &mut Module,
+		_after: Option<SectionId>,
+		before: Option<SectionId>,
+	) -> Result<(), Error<Self::Error>> {
+		// A module without imports gets an import section before its first section that comes
+		// after imports in the binary format.
+		let after_imports = !matches!(before, Some(SectionId::Type | SectionId::Import));
+		if !self.imported && after_imports {
+			let mut imports = ImportSection::new();
+			meter_imports(&mut imports);
+			module.section(&imports);
+			self.imported = true;
+		}
+		Ok(())
+	}
+
+	fn parse_import_section(
+		&mut self,
+		imports: &mut ImportSection,
+		section: wasmparser::ImportSectionReader<'_>,
+	) -> Result<(), Error<Self::Error>> {
+		meter_imports(imports);
+		self.imported = true;
+		utils::parse_import_section(self, imports, section)
+	}
+
+	fn parse_type_section(
+		&mut self,
+		types: &mut TypeSection,
+		section: TypeSectionReader<'_>,
+	) -> Result<(), Error<Self::Error>> {
+		self.locals.types(&section)?;
+		utils::parse_type_section(self, types, section)
+	}
+
+	fn parse_function_section(
+		&mut self,
+		functions: &mut FunctionSection,
+		section: FunctionSectionReader<'_>,
+	) -> Result<(), Error<Self::Error>> {
+		self.locals.functions(&section)?;
+		utils::parse_function_section(self, functions, section)
+	}
+
+	fn parse_function_body(
+		&mut self,
+		code: &mut CodeSection,
+		func: FunctionBody<'_>,
+	) -> Result<(), Error<Self::Error>> {
+		let (mut locals, count) = self.locals.body(&func)?;
+		locals.push((1, ValType::I64));
+		// Entering a function costs one unit, as with wasmtime's fuel.
+		let mut body = Body { f: Function::new(locals), units: count, pending: 1 };
+		body.load();
+		body.check();
+		// Open blocks, the function's own included: a branch to depth `depth - 1` leaves the
+		// function.
+		let mut depth: u32 = 1;
+		let mut reader = func.get_operators_reader()?;
+		while !reader.eof() {
+			let op = reader.read()?;
+			body.pending = body.pending.saturating_add(cost(&op));
+			let returns = |relative: u32| relative.saturating_add(1) == depth;
+			let instruction = self.instruction(op.clone())?;
+			use Operator::*;
+			match op {
+				Block { .. } => {
+					body.op(&instruction);
+					depth = depth.saturating_add(1);
+				},
+				Loop { .. } => {
+					body.flush();
+					body.op(&instruction);
+					depth = depth.saturating_add(1);
+					body.check();
+				},
+				If { .. } => {
+					body.flush();
+					body.op(&instruction);
+					depth = depth.saturating_add(1);
+				},
+				Else => {
+					body.flush();
+					body.op(&instruction);
+				},
+				End => {
+					body.flush();
+					if depth == 1 {
+						body.store();
+					}
+					body.op(&instruction);
+					depth = depth.saturating_sub(1);
+				},
+				Br { relative_depth } | BrIf { relative_depth } => {
+					body.flush();
+					if returns(relative_depth) {
+						body.store();
+					}
+					body.op(&instruction);
+				},
+				BrTable { ref targets } => {
+					body.flush();
+					let mut all = targets.targets().chain(std::iter::once(Ok(targets.default())));
+					if all.any(|t| t.is_ok_and(returns)) {
+						body.store();
+					}
+					body.op(&instruction);
+				},
+				Return | ReturnCall { .. } | ReturnCallIndirect { .. } | ReturnCallRef { .. } => {
+					body.flush();
+					body.store();
+					body.op(&instruction);
+				},
+				Call { .. } | CallIndirect { .. } | CallRef { .. } => {
+					body.flush();
+					body.store();
+					body.op(&instruction);
+					body.load();
+				},
+				_ => {
+					body.op(&instruction);
+				},
+			}
+		}
+		code.function(&body.f);
+		Ok(())
+	}
+}
