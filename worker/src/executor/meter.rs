@@ -7,7 +7,7 @@
 //! that live across a loop (a splatted factor, a Mandelbrot point) are spilled and reloaded on
 //! every iteration. That made a matrix product 2.4× slower than the same module without the
 //! limits, and a Mandelbrot kernel 1.6× (docs/performance.md). This rewrite keeps the same
-//! limits, at the same places, with a check whose failure is a trap — no call, nothing clobbered.
+//! limits, with a check whose failure is a trap — no call, nothing clobbered.
 //!
 //! What the rewritten module imports, from [`METER_MODULE`] (a name programs cannot import from:
 //! the job ABI allows only `stratus`):
@@ -18,9 +18,11 @@
 //!   reads it) and reads it again after calls.
 //! - [`STOP_MEMORY`], a one-page shared memory whose first eight bytes are the *floor*: 0 while
 //!   the job may run; the executor's clock thread raises it to `i64::MAX` when the job's wall
-//!   clock runs out. At every function entry and loop header the module checks `units left <
-//!   floor` and traps when it holds: out of units, or out of time. The trap writes the local back
-//!   first, so the host tells the two apart (units below zero, or the floor raised).
+//!   clock runs out. At every function entry and before every branch back to a loop's start the
+//!   module checks `units left < floor` (an atomic load, so that it is read again each time) and
+//!   traps when it holds: out of units, or out of time. The trap writes the local back first, so
+//!   the host tells the two apart (units below zero, or the floor raised). A program cannot run
+//!   without passing checks: it repeats only by branching back to a loop or by calling.
 //!
 //! The program's own memories and globals move up one index each (the imports come first in
 //! their index spaces). The units are one per instruction of the program as written (not of this
@@ -98,6 +100,17 @@ fn cost(op: &Operator<'_>) -> i64 {
 const UNITS: u32 = 0;
 const STOP: u32 = 0;
 
+/// What a branch to an open block does.
+#[derive(Clone, Copy, PartialEq)]
+enum Frame {
+	/// Leaves the function.
+	Function,
+	/// Starts the loop's next round: its back edge, where the limits are checked.
+	Loop,
+	/// Goes on after the block.
+	Block,
+}
+
 /// A function body being rewritten: its units local and the units not yet taken from it.
 struct Body {
 	f: Function,
@@ -131,6 +144,19 @@ impl Body {
 	fn load(&mut self) {
 		let units = self.units;
 		self.op(&Instruction::GlobalGet(UNITS)).op(&Instruction::LocalSet(units));
+	}
+
+	/// Before a branch to these blocks (`None`: a target the validator refuses anyway): the units
+	/// written back for a return, the limits checked for a back edge. The limits are checked on a
+	/// loop's back edges rather than at its header, so that the header stays the loop's first
+	/// instruction and Cranelift lays the loop out as one block ending in its branch.
+	fn before_branch(&mut self, targets: &[Option<Frame>]) {
+		if targets.contains(&Some(Frame::Function)) {
+			self.store();
+		}
+		if targets.contains(&Some(Frame::Loop)) {
+			self.check();
+		}
 	}
 
 	/// Traps, with the local written back, when the units left are below the floor.
@@ -217,31 +243,33 @@ impl Reencode for Meter {
 		let mut body = Body { f: Function::new(locals), units: count, pending: 1 };
 		body.load();
 		body.check();
-		// Open blocks, the function's own included: a branch to depth `depth - 1` leaves the
-		// function.
-		let mut depth: u32 = 1;
+		// The open blocks, innermost last, the function's own first: whether each is a loop. A
+		// branch to the function's block returns; a branch to a loop is a loop's back edge.
+		let mut frames = vec![Frame::Function];
 		let mut reader = func.get_operators_reader()?;
 		while !reader.eof() {
 			let op = reader.read()?;
 			body.pending = body.pending.saturating_add(cost(&op));
-			let returns = |relative: u32| relative.saturating_add(1) == depth;
+			let target = |relative: u32| {
+				let index = frames.len().checked_sub(1)?.checked_sub(relative as usize)?;
+				frames.get(index).copied()
+			};
 			let instruction = self.instruction(op.clone())?;
 			use Operator::*;
 			match op {
 				Block { .. } => {
 					body.op(&instruction);
-					depth = depth.saturating_add(1);
+					frames.push(Frame::Block);
 				},
 				Loop { .. } => {
 					body.flush();
 					body.op(&instruction);
-					depth = depth.saturating_add(1);
-					body.check();
+					frames.push(Frame::Loop);
 				},
 				If { .. } => {
 					body.flush();
 					body.op(&instruction);
-					depth = depth.saturating_add(1);
+					frames.push(Frame::Block);
 				},
 				Else => {
 					body.flush();
@@ -249,25 +277,22 @@ impl Reencode for Meter {
 				},
 				End => {
 					body.flush();
-					if depth == 1 {
+					if frames.len() == 1 {
 						body.store();
 					}
 					body.op(&instruction);
-					depth = depth.saturating_sub(1);
+					frames.pop();
 				},
 				Br { relative_depth } | BrIf { relative_depth } => {
 					body.flush();
-					if returns(relative_depth) {
-						body.store();
-					}
+					body.before_branch(&[target(relative_depth)]);
 					body.op(&instruction);
 				},
 				BrTable { ref targets } => {
 					body.flush();
-					let mut all = targets.targets().chain(std::iter::once(Ok(targets.default())));
-					if all.any(|t| t.is_ok_and(returns)) {
-						body.store();
-					}
+					let all = targets.targets().chain(std::iter::once(Ok(targets.default())));
+					let frames: Vec<_> = all.map(|t| t.ok().and_then(target)).collect();
+					body.before_branch(&frames);
 					body.op(&instruction);
 				},
 				Return | ReturnCall { .. } | ReturnCallIndirect { .. } | ReturnCallRef { .. } => {

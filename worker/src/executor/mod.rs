@@ -2,7 +2,7 @@
 //!
 //! Both executors take the program's bytes (exactly those whose hash the job names), the input
 //! bytes and the [`Limits`], and return an [`Outcome`]: the output bytes, their digest and the
-//! compute units used (WASM: fuel consumed; CUDA: GPU milliseconds measured with CUDA events).
+//! compute units used (WASM: instructions executed, counted as wasmtime fuel counts them; CUDA: GPU milliseconds measured with CUDA events).
 //! Every way a job can fail is an [`ExecError`] — a clean failure of that job, never a crash of
 //! the worker.
 
@@ -113,6 +113,13 @@ impl ExecError {
 			_ => 0,
 		}
 	}
+}
+
+/// The WASM executor's NaN rewrite alone (`nan.rs`), for the benchmark that measures the
+/// executor against wasmtime's own metering. Not part of the worker's interface.
+#[doc(hidden)]
+pub fn canonicalise_nans(program: &[u8]) -> Result<Vec<u8>, String> {
+	nan::canonicalise(program)
 }
 
 /// The output a failed job commits to: `stratus-failure/1 <kind>` (ASCII). Only the kind, never

@@ -12,11 +12,12 @@
 //! unit copied by host calls) and a memory growth past the job's limit stops the job. The
 //! wall-clock limit is the one limit that depends on the machine; it only ever fails a job.
 //!
-//! The limits are checked where wasmtime's fuel and epoch interruption would check them (every
-//! function entry and loop header), by code the metering rewrite adds to the module: the units
-//! left against a floor that the executor's clock thread raises when the job's time is up (an
-//! epoch deadline kept per job). Wasmtime's own instrumentation calls out of line there, which
-//! makes Cranelift spill values around every loop (docs/performance.md).
+//! The limits are checked at every function entry and every loop round (as wasmtime's fuel and
+//! epoch interruption would check them), by code the metering rewrite adds to the module: the
+//! units left against a floor that the executor's clock thread raises when the job's time is up
+//! (a deadline kept per job, looked at every [`WasmConfig::clock_tick`]). Wasmtime's own
+//! instrumentation calls out of line at every loop header, which makes Cranelift spill values
+//! around every loop (docs/performance.md).
 //!
 //! One [`WasmExecutor`] serves the whole worker: it is cheap to clone, `Send + Sync`, and holds the
 //! engine, the pooling allocator, the clock thread and a bounded cache of compiled programs keyed
