@@ -395,6 +395,7 @@ mod tests {
 				gpu(1, "NVIDIA L4", 23_034),
 				gpu(2, "NVIDIA H100", 81_559),
 			],
+			wasm_units_per_second: None,
 		};
 		let classes = gpu_classes(&host);
 		assert_eq!(classes.len(), 2);

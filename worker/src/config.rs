@@ -84,8 +84,9 @@ pub struct Worker {
 	/// pay its transaction fees (topped up to this much).
 	#[serde(default = "default_fee_allowance")]
 	pub fee_allowance: Amount,
-	/// WASM compute units (fuel) this host runs per second, for deciding whether a job can finish
-	/// before its commit deadline (`scripts/bench-worker` prints the measured rate).
+	/// WASM compute units this host runs per second, for deciding whether a job can finish before
+	/// its commit deadline (`init` writes half the rate it measures; `stratus-worker detect`
+	/// measures it again).
 	#[serde(default = "default_units_per_second")]
 	pub units_per_second: u64,
 	/// Largest remote input the worker downloads, in MiB.
@@ -105,10 +106,17 @@ pub(crate) fn default_fee_allowance() -> Amount {
 	Amount(10 * PLANCK_PER_STRAT)
 }
 
-/// A conservative WASM fuel rate: the SHA-256 kernel runs at about 1.4e10 fuel per second on a
-/// 2-core cloud VM (docs/performance.md); loads that copy or branch more run slower.
+/// The WASM unit rate when none was measured: cautious for a 2-core cloud VM, which runs the
+/// calibration program at about 1e10 units per second and the benchmark kernels faster
+/// (docs/performance.md).
 pub(crate) fn default_units_per_second() -> u64 {
 	2_000_000_000
+}
+
+/// The rate `init` writes for a measured one: half of it, for programs that miss the cache or
+/// copy more through host calls than the calibration program, and for jobs running side by side.
+pub(crate) fn units_per_second_from(measured: u64) -> u64 {
+	(measured / 2).max(1)
 }
 
 pub(crate) fn default_max_input_mib() -> u32 {
@@ -121,7 +129,7 @@ pub(crate) fn default_max_input_mib() -> u32 {
 pub struct Offers {
 	/// Concurrent WASM jobs (CPU slots) to offer; 0 offers none.
 	pub cpu_slots: u32,
-	/// Price per WASM compute unit (one unit of wasmtime fuel).
+	/// Price per WASM compute unit (about one wasm instruction).
 	pub cpu_price: Amount,
 	/// Concurrent CUDA jobs per GPU class to offer; 0 offers none.
 	pub gpu_slots: u32,
@@ -222,15 +230,16 @@ memory_mib = {memory_mib}
 stake = "{stake}"
 # Topped up from the operator account to the worker key at `register`, for transaction fees.
 fee_allowance = "{fee_allowance}"
-# WASM fuel this host runs per second: a job is acknowledged only if its max units fit before its
-# commit deadline at this rate. Largest remote input downloaded, in MiB.
+# WASM units (about one per instruction) this host runs per second: a job is acknowledged only if
+# its max units fit before its commit deadline at this rate. `init` writes half the rate it
+# measured (see above). Largest remote input downloaded, in MiB.
 units_per_second = {units_per_second}
 max_input_mib = {max_input_mib}
 # Days an ended job's record and output are kept for its requester to download (0: for ever).
 keep_ended_days = {keep_ended_days}
 
 [offers]
-# What `stratus-worker offer` posts. WASM jobs: price per unit of fuel (≈ one wasm instruction).
+# What `stratus-worker offer` posts. WASM jobs: price per unit (≈ one wasm instruction).
 cpu_slots = {cpu_slots}
 cpu_price = "{cpu_price}"
 # CUDA jobs, per GPU class: price per GPU millisecond. No GPU detected → leave gpu_slots at 0.

@@ -40,6 +40,9 @@ pub struct HostInfo {
 	pub memory_mib: u64,
 	/// The GPUs, in ordinal order; empty without GPUs or driver.
 	pub gpus: Vec<GpuInfo>,
+	/// WASM units this host runs per second on the executor's calibration program
+	/// (`executor::wasm::measure_unit_rate`); `None` when it could not run.
+	pub wasm_units_per_second: Option<u64>,
 }
 
 /// Why no GPU list could be read.
@@ -53,9 +56,24 @@ pub enum GpuProbeError {
 	Driver(String),
 }
 
-/// CPU cores, memory and GPUs.
+/// CPU cores, memory and GPUs; the WASM unit rate is left unmeasured ([`detect_and_measure`]).
 pub fn detect() -> HostInfo {
-	HostInfo { cpu_cores: cpu_cores(), memory_mib: memory_mib(), gpus: detect_gpus() }
+	HostInfo {
+		cpu_cores: cpu_cores(),
+		memory_mib: memory_mib(),
+		gpus: detect_gpus(),
+		wasm_units_per_second: None,
+	}
+}
+
+/// [`detect`], and the WASM unit rate measured (for about a third of a second): what
+/// `stratus-worker detect` prints and `init` writes.
+pub fn detect_and_measure() -> HostInfo {
+	let rate = crate::executor::wasm::measure_unit_rate(std::time::Duration::from_millis(300));
+	if let Err(error) = &rate {
+		tracing::warn!("could not measure the WASM unit rate: {error}");
+	}
+	HostInfo { wasm_units_per_second: rate.ok(), ..detect() }
 }
 
 /// Logical CPU cores available to this process (at least 1).
@@ -222,8 +240,10 @@ mod tests {
 
 	#[test]
 	fn this_host_has_cores_and_memory() {
-		let host = detect();
+		let host = detect_and_measure();
 		assert!(host.cpu_cores >= 1);
+		assert!(host.wasm_units_per_second.is_some_and(|rate| rate > 0));
+		assert_eq!(detect().wasm_units_per_second, None);
 		if cfg!(target_os = "linux") {
 			assert!(host.memory_mib > 0);
 		}

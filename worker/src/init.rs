@@ -53,6 +53,13 @@ pub enum InitError {
 pub fn describe(host: &HostInfo) -> String {
 	let mut lines =
 		vec![format!("#   CPU: {} cores, memory: {} MiB", host.cpu_cores, host.memory_mib)];
+	lines.push(match host.wasm_units_per_second {
+		Some(rate) => format!(
+			"#   WASM: {:.1e} units per second measured (calibration program, one job at a time)",
+			rate as f64
+		),
+		None => "#   WASM: unit rate not measured".into(),
+	});
 	if host.gpus.is_empty() {
 		lines.push("#   GPUs: none (no NVIDIA driver or no device): WASM jobs only".into());
 	}
@@ -106,7 +113,9 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 			memory_mib: u32::try_from(host.memory_mib).unwrap_or(u32::MAX),
 			stake: Amount(stratus_primitives::PLANCK_PER_STRAT.saturating_mul(100)),
 			fee_allowance: config::default_fee_allowance(),
-			units_per_second: config::default_units_per_second(),
+			units_per_second: host
+				.wasm_units_per_second
+				.map_or_else(config::default_units_per_second, config::units_per_second_from),
 			max_input_mib: config::default_max_input_mib(),
 			keep_ended_days: config::default_keep_ended_days(),
 		},
@@ -159,6 +168,7 @@ mod tests {
 					cuda_minor: 4,
 				})
 				.collect(),
+			wasm_units_per_second: Some(12_000_000_000),
 		}
 	}
 
@@ -182,7 +192,10 @@ mod tests {
 		let config = Config::load(&report.config).unwrap();
 		assert_eq!(config.worker.cpu_cores, 8);
 		assert_eq!(config.offers.gpu_slots, 1);
+		// Half the measured WASM unit rate; the default when none was measured.
+		assert_eq!(config.worker.units_per_second, 6_000_000_000);
 		let text = std::fs::read_to_string(&report.config).unwrap();
+		assert!(text.contains("WASM: 1.2e10 units per second measured"), "{text}");
 		assert!(text.contains("GPU 0: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability 9.0"));
 		let mode = std::fs::metadata(&report.keys).unwrap().permissions().mode() & 0o777;
 		assert_eq!(mode, 0o600);
@@ -197,6 +210,10 @@ mod tests {
 		assert!(!again.new_keys);
 		assert_eq!(again.operator, report.operator);
 		assert_eq!(Config::load(&again.config).unwrap().offers.gpu_slots, 0);
+		let unmeasured = HostInfo { wasm_units_per_second: None, ..host(0) };
+		let third = init(&InitOptions { force: true, ..self::options("unmeasured") }, &unmeasured).unwrap();
+		let config = Config::load(&third.config).unwrap();
+		assert_eq!(config.worker.units_per_second, config::default_units_per_second());
 	}
 
 	#[test]

@@ -72,12 +72,12 @@ fn main() -> ExitCode {
 			chain_command(cli.config, cli.command)
 		},
 		Command::Detect => {
-			print!("{}", init::describe(&host::detect()).replace("#   ", ""));
+			print!("{}", init::describe(&host::detect_and_measure()).replace("#   ", ""));
 			ExitCode::SUCCESS
 		},
 		Command::Init { endpoints, region, force } => {
 			let options = init::InitOptions { config: cli.config, endpoints, region, force };
-			match init::init(&options, &host::detect()) {
+			match init::init(&options, &host::detect_and_measure()) {
 				Ok(report) => {
 					println!("wrote {}", report.config.display());
 					if report.new_keys {

@@ -457,6 +457,64 @@ impl WasmExecutor {
 	}
 }
 
+/// The program [`measure_unit_rate`] runs: FNV-1a over 64 KiB of its own memory, 64 times —
+/// a chain of dependent loads, multiplications and branches, about 14 units a byte, no SIMD:
+/// slower per unit than most kernels (docs/performance.md), so a cautious rate.
+const CALIBRATION: &str = r#"(module
+	(import "stratus" "output_write" (func $output_write (param i32 i32) (result i32)))
+	(memory (export "memory") 2)
+	(func (export "run") (local $i i32) (local $pass i32) (local $h i32)
+		(loop $fill
+			(i32.store8 (local.get $i) (i32.mul (local.get $i) (i32.const 31)))
+			(br_if $fill (i32.lt_u
+				(local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 65536))))
+		(local.set $h (i32.const 0x811c9dc5))
+		(loop $pass
+			(local.set $i (i32.const 0))
+			(loop $byte
+				(local.set $h (i32.mul
+					(i32.xor (local.get $h) (i32.load8_u (local.get $i))) (i32.const 0x01000193)))
+				(br_if $byte (i32.lt_u
+					(local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 65536))))
+			(br_if $pass (i32.lt_u
+				(local.tee $pass (i32.add (local.get $pass) (i32.const 1))) (i32.const 64))))
+		(i32.store (i32.const 65536) (local.get $h))
+		(drop (call $output_write (i32.const 65536) (i32.const 4)))))"#;
+
+/// This host's WASM unit rate, in units per second: the calibration program above run through
+/// the executor again and again for about `duration` (at least 3 runs), the median run's rate.
+/// What `stratus-worker init` writes `units_per_second` from.
+pub fn measure_unit_rate(duration: Duration) -> Result<u64, ExecError> {
+	let executor = WasmExecutor::new(WasmConfig {
+		max_concurrent_jobs: 1,
+		cached_programs: 1,
+		..WasmConfig::default()
+	})?;
+	let program = wat::parse_str(CALIBRATION).map_err(|e| ExecError::Compile(e.to_string()))?;
+	let job = WasmJob {
+		program_hash: super::digest(&program),
+		program: &program,
+		input: &[],
+		limits: Limits {
+			max_units: u64::MAX,
+			max_memory_bytes: 1 << 20,
+			max_wall: Duration::from_secs(60),
+			max_output_bytes: 4,
+		},
+	};
+	executor.prepare(&job.program_hash, &program)?;
+	let started = Instant::now();
+	let mut rates = Vec::new();
+	while rates.len() < 3 || started.elapsed() < duration {
+		let run = Instant::now();
+		let outcome = executor.run(&job, Arc::new(NoCheckpoints))?;
+		rates.push(outcome.units as f64 / run.elapsed().as_secs_f64().max(1e-9));
+	}
+	rates.sort_by(f64::total_cmp);
+	let median = rates.get(rates.len() / 2).copied().unwrap_or(0.0);
+	Ok(median as u64)
+}
+
 /// The running jobs' deadlines and stop memories, watched by the clock thread; and the stop
 /// memories of finished jobs, kept for the next ones (a shared memory is a mapping of its own,
 /// not a slot of the pooling allocator).
@@ -1782,6 +1840,14 @@ mod tests {
 			..WasmConfig::default()
 		})
 		.is_err());
+	}
+
+	#[test]
+	fn the_unit_rate_is_measured() {
+		// Cranelift's code runs at the same speed in a debug build of the worker: billions of
+		// units a second on any machine that runs the tests, never zero.
+		let rate = measure_unit_rate(Duration::from_millis(50)).unwrap();
+		assert!(rate > 100_000_000, "{rate}");
 	}
 
 	#[test]
