@@ -211,7 +211,8 @@ mod tests {
 		assert_eq!(again.operator, report.operator);
 		assert_eq!(Config::load(&again.config).unwrap().offers.gpu_slots, 0);
 		let unmeasured = HostInfo { wasm_units_per_second: None, ..host(0) };
-		let third = init(&InitOptions { force: true, ..self::options("unmeasured") }, &unmeasured).unwrap();
+		let third =
+			init(&InitOptions { force: true, ..self::options("unmeasured") }, &unmeasured).unwrap();
 		let config = Config::load(&third.config).unwrap();
 		assert_eq!(config.worker.units_per_second, config::default_units_per_second());
 	}

@@ -48,7 +48,7 @@ use wasmtime::{
 // The job ABI's names are defined once, with the CLI's program check.
 pub use stratus_client::program::{ABI_MODULE, MEMORY_EXPORT, RUN_EXPORT};
 
-/// Host calls charge one unit per this many bytes they copy (rounded up), on top of the fuel of
+/// Host calls charge one unit per this many bytes they copy (rounded up), on top of the unit of
 /// the call instruction itself.
 pub const UNIT_BYTES: u64 = 64;
 
@@ -1776,6 +1776,43 @@ mod tests {
 				}
 			}
 		});
+	}
+
+	#[test]
+	fn a_job_out_of_time_stops_alone() {
+		// One executor: a spinning job with a short wall clock runs beside jobs with time to
+		// spare; only the spinning one is stopped, and the stop memory it used serves later jobs
+		// without stopping them.
+		let executor =
+			WasmExecutor::new(WasmConfig { max_concurrent_jobs: 4, ..WasmConfig::default() })
+				.unwrap();
+		let spin = wat::parse_str(SPIN).unwrap();
+		let input = pseudo_random(200_000);
+		let expected = fnv_reference(&input);
+		let program = wat::parse_str(fnv()).unwrap();
+		let mut short = limits();
+		short.max_units = u64::MAX;
+		short.max_wall = Duration::from_millis(200);
+		thread::scope(|scope| {
+			let spinning = scope
+				.spawn(|| run_on(&executor, &spin, b"", short.clone(), Arc::new(NoCheckpoints)));
+			let hashing = scope.spawn(|| {
+				let started = Instant::now();
+				let mut runs = 0;
+				while runs < 3 || started.elapsed() < Duration::from_millis(600) {
+					let outcome =
+						run_on(&executor, &program, &input, limits(), Arc::new(NoCheckpoints));
+					assert_eq!(outcome.unwrap().output, expected);
+					runs += 1;
+				}
+			});
+			assert_eq!(spinning.join().unwrap(), Err(ExecError::Timeout(short.max_wall)));
+			hashing.join().unwrap();
+		});
+		for _ in 0..4 {
+			let outcome = run_on(&executor, &program, &input, limits(), Arc::new(NoCheckpoints));
+			assert_eq!(outcome.unwrap().output, expected);
+		}
 	}
 
 	/// A store whose saves tell the test that the job is running.
