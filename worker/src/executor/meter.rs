@@ -5,8 +5,8 @@
 //! out-of-line call to the runtime on the cold path. Cranelift's register allocator must then
 //! assume every loop may call out, and a call clobbers every vector and float register: values
 //! that live across a loop (a splatted factor, a Mandelbrot point) are spilled and reloaded on
-//! every iteration. That made a matrix product 2.4× slower than the same module without the
-//! limits, and a Mandelbrot kernel 1.6× (docs/performance.md). This rewrite keeps the same
+//! every iteration. That made a matrix product about 2.7× slower than the same module without
+//! the limits, and a Mandelbrot kernel 1.6× (docs/performance.md). This rewrite keeps the same
 //! limits, with a check whose failure is a trap — no call, nothing clobbered.
 //!
 //! What the rewritten module imports, from [`METER_MODULE`] (a name programs cannot import from:
