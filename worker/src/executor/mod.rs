@@ -2,7 +2,8 @@
 //!
 //! Both executors take the program's bytes (exactly those whose hash the job names), the input
 //! bytes and the [`Limits`], and return an [`Outcome`]: the output bytes, their digest and the
-//! compute units used (WASM: instructions executed, counted as wasmtime fuel counts them; CUDA: GPU milliseconds measured with CUDA events).
+//! compute units used (WASM: instructions executed, counted as wasmtime's fuel counts them; CUDA:
+//! GPU milliseconds measured with CUDA events).
 //! Every way a job can fail is an [`ExecError`] — a clean failure of that job, never a crash of
 //! the worker.
 
@@ -17,7 +18,7 @@ use std::time::Duration;
 /// What a job may use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-	/// Most compute units: WASM fuel (one unit of fuel per unit), CUDA GPU milliseconds.
+	/// Most compute units: WASM instructions (`executor::meter`), CUDA GPU milliseconds.
 	pub max_units: u64,
 	/// Most bytes of memory (WASM linear memory; CUDA device allocations).
 	pub max_memory_bytes: u64,
