@@ -18,6 +18,12 @@
 //                  followed it through the restart ends well (run after the RPC node — the
 //                  workers' and the CLI's first endpoint — restarted while the job was in flight);
 //                  returns 1
+//   liar           a third provider that lies ($STRATUS_LIAR, a program built on stratus-client:
+//                  it registers, offers and commits a wrong digest for every replica it gets)
+//                  joins a job with replication 3: the two workers outvote it, the job settles
+//                  on their digest, the requester downloads the right output, the liar is not
+//                  paid, its slash is deferred (its stake frozen) and then applied, and its
+//                  reputation falls below the workers'; returns 1
 //   stop           SIGTERM to both workers; returns how many stopped cleanly (exit 0)
 //
 // Workers' pids go to $STRATUS_ZOMBIE_WORK/pids so that scripts/test can stop what a failed run
@@ -32,6 +38,7 @@ const path = require("node:path");
 const WORKER = process.env.STRATUS_WORKER;
 const CLI = process.env.STRATUS_CLI;
 const KERNEL = process.env.STRATUS_KERNEL_WASM;
+const LIAR = process.env.STRATUS_LIAR;
 const WORK = process.env.STRATUS_ZOMBIE_WORK || fs.mkdtempSync(path.join(os.tmpdir(), "stratus-zombie-"));
 const REGIONS = { eve: 276, ferdie: 250 };
 
@@ -260,6 +267,68 @@ const steps = {
     must(watched, "stratus job watch (across the restart)");
     const status = await jobStatus(job);
     return status.phase.Settled?.digest === digestOf(output) ? 1 : 0;
+  },
+
+  async liar() {
+    if (!LIAR) throw new Error("STRATUS_LIAR must be set");
+    // Charlie's account (endowed in the local preset) stands in for a dishonest provider.
+    const liarSuri = "//Charlie";
+    const liar = exec(LIAR, ["--ws", state.endpoints[0], "--suri", liarSuri, "--price", "1", "--lies", "1", "--timeout", "400"]);
+    let liarAccount;
+    for (let i = 0; ; i++) {
+      const list = await operators();
+      const found = list.find((p) => p.cpuCores === 64 && p.memoryMib === 65536);
+      if (found && found.offers.some((o) => o.open)) { liarAccount = found.operator; break; }
+      if (i === 120) throw new Error("the lying provider never offered");
+      await sleep(1000);
+    }
+    console.log(`lying provider ${liarAccount} is on the book`);
+    const { file, output } = manifest(`liar-${Date.now()}`, { replication: 3 });
+    const submitted = await stratus(["job", "submit", file]);
+    console.log(submitted.stdout);
+    must(submitted, "stratus job submit (replication 3, one liar)");
+    const job = jobId(submitted.stdout);
+    const lied = await liar;
+    console.log(lied.stdout, lied.stderr);
+    must(lied, "the lying provider");
+    const status = await jobStatus(job);
+    if (status.phase.Settled?.digest !== digestOf(output)) throw new Error(`job ${job} did not settle on the honest digest: ${JSON.stringify(status.phase)}`);
+    const liarReplica = status.replicas.find((r) => sameAccount(r.provider, liarAccount));
+    if (!liarReplica || liarReplica.digest === status.phase.Settled.digest) throw new Error(`the liar had no (lying) replica: ${JSON.stringify(status.replicas)}`);
+    if (liarReplica.paid !== "0") throw new Error(`the liar was paid ${liarReplica.paid}`);
+    const honest = status.replicas.filter((r) => r.digest === status.phase.Settled.digest);
+    if (honest.length !== 2 || honest.some((r) => r.paid === "0")) throw new Error(`the honest replicas were not both paid: ${JSON.stringify(status.replicas)}`);
+    const out = path.join(WORK, "liar.out");
+    for (let i = 0; ; i++) {
+      const r = await stratus(["job", "result", String(job), "-o", out]);
+      if (r.status === 0) break;
+      if (i === 20) must(r, "stratus job result");
+      await sleep(1000);
+    }
+    if (!fs.readFileSync(out).equals(output)) throw new Error("the requester did not get the canonical output");
+    // The slash is deferred: the liar's stake is frozen, then taken (two minutes on this chain).
+    // (`provider list` reads the finalized chain, a few blocks behind the verdict.)
+    const liarRow = async () => (await operators()).find((p) => sameAccount(p.operator, liarAccount));
+    for (let i = 0; ; i++) {
+      const pending = await liarRow();
+      if (BigInt(pending.frozen) > 0n && pending.standing.some((l) => l.startsWith("pending slash"))) {
+        console.log(`liar after the verdict: ${JSON.stringify(pending.standing)}`);
+        break;
+      }
+      if (i === 60) throw new Error(`no pending slash for the liar: ${JSON.stringify(pending)}`);
+      await sleep(1000);
+    }
+    for (let i = 0; ; i++) {
+      const row = await liarRow();
+      if (BigInt(row.slashed) > 0n) {
+        console.log(`liar slashed: ${JSON.stringify(row.standing)}`);
+        if (BigInt(row.frozen) !== 0n) throw new Error("stake still frozen after the slash applied");
+        break;
+      }
+      if (i === 240) throw new Error("the liar's slash was never applied");
+      await sleep(1000);
+    }
+    return 1;
   },
 
   async stop() {

@@ -12,6 +12,8 @@ use crate::{
 				types::{JobInput, Offer as StoredOffer, ProgramInfo},
 			},
 			pallet_provider_staking::types::ProviderInfo,
+			pallet_reputation::ReputationView,
+			pallet_slashing::types::{AppliedSlash as StoredAppliedSlash, PendingSlashView},
 		},
 	},
 	subxt::{self, client::OnlineClientAtBlock, storage::Address},
@@ -34,6 +36,58 @@ pub type AtBlock = OnlineClientAtBlock<StratusConfig>;
 pub type OfferRecord = StoredOffer;
 /// A registered provider.
 pub type Provider = ProviderInfo;
+/// A slash reported and not yet applied or cancelled.
+pub type PendingSlash = PendingSlashView<AccountId, u128, u32>;
+/// A slash applied.
+pub type AppliedSlash = StoredAppliedSlash<u128, u32>;
+/// A provider's reputation for one job kind.
+pub type Reputation = ReputationView;
+
+/// A provider's standing in words: its reputation per job kind, and its slashes pending and
+/// applied (what `stratus provider list` and `stratus-worker status` print).
+pub fn standing_lines(
+	reputation: &[Reputation],
+	pending: &[PendingSlash],
+	applied: &[AppliedSlash],
+) -> Vec<String> {
+	let mut lines = Vec::new();
+	for r in reputation {
+		lines.push(format!(
+			"reputation for {:?} jobs: {:.1}% ({} agreed, {} failed, {} valid in a row)",
+			r.kind,
+			f64::from(r.score.0) / 1e7,
+			r.agreed,
+			r.failed,
+			r.consecutive_valid
+		));
+	}
+	if reputation.is_empty() {
+		lines.push("reputation: no verified results yet (a newcomer scores 50%)".into());
+	}
+	for s in pending {
+		lines.push(format!(
+			"pending slash #{}: {:?} on job {} replica {}, {} frozen, applies at block {}",
+			s.id,
+			s.offence,
+			s.job,
+			s.replica,
+			crate::amount::Amount(s.amount),
+			s.apply_at
+		));
+	}
+	for s in applied {
+		lines.push(format!(
+			"slashed #{}: {:?} on job {} replica {}, {} taken at block {}",
+			s.id,
+			s.offence,
+			s.job,
+			s.replica,
+			crate::amount::Amount(s.amount),
+			s.applied_at
+		));
+	}
+	lines
+}
 
 /// What goes wrong talking to the chain. All recoverable: the worker reconnects and retries.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +130,33 @@ impl Chain {
 	/// The offers of `who` (operator account or worker key).
 	pub async fn offers(at: &AtBlock, who: &AccountId) -> Result<Vec<Offer>, ChainError> {
 		let call = rt::runtime_apis().market_api().provider_offers(*who);
+		timed(at.runtime_apis().call(call)).await
+	}
+
+	/// The pending slashes of provider `operator`, oldest first.
+	pub async fn pending_slashes(
+		at: &AtBlock,
+		operator: &AccountId,
+	) -> Result<Vec<PendingSlash>, ChainError> {
+		let call = rt::runtime_apis().slashing_api().pending_slashes(*operator);
+		timed(at.runtime_apis().call(call)).await
+	}
+
+	/// The newest applied slashes of provider `operator`, oldest first.
+	pub async fn applied_slashes(
+		at: &AtBlock,
+		operator: &AccountId,
+	) -> Result<Vec<AppliedSlash>, ChainError> {
+		let call = rt::runtime_apis().slashing_api().applied_slashes(*operator);
+		timed(at.runtime_apis().call(call)).await
+	}
+
+	/// Provider `operator`'s reputation for each job kind it has a record for.
+	pub async fn reputation(
+		at: &AtBlock,
+		operator: &AccountId,
+	) -> Result<Vec<Reputation>, ChainError> {
+		let call = rt::runtime_apis().reputation_api().reputation(*operator);
 		timed(at.runtime_apis().call(call)).await
 	}
 

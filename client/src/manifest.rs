@@ -117,6 +117,9 @@ pub struct Requirements {
 	pub exclude_regions: Vec<u16>,
 	#[serde(default)]
 	pub min_stake: Amount,
+	/// Least provider reputation for the job's kind: `"80%"` or `"0.8"` (a newcomer has 50%).
+	#[serde(default)]
+	pub min_reputation: Option<String>,
 }
 
 /// A length of time: seconds, or blocks.
@@ -248,6 +251,8 @@ pub struct Plan {
 	pub requirements: Requirements,
 	/// `min_compute_capability` as `major * 10 + minor`.
 	pub min_compute_capability: u16,
+	/// `min_reputation` in parts per billion.
+	pub min_reputation: u32,
 }
 
 impl Plan {
@@ -430,6 +435,15 @@ impl Manifest {
 				))
 			})?,
 		};
+		let min_reputation = match &r.min_reputation {
+			None => 0,
+			Some(text) => parse_fraction(text).ok_or_else(|| {
+				self.err(format!(
+					"requirements.min_reputation = {text:?}: write a share between 0 and 1, as \
+					 \"0.8\" or \"80%\""
+				))
+			})?,
+		};
 		let plan = Plan {
 			program,
 			input,
@@ -441,6 +455,7 @@ impl Manifest {
 			max_output_bytes,
 			requirements: r.clone(),
 			min_compute_capability,
+			min_reputation,
 		};
 		if plan.escrow().is_none() {
 			return Err(self.err("max_price × max_units × replication is too large to escrow"));
@@ -477,6 +492,31 @@ fn parse_compute_capability(text: &str) -> Option<u16> {
 	(minor < 10).then(|| major.checked_mul(10)?.checked_add(minor)).flatten()
 }
 
+/// A share between 0 and 1 in parts per billion, from `"0.8"`, `"80%"` or `"97.5%"` (at most
+/// nine decimals of the share; no floating point).
+pub fn parse_fraction(text: &str) -> Option<u32> {
+	let text = text.trim();
+	let (number, scale) = match text.strip_suffix('%') {
+		Some(percent) => (percent.trim(), 7u32),
+		None => (text, 9u32),
+	};
+	let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+	if whole.is_empty() && fraction.is_empty() {
+		return None;
+	}
+	if !whole.chars().all(|c| c.is_ascii_digit()) || !fraction.chars().all(|c| c.is_ascii_digit()) {
+		return None;
+	}
+	if fraction.len() > scale as usize {
+		return None;
+	}
+	let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+	let digits = format!("{fraction:0<width$}", width = scale as usize);
+	let fraction: u64 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+	let parts = whole.checked_mul(10u64.pow(scale))?.checked_add(fraction)?;
+	u32::try_from(parts).ok().filter(|p| *p <= 1_000_000_000)
+}
+
 /// A TOML error in one line: where, and what (serde names the missing field or the unknown key).
 fn describe_toml_error(e: &toml::de::Error) -> String {
 	let message = e.message().trim().to_owned();
@@ -498,6 +538,19 @@ fn describe_toml_error(e: &toml::de::Error) -> String {
 mod tests {
 	#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 	use super::*;
+
+	#[test]
+	fn fractions_parse_without_floating_point() {
+		assert_eq!(super::parse_fraction("0.8"), Some(800_000_000));
+		assert_eq!(super::parse_fraction("80%"), Some(800_000_000));
+		assert_eq!(super::parse_fraction("97.5%"), Some(975_000_000));
+		assert_eq!(super::parse_fraction("1"), Some(1_000_000_000));
+		assert_eq!(super::parse_fraction("100%"), Some(1_000_000_000));
+		assert_eq!(super::parse_fraction(".5"), Some(500_000_000));
+		for bad in ["", "%", "1.5", "101%", "-0.1", "0.8.1", "abc", "0.0000000001", "1e-3"] {
+			assert_eq!(super::parse_fraction(bad), None, "{bad:?}");
+		}
+	}
 
 	const LIMITS: Limits = Limits {
 		block_ms: 3000,

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::{ConstU32, H256};
-use sp_runtime::{BoundedVec, DispatchResult};
+use sp_runtime::{BoundedVec, DispatchError, DispatchResult};
 
 /// The native token's symbol.
 pub const TOKEN_SYMBOL: &str = "STRAT";
@@ -200,58 +200,277 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn register_for_benchmarks(who: &AccountId, profile: CapabilityProfile, slots: u32);
 }
 
+/// The domain tag that starts every commitment's preimage (see [`commitment`]).
+pub const COMMIT_DOMAIN: [u8; 17] = *b"stratus/commit/v1";
+
+/// The commitment a replica's provider submits before anything of its job's results is public:
+///
+/// ```text
+/// blake2_256("stratus/commit/v1" ‖ genesis ‖ job ‖ replica ‖ provider ‖ units ‖ digest ‖ salt)
+/// ```
+///
+/// with `genesis` the chain's genesis hash (32 bytes), `job` and `units` as 8 little-endian
+/// bytes, `replica` one byte, `provider` the SCALE encoding of the replica's provider (operator)
+/// account (an `AccountId32` is its 32 bytes), `digest` the output's blake2-256 and `salt` 32
+/// random bytes — exactly the SCALE encoding of that tuple. It binds the network, the job, the
+/// replica, who did the work and how much, so a commitment copied from another replica, another
+/// job or another chain never opens for the copier. The verification pallet recomputes it at
+/// reveal time with the replica's own provider; the worker and the tests call this function, so
+/// the rule has one owner.
+pub fn commitment<AccountId: Encode>(
+	genesis: &[u8; 32],
+	job: JobId,
+	replica: ReplicaIndex,
+	provider: &AccountId,
+	units: u64,
+	digest: &H256,
+	salt: &[u8; 32],
+) -> H256 {
+	let preimage = (COMMIT_DOMAIN, genesis, job, replica, provider, units, digest, salt).encode();
+	H256(sp_crypto_hashing::blake2_256(&preimage))
+}
+
+/// The output a job that failed commits to: `stratus-failure/1 <kind>` (ASCII), only the kind of
+/// failure, never its message, so that honest replicas that fail the same way commit the same
+/// digest (`docs/job-abi.md`, "Failures"). Deterministic failures are results like any other:
+/// verified by the quorum and paid for the units they used.
+pub fn failure_output(kind: &str) -> Vec<u8> {
+	let mut output = b"stratus-failure/1 ".to_vec();
+	output.extend_from_slice(kind.as_bytes());
+	output
+}
+
+/// The failure kind of a job that ran past its wall-clock limit.
+pub const TIMEOUT_FAILURE: &str = "timeout";
+
+/// The digest of the timeout failure record. A wall-clock timeout depends on the provider's
+/// machine, so it is not a verifiable result: a replica that reveals it abstains. It is not
+/// counted for or against a quorum, not paid and not held against the provider's result.
+pub fn timeout_digest() -> H256 {
+	H256(sp_crypto_hashing::blake2_256(&failure_output(TIMEOUT_FAILURE)))
+}
+
 /// How the verification pallet reports commits and reveals to the market (implemented by
 /// `pallet-market`). Each method checks that `signer` may act for the replica's provider and that
 /// the replica is in a state that allows the step, records it, and moves the job on.
 pub trait ReplicaResults<AccountId> {
-	/// The provider of `replica` committed its result, having used `units` compute units.
-	fn on_commit(
+	/// The provider (operator account) of `replica` of a job that has not ended, when `signer`
+	/// may act for it (the operator itself or its worker key). Fails with the market's error
+	/// for an unknown or ended job, an unknown replica, or a signer that is not its provider.
+	fn replica_provider(
 		job: JobId,
 		replica: ReplicaIndex,
 		signer: &AccountId,
-		units: u64,
-	) -> DispatchResult;
-	/// The provider of `replica` revealed `digest`, which matches its commitment.
+	) -> Result<AccountId, DispatchError>;
+	/// The provider of `replica` committed its result.
+	fn on_commit(job: JobId, replica: ReplicaIndex, signer: &AccountId) -> DispatchResult;
+	/// The provider of `replica` revealed `digest` and `units`, which open its commitment.
 	fn on_reveal(
 		job: JobId,
 		replica: ReplicaIndex,
 		signer: &AccountId,
 		digest: H256,
+		units: u64,
 	) -> DispatchResult;
 	/// Put a job in the state where `replica` can commit (`revealing = false`) or reveal
 	/// (`revealing = true`) and the reveal completes the job with `replication` replicas; return
-	/// the account that signs for the replica (benchmarks only).
+	/// the account that signs for the replica and its provider (benchmarks only).
 	#[cfg(feature = "runtime-benchmarks")]
-	fn prepare_for_benchmarks(replication: u8, revealing: bool)
-		-> (JobId, ReplicaIndex, AccountId);
+	fn prepare_for_benchmarks(
+		replication: u8,
+		revealing: bool,
+	) -> (JobId, ReplicaIndex, AccountId, AccountId);
 }
 
-/// The outcome of comparing a job's revealed digests.
+/// One replica's revealed result: its output's digest and the compute units it reports.
+#[derive(Clone, Copy, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
+pub struct Reveal {
+	/// The replica.
+	pub replica: ReplicaIndex,
+	/// The blake2-256 of its output (or of its failure record).
+	pub digest: H256,
+	/// The compute units it used.
+	pub units: u64,
+}
+
+/// The outcome of comparing a job's revealed results.
 #[derive(Clone, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
 pub enum Verdict {
-	/// The replicas in `agreeing` revealed `digest`, and they are a quorum.
-	Canonical { digest: H256, agreeing: Vec<ReplicaIndex> },
-	/// Reveals disagree and no digest has a quorum.
+	/// The replicas in `agreeing` revealed `digest` (and, for WASM, `units`), and they are a
+	/// quorum; the job pays `units` per agreeing replica.
+	Canonical { digest: H256, units: u64, agreeing: Vec<ReplicaIndex> },
+	/// Reveals disagree and no result has a quorum.
 	Disputed,
 	/// Too few reveals to decide, and none disagree.
 	Inconclusive,
 }
 
 /// Decides a job's canonical result from its reveals (implemented by `pallet-verification`): the
-/// seam where escalation, adaptive replication and referees plug in later.
+/// seam where escalation, adaptive replication and referees plug in.
 pub trait Verifier {
-	/// Judge the reveals of a job that asked for `replication` agreeing replicas.
-	fn judge(replication: u8, reveals: &[(ReplicaIndex, H256)]) -> Verdict;
-	/// Forget whatever is stored about `job` (its commitments); called when the job ends.
+	/// Judge the reveals of a job of `kind` that asked for `replication` agreeing replicas.
+	fn judge(kind: JobKind, replication: u8, reveals: &[Reveal]) -> Verdict;
+	/// Forget whatever is stored about `job` (its commitments); called when the job ends or a
+	/// new round of its replicas starts.
 	fn forget(job: JobId);
+}
+
+/// What a provider did wrong in the market; each slashes a share of the stake behind one slot
+/// (`pallet-slashing`, parameters set by governance).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum OffenceKind {
+	/// A replica was assigned and not acknowledged (nor declined) before its deadline.
+	MissedAck,
+	/// A replica was acknowledged and did not commit before its commit deadline.
+	MissedCommit,
+	/// A replica committed and did not reveal before the reveal window closed.
+	MissedReveal,
+	/// A replica revealed a result (digest or units) outside the verified quorum.
+	WrongResult,
+}
+
+/// One offence, as the market reports it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Offence<AccountId> {
+	/// The provider (operator account) that committed it.
+	pub provider: AccountId,
+	/// The job.
+	pub job: JobId,
+	/// The replica.
+	pub replica: ReplicaIndex,
+	/// What it did.
+	pub kind: OffenceKind,
+	/// The job's requester, compensated first from the slash.
+	pub requester: AccountId,
+	/// The providers of the job the offence harmed that did their part (the quorum that
+	/// outvoted a wrong result; the replicas that revealed in a round a missing reveal left
+	/// without a verdict), compensated next.
+	pub honest: Vec<AccountId>,
+}
+
+/// Told about every offence (implemented by `pallet-slashing`).
+pub trait OnOffence<AccountId> {
+	/// `offence` happened.
+	fn on_offence(offence: Offence<AccountId>);
+}
+
+impl<AccountId> OnOffence<AccountId> for () {
+	fn on_offence(_: Offence<AccountId>) {}
+}
+
+/// The stake behind providers' slots, as the slashing pallet sees it (implemented by
+/// `pallet-provider-staking`). A pending slash *freezes* stake: frozen stake can neither unbond
+/// nor be withdrawn until the slash is applied (it is then taken) or cancelled (it is thawed).
+pub trait StakeManager<AccountId, Balance> {
+	/// The stake that backs one slot (`MinStakePerSlot`).
+	fn slot_stake() -> Balance;
+	/// Freeze up to `amount` of `who`'s held stake (active and unbonding) that is not frozen
+	/// yet; returns what was frozen.
+	fn freeze(who: &AccountId, amount: Balance) -> Balance;
+	/// Thaw `amount` of `who`'s frozen stake (saturating).
+	fn thaw(who: &AccountId, amount: Balance);
+	/// Take up to `amount` of `who`'s frozen stake and pay it to `to`'s free balance; returns
+	/// what was paid.
+	fn slash(who: &AccountId, amount: Balance, to: &AccountId) -> Balance;
+	/// `who`'s frozen stake.
+	fn frozen(who: &AccountId) -> Balance;
+	/// Make `who` a provider staked for `slots` slots (benchmarks only).
+	#[cfg(feature = "runtime-benchmarks")]
+	fn stake_for_benchmarks(who: &AccountId, slots: u32);
+}
+
+/// What happened to one replica's result, as reputation records it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ResultOutcome {
+	/// It agreed with the verified quorum.
+	Agreed,
+	/// It was outside a verified quorum.
+	Outvoted,
+	/// The replica missed a deadline.
+	Missed,
+	/// The job's replicas disagreed without a quorum.
+	Disputed,
+}
+
+/// Providers' reputation as the market sees it (implemented by `pallet-reputation`).
+pub trait ReputationProvider<AccountId> {
+	/// `provider`'s score for jobs of `kind`, in `(0, 1)`; a newcomer has ½.
+	fn score(provider: &AccountId, kind: JobKind) -> sp_runtime::Perbill;
+	/// `provider`'s results in a row for jobs of `kind` that agreed with their quorum.
+	fn consecutive_valid(provider: &AccountId, kind: JobKind) -> u32;
+	/// Record what happened to one of `provider`'s results for a job of `kind`.
+	fn record_result(provider: &AccountId, kind: JobKind, outcome: ResultOutcome);
+}
+
+impl<AccountId> ReputationProvider<AccountId> for () {
+	fn score(_: &AccountId, _: JobKind) -> sp_runtime::Perbill {
+		sp_runtime::Perbill::from_percent(50)
+	}
+	fn consecutive_valid(_: &AccountId, _: JobKind) -> u32 {
+		0
+	}
+	fn record_result(_: &AccountId, _: JobKind, _: ResultOutcome) {}
 }
 
 /// Told when a job ends disputed, with the reveals that disagreed.
 pub trait OnDispute {
 	/// `job` ended without a quorum.
-	fn on_dispute(job: JobId, reveals: &[(ReplicaIndex, H256)]);
+	fn on_dispute(job: JobId, reveals: &[Reveal]);
 }
 
 impl OnDispute for () {
-	fn on_dispute(_: JobId, _: &[(ReplicaIndex, H256)]) {}
+	fn on_dispute(_: JobId, _: &[Reveal]) {}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const GENESIS: [u8; 32] = [7; 32];
+
+	fn commit(job: JobId, replica: ReplicaIndex, provider: [u8; 32], units: u64, d: u8) -> H256 {
+		commitment(&GENESIS, job, replica, &provider, units, &H256([d; 32]), &[9; 32])
+	}
+
+	#[test]
+	fn the_preimage_is_the_documented_concatenation() {
+		let mut preimage = b"stratus/commit/v1".to_vec();
+		preimage.extend_from_slice(&GENESIS);
+		preimage.extend_from_slice(&5u64.to_le_bytes());
+		preimage.push(2);
+		preimage.extend_from_slice(&[1; 32]);
+		preimage.extend_from_slice(&1234u64.to_le_bytes());
+		preimage.extend_from_slice(&[3; 32]);
+		preimage.extend_from_slice(&[9; 32]);
+		assert_eq!(preimage.len(), 162);
+		assert_eq!(commit(5, 2, [1; 32], 1234, 3), H256(sp_crypto_hashing::blake2_256(&preimage)));
+	}
+
+	#[test]
+	fn every_field_is_bound() {
+		let base = commit(5, 2, [1; 32], 1234, 3);
+		assert_ne!(base, commit(6, 2, [1; 32], 1234, 3), "job");
+		assert_ne!(base, commit(5, 3, [1; 32], 1234, 3), "replica");
+		assert_ne!(base, commit(5, 2, [2; 32], 1234, 3), "provider");
+		assert_ne!(base, commit(5, 2, [1; 32], 1235, 3), "units");
+		assert_ne!(base, commit(5, 2, [1; 32], 1234, 4), "digest");
+		let other_chain = commitment(&[8; 32], 5, 2, &[1u8; 32], 1234, &H256([3; 32]), &[9; 32]);
+		assert_ne!(base, other_chain, "genesis");
+		let other_salt = commitment(&GENESIS, 5, 2, &[1u8; 32], 1234, &H256([3; 32]), &[0; 32]);
+		assert_ne!(base, other_salt, "salt");
+	}
 }

@@ -20,8 +20,8 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Market,
-	Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
-	VERSION,
+	Nonce, Reputation, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, Slashing, System,
+	TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -179,6 +179,25 @@ impl_runtime_apis! {
 			job: stratus_primitives::JobId,
 		) -> Option<pallet_market::runtime_api::NoMatchReport> {
 			Market::why_no_match(job)
+		}
+	}
+
+	impl pallet_reputation::ReputationApi<Block, AccountId> for Runtime {
+		fn reputation(provider: AccountId) -> Vec<pallet_reputation::ReputationView> {
+			Reputation::reputation_of(provider)
+		}
+	}
+
+	impl pallet_slashing::SlashingApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn pending_slashes(
+			provider: AccountId,
+		) -> Vec<pallet_slashing::PendingSlashView<AccountId, Balance, BlockNumber>> {
+			Slashing::pending_slashes(provider)
+		}
+		fn applied_slashes(
+			provider: AccountId,
+		) -> Vec<pallet_slashing::AppliedSlash<Balance, BlockNumber>> {
+			Slashing::applied_slashes(provider)
 		}
 	}
 

@@ -7,7 +7,7 @@
 //!   public keys only (no well-known keys), and there is no sudo key. Operators replace the keys
 //!   below with their own (`docs/operators.md`) before launching.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SlashingConfig, SudoConfig, UNIT};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
@@ -98,6 +98,12 @@ fn stratus_genesis(
 	// The fee account exists from genesis, so fees smaller than the existential deposit land.
 	let mut balances = endowed_accounts;
 	balances.push((crate::configs::FeeAccount::get(), crate::EXISTENTIAL_DEPOSIT));
+	// The development presets (the ones with sudo) defer slashes for minutes, not a day.
+	let slash_params = root.as_ref().map(|_| {
+		let mut params = <crate::Runtime as pallet_slashing::Config>::DefaultParams::get();
+		params.defer_period = crate::configs::DEV_DEFER_PERIOD;
+		params
+	});
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig { balances },
 		aura: pallet_aura::GenesisConfig {
@@ -106,6 +112,7 @@ fn stratus_genesis(
 		grandpa: pallet_grandpa::GenesisConfig {
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
+		slashing: SlashingConfig { params: slash_params },
 		sudo: SudoConfig { key: root },
 	})
 }

@@ -67,7 +67,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("stratus"),
 	impl_name: Cow::Borrowed("stratus-node"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 2,
@@ -239,4 +239,10 @@ mod runtime {
 
 	#[runtime::pallet_index(12)]
 	pub type Verification = pallet_verification;
+
+	#[runtime::pallet_index(13)]
+	pub type Slashing = pallet_slashing;
+
+	#[runtime::pallet_index(14)]
+	pub type Reputation = pallet_reputation;
 }

@@ -237,6 +237,21 @@ fn market_constants_are_consistent() {
 	assert!(configs::MaxTimeoutWeight::get().all_lt(limit));
 }
 
+#[test]
+fn slashed_stake_is_still_held_when_its_slash_applies() {
+	use frame_support::traits::Hooks;
+	Slashing::integrity_test();
+	// A provider that misbehaves in the last block of the longest job and unbonds at once still
+	// holds that stake when the longest deferred slash applies.
+	let defer = <Runtime as pallet_slashing::Config>::DefaultParams::get().defer_period;
+	assert!(defer <= configs::MaxDeferPeriod::get());
+	assert!(
+		configs::UnbondingPeriod::get()
+			>= configs::MaxJobDuration::get() + configs::MaxDeferPeriod::get()
+	);
+	assert!(configs::DEV_DEFER_PERIOD <= configs::MaxDeferPeriod::get());
+}
+
 /// The metadata clients compile against (`client/metadata/stratus.scale`, the `stratus-client`
 /// library's subxt types, used by the worker and the CLI) is this runtime's. `STRATUS_WRITE_METADATA=1` rewrites the file
 /// (`scripts/export-metadata`).

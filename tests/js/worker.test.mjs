@@ -450,7 +450,7 @@ describe('stratus-worker on a real node', () => {
     assert.ok(why.excludedBy.some(([req, n]) => req === 'minCpuCores' && n >= 1), JSON.stringify(why));
     r = await stratus(['job', 'cancel', String(job)]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`job ${job} cancelled: 0 planck paid .* refunded`));
+    assert.match(r.stdout, new RegExp(`job ${job} cancelled: .* refunded`));
     // A call the runtime refuses is shown with the error's documentation from the metadata.
     r = await stratus(['job', 'cancel', String(job)]);
     assert.notEqual(r.status, 0);

@@ -97,7 +97,7 @@ async fn main() {
 		let job = run as u64;
 		store.put(record(job)).expect("record");
 		let stored = store.store_result((job, 0), &fetched, digest, 1, None).expect("store");
-		let commitment = stored.commitment().expect("commitment");
+		let commitment = stored.commitment(&[7; 32]).expect("commitment");
 		let t3 = Instant::now();
 		let mut signed = payload;
 		signed[..32].copy_from_slice(&commitment);

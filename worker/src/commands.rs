@@ -268,6 +268,14 @@ pub struct Status {
 	/// Paid to the provider for the jobs in this worker's store whose records are still on chain.
 	pub earned: String,
 	pub jobs_in_store: usize,
+	/// Stake frozen by pending slashes, and taken by applied ones over the provider's life.
+	pub frozen: String,
+	pub slashed: String,
+	pub reputation: Vec<serde_json::Value>,
+	pub pending_slashes: Vec<serde_json::Value>,
+	pub applied_slashes: Vec<serde_json::Value>,
+	/// The same, in words.
+	pub standing: Vec<String>,
 }
 
 /// `stratus-worker status`.
@@ -293,7 +301,43 @@ pub async fn status(config: &Config) -> Result<Status, CommandError> {
 			earned = paid.fold(earned, u128::saturating_add);
 		}
 	}
+	let reputation = Chain::reputation(&at, &operator).await?;
+	let pending = Chain::pending_slashes(&at, &operator).await?;
+	let applied = Chain::applied_slashes(&at, &operator).await?;
+	let standing = stratus_client::chain::standing_lines(&reputation, &pending, &applied);
 	let status = Status {
+		frozen: Amount(provider.as_ref().map_or(0, |p| p.frozen)).to_string(),
+		slashed: Amount(provider.as_ref().map_or(0, |p| p.slashed)).to_string(),
+		reputation: reputation
+			.iter()
+			.map(|r| {
+				serde_json::json!({
+					"kind": format!("{:?}", r.kind), "score_ppb": r.score.0,
+					"consecutive_valid": r.consecutive_valid, "agreed": r.agreed, "failed": r.failed,
+				})
+			})
+			.collect(),
+		pending_slashes: pending
+			.iter()
+			.map(|s| {
+				serde_json::json!({
+					"id": s.id, "job": s.job, "replica": s.replica,
+					"offence": format!("{:?}", s.offence), "amount": Amount(s.amount).to_string(),
+					"apply_at": s.apply_at,
+				})
+			})
+			.collect(),
+		applied_slashes: applied
+			.iter()
+			.map(|s| {
+				serde_json::json!({
+					"id": s.id, "job": s.job, "replica": s.replica,
+					"offence": format!("{:?}", s.offence), "amount": Amount(s.amount).to_string(),
+					"applied_at": s.applied_at,
+				})
+			})
+			.collect(),
+		standing,
 		operator: stratus_client::ss58(&operator),
 		worker: stratus_client::ss58(&worker),
 		block: at.block_number(),
@@ -363,6 +407,15 @@ impl Status {
 			);
 		}
 		out += &format!("earned (jobs in this worker's store still on chain): {}\n", self.earned);
+		if self.registered {
+			out += &format!(
+				"stake frozen by pending slashes {}, slashed {}\n",
+				self.frozen, self.slashed
+			);
+		}
+		for line in &self.standing {
+			out += &format!("{line}\n");
+		}
 		out
 	}
 }

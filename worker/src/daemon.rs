@@ -36,7 +36,7 @@ use crate::{
 	executor::{
 		self, cuda,
 		wasm::{WasmConfig, WasmExecutor, WasmJob},
-		ExecError, Limits,
+		ExecError, Failed, Limits,
 	},
 	fetch,
 	metrics::Metrics,
@@ -335,6 +335,11 @@ impl Daemon {
 						self.metrics.declined.with_label_values(&[reason.label()]).inc();
 						let note = Some(reason.to_string());
 						self.store.put(Record { stage: Stage::Declined, note, ..record })?;
+						// Said on chain, so that the job is reissued at once and the replica is
+						// not held against this provider as a missed acknowledgement.
+						if replica.ack_by >= now {
+							self.send(key, now, Tx::Decline { job: key.0, replica: key.1 });
+						}
 					},
 				}
 			},
@@ -358,8 +363,10 @@ impl Daemon {
 				}
 				if let Some(job) = Chain::job(at, replica.job).await? {
 					if matches!(job.phase, JobPhase::Revealing { .. }) {
-						if let (Some(digest), Some(salt)) = (record.digest, record.salt) {
-							let tx = Tx::Reveal { job: key.0, replica: key.1, digest, salt };
+						if let (Some(digest), Some(salt), Some(units)) =
+							(record.digest, record.salt, record.units)
+						{
+							let tx = Tx::Reveal { job: key.0, replica: key.1, digest, units, salt };
 							self.send(key, now, tx);
 						}
 					}
@@ -385,6 +392,11 @@ impl Daemon {
 		let (stage, note) = match (&job, mine.map(|r| &r.state)) {
 			(Some(j), Some(ReplicaState::Done)) => (Stage::Finished, phase_note(&j.phase)),
 			(Some(_), Some(ReplicaState::Missed(m))) => (Stage::Lost, format!("missed: {m:?}")),
+			(Some(_), Some(ReplicaState::Superseded)) => (
+				Stage::Lost,
+				"superseded: another replica missed its reveal and the job started a new round"
+					.into(),
+			),
 			(Some(j), _) if !matches!(j.phase, JobPhase::Open | JobPhase::Revealing { .. }) => {
 				(Stage::Finished, phase_note(&j.phase))
 			},
@@ -507,10 +519,13 @@ impl Daemon {
 				let program_hash = record.program;
 				tokio::task::spawn_blocking(move || match device {
 					// CUDA jobs run in a child process, killed at the wall-clock limit.
+					// CUDA units (GPU milliseconds) are not deterministic: a failed CUDA job
+					// reports none, unless it ran out of them.
 					Some(device) => cuda::IsolatedRunner::new(device)
 						.and_then(|runner| runner.run(&program, &input, &limits))
-						.map(|report| report.outcome),
-					None => wasm.run(
+						.map(|report| report.outcome)
+						.map_err(Failed::from),
+					None => wasm.run_counted(
 						&WasmJob { program_hash, program: &program, input: &input, limits },
 						checkpoints,
 					),
@@ -518,7 +533,7 @@ impl Daemon {
 				.await
 				.map_err(|e| format!("the executor thread failed: {e}"))?
 			},
-			Err(e) => Err(e),
+			Err(e) => Err(Failed::from(e)),
 		};
 		let exec_time = exec_started.elapsed();
 		self.metrics.execution_seconds.observe(exec_time.as_secs_f64());
@@ -527,13 +542,13 @@ impl Daemon {
 				self.metrics.executed.with_label_values(&["ok"]).inc();
 				(outcome.output, outcome.digest, outcome.units, None)
 			},
-			Err(ExecError::Unavailable(why)) => return Err(why),
-			Err(e) => {
-				self.metrics.executed.with_label_values(&[e.kind()]).inc();
-				tracing::info!(job = key.0, replica = key.1, "the job failed: {e}");
-				let output = executor::failure_output(&e);
+			Err(Failed { error: ExecError::Unavailable(why), .. }) => return Err(why),
+			Err(Failed { error, units }) => {
+				self.metrics.executed.with_label_values(&[error.kind()]).inc();
+				tracing::info!(job = key.0, replica = key.1, units, "the job failed: {error}");
+				let output = executor::failure_output(&error);
 				let digest = executor::digest(&output);
-				(output, digest, e.units(record.max_units), Some(e.to_string()))
+				(output, digest, units.min(record.max_units), Some(error.to_string()))
 			},
 		};
 		let record = self
@@ -579,8 +594,12 @@ impl Daemon {
 	}
 
 	fn send_commit(self: &Arc<Self>, key: ReplicaKey, now: u32, record: &Record) {
-		let (Some(commitment), Some(units)) = (record.commitment(), record.units) else { return };
-		self.send(key, now, Tx::Commit { job: key.0, replica: key.1, commitment, units });
+		// The commitment binds the chain it is for: the one this connection serves.
+		let Some(genesis) = self.conn.borrow().as_ref().map(|c| c.client.genesis_hash().0) else {
+			return;
+		};
+		let Some(commitment) = record.commitment(&genesis) else { return };
+		self.send(key, now, Tx::Commit { job: key.0, replica: key.1, commitment });
 	}
 
 	/// Sends `tx` for `key` unless the same call is in flight or was included recently.
@@ -615,11 +634,11 @@ impl Daemon {
 	fn after_tx(self: &Arc<Self>, key: ReplicaKey, tx: &Tx, result: Result<(), TxError>) {
 		let stage = match (&result, tx) {
 			(Ok(()), Tx::Acknowledge { .. }) => Some(Stage::Running),
-			(Ok(()), Tx::Commit { units, .. }) => {
+			(Ok(()), Tx::Commit { .. }) => Some(Stage::Committed),
+			(Ok(()), Tx::Reveal { units, .. }) => {
 				self.metrics.units.inc_by(*units);
-				Some(Stage::Committed)
+				Some(Stage::Revealed)
 			},
-			(Ok(()), Tx::Reveal { .. }) => Some(Stage::Revealed),
 			(Err(e), _) => {
 				tracing::warn!(job = key.0, replica = key.1, "{} failed: {e}", tx.name());
 				None
@@ -697,6 +716,7 @@ fn new_record(job: &Job, replica: &Replica) -> Record {
 		job: replica.job,
 		replica: replica.replica,
 		requester: job.requester.0,
+		provider: replica.provider.0,
 		program: job.program.0,
 		kind: kind_name(&job.kind).into(),
 		offer: replica.offer,

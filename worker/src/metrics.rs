@@ -21,7 +21,7 @@ pub struct Metrics {
 	pub execution_seconds: Histogram,
 	/// Seconds of worker overhead per job outside chain waits (fetch, verify, digest, store, sign).
 	pub overhead_seconds: Histogram,
-	/// Compute units reported with commits.
+	/// Compute units revealed.
 	pub units: IntCounter,
 	/// Transactions, by call and result.
 	pub transactions: IntCounterVec,
@@ -80,7 +80,7 @@ impl Metrics {
 			))),
 			units: reg!(IntCounter::new(
 				"units_committed_total",
-				"Compute units reported with commits"
+				"Compute units revealed (each bound by its commitment)"
 			)),
 			transactions: reg!(IntCounterVec::new(
 				Opts::new("transactions_total", "Transactions, by call and result"),

@@ -64,6 +64,9 @@ pub struct Record {
 	/// The requester: the only account the output is served to (32-byte account id, hex).
 	#[serde(with = "hex32")]
 	pub requester: [u8; 32],
+	/// The replica's provider (this worker's operator account), which the commitment binds.
+	#[serde(default, with = "hex32")]
+	pub provider: [u8; 32],
 	/// The program's hash.
 	#[serde(with = "hex32")]
 	pub program: [u8; 32],
@@ -82,7 +85,7 @@ pub struct Record {
 	/// The commit salt, drawn once when the output is stored and never replaced.
 	#[serde(default, with = "hex32_opt")]
 	pub salt: Option<[u8; 32]>,
-	/// Units reported with the commit.
+	/// Units the result used, bound by the commitment and revealed.
 	#[serde(default)]
 	pub units: Option<u64>,
 	/// Why the job failed, when it did (the output is then the failure record).
@@ -98,13 +101,22 @@ pub struct Record {
 }
 
 impl Record {
-	/// `blake2_256(digest ‖ salt)`, the commitment, once computed.
-	pub fn commitment(&self) -> Option<[u8; 32]> {
-		let (digest, salt) = (self.digest?, self.salt?);
-		let mut preimage = [0u8; 64];
-		preimage[..32].copy_from_slice(&digest);
-		preimage[32..].copy_from_slice(&salt);
-		Some(crate::executor::digest(&preimage))
+	/// The commitment on the chain with `genesis` hash, once the result is computed: the
+	/// chain's own rule ([`stratus_primitives::commitment`]), binding the job, the replica, its
+	/// provider, the units and the digest.
+	pub fn commitment(&self, genesis: &[u8; 32]) -> Option<[u8; 32]> {
+		let (digest, salt, units) = (self.digest?, self.salt?, self.units?);
+		let digest = sp_core::H256(digest);
+		let commitment = stratus_primitives::commitment(
+			genesis,
+			self.job,
+			self.replica,
+			&self.provider,
+			units,
+			&digest,
+			&salt,
+		);
+		Some(commitment.0)
 	}
 
 	/// Whether the worker still has something to do for it.
@@ -445,7 +457,7 @@ mod tests {
 		assert_eq!(reopened.get((2, 1)).unwrap().stage, Stage::Acknowledging);
 		assert_eq!(reopened.output((1, 0)).unwrap(), b"out");
 		assert_eq!(reopened.of_job(1).len(), 1);
-		assert!(stored.commitment().is_some());
+		assert!(stored.commitment(&[0; 32]).is_some());
 	}
 
 	#[test]
@@ -459,7 +471,7 @@ mod tests {
 		assert_eq!(first, second);
 		assert_eq!(store.output((1, 0)).unwrap(), b"first");
 		let reopened = Store::open(dir.path()).unwrap();
-		assert_eq!(reopened.get((1, 0)).unwrap().commitment(), first.commitment());
+		assert_eq!(reopened.get((1, 0)).unwrap().commitment(&[0; 32]), first.commitment(&[0; 32]));
 	}
 
 	#[test]

@@ -25,8 +25,9 @@ use crate::metrics::Metrics;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tx {
 	Acknowledge { job: u64, replica: u8 },
-	Commit { job: u64, replica: u8, commitment: [u8; 32], units: u64 },
-	Reveal { job: u64, replica: u8, digest: [u8; 32], salt: [u8; 32] },
+	Decline { job: u64, replica: u8 },
+	Commit { job: u64, replica: u8, commitment: [u8; 32] },
+	Reveal { job: u64, replica: u8, digest: [u8; 32], units: u64, salt: [u8; 32] },
 	PostOffer { class: ResourceClass, price: u128, slots: u32, expires_at: u32 },
 	UpdateOffer { offer: u64, price: u128, slots: u32, expires_at: u32 },
 	Register { worker: AccountId, profile: CapabilityProfile, stake: u128 },
@@ -39,6 +40,7 @@ impl Tx {
 	pub fn name(&self) -> &'static str {
 		match self {
 			Tx::Acknowledge { .. } => "acknowledge",
+			Tx::Decline { .. } => "decline",
 			Tx::Commit { .. } => "commit",
 			Tx::Reveal { .. } => "reveal",
 			Tx::PostOffer { .. } => "post_offer",
@@ -150,11 +152,12 @@ async fn submit_one(
 	}
 	match tx {
 		Tx::Acknowledge { job, replica } => submit!(rt::tx().market().acknowledge(*job, *replica)),
-		Tx::Commit { job, replica, commitment, units } => {
-			submit!(rt::tx().verification().commit(*job, *replica, (*commitment).into(), *units))
+		Tx::Decline { job, replica } => submit!(rt::tx().market().decline(*job, *replica)),
+		Tx::Commit { job, replica, commitment } => {
+			submit!(rt::tx().verification().commit(*job, *replica, (*commitment).into()))
 		},
-		Tx::Reveal { job, replica, digest, salt } => {
-			submit!(rt::tx().verification().reveal(*job, *replica, (*digest).into(), *salt))
+		Tx::Reveal { job, replica, digest, units, salt } => {
+			submit!(rt::tx().verification().reveal(*job, *replica, (*digest).into(), *units, *salt))
 		},
 		Tx::PostOffer { class, price, slots, expires_at } => {
 			submit!(rt::tx().market().post_offer(class.clone(), *price, *slots, *expires_at))

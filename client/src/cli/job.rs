@@ -65,8 +65,8 @@ pub enum JobCommand {
 		#[arg(long)]
 		requester: Option<String>,
 	},
-	/// Cancel a job: committed replicas are paid for the units they reported, the rest of the
-	/// escrow is refunded.
+	/// Cancel a job that no replica has committed a result for: everything held is refunded.
+	/// (Once a result is committed the job runs to its verdict.)
 	Cancel {
 		/// The job id.
 		job: u64,
@@ -136,16 +136,9 @@ async fn cancel(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCo
 		.transpose()?
 		.ok_or_else(|| anyhow!("the chain reported no JobCancelled event"))?;
 	if cli.json {
-		print_json(&json!({
-			"job": job, "paid": cancelled.paid.to_string(),
-			"refunded": cancelled.refunded.to_string(),
-		}))?;
+		print_json(&json!({ "job": job, "refunded": cancelled.refunded.to_string() }))?;
 	} else {
-		println!(
-			"job {job} cancelled: {} paid to providers for committed work, {} refunded",
-			Amount(cancelled.paid),
-			Amount(cancelled.refunded)
-		);
+		println!("job {job} cancelled: {} refunded", Amount(cancelled.refunded));
 	}
 	Ok(ExitCode::SUCCESS)
 }
@@ -354,6 +347,7 @@ fn requirements_spec(plan: &Plan) -> RequirementsSpec<u128> {
 		min_cpu_cores: r.min_cpu_cores,
 		min_memory_mib: r.min_memory_mib,
 		min_stake: r.min_stake.0,
+		min_reputation: rt::runtime_types::sp_arithmetic::per_things::Perbill(plan.min_reputation),
 	}
 }
 
@@ -396,6 +390,7 @@ pub enum ReplicaState {
 	Committed,
 	Revealed,
 	Missed(String),
+	Superseded,
 	Done,
 }
 
@@ -404,6 +399,8 @@ pub enum ReplicaState {
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaStatus {
 	pub replica: u8,
+	#[serde(default)]
+	pub round: u8,
 	pub provider: String,
 	pub price: String,
 	pub state: ReplicaState,
@@ -451,7 +448,11 @@ fn state_words(state: &ReplicaState) -> String {
 		ReplicaState::Acknowledged => "acknowledged: running".into(),
 		ReplicaState::Committed => "committed a result".into(),
 		ReplicaState::Revealed => "revealed its result".into(),
+		ReplicaState::Missed(what) if what == "Declined" => "declined by its provider".into(),
 		ReplicaState::Missed(what) => format!("missed its {} deadline", what.to_lowercase()),
+		ReplicaState::Superseded => {
+			"revealed in a round other replicas left without a verdict; not judged again".into()
+		},
 		ReplicaState::Done => "done".into(),
 	}
 }
@@ -482,8 +483,9 @@ fn describe(s: &JobStatus) -> String {
 	}
 	for r in &s.replicas {
 		out.push_str(&format!(
-			"  replica {}: {} — provider {}, {} per unit{}{}{}\n",
+			"  replica {}{}: {} — provider {}, {} per unit{}{}{}\n",
 			r.replica,
+			if r.round > 0 { format!(" (round {})", r.round) } else { String::new() },
 			state_words(&r.state),
 			address(&r.provider),
 			amount(&r.price),
@@ -506,7 +508,11 @@ fn steps(s: &JobStatus) -> Vec<String> {
 			ReplicaState::Assigned => 0,
 			ReplicaState::Acknowledged => 1,
 			ReplicaState::Committed => 2,
-			ReplicaState::Revealed | ReplicaState::Done => 3,
+			ReplicaState::Revealed | ReplicaState::Done | ReplicaState::Superseded => 3,
+			ReplicaState::Missed(what) if what == "Declined" => {
+				steps.push(format!("{who}: declined by its provider — the replica is reissued"));
+				continue;
+			},
 			ReplicaState::Missed(what) => {
 				let before = match what.as_str() {
 					"Ack" => 0,
@@ -529,12 +535,18 @@ fn steps(s: &JobStatus) -> Vec<String> {
 			steps.push(format!("{who}: acknowledged"));
 		}
 		if reached >= 2 {
-			let units = r.units.map(|u| format!(" ({u} units)")).unwrap_or_default();
-			steps.push(format!("{who}: committed{units}"));
+			steps.push(format!("{who}: committed"));
 		}
 		if reached >= 3 {
 			let digest = r.digest.clone().unwrap_or_default();
-			steps.push(format!("{who}: revealed {digest}"));
+			let units = r.units.map(|u| format!(" ({u} units)")).unwrap_or_default();
+			steps.push(format!("{who}: revealed {digest}{units}"));
+		}
+		if r.state == ReplicaState::Superseded {
+			steps.push(format!(
+				"{who}: superseded — another replica missed its reveal, so a new round of fresh \
+				 replicas is judged without this one"
+			));
 		}
 	}
 	match &s.phase {
@@ -670,6 +682,10 @@ fn requirement_words(requirement: &str) -> &'static str {
 		"minVram" => "have less GPU memory than requirements.min_vram_mib",
 		"minComputeCapability" => "have GPUs below requirements.min_compute_capability",
 		"gpuModel" => "have GPU models not in requirements.gpu_models",
+		"minReputation" => {
+			"belong to providers whose reputation for this kind of job is below \
+			 requirements.min_reputation"
+		},
 		"distinctProvider" => {
 			"belong to providers already running a replica of this job (each replica needs a \
 			 different provider)"

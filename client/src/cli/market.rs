@@ -161,6 +161,12 @@ struct ProviderRow {
 	gpus: Vec<String>,
 	endpoint: Option<String>,
 	offers: Vec<ProviderOffer>,
+	#[serde(serialize_with = "decimal")]
+	frozen: u128,
+	#[serde(serialize_with = "decimal")]
+	slashed: u128,
+	/// Reputation per job kind, pending and applied slashes, in words.
+	standing: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -182,9 +188,20 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 	let now = at.block_number();
 	let providers = Chain::all_providers(&at).await?;
 	let offers = Chain::all_offers(&at).await?;
+	let mut standing = Vec::with_capacity(providers.len());
+	for (operator, _) in &providers {
+		let reputation = Chain::reputation(&at, operator).await?;
+		let pending = Chain::pending_slashes(&at, operator).await?;
+		let applied = Chain::applied_slashes(&at, operator).await?;
+		standing.push(stratus_client::chain::standing_lines(&reputation, &pending, &applied));
+	}
 	let rows: Vec<ProviderRow> = providers
 		.iter()
-		.map(|(operator, p)| ProviderRow {
+		.zip(standing)
+		.map(|((operator, p), standing)| ProviderRow {
+			frozen: p.frozen,
+			slashed: p.slashed,
+			standing,
 			operator: stratus_client::ss58(operator),
 			worker: stratus_client::ss58(&p.worker),
 			status: match p.status {
@@ -258,6 +275,16 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 		);
 		for gpu in row.gpus {
 			println!("  {gpu}");
+		}
+		if row.frozen > 0 || row.slashed > 0 {
+			println!(
+				"  stake frozen by pending slashes {}, slashed so far {}",
+				Amount(row.frozen),
+				Amount(row.slashed)
+			);
+		}
+		for line in &row.standing {
+			println!("  {line}");
 		}
 		for o in row.offers {
 			let price = Amount(o.price);

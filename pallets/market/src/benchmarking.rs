@@ -10,7 +10,7 @@
 )]
 
 use super::*;
-use crate::{types::Timeout, InputSpec, JobPhase, JobSpec, Jobs, Offers, Pallet, RequirementsSpec};
+use crate::{InputSpec, JobPhase, JobSpec, Jobs, Offers, Pallet, RequirementsSpec};
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get, Hooks};
@@ -117,8 +117,7 @@ fn expiring<T: Config>(n: u32) {
 
 /// A book and a job for `submit_job`: `e` offers that have just expired, `s` offers the job
 /// excludes, then `r` offers it takes (one slot each, so each fills); the job has `r` replicas and
-/// `i` bytes of inline input, from the whitelisted caller. Whitelists the block's
-/// acknowledgement-deadline queue, which the block pays for once.
+/// `i` bytes of inline input, from the whitelisted caller.
 fn placement<T: Config>(
 	r: u32,
 	s: u32,
@@ -133,8 +132,6 @@ fn placement<T: Config>(
 	let hash = program::<T>(&requester);
 	let spec =
 		JobSpec { input: InputSpec::Inline(vec![7; i as usize]), ..spec::<T>(hash, r as u8, 10) };
-	let acks = now::<T>() + T::AckWindow::get() + 1u32.into();
-	frame_benchmarking::benchmarking::add_to_whitelist(Timeouts::<T>::hashed_key_for(acks).into());
 	(requester, spec)
 }
 
@@ -158,7 +155,7 @@ fn running_job<T: Config>(replication: u8, committed: u8) -> (JobId, Vec<T::Acco
 		Pallet::<T>::do_acknowledge(p.clone(), job, i as ReplicaIndex).unwrap();
 	}
 	for (i, p) in providers.iter().enumerate().take(usize::from(committed)) {
-		Pallet::<T>::on_commit(job, i as ReplicaIndex, p, 1_000).unwrap();
+		Pallet::<T>::on_commit(job, i as ReplicaIndex, p).unwrap();
 	}
 	(job, providers)
 }
@@ -169,20 +166,20 @@ fn running_job<T: Config>(replication: u8, committed: u8) -> (JobId, Vec<T::Acco
 pub(crate) fn prepare_results<T: Config>(
 	replication: u8,
 	revealing: bool,
-) -> (JobId, ReplicaIndex, T::AccountId) {
+) -> (JobId, ReplicaIndex, T::AccountId, T::AccountId) {
 	let replication = replication.clamp(1, T::MaxReplication::get());
 	if !revealing {
 		let (job, providers) = running_job::<T>(replication, 0);
 		for (i, p) in providers.iter().enumerate().skip(1) {
-			Pallet::<T>::on_commit(job, i as ReplicaIndex, p, 1_000).unwrap();
+			Pallet::<T>::on_commit(job, i as ReplicaIndex, p).unwrap();
 		}
-		return (job, 0, providers[0].clone());
+		return (job, 0, providers[0].clone(), providers[0].clone());
 	}
 	let (job, providers) = running_job::<T>(replication, replication);
 	for (i, p) in providers.iter().enumerate().skip(1) {
-		Pallet::<T>::on_reveal(job, i as ReplicaIndex, p, H256::repeat_byte(7)).unwrap();
+		Pallet::<T>::on_reveal(job, i as ReplicaIndex, p, H256::repeat_byte(7), 1_000).unwrap();
 	}
-	(job, 0, providers[0].clone())
+	(job, 0, providers[0].clone(), providers[0].clone())
 }
 
 #[benchmarks]
@@ -299,30 +296,28 @@ mod benches {
 		assert_eq!(Offers::<T>::iter().count() as u32, s + 1);
 	}
 
-	/// What a job left short of replicas adds: its commit-close deadline queued and its entry in
-	/// the bid book.
+	/// What a job left short of replicas adds: its entry in the bid book.
 	#[benchmark]
 	fn rest_job() {
 		let requester = funded::<T>("requester", 0);
 		let hash = program::<T>(&requester);
 		let id = submit::<T>(&requester, spec::<T>(hash, T::MaxReplication::get(), 10));
-		let mut job = Jobs::<T>::get(id).unwrap();
+		let job = Jobs::<T>::get(id).unwrap();
 		Pallet::<T>::leave_bid_book(id, &job);
-		job.close_scheduled = false;
-		Timeouts::<T>::remove(job.commit_close());
 
 		#[block]
 		{
-			Pallet::<T>::sync_bid_book(id, &mut job).unwrap();
+			Pallet::<T>::sync_bid_book(id, &job);
 		}
 
-		assert!(job.close_scheduled);
 		assert_eq!(BidBook::<T>::iter().count(), 1);
 	}
 
 	#[benchmark]
 	fn cancel_job(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
-		let (job, _) = running_job::<T>(r as u8, r as u8);
+		// Every replica acknowledged, none committed: a job with a committed result cannot be
+		// cancelled.
+		let (job, _) = running_job::<T>(r as u8, 0);
 		let requester: T::AccountId = account("requester", 0, SEED);
 
 		#[extrinsic_call]
@@ -402,7 +397,7 @@ mod benches {
 
 		#[block]
 		{
-			Pallet::<T>::handle_timeout(Timeout::Ack(job, 0), at);
+			Pallet::<T>::wake(job, at);
 		}
 
 		assert_eq!(Jobs::<T>::get(job).unwrap().replicas.len(), 2);
@@ -421,7 +416,7 @@ mod benches {
 
 		#[block]
 		{
-			Pallet::<T>::handle_timeout(Timeout::Commit(job, 0), at);
+			Pallet::<T>::wake(job, at);
 		}
 
 		assert_eq!(Jobs::<T>::get(job).unwrap().replicas.len(), 2);
@@ -437,7 +432,7 @@ mod benches {
 
 		#[block]
 		{
-			Pallet::<T>::handle_timeout(Timeout::CommitClose(job), at);
+			Pallet::<T>::wake(job, at);
 		}
 
 		assert_eq!(Jobs::<T>::get(job).unwrap().phase, JobPhase::Expired);
@@ -449,7 +444,7 @@ mod benches {
 	fn timeout_reveal(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
 		let (job, providers) = running_job::<T>(r as u8, r as u8);
 		for (i, p) in providers.iter().enumerate().skip(1) {
-			Pallet::<T>::on_reveal(job, i as ReplicaIndex, p, H256::repeat_byte(7)).unwrap();
+			Pallet::<T>::on_reveal(job, i as ReplicaIndex, p, H256::repeat_byte(7), 1_000).unwrap();
 		}
 		let JobPhase::Revealing { until } = Jobs::<T>::get(job).unwrap().phase else {
 			panic!("the reveal window is open")
@@ -459,7 +454,7 @@ mod benches {
 
 		#[block]
 		{
-			Pallet::<T>::handle_timeout(Timeout::Reveal(job), at);
+			Pallet::<T>::wake(job, at);
 		}
 
 		// One replica: its reveal is missing, so the job is reissued (or ends) instead.

@@ -4,8 +4,8 @@
 use crate::{
 	matching::{ask_key, Placement},
 	BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput, JobInputs, JobPhase,
-	JobSpec, Jobs, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
-	ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements, RequirementsSpec, Timeout,
+	JobSpec, Jobs, Missed, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
+	ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements, RequirementsSpec,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -209,6 +209,7 @@ impl<T: Config> Pallet<T> {
 			min_cpu_cores: spec.min_cpu_cores,
 			min_memory_mib: spec.min_memory_mib,
 			min_stake: spec.min_stake,
+			min_reputation: spec.min_reputation,
 		})
 	}
 
@@ -272,7 +273,8 @@ impl<T: Config> Pallet<T> {
 			phase: JobPhase::Open,
 			ended_at: None,
 			replicas: Default::default(),
-			close_scheduled: false,
+			round: 0,
+			wake_at: None,
 		};
 		Ok((job, input))
 	}
@@ -300,9 +302,9 @@ impl<T: Config> Pallet<T> {
 		let walk = Self::fill(id, &mut job)?;
 		let short = job.unfilled() > 0;
 		if short {
-			Self::sync_bid_book(id, &mut job)?;
+			Self::sync_bid_book(id, &job);
 		}
-		Jobs::<T>::insert(id, job);
+		Self::store_job(id, job);
 		Ok(Placement { walk, short })
 	}
 
@@ -316,16 +318,16 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_cancel_job(requester: T::AccountId, id: JobId) -> Result<u32, DispatchError> {
 		let mut job = Self::running_job(id)?;
 		ensure!(job.requester == requester, Error::<T>::NotRequester);
-		let earned: Vec<ReplicaIndex> =
-			job.replicas.iter().filter(|r| r.state.has_committed()).map(|r| r.index).collect();
-		let mut paid = BalanceOf::<T>::zero();
-		for index in earned {
-			paid = paid.saturating_add(Self::pay(id, &mut job, index));
-		}
+		// Once a result is committed the job runs to its verdict (its deadline bounds that): a
+		// requester who could cancel then would never pay for results it may already hold.
+		ensure!(
+			job.phase == JobPhase::Open && !job.replicas.iter().any(|r| r.state.has_committed()),
+			Error::<T>::ResultsCommitted
+		);
 		let replicas = job.replicas.len() as u32;
 		let refunded = Self::end_job(id, &mut job, JobPhase::Cancelled);
-		Jobs::<T>::insert(id, job);
-		Self::deposit_event(Event::JobCancelled { job: id, paid, refunded });
+		Self::store_job(id, job);
+		Self::deposit_event(Event::JobCancelled { job: id, refunded });
 		Ok(replicas)
 	}
 
@@ -361,9 +363,33 @@ impl<T: Config> Pallet<T> {
 		);
 		replica.state = ReplicaState::Acknowledged;
 		replica.commit_by = Some(commit_by);
-		Self::schedule(commit_by.saturating_add(1u32.into()), Timeout::Commit(id, index))?;
-		Jobs::<T>::insert(id, job);
+		Self::store_job(id, job);
 		Self::deposit_event(Event::ReplicaAcknowledged { job: id, replica: index, commit_by });
+		Ok(())
+	}
+
+	pub(crate) fn do_decline(
+		signer: T::AccountId,
+		id: JobId,
+		index: ReplicaIndex,
+	) -> DispatchResult {
+		let mut job = Self::running_job(id)?;
+		let position = Self::replica_of(&job, index, &signer)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let replica = job.replicas.get_mut(position).ok_or(Error::<T>::UnknownReplica)?;
+		ensure!(
+			replica.state == ReplicaState::Assigned && now <= replica.ack_by,
+			Error::<T>::NotAwaitingAck
+		);
+		replica.state = ReplicaState::Missed(Missed::Declined);
+		let (offer, provider) = (replica.offer, replica.provider.clone());
+		Self::release_slot(offer);
+		Self::deposit_event(Event::ReplicaDeclined { job: id, replica: index, provider });
+		if job.phase == JobPhase::Open {
+			Self::refill(id, &mut job);
+			Self::advance(id, &mut job);
+		}
+		Self::store_job(id, job);
 		Ok(())
 	}
 

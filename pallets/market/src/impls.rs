@@ -1,17 +1,23 @@
 //! The market as the verification pallet sees it.
 
-use crate::{Config, Error, JobPhase, Jobs, Pallet, ReplicaState};
+use crate::{Config, Error, JobPhase, Pallet, ReplicaState};
 use frame_support::pallet_prelude::*;
 use sp_core::H256;
 use stratus_primitives::{JobId, ReplicaIndex, ReplicaResults};
 
 impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
-	fn on_commit(
+	fn replica_provider(
 		id: JobId,
 		index: ReplicaIndex,
 		signer: &T::AccountId,
-		units: u64,
-	) -> DispatchResult {
+	) -> Result<T::AccountId, DispatchError> {
+		let job = Self::running_job(id)?;
+		let position = Self::replica_of(&job, index, signer)?;
+		let replica = job.replicas.get(position).ok_or(Error::<T>::UnknownReplica)?;
+		Ok(replica.provider.clone())
+	}
+
+	fn on_commit(id: JobId, index: ReplicaIndex, signer: &T::AccountId) -> DispatchResult {
 		let mut job = Self::running_job(id)?;
 		let position = Self::replica_of(&job, index, signer)?;
 		let now = frame_system::Pallet::<T>::block_number();
@@ -23,9 +29,8 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 			Error::<T>::NotAwaitingCommit
 		);
 		replica.state = ReplicaState::Committed;
-		replica.units = Some(units);
 		Self::advance(id, &mut job);
-		Jobs::<T>::insert(id, job);
+		Self::store_job(id, job);
 		Ok(())
 	}
 
@@ -34,6 +39,7 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 		index: ReplicaIndex,
 		signer: &T::AccountId,
 		digest: H256,
+		units: u64,
 	) -> DispatchResult {
 		let mut job = Self::running_job(id)?;
 		let position = Self::replica_of(&job, index, signer)?;
@@ -46,8 +52,9 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 		);
 		replica.state = ReplicaState::Revealed;
 		replica.digest = Some(digest);
+		replica.units = Some(units);
 		Self::advance(id, &mut job);
-		Jobs::<T>::insert(id, job);
+		Self::store_job(id, job);
 		Ok(())
 	}
 
@@ -55,7 +62,7 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 	fn prepare_for_benchmarks(
 		replication: u8,
 		revealing: bool,
-	) -> (JobId, ReplicaIndex, T::AccountId) {
+	) -> (JobId, ReplicaIndex, T::AccountId, T::AccountId) {
 		crate::benchmarking::prepare_results::<T>(replication, revealing)
 	}
 }

@@ -2,7 +2,8 @@
 //!
 //! 1. **Escrow**: for every requester, the balance held for `JobEscrow` equals the sum of the
 //!    `escrow` of its jobs; a finished job holds nothing.
-//! 2. **Providers**: every live replica's provider is registered and its stake covers its slots.
+//! 2. **Providers**: every live replica's provider is registered (its stake covered its slots
+//!    when the replica was assigned; a slash may since have taken some).
 //! 3. **Price**: no replica is priced above its job's `max_price`.
 //! 4. **Distinct providers**: no provider holds two replicas of one job.
 //! 5. **Slots**: every offer's `in_use` is the number of live replicas on it, never above its
@@ -10,10 +11,15 @@
 //! 6. **Books**: `OfferBook` holds exactly the open offers with a free slot, under their price
 //!    key; every `BidBook` entry is an open job with replicas to match.
 //! 7. **Programs**: a program's `jobs` counts its unfinished jobs, and its deposit is held.
+//! 8. **Liveness**: every job that has not ended has exactly one wake-up in `Deadlines`, at its
+//!    `wake_at`, which the block-start hook has not passed yet and which is no later than its
+//!    earliest pending deadline (so it always ends by its deadline); an ended job has none, and
+//!    every wake-up belongs to a job that has not ended.
 
 use crate::{
 	matching::{ask_key, bid_key, split_key},
-	BalanceOf, BidBook, Config, HoldReason, JobPhase, Jobs, OfferBook, Offers, Pallet, Programs,
+	BalanceOf, BidBook, Config, Deadlines, HoldReason, JobPhase, Jobs, OfferBook, Offers, Pallet,
+	Programs, TimeoutCursor,
 };
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
 use frame_support::traits::fungible::InspectHold;
@@ -26,7 +32,22 @@ impl<T: Config> Pallet<T> {
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut in_use: BTreeMap<OfferId, u32> = BTreeMap::new();
 		let mut program_jobs: BTreeMap<sp_core::H256, u32> = BTreeMap::new();
-		for (_, job) in Jobs::<T>::iter() {
+		let now = frame_system::Pallet::<T>::block_number();
+		let cursor = TimeoutCursor::<T>::get();
+		for (id, job) in Jobs::<T>::iter() {
+			match job.wake_at {
+				None => ensure(job.phase.is_final(), "8: a running job without a wake-up")?,
+				Some(at) => {
+					ensure(!job.phase.is_final(), "8: an ended job keeps a wake-up")?;
+					ensure(Deadlines::<T>::contains_key(at, id), "8: a wake-up is not queued")?;
+					ensure(cursor.is_none_or(|c| at >= c), "8: a wake-up the hook has passed")?;
+					let next = Self::next_wake(&job).unwrap_or(at);
+					ensure(
+						at <= next.max(now.saturating_add(1u32.into())),
+						"8: a wake-up later than the job's earliest deadline",
+					)?;
+				},
+			}
 			let held = escrow.entry(job.requester.clone()).or_default();
 			*held = held.saturating_add(job.escrow);
 			if job.phase.is_final() {
@@ -42,8 +63,8 @@ impl<T: Config> Pallet<T> {
 				providers.push(replica.provider.clone());
 				if replica.state.is_live() {
 					ensure(
-						T::Providers::can_serve(&replica.provider, 0),
-						"2: a replica's provider is unregistered or understaked",
+						T::Providers::profile(&replica.provider).is_some(),
+						"2: a replica's provider is unregistered",
 					)?;
 					let n = in_use.entry(replica.offer).or_default();
 					*n = n.saturating_add(1);
@@ -94,6 +115,13 @@ impl<T: Config> Pallet<T> {
 			)?;
 		}
 		ensure(program_jobs.is_empty(), "7: a job runs a missing program")?;
+		for (at, id, ()) in Deadlines::<T>::iter() {
+			let job = Jobs::<T>::get(id);
+			ensure(
+				job.is_some_and(|j| j.wake_at == Some(at)),
+				"8: a wake-up of a missing, ended or rescheduled job",
+			)?;
+		}
 		Ok(())
 	}
 }

@@ -111,7 +111,8 @@ pub mod pallet {
 	use sp_core::H256;
 	use sp_runtime::Perbill;
 	use stratus_primitives::{
-		JobId, JobKind, OfferId, OnDispute, ProviderRegistry, ReplicaIndex, ResourceClass, Verifier,
+		JobId, JobKind, OfferId, OnDispute, OnOffence, ProviderRegistry, ReplicaIndex,
+		ReputationProvider, ResourceClass, Verifier,
 	};
 
 	/// The in-code storage version.
@@ -145,6 +146,12 @@ pub mod pallet {
 		type Verifier: Verifier;
 		/// Told about disputed jobs.
 		type OnDispute: OnDispute;
+		/// Told about every offence: a missed acknowledgement, commit or reveal, and a result
+		/// outside a verified quorum (`pallet-slashing` slashes for them).
+		type OnOffence: OnOffence<Self::AccountId>;
+		/// Providers' reputation: read by matching (`min_reputation`), updated with every
+		/// verified result, outvoted result, missed deadline and dispute.
+		type Reputation: ReputationProvider<Self::AccountId>;
 		/// Where protocol fees go.
 		type FeeDestination: OnUnbalanced<CreditOf<Self>>;
 		/// The share of each provider payment taken as the protocol fee.
@@ -183,10 +190,8 @@ pub mod pallet {
 		/// Most order-book entries one matching pass looks at.
 		#[pallet::constant]
 		type MaxMatchScan: Get<u32>;
-		/// Most deadlines that may fall due in one block.
-		#[pallet::constant]
-		type MaxTimeoutsPerBlock: Get<u32>;
-		/// Weight the block-start hook may spend on due deadlines.
+		/// Weight the block-start hook may spend on due deadlines (what it cannot handle in one
+		/// block it carries over; `end_overdue` lets anyone handle an overdue job at once).
 		#[pallet::constant]
 		type MaxTimeoutWeight: Get<Weight>;
 		/// Blocks a provider has to acknowledge a replica.
@@ -279,17 +284,14 @@ pub mod pallet {
 	pub type BidBook<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, JobKind, Identity, [u8; 24], (), OptionQuery>;
 
-	/// Deadlines by the block they fall due in.
+	/// Wake-ups: `(block, job)` for every job that has not ended, at the block whose start
+	/// handles its earliest pending deadline (`Job::wake_at`). No cap per block: queuing never
+	/// fails, and the hook carries over what it cannot handle in one block.
 	///
-	/// Twox64Concat: block numbers are not chosen by users.
+	/// Twox64Concat: block numbers and job ids are assigned by the chain, not chosen by users.
 	#[pallet::storage]
-	pub type Timeouts<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		BlockNumberFor<T>,
-		BoundedVec<Timeout, T::MaxTimeoutsPerBlock>,
-		ValueQuery,
-	>;
+	pub type Deadlines<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, JobId, (), OptionQuery>;
 
 	/// The first block whose deadlines have not all been handled.
 	#[pallet::storage]
@@ -391,6 +393,16 @@ pub mod pallet {
 			/// The last block for its commit.
 			commit_by: BlockNumberFor<T>,
 		},
+		/// A provider declined a replica before acknowledging it; it gave its slot back and the
+		/// job looks for another provider.
+		ReplicaDeclined {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			replica: ReplicaIndex,
+			/// Its provider.
+			provider: T::AccountId,
+		},
 		/// A replica missed a deadline and gave its slot back.
 		ReplicaMissed {
 			/// The job.
@@ -422,12 +434,23 @@ pub mod pallet {
 			/// The protocol fee taken from the payment.
 			fee: BalanceOf<T>,
 		},
+		/// A reveal round ended without a verdict because replicas missed their reveal; the job
+		/// goes on with fresh replicas, judged among themselves.
+		RoundStarted {
+			/// The job.
+			job: JobId,
+			/// The new round.
+			round: u8,
+		},
 		/// A job's replicas agreed; the quorum was paid and the rest of the escrow refunded.
 		JobSettled {
 			/// The job.
 			job: JobId,
 			/// The canonical digest of the job's output.
 			digest: H256,
+			/// The units each replica of the quorum was paid for (the units the quorum agreed
+			/// on; for CUDA jobs the quorum's lower median), at most `max_units`.
+			units: u64,
 			/// Paid to providers, fees included.
 			paid: BalanceOf<T>,
 			/// Returned to the requester.
@@ -444,8 +467,6 @@ pub mod pallet {
 		JobCancelled {
 			/// The job.
 			job: JobId,
-			/// Paid to replicas that had committed, fees included.
-			paid: BalanceOf<T>,
 			/// Returned to the requester.
 			refunded: BalanceOf<T>,
 		},
@@ -537,6 +558,9 @@ pub mod pallet {
 		NotRequester,
 		/// The job has already ended.
 		JobFinished,
+		/// Replicas of the job have committed results: it can no longer be cancelled and runs to
+		/// its verdict by its deadline (whatever is not paid is refunded then).
+		ResultsCommitted,
 		/// The job has no replica with this index.
 		UnknownReplica,
 		/// The signer is neither the replica's provider nor its worker key.
@@ -549,8 +573,9 @@ pub mod pallet {
 		/// The replica cannot reveal now: the reveal window is not open, or it did not commit, or
 		/// it already revealed.
 		NotAwaitingReveal,
-		/// Too many deadlines fall due in the coming blocks; try again in a few blocks.
-		TimeoutQueueFull,
+		/// None of the job's deadlines has passed yet (or the block-start hook already handled
+		/// them): there is nothing overdue to end.
+		NotOverdue,
 		/// There is nothing to reap: the record is not finished, not yet past its retention, or
 		/// still in use.
 		NothingToReap,
@@ -657,8 +682,9 @@ pub mod pallet {
 			Ok(Some(Self::submit_job_weight(Some(&placement), input)).into())
 		}
 
-		/// Cancel a job. Unmatched: everything held is refunded. Running: replicas that have
-		/// committed are paid for the units they reported, the rest is refunded.
+		/// Cancel a job whose replicas have not committed any result: everything held is refunded
+		/// and its replicas give their slots back. Once a result is committed the job runs to
+		/// its verdict.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::cancel_job(T::MaxReplicasPerJob::get()))]
 		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
@@ -669,14 +695,17 @@ pub mod pallet {
 
 		/// Acknowledge a replica: the provider takes the work on and its commit deadline starts.
 		/// Signed by the replica's provider or its worker key, before the acknowledgement deadline.
+		/// A valid acknowledgement costs no fee (each replica takes it once; a requester cannot
+		/// drain a provider's fee allowance with cheap jobs); a refused one pays.
 		#[pallet::call_index(7)]
 		pub fn acknowledge(
 			origin: OriginFor<T>,
 			job: JobId,
 			replica: ReplicaIndex,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let signer = ensure_signed(origin)?;
-			Self::do_acknowledge(signer, job, replica)
+			Self::do_acknowledge(signer, job, replica)?;
+			Ok(Pays::No.into())
 		}
 
 		/// Remove a cancelled or expired offer that serves no replica (closing an expired one
@@ -686,6 +715,37 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			Self::do_reap_offer(offer)?;
 			Ok(Pays::No.into())
+		}
+
+		/// Decline a replica instead of acknowledging it (the worker cannot run it in time, or
+		/// will not): it is reissued at once to the next eligible offer, and declining is no
+		/// offence (a replica left unacknowledged is). Signed by the replica's provider or its
+		/// worker key, before the acknowledgement deadline; a valid decline costs no fee.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::timeout_ack(T::MaxMatchScan::get()))]
+		pub fn decline(
+			origin: OriginFor<T>,
+			job: JobId,
+			replica: ReplicaIndex,
+		) -> DispatchResultWithPostInfo {
+			let signer = ensure_signed(origin)?;
+			Self::do_decline(signer, job, replica)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Handle job `job`'s passed deadlines now, if the block-start hook has not reached them
+		/// yet (it carries over what does not fit in a block): late replicas miss and are
+		/// reissued, a closed commit window opens the reveals, a closed reveal window judges the
+		/// job. Anyone may call it; it costs no fee when there was something overdue.
+		#[pallet::call_index(10)]
+		#[pallet::weight(Pallet::<T>::wake_weight_max())]
+		pub fn end_overdue(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let handled = Self::do_end_overdue(job)?;
+			Ok(PostDispatchInfo {
+				actual_weight: Some(Self::wake_weight(handled)),
+				pays_fee: Pays::No,
+			})
 		}
 
 		/// Remove a job that ended more than `RecordRetention` blocks ago. Anyone may call it; it

@@ -3,13 +3,15 @@
 
 use crate::{
 	weights::WeightInfo, BalanceOf, BidBook, Config, Error, Event, Job, Offer, OfferBook, Offers,
-	Pallet, Replica, ReplicaState, Requirements, Timeout,
+	Pallet, Replica, ReplicaState, Requirements,
 };
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
-use stratus_primitives::{JobId, JobKind, OfferId, ProviderRegistry, ResourceClass, Standing};
+use stratus_primitives::{
+	JobId, JobKind, OfferId, ProviderRegistry, ReputationProvider, ResourceClass, Standing,
+};
 
 /// `price (big-endian) ‖ id (big-endian)`: byte order is price order, then id order.
 pub(crate) fn order_key(price: u128, id: u64) -> [u8; 24] {
@@ -64,6 +66,8 @@ pub struct Exclusions {
 	pub compute_capability: bool,
 	/// A GPU model the job does not allow.
 	pub gpu_model: bool,
+	/// The provider's reputation for the job's kind is below the job's `min_reputation`.
+	pub reputation: bool,
 	/// The provider already runs (or ran) a replica of the job.
 	pub same_provider: bool,
 }
@@ -156,6 +160,10 @@ impl<T: Config> Pallet<T> {
 			&& !requirements.regions_allowed.contains(&profile.region))
 			|| requirements.regions_denied.contains(&profile.region);
 		ex.cpu_cores = profile.cpu_cores < requirements.min_cpu_cores;
+		// Read only when the job asks for it.
+		ex.reputation = !requirements.min_reputation.is_zero()
+			&& T::Reputation::score(&offer.provider, offer.class.kind())
+				< requirements.min_reputation;
 		ex.memory = profile.memory_mib < requirements.min_memory_mib;
 		if let ResourceClass::Gpu(index) = offer.class {
 			match profile.gpus.get(usize::from(index)) {
@@ -188,22 +196,15 @@ impl<T: Config> Pallet<T> {
 			&& Self::time_allows(job, now)
 	}
 
-	/// Put the job into the bid book or take it out, as its state says; a job short of
-	/// replicas gets its commit-close deadline queued (once), so that it ends even if nothing
-	/// more is matched.
-	pub(crate) fn sync_bid_book(id: JobId, job: &mut Job<T>) -> DispatchResult {
+	/// Put the job into the bid book or take it out, as its state says. (A job short of
+	/// replicas ends at its commit close even if nothing more is matched: `Self::next_wake`.)
+	pub(crate) fn sync_bid_book(id: JobId, job: &Job<T>) {
 		let now = frame_system::Pallet::<T>::block_number();
-		if job.phase == crate::JobPhase::Open && job.unfilled() > 0 && !job.close_scheduled {
-			let at = job.commit_close().max(now.saturating_add(1u32.into()));
-			Self::schedule(at, Timeout::CommitClose(id))?;
-			job.close_scheduled = true;
-		}
 		if Self::should_rest(job, now) {
 			BidBook::<T>::insert(job.kind, bid_key::<T>(job.max_price, id), ());
 		} else {
 			Self::leave_bid_book(id, job);
 		}
-		Ok(())
 	}
 
 	/// Take the job out of the bid book (if it rests there).
@@ -221,10 +222,10 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let index = u8::try_from(job.replicas.len()).map_err(|_| Error::<T>::UnknownReplica)?;
 		let ack_by = now.saturating_add(T::AckWindow::get());
-		Self::schedule(ack_by.saturating_add(1u32.into()), Timeout::Ack(id, index))?;
 		job.replicas
 			.try_push(Replica {
 				index,
+				round: job.round,
 				provider: offer.provider.clone(),
 				offer: offer_id,
 				price: offer.price,
@@ -343,8 +344,8 @@ impl<T: Config> Pallet<T> {
 		for job_id in picked {
 			let Some(mut job) = crate::Jobs::<T>::get(job_id) else { continue };
 			Self::assign(job_id, &mut job, offer_id, &mut offer)?;
-			Self::sync_bid_book(job_id, &mut job)?;
-			crate::Jobs::<T>::insert(job_id, job);
+			Self::sync_bid_book(job_id, &job);
+			Self::store_job(job_id, job);
 		}
 		Offers::<T>::insert(offer_id, offer);
 		Ok(scanned)

@@ -25,6 +25,8 @@ frame_support::construct_runtime!(
 		Staking: pallet_provider_staking,
 		Verification: pallet_verification,
 		Market: pallet_market,
+		Slashing: pallet_slashing,
+		Reputation: pallet_reputation,
 	}
 );
 
@@ -59,6 +61,47 @@ impl pallet_verification::Config for Test {
 	type WeightInfo = ();
 }
 
+/// Blocks from a slash's report to its application (long, so that only the tests about slashing
+/// see slashes applied).
+pub const SLASH_DEFER: u64 = 200;
+
+parameter_types! {
+	pub SlashDefaults: pallet_slashing::SlashParams<u64> = pallet_slashing::SlashParams {
+		missed_ack: Perbill::from_percent(1),
+		missed_commit: Perbill::from_percent(5),
+		missed_reveal: Perbill::from_percent(10),
+		wrong_result: Perbill::from_percent(50),
+		defer_period: SLASH_DEFER,
+		requester_share: Perbill::from_percent(50),
+		honest_share: Perbill::from_percent(30),
+	};
+	pub const SlashWeight: Weight = Weight::MAX;
+}
+
+parameter_types! {
+	pub const DecayKeep: Perbill = Perbill::from_percent(90);
+}
+
+impl pallet_reputation::Config for Test {
+	type DecayPeriod = ConstU32<1000>;
+	type DecayKeep = DecayKeep;
+	type WrongWeight = ConstU32<4>;
+}
+
+impl pallet_slashing::Config for Test {
+	type Currency = Balances;
+	type Stake = Staking;
+	type CancelOrigin = frame_system::EnsureRoot<AccountId>;
+	type ParamsOrigin = frame_system::EnsureRoot<AccountId>;
+	type DefaultParams = SlashDefaults;
+	type FeeAccount = FeeAccount;
+	type MaxDeferPeriod = ConstU64<1000>;
+	type MaxHonest = ConstU32<8>;
+	type MaxSlashHistory = ConstU32<8>;
+	type MaxApplyWeight = SlashWeight;
+	type WeightInfo = ();
+}
+
 /// Where protocol fees go.
 pub const FEE_ACCOUNT: AccountId = 999;
 /// The acknowledgement window.
@@ -78,6 +121,8 @@ impl pallet_market::Config for Test {
 	type Providers = Staking;
 	type Verifier = Verification;
 	type OnDispute = ();
+	type OnOffence = Slashing;
+	type Reputation = Reputation;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = Fee;
 	type ProgramDepositBase = ConstU128<10>;
@@ -91,7 +136,6 @@ impl pallet_market::Config for Test {
 	type MaxOffersPerProvider = ConstU32<4>;
 	type MaxSlotsPerOffer = ConstU32<16>;
 	type MaxMatchScan = ConstU32<32>;
-	type MaxTimeoutsPerBlock = ConstU32<64>;
 	type MaxTimeoutWeight = TimeoutWeight;
 	type AckWindow = ConstU64<ACK>;
 	type RevealWindow = ConstU64<REVEAL>;
@@ -161,6 +205,7 @@ pub fn run_to_block(n: u64) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		Market::on_initialize(next);
+		Slashing::on_initialize(next);
 	}
 }
 
@@ -197,6 +242,7 @@ impl ExtBuilder {
 			test();
 			Market::do_try_state().expect("market invariants hold");
 			Staking::do_try_state().expect("staking invariants hold");
+			Slashing::do_try_state().expect("slashing invariants hold");
 		});
 	}
 }

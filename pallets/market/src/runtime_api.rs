@@ -77,6 +77,9 @@ pub struct ReplicaView<AccountId, Balance, BlockNumber> {
 	pub job: JobId,
 	/// The replica's index.
 	pub replica: ReplicaIndex,
+	/// The round it belongs to (0 first; a new round starts with fresh replicas when a reveal
+	/// round ends without a verdict because replicas missed their reveal).
+	pub round: u8,
 	/// Its provider.
 	pub provider: AccountId,
 	/// The offer it uses.
@@ -90,7 +93,7 @@ pub struct ReplicaView<AccountId, Balance, BlockNumber> {
 	pub ack_by: BlockNumber,
 	/// Last block to commit, once acknowledged.
 	pub commit_by: Option<BlockNumber>,
-	/// Units reported with the commit.
+	/// Units revealed (bound by the commitment).
 	pub units: Option<u64>,
 	/// The digest revealed.
 	pub digest: Option<H256>,
@@ -176,6 +179,8 @@ pub enum Requirement {
 	MinComputeCapability,
 	/// The job's allowed GPU models.
 	GpuModel,
+	/// The job's `min_reputation`.
+	MinReputation,
 	/// One replica per provider.
 	DistinctProvider,
 }
@@ -234,6 +239,7 @@ impl<T: Config> Pallet<T> {
 		ReplicaView {
 			job: id,
 			replica: r.index,
+			round: r.round,
 			provider: r.provider.clone(),
 			offer: r.offer,
 			price: r.price,
@@ -365,7 +371,7 @@ impl<T: Config> Pallet<T> {
 
 impl Exclusions {
 	/// Each requirement, and whether it excludes the offer.
-	pub fn by_requirement(&self) -> [(Requirement, bool); 11] {
+	pub fn by_requirement(&self) -> [(Requirement, bool); 12] {
 		[
 			(Requirement::MaxPrice, self.price),
 			(Requirement::NotExpired, self.expired),
@@ -377,6 +383,7 @@ impl Exclusions {
 			(Requirement::MinVram, self.vram),
 			(Requirement::MinComputeCapability, self.compute_capability),
 			(Requirement::GpuModel, self.gpu_model),
+			(Requirement::MinReputation, self.reputation),
 			(Requirement::DistinctProvider, self.same_provider),
 		]
 	}

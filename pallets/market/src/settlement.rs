@@ -1,8 +1,8 @@
 //! Money and the end of things: payments, refunds, slots given back, reveal windows, verdicts.
 
 use crate::{
-	matching::ask_key, BalanceOf, Config, Event, HoldReason, Job, JobPhase, Missed, OfferBook,
-	Offers, Pallet, Programs, ProviderOffers, ReplicaState, Timeout,
+	matching::ask_key, BalanceOf, Config, Deadlines, Event, HoldReason, Job, JobPhase, Missed,
+	OfferBook, Offers, Pallet, Programs, ProviderOffers, ReplicaState,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -16,7 +16,8 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{SaturatedConversion, Saturating, Zero};
 use stratus_primitives::{
-	JobId, OfferId, OnDispute, ProviderRegistry, ReplicaIndex, Verdict, Verifier,
+	JobId, Offence, OffenceKind, OfferId, OnDispute, OnOffence, ProviderRegistry, ReplicaIndex,
+	ReputationProvider, ResultOutcome, Reveal, Verdict, Verifier,
 };
 
 impl<T: Config> Pallet<T> {
@@ -74,25 +75,60 @@ impl<T: Config> Pallet<T> {
 		Self::store_or_drop_offer(offer_id, offer);
 	}
 
-	/// Mark a live replica missed and give its slot back.
-	pub(crate) fn miss(id: JobId, job: &mut Job<T>, index: ReplicaIndex, missed: Missed) {
+	/// Mark a live replica missed, give its slot back and report the offence: which deadline it
+	/// missed follows from where it was (assigned: the acknowledgement; acknowledged: the commit;
+	/// committed: the reveal).
+	pub(crate) fn miss(id: JobId, job: &mut Job<T>, index: ReplicaIndex) {
+		let round = job.round;
+		// The replicas that revealed in this round: a missing reveal leaves them without a
+		// verdict, and the slash compensates them.
+		let revealed: Vec<T::AccountId> = job
+			.replicas
+			.iter()
+			.filter(|r| r.state == ReplicaState::Revealed && r.round == round)
+			.map(|r| r.provider.clone())
+			.collect();
+		let requester = job.requester.clone();
 		let Some(replica) = job.replica_mut(index) else { return };
-		if !replica.state.is_live() {
-			return;
-		}
+		let (missed, kind, honest) = match replica.state {
+			ReplicaState::Assigned => (Missed::Ack, OffenceKind::MissedAck, Vec::new()),
+			ReplicaState::Acknowledged => (Missed::Commit, OffenceKind::MissedCommit, Vec::new()),
+			ReplicaState::Committed => (Missed::Reveal, OffenceKind::MissedReveal, revealed),
+			_ => return,
+		};
 		replica.state = ReplicaState::Missed(missed);
 		let (offer, provider) = (replica.offer, replica.provider.clone());
 		Self::release_slot(offer);
-		Self::deposit_event(Event::ReplicaMissed { job: id, replica: index, provider, missed });
+		Self::deposit_event(Event::ReplicaMissed {
+			job: id,
+			replica: index,
+			provider: provider.clone(),
+			missed,
+		});
+		T::Reputation::record_result(&provider, job.kind, ResultOutcome::Missed);
+		T::OnOffence::on_offence(Offence {
+			provider,
+			job: id,
+			replica: index,
+			kind,
+			requester,
+			honest,
+		});
 	}
 
-	/// Pay the provider of replica `index` for the units it reported, less the protocol fee,
-	/// from the job's escrow. Returns the amount taken from the escrow.
-	pub(crate) fn pay(id: JobId, job: &mut Job<T>, index: ReplicaIndex) -> BalanceOf<T> {
+	/// Pay the provider of replica `index` for `units` (at most the job's `max_units`) at its
+	/// price, less the protocol fee, from the job's escrow. Returns the amount taken from the
+	/// escrow.
+	pub(crate) fn pay(
+		id: JobId,
+		job: &mut Job<T>,
+		index: ReplicaIndex,
+		units: u64,
+	) -> BalanceOf<T> {
 		let requester = job.requester.clone();
 		let (max_units, escrow) = (job.max_units, job.escrow);
 		let Some(replica) = job.replica_mut(index) else { return Zero::zero() };
-		let units = replica.units.unwrap_or(0).min(max_units);
+		let units = units.min(max_units);
 		let amount = replica.price.saturating_mul(units.saturated_into()).min(escrow);
 		if amount.is_zero() {
 			return amount;
@@ -159,6 +195,10 @@ impl<T: Config> Pallet<T> {
 		job.escrow = Zero::zero();
 		job.phase = phase;
 		job.ended_at = Some(now);
+		// Its wake-up goes with it: an ended job costs the hook nothing later.
+		if let Some(at) = job.wake_at.take() {
+			Deadlines::<T>::remove(at, id);
+		}
 		T::Verifier::forget(id);
 		Programs::<T>::mutate(job.program, |p| {
 			if let Some(p) = p {
@@ -169,12 +209,31 @@ impl<T: Config> Pallet<T> {
 		refunded
 	}
 
+	/// Start a new round of a job whose reveal round ended without a verdict because replicas
+	/// missed their reveal: the replicas that revealed are superseded (their digests are public,
+	/// so a replica assigned now could copy them) and give their slots back, the commitments are
+	/// forgotten, and `replication` fresh replicas on providers the job has not had are matched
+	/// and judged among themselves (finding M-5).
+	pub(crate) fn new_round(id: JobId, job: &mut Job<T>) {
+		let mut offers = Vec::new();
+		for replica in job.replicas.iter_mut() {
+			if replica.state.is_live() {
+				replica.state = ReplicaState::Superseded;
+				offers.push(replica.offer);
+			}
+		}
+		for offer in offers {
+			Self::release_slot(offer);
+		}
+		T::Verifier::forget(id);
+		job.round = job.round.saturating_add(1);
+		Self::deposit_event(Event::RoundStarted { job: id, round: job.round });
+	}
+
 	/// Open the reveal window for whatever has committed.
 	pub(crate) fn open_reveal(id: JobId, job: &mut Job<T>) {
 		let now = frame_system::Pallet::<T>::block_number();
 		let until = now.saturating_add(T::RevealWindow::get()).min(job.deadline);
-		// A full queue delays the window's close: the reveals stay valid until it is handled.
-		let _ = Self::schedule(until.saturating_add(1u32.into()), Timeout::Reveal(id));
 		job.phase = JobPhase::Revealing { until };
 		Self::leave_bid_book(id, job);
 		Self::deposit_event(Event::RevealOpened { job: id, until });
@@ -215,31 +274,67 @@ impl<T: Config> Pallet<T> {
 			.map(|r| r.index)
 			.collect();
 		for index in &unrevealed {
-			Self::miss(id, job, *index, Missed::Reveal);
+			Self::miss(id, job, *index);
 		}
-		let reveals: Vec<(ReplicaIndex, sp_core::H256)> = job
+		// Only this round's replicas reveal (earlier rounds' are superseded).
+		let reveals: Vec<Reveal> = job
 			.replicas
 			.iter()
-			.filter(|r| r.state == ReplicaState::Revealed)
-			.filter_map(|r| r.digest.map(|d| (r.index, d)))
+			.filter(|r| r.state == ReplicaState::Revealed && r.round == job.round)
+			.filter_map(|r| {
+				Some(Reveal { replica: r.index, digest: r.digest?, units: r.units.unwrap_or(0) })
+			})
 			.collect();
-		match T::Verifier::judge(job.replication, &reveals) {
-			Verdict::Canonical { digest, agreeing } => {
+		match T::Verifier::judge(job.kind, job.replication, &reveals) {
+			Verdict::Canonical { digest, units, agreeing } => {
+				// Revealed results outside the quorum (a timeout abstained and is no offence).
+				let timeout = stratus_primitives::timeout_digest();
+				let outvoted: Vec<(ReplicaIndex, T::AccountId)> = job
+					.replicas
+					.iter()
+					.filter(|r| r.state == ReplicaState::Revealed && r.round == job.round)
+					.filter(|r| !agreeing.contains(&r.index) && r.digest != Some(timeout))
+					.map(|r| (r.index, r.provider.clone()))
+					.collect();
+				let honest: Vec<T::AccountId> = job
+					.replicas
+					.iter()
+					.filter(|r| agreeing.contains(&r.index))
+					.map(|r| r.provider.clone())
+					.collect();
 				let mut paid = BalanceOf::<T>::zero();
 				for index in agreeing {
-					paid = paid.saturating_add(Self::pay(id, job, index));
+					paid = paid.saturating_add(Self::pay(id, job, index, units));
+				}
+				for provider in honest.iter() {
+					T::Reputation::record_result(provider, job.kind, ResultOutcome::Agreed);
+				}
+				for (replica, provider) in outvoted {
+					T::Reputation::record_result(&provider, job.kind, ResultOutcome::Outvoted);
+					T::OnOffence::on_offence(Offence {
+						provider,
+						job: id,
+						replica,
+						kind: OffenceKind::WrongResult,
+						requester: job.requester.clone(),
+						honest: honest.clone(),
+					});
 				}
 				let refunded = Self::end_job(id, job, JobPhase::Settled { digest });
-				Self::deposit_event(Event::JobSettled { job: id, digest, paid, refunded });
+				Self::deposit_event(Event::JobSettled { job: id, digest, units, paid, refunded });
 			},
 			verdict => {
 				let now = frame_system::Pallet::<T>::block_number();
-				if !unrevealed.is_empty() && Self::time_allows(job, now) {
+				let room = job.replicas.len().saturating_add(usize::from(job.replication))
+					<= T::MaxReplicasPerJob::get() as usize;
+				// A timed-out replica abstained: like a missing reveal, it leaves the round short.
+				let timeout = stratus_primitives::timeout_digest();
+				let short = !unrevealed.is_empty() || reveals.iter().any(|r| r.digest == timeout);
+				if short && room && Self::time_allows(job, now) {
+					Self::new_round(id, job);
 					job.phase = JobPhase::Open;
 					// Whatever cannot be matched now rests in the bid book.
-					let _ = Self::fill(id, job);
-					// A full deadline queue leaves the job to its replicas' deadlines.
-					let _ = Self::sync_bid_book(id, job);
+					Self::refill(id, job);
 					return;
 				}
 				let phase = if verdict == Verdict::Disputed {
@@ -249,6 +344,16 @@ impl<T: Config> Pallet<T> {
 				};
 				let refunded = Self::end_job(id, job, phase);
 				if verdict == Verdict::Disputed {
+					// Every replica records the disagreement; nobody is slashed for it.
+					for reveal in reveals.iter() {
+						if let Some(r) = job.replicas.iter().find(|r| r.index == reveal.replica) {
+							T::Reputation::record_result(
+								&r.provider,
+								job.kind,
+								ResultOutcome::Disputed,
+							);
+						}
+					}
 					T::OnDispute::on_dispute(id, &reveals);
 					Self::deposit_event(Event::JobDisputed { job: id, refunded });
 				} else {

@@ -9,10 +9,9 @@ use frame_support::{
 	dispatch::Pays,
 	traits::fungible::{Inspect, InspectHold},
 };
-use pallet_verification::quorum::commitment;
 use proptest::prelude::*;
 use sp_core::H256;
-use stratus_primitives::{JobId, JobKind, ProviderRegistry, ResourceClass};
+use stratus_primitives::{JobId, JobKind, OffenceKind, ProviderRegistry, ResourceClass};
 
 const EXPIRY: u64 = 500;
 
@@ -56,18 +55,40 @@ fn ack(signer: AccountId, job: JobId, replica: u8) {
 	assert_ok!(Market::acknowledge(RuntimeOrigin::signed(signer), job, replica));
 }
 
+std::thread_local! {
+	/// The units each `(job, replica)` committed to, for its reveal.
+	static COMMITTED_UNITS: core::cell::RefCell<std::collections::HashMap<(JobId, u8), u64>> =
+		Default::default();
+}
+
+/// The commitment replica `replica` of `job` makes for digest `d` and `units`, bound to the
+/// replica's own provider, with the salt `[replica; 32]`.
+fn commitment_for(job_id: JobId, replica: u8, d: H256, units: u64) -> H256 {
+	let provider = job(job_id).replicas.iter().find(|r| r.index == replica).unwrap().provider;
+	let genesis = pallet_verification::Pallet::<Test>::genesis_hash();
+	stratus_primitives::commitment(&genesis, job_id, replica, &provider, units, &d, &[replica; 32])
+}
+
 fn commit(signer: AccountId, job: JobId, replica: u8, d: H256, units: u64) {
+	COMMITTED_UNITS.with(|u| u.borrow_mut().insert((job, replica), units));
 	assert_ok!(Verification::commit(
 		RuntimeOrigin::signed(signer),
 		job,
 		replica,
-		commitment(&d, &[replica; 32]),
-		units
+		commitment_for(job, replica, d, units),
 	));
 }
 
 fn reveal(signer: AccountId, job: JobId, replica: u8, d: H256) {
-	assert_ok!(Verification::reveal(RuntimeOrigin::signed(signer), job, replica, d, [replica; 32]));
+	let units = COMMITTED_UNITS.with(|u| u.borrow().get(&(job, replica)).copied()).unwrap();
+	assert_ok!(Verification::reveal(
+		RuntimeOrigin::signed(signer),
+		job,
+		replica,
+		d,
+		units,
+		[replica; 32]
+	));
 }
 
 fn job(id: JobId) -> crate::Job<Test> {
@@ -85,6 +106,26 @@ fn job_on_two_offers() -> JobId {
 	offer(10, 4, 1);
 	offer(11, 6, 1);
 	submit(ALICE, spec(program))
+}
+
+/// Providers 10, 11 and 12 run replicas 0, 1 and 2 of a job of replication 3 at price 5, and
+/// all commit and reveal 10 units: 10 and 11 the digest `1`, 12 the digest `9`.
+fn three_replicas_one_liar() -> JobId {
+	providers(10..=12);
+	let program = register_wasm(ALICE);
+	for p in 10..=12 {
+		offer(p, 5, 1);
+	}
+	let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
+	let said = |p: AccountId| digest(if p == 12 { 9 } else { 1 });
+	for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
+		ack(p, j, r);
+		commit(p, j, r, said(p), 10);
+	}
+	for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
+		reveal(p, j, r, said(p));
+	}
+	j
 }
 
 fn providers(range: core::ops::RangeInclusive<AccountId>) {
@@ -525,6 +566,7 @@ fn job_settles_pays_the_provider_and_refunds_the_rest() {
 		assert!(market_events().contains(&Event::JobSettled {
 			job: j,
 			digest: digest(7),
+			units: 60,
 			paid: 240,
 			refunded: 1000 - 240
 		}));
@@ -548,19 +590,7 @@ fn units_above_max_are_paid_as_max() {
 #[test]
 fn majority_of_three_is_paid_and_the_dissenter_is_not() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=12);
-		let program = register_wasm(ALICE);
-		for p in 10..=12 {
-			offer(p, 5, 1);
-		}
-		let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
-		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
-			ack(p, j, r);
-			commit(p, j, r, digest(if p == 12 { 9 } else { 1 }), 10);
-		}
-		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
-			reveal(p, j, r, digest(if p == 12 { 9 } else { 1 }));
-		}
+		let j = three_replicas_one_liar();
 		let job = job(j);
 		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
 		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![45, 45, 0]);
@@ -596,10 +626,10 @@ fn commit_and_reveal_errors() {
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);
 		let j = submit(ALICE, spec(program));
-		let c = commitment(&digest(1), &[0; 32]);
+		let c = commitment_for(j, 0, digest(1), 5);
 		// Not acknowledged yet.
 		assert_noop!(
-			Verification::commit(RuntimeOrigin::signed(10), j, 0, c, 1),
+			Verification::commit(RuntimeOrigin::signed(10), j, 0, c),
 			Error::<Test>::NotAwaitingCommit
 		);
 		assert_noop!(
@@ -624,21 +654,35 @@ fn commit_and_reveal_errors() {
 			Error::<Test>::NotAwaitingAck
 		);
 		assert_noop!(
-			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), [0; 32]),
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), 5, [0; 32]),
 			pallet_verification::Error::<Test>::NoCommitment
 		);
 		assert_noop!(
-			Verification::commit(RuntimeOrigin::signed(11), j, 0, c, 1),
+			Verification::commit(RuntimeOrigin::signed(11), j, 0, c),
 			Error::<Test>::NotReplicaProvider
 		);
 		commit(10, j, 0, digest(1), 5);
+		// A stranger committing to a replica that has committed is told it is a stranger.
 		assert_noop!(
-			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(2), [0; 32]),
+			Verification::commit(RuntimeOrigin::signed(11), j, 0, c),
+			Error::<Test>::NotReplicaProvider
+		);
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(2), 5, [0; 32]),
 			pallet_verification::Error::<Test>::RevealMismatch
 		);
 		reveal(10, j, 0, digest(1));
 		assert_noop!(
 			Market::cancel_job(RuntimeOrigin::signed(ALICE), j),
+			Error::<Test>::JobFinished
+		);
+		// A reveal after the job ended is told so (not that there is no commitment).
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), 5, [0; 32]),
+			Error::<Test>::JobFinished
+		);
+		assert_noop!(
+			Verification::commit(RuntimeOrigin::signed(10), j, 0, c),
 			Error::<Test>::JobFinished
 		);
 	});
@@ -655,7 +699,7 @@ fn reveal_waits_for_every_replica_to_commit() {
 		ack(10, j, 0);
 		commit(10, j, 0, digest(1), 5);
 		assert_noop!(
-			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), [0; 32]),
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), 5, [0; 32]),
 			Error::<Test>::NotAwaitingReveal
 		);
 	});
@@ -689,6 +733,34 @@ fn missed_ack_is_reissued_to_the_next_offer() {
 }
 
 #[test]
+fn a_declined_replica_is_reissued_at_once_and_is_no_offence() {
+	ExtBuilder.build_and_execute(|| {
+		let j = job_on_two_offers();
+		assert_noop!(
+			Market::decline(RuntimeOrigin::signed(11), j, 0),
+			Error::<Test>::NotReplicaProvider
+		);
+		let result = Market::decline(RuntimeOrigin::signed(110), j, 0).unwrap();
+		assert_eq!(result.pays_fee, Pays::No);
+		let job = job(j);
+		assert_eq!(job.replicas[0].state, ReplicaState::Missed(Missed::Declined));
+		assert_eq!(job.replicas[1].provider, 11);
+		assert!(market_events().contains(&Event::ReplicaDeclined {
+			job: j,
+			replica: 0,
+			provider: 10
+		}));
+		assert_eq!(pallet_slashing::PendingSlashes::<Test>::iter().count(), 0);
+		assert_eq!(score(10), sp_runtime::Perbill::from_percent(50));
+		// Once declined (or acknowledged) it cannot be declined again.
+		assert_noop!(
+			Market::decline(RuntimeOrigin::signed(10), j, 0),
+			Error::<Test>::NotAwaitingAck
+		);
+	});
+}
+
+#[test]
 fn missed_commit_is_reissued() {
 	ExtBuilder.build_and_execute(|| {
 		let j = job_on_two_offers();
@@ -700,7 +772,7 @@ fn missed_commit_is_reissued() {
 		assert_eq!(job.replicas[0].state, ReplicaState::Missed(Missed::Commit));
 		assert_eq!(job.replicas[1].provider, 11);
 		assert_noop!(
-			Verification::commit(RuntimeOrigin::signed(10), j, 0, digest(1), 1),
+			Verification::commit(RuntimeOrigin::signed(10), j, 0, digest(1)),
 			Error::<Test>::NotAwaitingCommit
 		);
 	});
@@ -717,7 +789,7 @@ fn missed_reveal_is_reissued_while_there_is_time() {
 		let job = job(j);
 		assert_eq!(job.replicas[0].state, ReplicaState::Missed(Missed::Reveal));
 		assert_eq!(job.phase, JobPhase::Open);
-		assert_eq!(job.replicas[1].provider, 11);
+		assert_eq!((job.replicas[1].provider, job.replicas[1].round, job.round), (11, 1, 1));
 		ack(11, j, 1);
 		commit(11, j, 1, digest(1), 10);
 		reveal(11, j, 1, digest(1));
@@ -787,12 +859,91 @@ fn cancel_unmatched_job_refunds_everything() {
 		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
 		assert_eq!(total(ALICE), before);
 		assert_eq!(job(j).phase, JobPhase::Cancelled);
-		assert!(market_events().contains(&Event::JobCancelled { job: j, paid: 0, refunded: 1000 }));
+		assert!(market_events().contains(&Event::JobCancelled { job: j, refunded: 1000 }));
 	});
 }
 
 #[test]
-fn cancel_running_job_pays_committed_replicas_only() {
+fn cancel_running_job_before_any_commit_refunds_everything() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let before = total(ALICE);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		ack(10, j, 0);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		assert_eq!(total(ALICE), before);
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
+		assert_eq!(Offers::<Test>::get(1).unwrap().in_use, 0);
+	});
+}
+
+#[test]
+fn a_job_with_a_committed_result_cannot_be_cancelled() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		ack(10, j, 0);
+		ack(11, j, 1);
+		commit(10, j, 0, digest(1), 20);
+		// The requester might already hold the output; the job runs to its verdict instead.
+		assert_noop!(
+			Market::cancel_job(RuntimeOrigin::signed(ALICE), j),
+			Error::<Test>::ResultsCommitted
+		);
+		commit(11, j, 1, digest(1), 20);
+		reveal(10, j, 0, digest(1));
+		reveal(11, j, 1, digest(1));
+		assert_eq!(job(j).replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![90, 90]);
+	});
+}
+
+// ---------------------------------------------------------------- cheating
+
+#[test]
+fn a_copied_commitment_or_reveal_earns_nothing() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		ack(10, j, 0);
+		ack(11, j, 1);
+		commit(10, j, 0, digest(1), 20);
+		// 11 copies 10's commitment: refused.
+		let copied = pallet_verification::Commitments::<Test>::get(j, 0).unwrap();
+		assert_noop!(
+			Verification::commit(RuntimeOrigin::signed(11), j, 1, copied),
+			pallet_verification::Error::<Test>::DuplicateCommitment
+		);
+		// 11 commits something, then replays 10's reveal once it is public: it does not open.
+		assert_ok!(Verification::commit(RuntimeOrigin::signed(11), j, 1, digest(42)));
+		reveal(10, j, 0, digest(1));
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(11), j, 1, digest(1), 20, [0; 32]),
+			pallet_verification::Error::<Test>::RevealMismatch
+		);
+		// Nor with the salt it saw (10's salt is `[0; 32]` here: the helper salts with the index).
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(11), j, 1, digest(1), 20, [1; 32]),
+			pallet_verification::Error::<Test>::RevealMismatch
+		);
+		let JobPhase::Revealing { until } = job(j).phase else { panic!("not revealing") };
+		run_to_block(until + 1);
+		let job = job(j);
+		assert_eq!(job.replicas[1].state, ReplicaState::Missed(Missed::Reveal));
+		assert_eq!(job.replicas[1].paid, 0);
+	});
+}
+
+#[test]
+fn wasm_replicas_that_differ_in_units_dispute() {
 	ExtBuilder.build_and_execute(|| {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
@@ -802,12 +953,83 @@ fn cancel_running_job_pays_committed_replicas_only() {
 		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
 		ack(10, j, 0);
 		ack(11, j, 1);
+		// Same digest; 11 claims the whole budget.
 		commit(10, j, 0, digest(1), 20);
-		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		commit(11, j, 1, digest(1), 100);
+		reveal(10, j, 0, digest(1));
+		reveal(11, j, 1, digest(1));
+		assert_eq!(job(j).phase, JobPhase::Disputed);
+		assert_eq!(total(ALICE), before);
+	});
+}
+
+#[test]
+fn the_quorum_is_paid_the_units_it_agreed_on() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=12);
+		let program = register_wasm(ALICE);
+		for p in 10..=12 {
+			offer(p, 5, 1);
+		}
+		let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
+		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
+			ack(p, j, r);
+			commit(p, j, r, digest(1), if p == 12 { 100 } else { 20 });
+		}
+		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
+			reveal(p, j, r, digest(1));
+		}
 		let job = job(j);
-		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![90, 0]);
-		assert_eq!(total(ALICE), before - 100);
-		assert_eq!(Offers::<Test>::get(1).unwrap().in_use, 0);
+		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
+		// 5 × 20 = 100 less 10%: the inflated claim is the minority and is not paid.
+		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![90, 90, 0]);
+	});
+}
+
+#[test]
+fn after_a_missed_reveal_the_new_round_is_judged_without_the_public_digest() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=13);
+		let program = register_wasm(ALICE);
+		for p in 10..=13 {
+			offer(p, 5, 1);
+		}
+		let before = total(ALICE);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		ack(10, j, 0);
+		ack(11, j, 1);
+		commit(10, j, 0, digest(1), 20);
+		commit(11, j, 1, digest(1), 20);
+		reveal(10, j, 0, digest(1));
+		// 11 never reveals; 10's digest is public now.
+		let JobPhase::Revealing { until } = job(j).phase else { panic!("not revealing") };
+		run_to_block(until + 1);
+		let after = job(j);
+		assert_eq!(after.round, 1);
+		assert_eq!(after.replicas[0].state, ReplicaState::Superseded);
+		assert_eq!(after.replicas[1].state, ReplicaState::Missed(Missed::Reveal));
+		// Two fresh replicas on providers the job has not had, in round 1.
+		let fresh: Vec<_> =
+			after.replicas.iter().filter(|r| r.round == 1).map(|r| r.provider).collect();
+		assert_eq!(fresh, vec![12, 13]);
+		assert!(market_events().contains(&Event::RoundStarted { job: j, round: 1 }));
+		// The superseded replica's slot is free again.
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
+		for (r, p) in [(2u8, 12), (3, 13)] {
+			ack(p, j, r);
+			commit(p, j, r, digest(1), 20);
+		}
+		// Round 0's commitments are forgotten: its replicas cannot come back.
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), 20, [0; 32]),
+			pallet_verification::Error::<Test>::NoCommitment
+		);
+		reveal(12, j, 2, digest(1));
+		reveal(13, j, 3, digest(1));
+		let job = job(j);
+		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
+		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![0, 0, 90, 90]);
+		assert_eq!(total(ALICE), before - 200);
 	});
 }
 
@@ -1004,6 +1226,307 @@ proptest! {
 	}
 }
 
+// ---------------------------------------------------------------- slashing
+
+/// The pending slashes of `provider`.
+fn pending_slashes(provider: AccountId) -> Vec<pallet_slashing::PendingSlash<Test>> {
+	pallet_slashing::PendingSlashes::<Test>::iter()
+		.map(|(_, s)| s)
+		.filter(|s| s.provider == provider)
+		.collect()
+}
+
+fn stake(provider: AccountId) -> Balance {
+	pallet_provider_staking::Providers::<Test>::get(provider).unwrap().held()
+}
+
+#[test]
+fn a_missed_acknowledgement_is_slashed_after_the_defer_period() {
+	ExtBuilder.build_and_execute(|| {
+		let j = job_on_two_offers();
+		let before = stake(10);
+		run_to_block(2 + ACK);
+		assert_eq!(job(j).replicas[0].state, ReplicaState::Missed(Missed::Ack));
+		let pending = pending_slashes(10);
+		assert_eq!(pending.len(), 1);
+		assert_eq!((pending[0].offence, pending[0].amount), (OffenceKind::MissedAck, 1));
+		// Deferred: nothing taken yet, but frozen.
+		assert_eq!(stake(10), before);
+		run_to_block(2 + ACK + SLASH_DEFER);
+		assert_eq!(stake(10), before - 1);
+		assert!(pending_slashes(10).is_empty());
+	});
+}
+
+#[test]
+fn an_outvoted_provider_is_slashed_and_the_quorum_and_requester_compensated() {
+	ExtBuilder.build_and_execute(|| {
+		let j = three_replicas_one_liar();
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+		let pending = pending_slashes(12);
+		assert_eq!(pending.len(), 1);
+		assert_eq!((pending[0].offence, pending[0].amount), (OffenceKind::WrongResult, 50));
+		assert_eq!(pending[0].honest.to_vec(), vec![10, 11]);
+		assert!(pending_slashes(10).is_empty() && pending_slashes(11).is_empty());
+		let (alice, ten, liar, fee) = (total(ALICE), total(10), total(12), total(FEE_ACCOUNT));
+		run_to_block(1 + SLASH_DEFER);
+		// 50% to the requester, 30% shared by the quorum, the rest to the fee account.
+		assert_eq!(total(ALICE), alice + 25);
+		assert_eq!(total(10), ten + 7);
+		assert_eq!(total(12), liar - 50);
+		assert_eq!(total(FEE_ACCOUNT), fee + 50 - 25 - 14);
+	});
+}
+
+#[test]
+fn a_missed_reveal_compensates_the_replicas_that_revealed() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=13);
+		let program = register_wasm(ALICE);
+		for p in 10..=13 {
+			offer(p, 5, 1);
+		}
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		ack(10, j, 0);
+		ack(11, j, 1);
+		commit(10, j, 0, digest(1), 20);
+		commit(11, j, 1, digest(1), 20);
+		reveal(10, j, 0, digest(1));
+		let JobPhase::Revealing { until } = job(j).phase else { panic!("not revealing") };
+		run_to_block(until + 1);
+		let pending = pending_slashes(11);
+		assert_eq!(pending.len(), 1);
+		assert_eq!(pending[0].offence, OffenceKind::MissedReveal);
+		// The superseded replica that revealed is the one harmed.
+		assert_eq!(pending[0].honest.to_vec(), vec![10]);
+		assert!(pending_slashes(10).is_empty());
+	});
+}
+
+#[test]
+fn providers_that_meet_their_deadlines_and_agree_are_never_slashed() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		for (r, p) in [(0u8, 10), (1, 11)] {
+			ack(p, j, r);
+			commit(p, j, r, digest(1), 10);
+		}
+		reveal(10, j, 0, digest(1));
+		reveal(11, j, 1, digest(1));
+		run_to_block(1 + SLASH_DEFER + 1);
+		assert_eq!(pallet_slashing::PendingSlashes::<Test>::iter().count(), 0);
+		assert!(pallet_slashing::AppliedSlashes::<Test>::iter().next().is_none());
+	});
+}
+
+#[test]
+fn a_disputed_job_slashes_nobody_for_its_result() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		for (r, p) in [(0u8, 10), (1, 11)] {
+			ack(p, j, r);
+			commit(p, j, r, digest(p as u8), 10);
+		}
+		reveal(10, j, 0, digest(10));
+		reveal(11, j, 1, digest(11));
+		assert_eq!(job(j).phase, JobPhase::Disputed);
+		assert_eq!(pallet_slashing::PendingSlashes::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn a_slash_cancelled_by_root_inside_the_window_is_not_applied() {
+	ExtBuilder.build_and_execute(|| {
+		let j = job_on_two_offers();
+		let before = stake(10);
+		run_to_block(2 + ACK);
+		assert_eq!(job(j).replicas[0].state, ReplicaState::Missed(Missed::Ack));
+		let (id, _) = pallet_slashing::PendingSlashes::<Test>::iter().next().unwrap();
+		assert_ok!(Slashing::cancel_slash(RuntimeOrigin::root(), id));
+		run_to_block(2 + ACK + SLASH_DEFER + 1);
+		assert_eq!(stake(10), before);
+	});
+}
+
+// ---------------------------------------------------------------- reputation
+
+fn score(provider: AccountId) -> sp_runtime::Perbill {
+	<Reputation as stratus_primitives::ReputationProvider<AccountId>>::score(
+		&provider,
+		JobKind::Wasm,
+	)
+}
+
+#[test]
+fn verified_results_raise_reputation_and_outvoted_ones_lower_it() {
+	ExtBuilder.build_and_execute(|| {
+		let j = three_replicas_one_liar();
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+		let half = sp_runtime::Perbill::from_percent(50);
+		assert!(score(10) > half && score(11) > half);
+		assert!(score(12) < half);
+		let valid = |p| {
+			<Reputation as stratus_primitives::ReputationProvider<AccountId>>::consecutive_valid(
+				&p,
+				JobKind::Wasm,
+			)
+		};
+		assert_eq!((valid(10), valid(12)), (1, 0));
+	});
+}
+
+#[test]
+fn a_missed_deadline_lowers_reputation_and_a_dispute_is_recorded_by_every_replica() {
+	ExtBuilder.build_and_execute(|| {
+		let j = job_on_two_offers();
+		run_to_block(2 + ACK);
+		assert_eq!(job(j).replicas[0].state, ReplicaState::Missed(Missed::Ack));
+		assert!(score(10) < sp_runtime::Perbill::from_percent(50));
+	});
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		for (r, p) in [(0u8, 10), (1, 11)] {
+			ack(p, j, r);
+			commit(p, j, r, digest(p as u8), 10);
+		}
+		reveal(10, j, 0, digest(10));
+		reveal(11, j, 1, digest(11));
+		assert_eq!(job(j).phase, JobPhase::Disputed);
+		assert!(score(10) < sp_runtime::Perbill::from_percent(50));
+		assert!(score(11) < sp_runtime::Perbill::from_percent(50));
+	});
+}
+
+#[test]
+fn a_job_may_require_a_minimum_reputation() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 2);
+		offer(11, 6, 2);
+		// Provider 11 earns a record of one verified result; 10 is a newcomer (a half).
+		let warmup = submit(BOB, JobSpec { replication: 2, ..spec(program) });
+		for (r, p) in [(0u8, 10), (1, 11)] {
+			ack(p, warmup, r);
+		}
+		commit(10, warmup, 0, digest(1), 10);
+		commit(11, warmup, 1, digest(1), 10);
+		reveal(10, warmup, 0, digest(1));
+		reveal(11, warmup, 1, digest(1));
+		// Both now have one agreement: (1 + 1) / (1 + 2) ≈ 0.67. A new provider with none is
+		// excluded by a 60% floor.
+		providers(12..=12);
+		offer(12, 1, 1);
+		let requirements = RequirementsSpec {
+			min_reputation: sp_runtime::Perbill::from_percent(60),
+			..Default::default()
+		};
+		let j = submit(ALICE, JobSpec { requirements, ..spec(program) });
+		// The cheapest offer (12's) is passed over for its reputation.
+		assert_eq!(job(j).replicas[0].provider, 10);
+		// And why_no_match counts it.
+		let picky = RequirementsSpec {
+			min_reputation: sp_runtime::Perbill::from_percent(99),
+			..Default::default()
+		};
+		let none = submit(ALICE, JobSpec { requirements: picky, ..spec(program) });
+		assert!(job(none).replicas.is_empty());
+		let report = Market::why_no_match(none).unwrap();
+		assert!(report.excluded_by.contains(&(Requirement::MinReputation, 3)), "{report:?}");
+	});
+}
+
+proptest! {
+	/// Replicas that behave at random — honest, wrong, inflating their units, silent at any step
+	/// — on jobs of random replication: money is conserved through matching, settlement and every
+	/// slash, and a replica that met every deadline with the quorum's result is never slashed.
+	#[test]
+	fn money_is_conserved_and_the_honest_are_never_slashed(
+		jobs in proptest::collection::vec(
+			(1u8..4, proptest::collection::vec(0u8..6, 3)),
+			1..6,
+		),
+	) {
+		ExtBuilder.build().execute_with(|| -> Result<(), TestCaseError> {
+			providers(10..=19);
+			let program = register_wasm(ALICE);
+			for p in 10..=19 {
+				offer(p, 3, 4);
+			}
+			let accounts: Vec<AccountId> = (1..=19).chain([FEE_ACCOUNT]).collect();
+			let money = || accounts.iter().map(|a| total(*a)).sum::<Balance>();
+			let start = money();
+			let mut honest = Vec::new();
+			for (n, (replication, behaviours)) in jobs.into_iter().enumerate() {
+				let requester = 1 + (n as u64 % 5);
+				let j = submit(requester, JobSpec { replication, ..spec(program) });
+				let replicas = job(j).replicas.clone();
+				// 0, 1: honest; 2: wrong digest; 3: inflated units; 4: no acknowledgement;
+				// 5: no reveal.
+				for (r, b) in replicas.iter().zip(behaviours.iter().cycle()) {
+					if *b == 4 {
+						continue;
+					}
+					ack(r.provider, j, r.index);
+					let (d, units) = match b {
+						2 => (digest(9), 10),
+						3 => (digest(1), 99),
+						_ => (digest(1), 10),
+					};
+					commit(r.provider, j, r.index, d, units);
+				}
+				run_to_block(System::block_number() + 1);
+				for (r, b) in replicas.iter().zip(behaviours.iter().cycle()) {
+					let state = job(j).replicas.iter().find(|x| x.index == r.index).unwrap().state;
+					if *b != 4 && *b != 5 && state == ReplicaState::Committed
+						&& matches!(job(j).phase, JobPhase::Revealing { .. })
+					{
+						reveal(r.provider, j, r.index, if *b == 2 { digest(9) } else { digest(1) });
+					}
+					if *b <= 1 {
+						honest.push((j, r.provider));
+					}
+				}
+				run_to_block(System::block_number() + 30);
+				prop_assert_eq!(money(), start);
+			}
+			run_to_block(System::block_number() + SLASH_DEFER + 60);
+			prop_assert_eq!(money(), start);
+			// An honest replica is slashed only when liars that agree with each other outvote it
+			// (a ring holding the majority of the job's replicas, which random stake-weighted
+			// verifiers make rare). Whenever the honest result is the verified one, the replicas
+			// that gave it are never slashed for the job.
+			for (j, provider) in honest {
+				let Some(job) = Jobs::<Test>::get(j) else { continue };
+				if let JobPhase::Settled { digest: d } = job.phase {
+					let r = job.replicas.iter().find(|r| r.provider == provider).unwrap();
+					if r.digest == Some(d) && r.paid > 0 {
+						let slashed = pallet_slashing::AppliedSlashes::<Test>::get(provider)
+							.iter()
+							.any(|s| s.job == j);
+						prop_assert!(!slashed, "an honest replica of a settled job was slashed");
+					}
+				}
+			}
+			Market::do_try_state().unwrap();
+			Slashing::do_try_state().unwrap();
+			Ok(())
+		})?;
+	}
+}
+
 #[test]
 fn job_short_of_a_replica_still_ends_at_commit_close() {
 	ExtBuilder.build_and_execute(|| {
@@ -1013,8 +1536,8 @@ fn job_short_of_a_replica_still_ends_at_commit_close() {
 		offer(11, 5, 1);
 		let before = total(ALICE);
 		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
-		// Fully matched: no commit-close deadline queued yet.
-		assert!(!job(j).close_scheduled);
+		// Fully matched: its next wake-up is replica 1's acknowledgement deadline.
+		assert_eq!(job(j).wake_at, Some(1 + ACK + 1));
 		ack(10, j, 0);
 		commit(10, j, 0, digest(1), 10);
 		// Replica 1 misses its acknowledgement and there is no one to reissue it to.
@@ -1022,7 +1545,8 @@ fn job_short_of_a_replica_still_ends_at_commit_close() {
 		let short = job(j);
 		assert_eq!(short.replicas[1].state, ReplicaState::Missed(Missed::Ack));
 		assert_eq!(short.unfilled(), 1);
-		assert!(short.close_scheduled);
+		// Short of a replica: it wakes at its commit close at the latest.
+		assert!(short.wake_at.unwrap() <= short.commit_close());
 		// At commit close the lone commit is revealed; one of two is no quorum: expired, refunded.
 		run_to_block(short.commit_close());
 		assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
@@ -1051,28 +1575,79 @@ fn offer_cannot_shrink_below_its_slots_in_use() {
 }
 
 #[test]
-fn a_full_deadline_queue_refuses_the_job_and_keeps_nothing() {
+fn many_jobs_due_in_one_block_all_end_and_none_is_dropped() {
+	ExtBuilder.build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let before = total(ALICE);
+		// 300 resting jobs with the same deadline, more than the old per-block queue held.
+		let jobs: Vec<_> = (0..300).map(|_| submit(ALICE, spec(program))).collect();
+		let close = job(jobs[0]).commit_close();
+		assert!(jobs.iter().all(|j| job(*j).wake_at == Some(close)));
+		assert_eq!(crate::Deadlines::<Test>::iter_prefix(close).count(), 300);
+		run_to_block(close);
+		for j in &jobs {
+			assert_eq!(job(*j).phase, JobPhase::Expired);
+			assert_eq!(job(*j).wake_at, None);
+		}
+		// Ended jobs took their wake-ups with them.
+		assert_eq!(crate::Deadlines::<Test>::iter().count(), 0);
+		assert_eq!(total(ALICE), before);
+	});
+}
+
+#[test]
+fn a_cancelled_job_leaves_no_wake_up_behind() {
+	ExtBuilder.build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let j = submit(ALICE, spec(program));
+		assert_eq!(crate::Deadlines::<Test>::iter().count(), 1);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		assert_eq!(crate::Deadlines::<Test>::iter().count(), 0);
+		assert_eq!(job(j).wake_at, None);
+	});
+}
+
+#[test]
+fn anyone_can_end_an_overdue_job_the_hook_has_not_reached() {
 	ExtBuilder.build_and_execute(|| {
 		providers(10..=10);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 1);
-		// Fill the acknowledgement deadline's block and every block it may spill into.
-		let due = System::block_number() + ACK + 1;
-		for block in due..=due + 8 {
-			crate::Timeouts::<Test>::insert(
-				block,
-				sp_runtime::BoundedVec::truncate_from(vec![crate::Timeout::Reveal(999); 64]),
-			);
-		}
 		let before = total(ALICE);
-		assert_noop!(
-			Market::submit_job(RuntimeOrigin::signed(ALICE), spec(program)),
-			Error::<Test>::TimeoutQueueFull
-		);
+		let j = submit(ALICE, spec(program));
+		// Nothing is overdue yet: refused, nothing changes.
+		assert_noop!(Market::end_overdue(RuntimeOrigin::signed(BOB), j), Error::<Test>::NotOverdue);
+		// The acknowledgement deadline passes while the hook does not run (a crowded chain).
+		let due = job(j).wake_at.unwrap();
+		System::set_block_number(due);
+		let result = Market::end_overdue(RuntimeOrigin::signed(BOB), j).unwrap();
+		assert_eq!(result.pays_fee, Pays::No);
+		assert_eq!(job(j).replicas[0].state, ReplicaState::Missed(Missed::Ack));
+		// Handled once: the next call finds nothing overdue.
+		assert_noop!(Market::end_overdue(RuntimeOrigin::signed(BOB), j), Error::<Test>::NotOverdue);
+		// Past its commit close, the job ends at once and refunds.
+		System::set_block_number(job(j).commit_close());
+		assert_ok!(Market::end_overdue(RuntimeOrigin::signed(BOB), j));
+		assert_eq!(job(j).phase, JobPhase::Expired);
 		assert_eq!(total(ALICE), before);
-		// Clean up, so that the invariants see a consistent queue.
-		for block in due..=due + 8 {
-			crate::Timeouts::<Test>::remove(block);
-		}
+		assert_noop!(
+			Market::end_overdue(RuntimeOrigin::signed(BOB), j),
+			Error::<Test>::JobFinished
+		);
+		// The hook, catching up, finds nothing left of it.
+		run_to_block(System::block_number() + 1);
+		assert_eq!(crate::Deadlines::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn try_state_catches_a_job_without_a_wake_up() {
+	ExtBuilder.build().execute_with(|| {
+		let program = register_wasm(ALICE);
+		let j = submit(ALICE, spec(program));
+		assert_ok!(Market::do_try_state());
+		let at = job(j).wake_at.unwrap();
+		crate::Deadlines::<Test>::remove(at, j);
+		assert!(Market::do_try_state().is_err());
 	});
 }

@@ -1,85 +1,149 @@
-//! Deadlines: scheduled when they are set, handled at the start of the block after they pass,
-//! metered so that a crowded block carries the rest over to the next.
+//! Deadlines: every job that has not ended has exactly one wake-up queued, at the block after
+//! its earliest pending deadline; the block-start hook handles what is due (metered, so that a
+//! crowded block carries the rest over to the next), and anyone may end an overdue job whose
+//! wake-up the hook has not reached yet.
+//!
+//! The queue, `Deadlines`, is a map keyed by `(block, job)` with no per-block cap: queuing cannot
+//! fail, so no deadline is ever dropped (finding H-2 of the December 2026 review), and an ended job
+//! takes its wake-up with it.
 
 use crate::{
-	Config, Error, Event, JobPhase, Jobs, Missed, Pallet, ReplicaState, Timeout, TimeoutCursor,
-	Timeouts, WeightInfo,
+	Config, Deadlines, Error, Event, Job, JobPhase, Jobs, Pallet, ReplicaState, TimeoutCursor,
+	WeightInfo,
 };
+use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{One, Saturating};
+use stratus_primitives::JobId;
 
-/// How many blocks past its due block a deadline may be queued when its block is full.
-const SPILL_BLOCKS: u32 = 8;
+/// What handling one job's wake-up did, for its weight.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Handled {
+	/// Replicas that missed their acknowledgement or commit, with the refill walk after them.
+	pub missed: bool,
+	/// The commit window closed (replicas missed, the reveal window opened or the job ended).
+	pub commit_close: bool,
+	/// The reveal window closed and the job was judged.
+	pub reveal_close: bool,
+}
 
 impl<T: Config> Pallet<T> {
-	/// The block's share of what every job placed in it writes: the job counter (`NextJobId`)
-	/// and the queue of the acknowledgement deadlines its replicas get (`Timeouts` at
-	/// `now + AckWindow + 1`, or a spill block after it). However many jobs touch them, each
-	/// key is read from and written to the database once per block, so the block pays for them
-	/// here, once, and `submit_job`'s benchmark whitelists them — the way FRAME treats
-	/// `System::Account` of the signer (paid by the transaction extensions) or
-	/// `System::BlockWeight`.
+	/// The block's share of what every job placed in it writes: the job counter (`NextJobId`),
+	/// read and written once per block however many jobs touch it, so the block pays for it here
+	/// and `submit_job`'s benchmark whitelists it — the way FRAME treats `System::Account` of the
+	/// signer or `System::BlockWeight`.
 	pub(crate) fn hot_keys_weight() -> Weight {
-		let keys = 2u64.saturating_add(SPILL_BLOCKS.into());
-		T::DbWeight::get().reads_writes(keys, keys)
+		T::DbWeight::get().reads_writes(1, 1)
 	}
 
-	/// Queue `timeout` to be handled at block `at`, or in one of the next `SPILL_BLOCKS` blocks
-	/// when `at` is full.
-	pub(crate) fn schedule(at: BlockNumberFor<T>, timeout: Timeout) -> DispatchResult {
-		let mut block = at;
-		for _ in 0..=SPILL_BLOCKS {
-			// `try_append` reads only the length prefix: queuing stays O(1) however full the block.
-			let pushed = Timeouts::<T>::try_append(block, timeout).is_ok();
-			if pushed {
-				return Ok(());
-			}
-			block = block.saturating_add(One::one());
+	/// The block in which the hook must look at `job` next: the block after its earliest pending
+	/// deadline (a replica's acknowledgement or commit deadline, the commit close when it is short
+	/// of replicas or has some to judge, the reveal window's close), and never after the block
+	/// after its deadline. `None` for an ended job.
+	pub(crate) fn next_wake(job: &Job<T>) -> Option<BlockNumberFor<T>> {
+		let after = |b: BlockNumberFor<T>| b.saturating_add(One::one());
+		let mut wake = after(job.deadline);
+		match job.phase {
+			JobPhase::Open => {
+				for replica in job.replicas.iter() {
+					let due = match replica.state {
+						ReplicaState::Assigned => Some(replica.ack_by),
+						ReplicaState::Acknowledged => replica.commit_by,
+						_ => None,
+					};
+					if let Some(due) = due {
+						wake = wake.min(after(due));
+					}
+				}
+				// The commit close ends a job that is short of replicas, and opens the reveals of
+				// one whose missing replicas could not be reissued.
+				let waiting = job.replicas.iter().any(|r| r.state.is_live());
+				if job.unfilled() > 0 || !waiting {
+					wake = wake.min(job.commit_close());
+				}
+			},
+			JobPhase::Revealing { until } => wake = wake.min(after(until)),
+			_ => return None,
 		}
-		Err(Error::<T>::TimeoutQueueFull.into())
+		Some(wake)
 	}
 
-	/// The weight of handling one deadline of this kind, at its worst.
-	fn timeout_weight(timeout: &Timeout) -> Weight {
+	/// Store `job`, its wake-up queued where [`Self::next_wake`] says.
+	pub(crate) fn store_job(id: JobId, mut job: Job<T>) {
+		Self::reschedule(id, &mut job);
+		Jobs::<T>::insert(id, job);
+	}
+
+	/// Queue the job's wake-up where [`Self::next_wake`] says (never before the next block, which
+	/// the hook has not reached), moving the one it had; an ended job's wake-up is removed. Call
+	/// after any change to a job's deadlines or phase, before storing it.
+	pub(crate) fn reschedule(id: JobId, job: &mut Job<T>) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let wake = Self::next_wake(job).map(|at| at.max(now.saturating_add(One::one())));
+		if wake == job.wake_at {
+			return;
+		}
+		if let Some(old) = job.wake_at {
+			Deadlines::<T>::remove(old, id);
+		}
+		if let Some(at) = wake {
+			Deadlines::<T>::insert(at, id, ());
+		}
+		job.wake_at = wake;
+	}
+
+	/// The weight of handling one wake-up at its worst: replicas missing their deadlines and the
+	/// refill walk, the commit close, and the judging of the reveals.
+	pub(crate) fn wake_weight_max() -> Weight {
 		let scan = T::MaxMatchScan::get();
-		let replicas = T::MaxReplicasPerJob::get();
-		match timeout {
-			Timeout::Ack(..) => T::WeightInfo::timeout_ack(scan),
-			Timeout::Commit(..) => T::WeightInfo::timeout_commit(scan),
-			Timeout::CommitClose(..) => T::WeightInfo::timeout_commit_close(replicas),
-			Timeout::Reveal(..) => T::WeightInfo::timeout_reveal(replicas),
-		}
+		let replicas = u32::from(T::MaxReplication::get());
+		T::WeightInfo::timeout_ack(scan)
+			.max(T::WeightInfo::timeout_commit(scan))
+			.saturating_add(T::WeightInfo::timeout_commit_close(replicas))
+			.saturating_add(T::WeightInfo::timeout_reveal(replicas))
 	}
 
-	/// Handle every deadline due by `now`, within `MaxTimeoutWeight`.
+	/// The weight of handling one wake-up that did `handled`.
+	pub(crate) fn wake_weight(handled: Handled) -> Weight {
+		let scan = T::MaxMatchScan::get();
+		let replicas = u32::from(T::MaxReplication::get());
+		// Reading the job and moving its wake-up, when nothing was due.
+		let mut weight = T::DbWeight::get().reads_writes(1, 3);
+		if handled.missed {
+			weight = weight.saturating_add(
+				T::WeightInfo::timeout_ack(scan).max(T::WeightInfo::timeout_commit(scan)),
+			);
+		}
+		if handled.commit_close {
+			weight = weight.saturating_add(T::WeightInfo::timeout_commit_close(replicas));
+		}
+		if handled.reveal_close {
+			weight = weight.saturating_add(T::WeightInfo::timeout_reveal(replicas));
+		}
+		weight
+	}
+
+	/// Handle every wake-up due by `now`, within `MaxTimeoutWeight`.
 	pub(crate) fn on_initialize_timeouts(now: BlockNumberFor<T>) -> Weight {
 		let mut meter = WeightMeter::with_limit(T::MaxTimeoutWeight::get());
 		let per_block = T::WeightInfo::timeouts_block();
+		let worst = Self::wake_weight_max();
 		// A chain that gains this pallet later starts from its current block.
 		let mut block = TimeoutCursor::<T>::get().unwrap_or(now);
 		while block <= now {
 			if meter.try_consume(per_block).is_err() {
 				break;
 			}
-			let mut queue = Timeouts::<T>::take(block).into_inner();
-			let mut handled = 0usize;
-			for timeout in queue.iter() {
-				if meter.try_consume(Self::timeout_weight(timeout)).is_err() {
-					break;
+			// Handlers queue only from `now + 1` on, never into the block being drained.
+			let due: Vec<JobId> = Deadlines::<T>::iter_key_prefix(block).collect();
+			for id in due {
+				if !meter.can_consume(worst) {
+					TimeoutCursor::<T>::put(block);
+					return meter.consumed();
 				}
-				Self::handle_timeout(*timeout, now);
-				handled = handled.saturating_add(1);
-			}
-			if handled < queue.len() {
-				// Out of weight: keep the rest for the next block.
-				let rest = queue.split_off(handled);
-				Timeouts::<T>::insert(
-					block,
-					BoundedVec::<Timeout, T::MaxTimeoutsPerBlock>::truncate_from(rest),
-				);
-				TimeoutCursor::<T>::put(block);
-				return meter.consumed();
+				let handled = Self::wake(id, now);
+				meter.consume(Self::wake_weight(handled));
 			}
 			block = block.saturating_add(One::one());
 		}
@@ -87,67 +151,110 @@ impl<T: Config> Pallet<T> {
 		meter.consumed()
 	}
 
-	/// Act on one deadline; a deadline the job has moved past is ignored.
-	pub(crate) fn handle_timeout(timeout: Timeout, now: BlockNumberFor<T>) {
-		let id = timeout.job();
-		let Some(mut job) = Jobs::<T>::get(id) else { return };
-		if job.phase.is_final() {
-			return;
+	/// Handle the wake-up of job `id`: act on every deadline of it that has passed by `now`, then
+	/// queue its next wake-up.
+	pub(crate) fn wake(id: JobId, now: BlockNumberFor<T>) -> Handled {
+		let Some(mut job) = Jobs::<T>::get(id) else {
+			// Defensive: a job takes its wake-up with it when it is removed.
+			Deadlines::<T>::remove(now, id);
+			return Handled::default();
+		};
+		if let Some(at) = job.wake_at {
+			Deadlines::<T>::remove(at, id);
+			job.wake_at = None;
 		}
-		match timeout {
-			Timeout::Ack(_, index) | Timeout::Commit(_, index) => {
-				let Some(replica) = job.replicas.iter().find(|r| r.index == index) else {
-					return;
-				};
-				let missed = match (timeout, replica.state) {
-					(Timeout::Ack(..), ReplicaState::Assigned) if replica.ack_by < now => {
-						Missed::Ack
-					},
-					(Timeout::Commit(..), ReplicaState::Acknowledged)
-						if replica.commit_by.is_some_and(|c| c < now) =>
-					{
-						Missed::Commit
-					},
-					_ => return,
-				};
-				Self::miss(id, &mut job, index, missed);
-				if job.phase == JobPhase::Open {
-					// Whatever cannot be matched now rests in the bid book.
-					let _ = Self::fill(id, &mut job);
-					// A full deadline queue leaves the job to its replicas' deadlines.
-					let _ = Self::sync_bid_book(id, &mut job);
-					Self::advance(id, &mut job);
-				}
-			},
-			Timeout::CommitClose(_) => {
-				job.close_scheduled = false;
-				if job.phase != JobPhase::Open {
-					Jobs::<T>::insert(id, job);
-					return;
-				}
-				let late: alloc::vec::Vec<_> = job
-					.replicas
-					.iter()
-					.filter(|r| r.state.is_live() && !r.state.has_committed())
-					.map(|r| r.index)
-					.collect();
-				for index in late {
-					Self::miss(id, &mut job, index, Missed::Commit);
-				}
-				if job.replicas.iter().any(|r| r.state == ReplicaState::Committed) {
-					Self::open_reveal(id, &mut job);
-				} else if job.replicas.iter().any(|r| r.state == ReplicaState::Revealed) {
-					Self::finalize(id, &mut job);
-				} else {
-					let refunded = Self::end_job(id, &mut job, JobPhase::Expired);
-					Self::deposit_event(Event::JobExpired { job: id, refunded });
-				}
-			},
-			Timeout::Reveal(_) => match job.phase {
-				JobPhase::Revealing { until } if until < now => Self::finalize(id, &mut job),
-				_ => return,
-			},
-		}
+		let handled = Self::handle_due(id, &mut job, now);
+		Self::reschedule(id, &mut job);
 		Jobs::<T>::insert(id, job);
+		handled
+	}
+
+	/// Act on the deadlines of `job` that have passed by `now`; a deadline the job has moved past
+	/// is ignored.
+	pub(crate) fn handle_due(id: JobId, job: &mut Job<T>, now: BlockNumberFor<T>) -> Handled {
+		let mut handled = Handled::default();
+		if job.phase == JobPhase::Open {
+			let late: Vec<_> = job
+				.replicas
+				.iter()
+				.filter(|r| match r.state {
+					ReplicaState::Assigned => r.ack_by < now,
+					ReplicaState::Acknowledged => r.commit_by.is_some_and(|c| c < now),
+					_ => false,
+				})
+				.map(|r| r.index)
+				.collect();
+			if !late.is_empty() {
+				handled.missed = true;
+				for index in late {
+					Self::miss(id, job, index);
+				}
+				Self::refill(id, job);
+				Self::advance(id, job);
+			}
+		}
+		if job.phase == JobPhase::Open && now >= job.commit_close() {
+			handled.commit_close = true;
+			Self::close_commits(id, job);
+		}
+		match job.phase {
+			JobPhase::Revealing { until } if until < now => {
+				handled.reveal_close = true;
+				Self::finalize(id, job);
+				// A new round walked the book for fresh replicas.
+				handled.missed |= job.phase == JobPhase::Open;
+			},
+			_ => {},
+		}
+		if !job.phase.is_final() && now > job.deadline {
+			// Defensive: every path above ends a job by its deadline. Whatever is still held is
+			// refunded rather than kept for ever.
+			frame_support::defensive!("a job outlived its deadline");
+			let refunded = Self::end_job(id, job, JobPhase::Expired);
+			Self::deposit_event(Event::JobExpired { job: id, refunded });
+		}
+		handled
+	}
+
+	/// The commit window closed: uncommitted replicas miss; the reveal window opens for whatever
+	/// committed, the reveals already in are judged, or the job expires.
+	fn close_commits(id: JobId, job: &mut Job<T>) {
+		let late: Vec<_> = job
+			.replicas
+			.iter()
+			.filter(|r| r.state.is_live() && !r.state.has_committed())
+			.map(|r| r.index)
+			.collect();
+		for index in late {
+			Self::miss(id, job, index);
+		}
+		Self::leave_bid_book(id, job);
+		if job.replicas.iter().any(|r| r.state == ReplicaState::Committed) {
+			Self::open_reveal(id, job);
+		} else if job.replicas.iter().any(|r| r.state == ReplicaState::Revealed) {
+			Self::finalize(id, job);
+		} else {
+			let refunded = Self::end_job(id, job, JobPhase::Expired);
+			Self::deposit_event(Event::JobExpired { job: id, refunded });
+		}
+	}
+
+	/// Match a job's missing replicas and put it in (or take it out of) the bid book. A refill
+	/// can fail only where it cannot happen (a replica index past 255, guarded by
+	/// `MaxReplicasPerJob`); the job then waits for its deadlines as it is.
+	pub(crate) fn refill(id: JobId, job: &mut Job<T>) {
+		if Self::fill(id, job).is_err() {
+			frame_support::defensive!("refilling a job failed");
+		}
+		Self::sync_bid_book(id, job);
+	}
+
+	/// End job `id` if one of its deadlines has passed and the block-start hook has not handled
+	/// it yet (a crowded chain carries wake-ups over): what `end_overdue` does.
+	pub(crate) fn do_end_overdue(id: JobId) -> Result<Handled, DispatchError> {
+		let job = Self::running_job(id)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(job.wake_at.is_some_and(|at| at <= now), Error::<T>::NotOverdue);
+		Ok(Self::wake(id, now))
 	}
 }

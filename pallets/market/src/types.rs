@@ -92,6 +92,9 @@ pub struct Requirements<T: Config> {
 	pub min_memory_mib: u32,
 	/// Least active stake the provider must have bonded.
 	pub min_stake: BalanceOf<T>,
+	/// Least reputation (`pallet-reputation`'s score for the job's kind) the provider must have;
+	/// zero imposes nothing (a newcomer scores ½).
+	pub min_reputation: sp_runtime::Perbill,
 }
 
 /// Why a replica stopped without being paid.
@@ -115,6 +118,8 @@ pub enum Missed {
 	Commit,
 	/// It committed but did not reveal before the reveal window closed.
 	Reveal,
+	/// Its provider declined it before its acknowledgement deadline (no offence).
+	Declined,
 }
 
 /// Where a replica is in its life.
@@ -142,6 +147,10 @@ pub enum ReplicaState {
 	Revealed,
 	/// It missed a deadline; the job reissued it (or ran out of time to).
 	Missed(Missed),
+	/// It revealed in a round that ended without a verdict because other replicas missed their
+	/// reveal; the job went on with a new round of fresh replicas, judged without it (its digest
+	/// was public, so later replicas could have copied it). Not paid.
+	Superseded,
 	/// The job ended; `paid` on the replica says what the provider earned.
 	Done,
 }
@@ -166,6 +175,8 @@ impl ReplicaState {
 pub struct Replica<T: Config> {
 	/// The replica's index within the job.
 	pub index: ReplicaIndex,
+	/// The round of the job it belongs to: replicas are judged only against their own round.
+	pub round: u8,
 	/// The provider running it.
 	pub provider: T::AccountId,
 	/// The offer whose slot it uses.
@@ -180,7 +191,7 @@ pub struct Replica<T: Config> {
 	pub ack_by: BlockNumberFor<T>,
 	/// The last block in which it may commit; set when acknowledged.
 	pub commit_by: Option<BlockNumberFor<T>>,
-	/// Compute units reported with the commit.
+	/// Compute units revealed (bound by the commitment).
 	pub units: Option<u64>,
 	/// The digest revealed.
 	pub digest: Option<H256>,
@@ -260,10 +271,12 @@ pub struct Job<T: Config> {
 	pub ended_at: Option<BlockNumberFor<T>>,
 	/// Every replica it has had, reissued ones included.
 	pub replicas: BoundedVec<Replica<T>, T::MaxReplicasPerJob>,
-	/// Whether its commit-close deadline is queued. A job whose replicas were all matched at
-	/// once never needs it (its replicas' own deadlines move it on); it is queued the first time
-	/// the job rests in the bid book.
-	pub close_scheduled: bool,
+	/// The current round: 0 at first, one more each time a reveal round ends without a verdict
+	/// because replicas missed their reveal and the job starts again with fresh replicas.
+	pub round: u8,
+	/// The block whose start handles its earliest pending deadline (its entry in `Deadlines`);
+	/// `None` once it has ended.
+	pub wake_at: Option<BlockNumberFor<T>>,
 }
 
 impl<T: Config> Job<T> {
@@ -293,42 +306,6 @@ impl<T: Config> Job<T> {
 	/// The block from which no replica may commit: the reveal window must fit before the deadline.
 	pub fn commit_close(&self) -> BlockNumberFor<T> {
 		self.deadline.saturating_sub(T::RevealWindow::get())
-	}
-}
-
-/// A deadline the market acts on when its block comes.
-#[derive(
-	Clone,
-	Copy,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-pub enum Timeout {
-	/// The replica must have been acknowledged.
-	Ack(stratus_primitives::JobId, ReplicaIndex),
-	/// The replica must have committed.
-	Commit(stratus_primitives::JobId, ReplicaIndex),
-	/// The job's commit window closes.
-	CommitClose(stratus_primitives::JobId),
-	/// The job's reveal window closes.
-	Reveal(stratus_primitives::JobId),
-}
-
-impl Timeout {
-	/// The job the deadline belongs to.
-	pub fn job(&self) -> stratus_primitives::JobId {
-		match self {
-			Timeout::Ack(id, _)
-			| Timeout::Commit(id, _)
-			| Timeout::CommitClose(id)
-			| Timeout::Reveal(id) => *id,
-		}
 	}
 }
 
@@ -382,6 +359,8 @@ pub struct RequirementsSpec<Balance> {
 	pub min_memory_mib: u32,
 	/// Least active provider stake.
 	pub min_stake: Balance,
+	/// Least provider reputation for the job's kind (a newcomer scores ½); zero imposes nothing.
+	pub min_reputation: sp_runtime::Perbill,
 }
 
 /// Everything a requester says about a job when posting it.

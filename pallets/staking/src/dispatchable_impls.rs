@@ -40,6 +40,8 @@ impl<T: Config> Pallet<T> {
 			reserved_slots: 0,
 			status: ProviderStatus::Active,
 			registered_at: frame_system::Pallet::<T>::block_number(),
+			frozen: Zero::zero(),
+			slashed: Zero::zero(),
 		};
 		Providers::<T>::insert(&who, info);
 		WorkerKeys::<T>::insert(&worker, &who);
@@ -67,6 +69,8 @@ impl<T: Config> Pallet<T> {
 		let required =
 			Self::stake_for_slots(info.reserved_slots.max(1)).ok_or(Error::<T>::StakeInUse)?;
 		ensure!(remaining >= required, Error::<T>::StakeInUse);
+		// Stake under a pending slash stays bonded.
+		ensure!(remaining >= info.frozen, Error::<T>::StakeFrozen);
 		let unlock_at = Self::unlock_block();
 		Self::add_unbonding(&mut info, amount, unlock_at)?;
 		info.stake = remaining;
@@ -89,6 +93,13 @@ impl<T: Config> Pallet<T> {
 			!matured
 		});
 		ensure!(info.unbonding.len() < chunks_before, Error::<T>::NothingToWithdraw);
+		// What pending slashes freeze stays held, as a matured chunk, until they are settled.
+		let kept = info.frozen.saturating_sub(info.held()).min(amount);
+		ensure!(kept < amount, Error::<T>::StakeFrozen);
+		if !kept.is_zero() {
+			Self::add_unbonding(&mut info, kept, now)?;
+		}
+		let amount = amount.saturating_sub(kept);
 
 		T::Currency::release(&Self::hold_reason(), &who, amount, Precision::Exact)?;
 		Self::deposit_event(Event::StakeWithdrawn { provider: who.clone(), amount });
@@ -209,8 +220,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Store `info`, or remove the record of a leaving provider with nothing left on hold.
-	fn store_or_remove(who: T::AccountId, info: ProviderInfo<T>) {
-		if !info.is_active() && info.stake.is_zero() && info.unbonding.is_empty() {
+	pub(crate) fn store_or_remove(who: T::AccountId, info: ProviderInfo<T>) {
+		if !info.is_active() && info.held().is_zero() {
 			Providers::<T>::remove(&who);
 			Self::deposit_event(Event::ProviderRemoved { provider: who });
 		} else {

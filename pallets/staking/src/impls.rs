@@ -2,7 +2,10 @@
 //! `try-runtime` and the tests check.
 
 use crate::*;
+use frame_support::traits::Get;
+use sp_runtime::traits::Saturating;
 use sp_runtime::{traits::Zero, DispatchResult};
+use stratus_primitives::StakeManager;
 
 impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn profile(who: &T::AccountId) -> Option<CapabilityProfile> {
@@ -89,6 +92,78 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+impl<T: Config> StakeManager<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn slot_stake() -> BalanceOf<T> {
+		T::MinStakePerSlot::get()
+	}
+
+	fn freeze(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+		let Some(mut info) = Providers::<T>::get(who) else { return Zero::zero() };
+		let frozen = amount.min(info.held().saturating_sub(info.frozen));
+		info.frozen = info.frozen.saturating_add(frozen);
+		Providers::<T>::insert(who, info);
+		frozen
+	}
+
+	fn thaw(who: &T::AccountId, amount: BalanceOf<T>) {
+		Providers::<T>::mutate(who, |info| {
+			if let Some(info) = info {
+				info.frozen = info.frozen.saturating_sub(amount);
+			}
+		});
+	}
+
+	fn slash(who: &T::AccountId, amount: BalanceOf<T>, to: &T::AccountId) -> BalanceOf<T> {
+		use frame_support::traits::{
+			fungible::MutateHold,
+			tokens::{Fortitude, Precision, Restriction},
+		};
+		let Some(mut info) = Providers::<T>::get(who) else { return Zero::zero() };
+		let take = amount.min(info.frozen).min(info.held());
+		if take.is_zero() {
+			return take;
+		}
+		let Ok(paid) = T::Currency::transfer_on_hold(
+			&Self::hold_reason(),
+			who,
+			to,
+			take,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Force,
+		) else {
+			// The beneficiary cannot receive it (an account below the existential deposit): the
+			// stake stays frozen and held, and the slashing pallet sends it elsewhere.
+			return Zero::zero();
+		};
+		// Unbonding stake goes first (newest first), so that the stake behind running work is
+		// touched last.
+		let mut left = paid;
+		for chunk in info.unbonding.iter_mut().rev() {
+			let cut = left.min(chunk.amount);
+			chunk.amount = chunk.amount.saturating_sub(cut);
+			left = left.saturating_sub(cut);
+		}
+		info.unbonding.retain(|chunk| !chunk.amount.is_zero());
+		info.stake = info.stake.saturating_sub(left);
+		info.frozen = info.frozen.saturating_sub(paid);
+		info.slashed = info.slashed.saturating_add(paid);
+		Self::deposit_event(Event::StakeSlashed { provider: who.clone(), amount: paid });
+		Self::store_or_remove(who.clone(), info);
+		paid
+	}
+
+	fn frozen(who: &T::AccountId) -> BalanceOf<T> {
+		Providers::<T>::get(who).map_or_else(Zero::zero, |info| info.frozen)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn stake_for_benchmarks(who: &T::AccountId, slots: u32) {
+		let profile = CapabilityProfile::cpu_only(1, 1024, 0);
+		<Self as ProviderRegistry<_, _>>::register_for_benchmarks(who, profile, slots);
+	}
+}
+
 #[cfg(any(feature = "std", feature = "try-runtime"))]
 impl<T: Config> Pallet<T> {
 	/// Checks the pallet's invariants:
@@ -101,9 +176,9 @@ impl<T: Config> Pallet<T> {
 	/// 3. **Leaving providers hold nothing active.** A leaving provider has no reserved slots and
 	///    zero active stake; only unbonding chunks remain.
 	/// 4. **Slots are covered.** Every active provider's stake is at least
-	///    `MinStakePerSlot × reserved_slots`. A future slashing pallet can break this by taking
-	///    stake from a provider with reserved slots; it must then shrink the provider's offers
-	///    (release slots) until the invariant holds again.
+	///    `MinStakePerSlot × reserved_slots`, unless a slash took stake from it: matching then
+	///    passes it over (its slots are not covered) until it bonds more.
+	/// 6. **Frozen stake is held.** A provider's `frozen` stake is at most what it holds.
 	/// 5. **Signers are unambiguous.** A worker key is never another provider's operator
 	///    account, so [`ProviderRegistry::provider_of`] has one answer.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -117,6 +192,7 @@ impl<T: Config> Pallet<T> {
 				held == info.stake.saturating_add(info.unbonding_total()),
 				"(1) balance on hold differs from active plus unbonding stake"
 			);
+			ensure!(info.frozen <= info.held(), "(6) more stake frozen than held");
 			match info.status {
 				ProviderStatus::Active => {
 					ensure!(
@@ -125,7 +201,10 @@ impl<T: Config> Pallet<T> {
 					);
 					let required = Self::stake_for_slots(info.reserved_slots)
 						.ok_or("(4) stake needed for the reserved slots overflows")?;
-					ensure!(info.stake >= required, "(4) stake does not cover the reserved slots");
+					ensure!(
+						info.stake >= required || !info.slashed.is_zero(),
+						"(4) stake does not cover the reserved slots"
+					);
 				},
 				ProviderStatus::Leaving => ensure!(
 					info.reserved_slots == 0 && info.stake.is_zero(),

@@ -2,7 +2,8 @@
 //!
 //! The registry of Stratus compute providers. A provider puts stake behind the capacity it sells:
 //! the market (`pallet-market`) may only hold as many offer slots against a provider as its stake
-//! covers, and a future slashing pallet takes from that stake when a provider cheats.
+//! covers, and the slashing pallet (`pallet-slashing`, through [`StakeManager`]) takes from that
+//! stake when a provider misses its deadlines or is outvoted.
 //!
 //! ## Terms
 //!
@@ -69,7 +70,7 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
-pub use stratus_primitives::{CapabilityProfile, ProviderRegistry, Standing};
+pub use stratus_primitives::{CapabilityProfile, ProviderRegistry, StakeManager, Standing};
 
 /// The log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::provider-staking";
@@ -179,6 +180,14 @@ pub mod pallet {
 			/// How much was released.
 			amount: BalanceOf<T>,
 		},
+		/// An applied slash took stake from a provider (`pallet-slashing` says why and where it
+		/// went).
+		StakeSlashed {
+			/// The operator account.
+			provider: T::AccountId,
+			/// How much was taken.
+			amount: BalanceOf<T>,
+		},
 		/// A provider's worker key changed; the old key can no longer sign for it.
 		WorkerKeyRotated {
 			/// The operator account.
@@ -236,6 +245,9 @@ pub mod pallet {
 		/// Unbonding this much would leave less active stake than the reserved slots need (and
 		/// at least one slot's worth). Unbond less, close offers first, or deregister.
 		StakeInUse,
+		/// Pending slashes freeze this stake: it can neither unbond nor be withdrawn until they
+		/// are applied or cancelled (`Slashing::pending_slashes` lists them).
+		StakeFrozen,
 		/// The provider already has the most unbonding chunks allowed. Withdraw matured chunks,
 		/// or wait for one to mature and withdraw it, then try again.
 		TooManyUnbondingChunks,

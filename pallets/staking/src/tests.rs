@@ -60,6 +60,8 @@ fn register_holds_stake_and_records_provider() {
 				reserved_slots: 0,
 				status: ProviderStatus::Active,
 				registered_at: 3,
+				frozen: 0,
+				slashed: 0,
 			}
 		);
 		assert_eq!(WorkerKeys::<Test>::get(WORKER), Some(OPERATOR));
@@ -775,4 +777,91 @@ fn invariants_are_checked_after_each_test() {
 		register(500);
 		Providers::<Test>::mutate(OPERATOR, |p| p.as_mut().unwrap().stake -= 1);
 	});
+}
+
+// ---------------------------------------------------------------- slashing (StakeManager)
+
+mod slashing {
+	use super::*;
+	use crate::StakeManager;
+
+	fn staked(stake: Balance) {
+		assert_ok!(ProviderStaking::register(
+			RuntimeOrigin::signed(OPERATOR),
+			WORKER,
+			gpu_profile(),
+			stake
+		));
+	}
+
+	#[test]
+	fn freeze_is_capped_by_what_is_held_and_thaw_gives_it_back() {
+		new_test_ext().execute_with(|| {
+			staked(500);
+			assert_eq!(<ProviderStaking as StakeManager<_, _>>::freeze(&OPERATOR, 300), 300);
+			assert_eq!(<ProviderStaking as StakeManager<_, _>>::freeze(&OPERATOR, 300), 200);
+			assert_eq!(info(OPERATOR).frozen, 500);
+			<ProviderStaking as StakeManager<_, _>>::thaw(&OPERATOR, 450);
+			assert_eq!(<ProviderStaking as StakeManager<_, _>>::frozen(&OPERATOR), 50);
+			// An unknown account freezes nothing.
+			assert_eq!(<ProviderStaking as StakeManager<_, _>>::freeze(&99, 10), 0);
+		});
+	}
+
+	#[test]
+	fn frozen_stake_cannot_unbond_or_be_withdrawn() {
+		new_test_ext().execute_with(|| {
+			staked(500);
+			<ProviderStaking as StakeManager<_, _>>::freeze(&OPERATOR, 450);
+			assert_noop!(
+				ProviderStaking::unbond(RuntimeOrigin::signed(OPERATOR), 100),
+				Error::<Test>::StakeFrozen
+			);
+			assert_ok!(ProviderStaking::unbond(RuntimeOrigin::signed(OPERATOR), 50));
+			// Deregistered, everything unbonds; after the unbonding period only what is not frozen
+			// is released.
+			assert_ok!(ProviderStaking::deregister(RuntimeOrigin::signed(OPERATOR)));
+			System::set_block_number(
+				System::block_number() + crate::mock::UnbondingPeriod::get() + 1,
+			);
+			let before = free(OPERATOR);
+			assert_ok!(ProviderStaking::withdraw_unbonded(RuntimeOrigin::signed(OPERATOR)));
+			assert_eq!(free(OPERATOR), before + 50);
+			assert_eq!(held(OPERATOR), 450);
+			assert_noop!(
+				ProviderStaking::withdraw_unbonded(RuntimeOrigin::signed(OPERATOR)),
+				Error::<Test>::StakeFrozen
+			);
+			// Thawed (the slash was cancelled), it can go.
+			<ProviderStaking as StakeManager<_, _>>::thaw(&OPERATOR, 450);
+			assert_ok!(ProviderStaking::withdraw_unbonded(RuntimeOrigin::signed(OPERATOR)));
+			assert_eq!(held(OPERATOR), 0);
+			assert!(Providers::<Test>::get(OPERATOR).is_none());
+		});
+	}
+
+	#[test]
+	fn a_slash_takes_frozen_stake_unbonding_first_and_pays_it_out() {
+		new_test_ext().execute_with(|| {
+			staked(500);
+			assert_ok!(ProviderStaking::unbond(RuntimeOrigin::signed(OPERATOR), 100));
+			let total = Balances::total_issuance();
+			let before = free(3);
+			// Not frozen: nothing to take.
+			assert_eq!(<ProviderStaking as StakeManager<_, _>>::slash(&OPERATOR, 50, &3), 0);
+			<ProviderStaking as StakeManager<_, _>>::freeze(&OPERATOR, 150);
+			assert_eq!(<ProviderStaking as StakeManager<_, _>>::slash(&OPERATOR, 150, &3), 150);
+			let info = info(OPERATOR);
+			assert_eq!(
+				(info.stake, info.unbonding_total(), info.frozen, info.slashed),
+				(350, 0, 0, 150)
+			);
+			assert_eq!(held(OPERATOR), 350);
+			assert_eq!(free(3), before + 150);
+			assert_eq!(Balances::total_issuance(), total, "a slash moves money, it mints none");
+			System::assert_last_event(
+				Event::StakeSlashed { provider: OPERATOR, amount: 150 }.into(),
+			);
+		});
+	}
 }

@@ -56,12 +56,22 @@ pub struct ProviderInfo<T: Config> {
 	pub status: ProviderStatus,
 	/// The block the provider registered in.
 	pub registered_at: BlockNumberFor<T>,
+	/// Stake frozen by pending slashes (`pallet-slashing`): it can neither unbond nor be
+	/// withdrawn until each slash is applied or cancelled. At most the stake held.
+	pub frozen: BalanceOf<T>,
+	/// Stake taken by applied slashes, over the provider's life.
+	pub slashed: BalanceOf<T>,
 }
 
 impl<T: Config> ProviderInfo<T> {
 	/// Whether the provider is visible to the market.
 	pub fn is_active(&self) -> bool {
 		self.status == ProviderStatus::Active
+	}
+
+	/// Everything held: active stake and unbonding chunks.
+	pub fn held(&self) -> BalanceOf<T> {
+		self.stake.saturating_add(self.unbonding_total())
 	}
 
 	/// The stake still unbonding, in total.

@@ -13,24 +13,29 @@ mod benches {
 
 	#[benchmark]
 	fn commit() {
-		let (job, replica, signer) = T::Jobs::prepare_for_benchmarks(u8::MAX, false);
-		let commitment = quorum::commitment(&H256::repeat_byte(7), &[1; 32]);
+		let (job, replica, signer, _) = T::Jobs::prepare_for_benchmarks(u8::MAX, false);
+		let commitment = H256::repeat_byte(7);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(signer), job, replica, commitment, 1_000);
+		_(RawOrigin::Signed(signer), job, replica, commitment);
 
 		assert_eq!(Commitments::<T>::get(job, replica), Some(commitment));
 	}
 
 	#[benchmark]
 	fn reveal() {
-		let (job, replica, signer) = T::Jobs::prepare_for_benchmarks(u8::MAX, true);
+		let (job, replica, signer, provider) = T::Jobs::prepare_for_benchmarks(u8::MAX, true);
 		let digest = H256::repeat_byte(7);
 		let salt = [1; 32];
-		Commitments::<T>::insert(job, replica, quorum::commitment(&digest, &salt));
+		let units = 1_000;
+		let genesis = Pallet::<T>::genesis_hash();
+		let commitment = stratus_primitives::commitment(
+			&genesis, job, replica, &provider, units, &digest, &salt,
+		);
+		Commitments::<T>::insert(job, replica, commitment);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(signer), job, replica, digest, salt);
+		_(RawOrigin::Signed(signer), job, replica, digest, units, salt);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -1,12 +1,11 @@
 //! The [`Verifier`] the market judges results with.
 
 use crate::{quorum, Commitments, Config, Pallet};
-use sp_core::H256;
-use stratus_primitives::{JobId, ReplicaIndex, Verdict, Verifier};
+use stratus_primitives::{JobId, JobKind, Reveal, Verdict, Verifier};
 
 impl<T: Config> Verifier for Pallet<T> {
-	fn judge(replication: u8, reveals: &[(ReplicaIndex, H256)]) -> Verdict {
-		quorum::judge(replication, reveals)
+	fn judge(kind: JobKind, replication: u8, reveals: &[Reveal]) -> Verdict {
+		quorum::judge(kind, replication, reveals)
 	}
 
 	fn forget(job: JobId) {

@@ -5,16 +5,19 @@
 //! ## Model
 //!
 //! A job runs as one or more *replicas*, each on a distinct provider (see `pallet-market`). When a
-//! provider's worker has a result it **commits** `blake2_256(digest ‖ salt)` — the digest of its
-//! output and a random 32-byte salt — together with the compute units it used. The commitment hides
-//! the digest, so no replica can copy another's answer. Once every replica has committed (or the
-//! job's commit window has closed) the market opens the *reveal window* and each replica
-//! **reveals** its digest and salt; a reveal that does not hash to its commitment is rejected.
+//! provider's worker has a result it **commits** a hash that binds the chain, the job, the replica,
+//! the replica's provider, the compute units used and the output's digest, with a random 32-byte
+//! salt ([`stratus_primitives::commitment`]). A commitment equal to another replica's in the same
+//! job is refused. Once every replica has committed (or the job's commit window has closed) the
+//! market opens the *reveal window* and each replica **reveals** its digest, units and salt; the
+//! pallet recomputes the commitment with the replica's own provider, so a reveal copied from
+//! another replica (or a commitment copied from one) never opens.
 //!
-//! When the reveals agree — all of them for one or two replicas, a strict majority from three on —
-//! the agreed digest becomes the job's canonical result and the market pays the quorum.
-//! Disagreement without a majority marks the job disputed. Escalation (extra replicas, referees),
-//! adaptive replication and slashing plug in behind the [`Verifier`] trait this pallet implements.
+//! When the reveals agree — on the digest and, for WASM jobs, on the units — the agreed result
+//! becomes the job's canonical one and the market pays the quorum the agreed units: all of the
+//! replicas for one or two, a strict majority from three on ([`quorum`]). CUDA units (GPU
+//! milliseconds) are not deterministic: CUDA replicas agree on the digest and are paid the lower
+//! median of the quorum's units. Disagreement without a majority marks the job disputed.
 //!
 //! Both calls are signed by the provider's operator account or by its worker key; the market
 //! checks which provider the signer acts for and whether the replica may take the step.
@@ -22,7 +25,7 @@
 //! ## Timeline of one replica
 //!
 //! ```text
-//! assigned ── acknowledge ── commit(hash(digest ‖ salt), units) ── [reveal window] ── reveal(digest, salt)
+//! assigned ── acknowledge ── commit(H(… provider ‖ units ‖ digest ‖ salt)) ── [reveal window] ── reveal(digest, units, salt)
 //! ```
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -51,6 +54,7 @@ pub mod pallet {
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
+	use sp_runtime::traits::Zero;
 	use stratus_primitives::{JobId, ReplicaIndex, ReplicaResults};
 
 	/// The in-code storage version.
@@ -68,7 +72,8 @@ pub mod pallet {
 		type WeightInfo: WeightInfo;
 	}
 
-	/// A replica's commitment, `blake2_256(digest ‖ salt)`, kept until its job ends.
+	/// A replica's commitment ([`stratus_primitives::commitment`]), kept until its job ends or
+	/// a new round of its replicas starts.
 	///
 	/// Twox64Concat: job ids and replica indices are assigned by the chain, not chosen by users.
 	#[pallet::storage]
@@ -84,10 +89,8 @@ pub mod pallet {
 			job: JobId,
 			/// The replica that committed.
 			replica: ReplicaIndex,
-			/// `blake2_256(digest ‖ salt)`.
+			/// The commitment ([`stratus_primitives::commitment`]).
 			commitment: H256,
-			/// Compute units the replica reports having used.
-			units: u64,
 		},
 		/// A replica revealed the digest behind its commitment.
 		ResultRevealed {
@@ -97,6 +100,8 @@ pub mod pallet {
 			replica: ReplicaIndex,
 			/// The digest of the replica's output.
 			digest: H256,
+			/// The compute units the replica used.
+			units: u64,
 		},
 	}
 
@@ -108,40 +113,50 @@ pub mod pallet {
 		/// There is no commitment for this replica, so there is nothing to reveal. Commit first;
 		/// a replica that never committed cannot reveal.
 		NoCommitment,
-		/// `blake2_256(digest ‖ salt)` is not the replica's commitment: the digest or the salt is
-		/// not the one committed. Reveal exactly the digest and salt that were committed.
+		/// The digest, units and salt do not open the replica's commitment with the replica's own
+		/// provider: one of them is not the one committed, or the commitment was made for another
+		/// replica or provider. Reveal exactly what was committed.
 		RevealMismatch,
+		/// Another replica of the job has already committed exactly this commitment. Each
+		/// replica commits its own ([`stratus_primitives::commitment`] binds its index and
+		/// provider); copying another's is refused.
+		DuplicateCommitment,
 	}
 
 	#[pallet::call(weight(<T as Config>::WeightInfo))]
 	impl<T: Config> Pallet<T> {
-		/// Commit the result of `replica` of `job`: `commitment = blake2_256(digest ‖ salt)`,
-		/// and the compute `units` used. Signed by the replica's provider or its worker key, after
-		/// the replica was assigned and before its commit deadline.
+		/// Commit the result of `replica` of `job`: `commitment` is
+		/// [`stratus_primitives::commitment`] of the chain's genesis hash, the job, the replica,
+		/// its provider, the units used, the output's digest and a salt. Signed by the replica's
+		/// provider or its worker key, after the replica was acknowledged and before its commit
+		/// deadline. A valid commit costs no fee (each replica commits once); a refused one pays.
 		#[pallet::call_index(0)]
 		pub fn commit(
 			origin: OriginFor<T>,
 			job: JobId,
 			replica: ReplicaIndex,
 			commitment: H256,
-			units: u64,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let signer = ensure_signed(origin)?;
-			Self::do_commit(signer, job, replica, commitment, units)
+			Self::do_commit(signer, job, replica, commitment)?;
+			Ok(Pays::No.into())
 		}
 
-		/// Reveal the `digest` and `salt` behind the commitment of `replica` of `job`, during
-		/// the job's reveal window. The reveal that completes the job settles it.
+		/// Reveal the `digest`, `units` and `salt` behind the commitment of `replica` of `job`,
+		/// during the job's reveal window. The reveal that completes the job settles it. A valid
+		/// reveal costs no fee (each replica reveals once); a refused one pays.
 		#[pallet::call_index(1)]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			job: JobId,
 			replica: ReplicaIndex,
 			digest: H256,
+			units: u64,
 			salt: [u8; 32],
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let signer = ensure_signed(origin)?;
-			Self::do_reveal(signer, job, replica, digest, salt)
+			Self::do_reveal(signer, job, replica, digest, units, salt)?;
+			Ok(Pays::No.into())
 		}
 	}
 
@@ -151,12 +166,19 @@ pub mod pallet {
 			job: JobId,
 			replica: ReplicaIndex,
 			commitment: H256,
-			units: u64,
 		) -> DispatchResult {
+			// The market first: an ended job, an unknown replica or a stranger get the market's
+			// own error, whatever is stored here.
+			T::Jobs::replica_provider(job, replica, &signer)?;
 			ensure!(!Commitments::<T>::contains_key(job, replica), Error::<T>::AlreadyCommitted);
-			T::Jobs::on_commit(job, replica, &signer, units)?;
+			// At most `MaxReplicasPerJob` commitments per job.
+			ensure!(
+				!Commitments::<T>::iter_prefix_values(job).any(|c| c == commitment),
+				Error::<T>::DuplicateCommitment
+			);
+			T::Jobs::on_commit(job, replica, &signer)?;
 			Commitments::<T>::insert(job, replica, commitment);
-			Self::deposit_event(Event::ResultCommitted { job, replica, commitment, units });
+			Self::deposit_event(Event::ResultCommitted { job, replica, commitment });
 			Ok(())
 		}
 
@@ -165,14 +187,32 @@ pub mod pallet {
 			job: JobId,
 			replica: ReplicaIndex,
 			digest: H256,
+			units: u64,
 			salt: [u8; 32],
 		) -> DispatchResult {
+			let provider = T::Jobs::replica_provider(job, replica, &signer)?;
 			let committed = Commitments::<T>::get(job, replica).ok_or(Error::<T>::NoCommitment)?;
-			ensure!(quorum::commitment(&digest, &salt) == committed, Error::<T>::RevealMismatch);
+			let genesis = Self::genesis_hash();
+			let opened = stratus_primitives::commitment(
+				&genesis, job, replica, &provider, units, &digest, &salt,
+			);
+			ensure!(opened == committed, Error::<T>::RevealMismatch);
 			// The event goes first: the reveal that completes a job settles it inside `on_reveal`,
 			// and wallets read the reveal before the settlement.
-			Self::deposit_event(Event::ResultRevealed { job, replica, digest });
-			T::Jobs::on_reveal(job, replica, &signer, digest)
+			Self::deposit_event(Event::ResultRevealed { job, replica, digest, units });
+			T::Jobs::on_reveal(job, replica, &signer, digest, units)
+		}
+
+		/// The chain's genesis hash, which every commitment binds (`frame_system` keeps block
+		/// 0's hash for ever).
+		pub fn genesis_hash() -> [u8; 32] {
+			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+			let mut genesis = [0u8; 32];
+			let bytes = hash.as_ref();
+			if bytes.len() == genesis.len() {
+				genesis.copy_from_slice(bytes);
+			}
+			genesis
 		}
 	}
 }

@@ -30,9 +30,10 @@ pub const PROVIDER: u64 = 1;
 thread_local! {
 	/// Replicas that may commit or reveal.
 	pub static OPEN: RefCell<Vec<(JobId, ReplicaIndex)>> = const { RefCell::new(Vec::new()) };
-	/// What the market was told: `(job, replica, units or digest)`.
-	pub static COMMITS: RefCell<Vec<(JobId, ReplicaIndex, u64)>> = const { RefCell::new(Vec::new()) };
-	pub static REVEALS: RefCell<Vec<(JobId, ReplicaIndex, H256)>> = const { RefCell::new(Vec::new()) };
+	/// What the market was told: `(job, replica)` committed, `(job, replica, digest, units)`
+	/// revealed.
+	pub static COMMITS: RefCell<Vec<(JobId, ReplicaIndex)>> = const { RefCell::new(Vec::new()) };
+	pub static REVEALS: RefCell<Vec<(JobId, ReplicaIndex, H256, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
 pub struct RecordingMarket;
@@ -50,22 +51,37 @@ impl RecordingMarket {
 }
 
 impl ReplicaResults<u64> for RecordingMarket {
-	fn on_commit(job: JobId, replica: ReplicaIndex, signer: &u64, units: u64) -> DispatchResult {
+	fn replica_provider(
+		job: JobId,
+		replica: ReplicaIndex,
+		signer: &u64,
+	) -> Result<u64, DispatchError> {
 		Self::check(job, replica, signer)?;
-		COMMITS.with(|c| c.borrow_mut().push((job, replica, units)));
+		Ok(PROVIDER)
+	}
+
+	fn on_commit(job: JobId, replica: ReplicaIndex, signer: &u64) -> DispatchResult {
+		Self::check(job, replica, signer)?;
+		COMMITS.with(|c| c.borrow_mut().push((job, replica)));
 		Ok(())
 	}
 
-	fn on_reveal(job: JobId, replica: ReplicaIndex, signer: &u64, digest: H256) -> DispatchResult {
+	fn on_reveal(
+		job: JobId,
+		replica: ReplicaIndex,
+		signer: &u64,
+		digest: H256,
+		units: u64,
+	) -> DispatchResult {
 		Self::check(job, replica, signer)?;
-		REVEALS.with(|r| r.borrow_mut().push((job, replica, digest)));
+		REVEALS.with(|r| r.borrow_mut().push((job, replica, digest, units)));
 		Ok(())
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
-	fn prepare_for_benchmarks(_: u8, _: bool) -> (JobId, ReplicaIndex, u64) {
+	fn prepare_for_benchmarks(_: u8, _: bool) -> (JobId, ReplicaIndex, u64, u64) {
 		OPEN.with(|o| o.borrow_mut().push((9, 0)));
-		(9, 0, PROVIDER)
+		(9, 0, PROVIDER, PROVIDER)
 	}
 }
 
@@ -74,9 +90,9 @@ impl pallet_verification::Config for Test {
 	type WeightInfo = ();
 }
 
-/// Externalities with replica 0 of job 1 open to commit and reveal.
+/// Externalities with replicas 0 and 1 of job 1 open to commit and reveal.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	OPEN.with(|o| *o.borrow_mut() = vec![(1, 0)]);
+	OPEN.with(|o| *o.borrow_mut() = vec![(1, 0), (1, 1)]);
 	COMMITS.with(|c| c.borrow_mut().clear());
 	REVEALS.with(|r| r.borrow_mut().clear());
 	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();

@@ -37,6 +37,8 @@ impl pallet_market::Config for Runtime {
 	type Providers = ProviderStaking;
 	type Verifier = Verification;
 	type OnDispute = ();
+	type OnOffence = crate::Slashing;
+	type Reputation = crate::Reputation;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = ProtocolFee;
 	type ProgramDepositBase = ProgramDepositBase;
@@ -52,7 +54,6 @@ impl pallet_market::Config for Runtime {
 	type MaxOffersPerProvider = ConstU32<32>;
 	type MaxSlotsPerOffer = ConstU32<64>;
 	type MaxMatchScan = ConstU32<64>;
-	type MaxTimeoutsPerBlock = ConstU32<4096>;
 	type MaxTimeoutWeight = MaxTimeoutWeight;
 	type AckWindow = AckWindow;
 	type RevealWindow = RevealWindow;

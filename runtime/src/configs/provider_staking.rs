@@ -6,8 +6,10 @@ use frame_support::{parameter_types, traits::ConstU32};
 parameter_types! {
 	/// Stake each concurrent slot a provider offers needs: 10 STRAT.
 	pub const MinStakePerSlot: Balance = 10 * UNIT;
-	/// Unbonded stake stays held (and slashable) for a day.
-	pub const UnbondingPeriod: BlockNumber = DAYS;
+	/// Unbonded stake stays held (and slashable) for eight days: the longest job (seven days)
+	/// plus the longest slash defer period (a day), so that a provider cannot leave with the
+	/// stake a slash is about to take.
+	pub const UnbondingPeriod: BlockNumber = 8 * DAYS;
 }
 
 impl pallet_provider_staking::Config for Runtime {

@@ -15,7 +15,8 @@
 //!   local of its own, takes each straight-line stretch's units from the local where control
 //!   flow leaves it (before `br`, `br_if`, `br_table`, `if`, `else`, `end`, `loop`, calls and
 //!   returns), and writes it back before calls and returns (where the host or another function
-//!   reads it) and reads it again after calls.
+//!   reads it) and reads it again after calls, and at every check (below), so that a program
+//!   that traps has its units counted up to its last check.
 //! - [`STOP_MEMORY`], a one-page shared memory whose first eight bytes are the *floor*: 0 while
 //!   the job may run; the executor's clock thread raises it to `i64::MAX` when the job's wall
 //!   clock runs out. At every function entry and before every branch back to a loop's start the
@@ -159,10 +160,14 @@ impl Body {
 		}
 	}
 
-	/// Traps, with the local written back, when the units left are below the floor.
+	/// Writes the local back, then traps when the units left are below the floor. Writing back
+	/// at every check keeps the global at most one straight-line stretch behind, so that a job
+	/// that traps reports the units it used up to its last check: what a deterministic failure
+	/// is paid for, the same on every replica (docs/job-abi.md, "Failures").
 	fn check(&mut self) {
 		let floor = MemArg { offset: 0, align: 3, memory_index: STOP };
 		let units = self.units;
+		self.store();
 		self.op(&Instruction::LocalGet(units))
 			.op(&Instruction::I32Const(0))
 			// Atomic, so that Cranelift loads it again at every check instead of reusing an

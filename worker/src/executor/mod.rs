@@ -99,20 +99,52 @@ impl ExecError {
 			ExecError::Trap(_) => "trap",
 			ExecError::OutOfUnits(_) => "out_of_units",
 			ExecError::OutOfMemory(_) => "out_of_memory",
-			ExecError::Timeout(_) => "timeout",
+			ExecError::Timeout(_) => stratus_primitives::TIMEOUT_FAILURE,
 			ExecError::OutputTooLarge { .. } => "output_too_large",
 			ExecError::BadInput(_) => "bad_input",
 			ExecError::Unavailable(_) => "unavailable",
 		}
 	}
 
-	/// The units a failed job is reported to have used: all of its budget when it ran out of
-	/// units (the provider did that much work), none otherwise.
-	pub fn units(&self, max_units: u64) -> u64 {
-		match self {
-			ExecError::OutOfUnits(_) => max_units,
+	/// Whether every honest replica fails the same way on the same program and input, so the
+	/// failure is a verifiable result. A wall-clock timeout depends on the machine (the chain
+	/// treats its record as an abstention); a host that cannot run the job never commits.
+	pub fn is_deterministic(&self) -> bool {
+		!matches!(self, ExecError::Timeout(_) | ExecError::Unavailable(_))
+	}
+}
+
+/// A job that failed, and the compute units it used before it did: what a deterministic failure
+/// is paid for (`docs/job-abi.md`, "Failures"). A program refused before it ran used none; one
+/// out of units used all of its budget; a trap, a refused memory growth or an oversize output
+/// used what the program's own meter counted up to there. A timeout reports none: it is not
+/// verifiable and pays nothing.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("{error}")]
+pub struct Failed {
+	/// Why the job failed.
+	pub error: ExecError,
+	/// The units it used.
+	pub units: u64,
+}
+
+impl Failed {
+	/// A failure after `units`; timeouts and unavailable hosts report none.
+	pub fn after(error: ExecError, units: u64) -> Self {
+		let units = if error.is_deterministic() { units } else { 0 };
+		Self { error, units }
+	}
+}
+
+impl From<ExecError> for Failed {
+	/// A failure before anything ran (a refused program, an unusable input): no units, except
+	/// running out of them, which used the whole budget.
+	fn from(error: ExecError) -> Self {
+		let units = match error {
+			ExecError::OutOfUnits(max) => max,
 			_ => 0,
-		}
+		};
+		Self { error, units }
 	}
 }
 
@@ -123,9 +155,8 @@ pub fn canonicalise_nans(program: &[u8]) -> Result<Vec<u8>, String> {
 	nan::canonicalise(program)
 }
 
-/// The output a failed job commits to: `stratus-failure/1 <kind>` (ASCII). Only the kind, never
-/// the message, so that honest replicas that fail the same way commit the same digest and the
-/// failure becomes the job's canonical result (docs/job-abi.md, "Failures").
+/// The output a failed job commits to: `stratus-failure/1 <kind>`, the chain's rule
+/// ([`stratus_primitives::failure_output`]).
 pub fn failure_output(error: &ExecError) -> Vec<u8> {
-	format!("stratus-failure/1 {}", error.kind()).into_bytes()
+	stratus_primitives::failure_output(error.kind())
 }

@@ -26,7 +26,7 @@
 
 use super::{
 	meter::{self, METER_MODULE, STOPPED, STOP_MEMORY, UNITS_GLOBAL},
-	ExecError, Limits, Outcome,
+	ExecError, Failed, Limits, Outcome,
 };
 use std::{
 	collections::HashMap,
@@ -304,13 +304,24 @@ impl WasmExecutor {
 		job: &WasmJob<'_>,
 		checkpoints: Arc<dyn CheckpointStore>,
 	) -> Result<Outcome, ExecError> {
+		self.run_counted(job, checkpoints).map_err(|failed| failed.error)
+	}
+
+	/// [`Self::run`], with the units a failed job used before it failed: what the worker
+	/// commits to (and the job pays) for a deterministic failure.
+	pub fn run_counted(
+		&self,
+		job: &WasmJob<'_>,
+		checkpoints: Arc<dyn CheckpointStore>,
+	) -> Result<Outcome, Failed> {
 		let module = self.module(&job.program_hash, job.program)?;
 		let limits = &job.limits;
 		if i32::try_from(job.input.len()).is_err() {
 			return Err(ExecError::BadInput(format!(
 				"{} input bytes, more than a 32-bit program can address",
 				job.input.len()
-			)));
+			))
+			.into());
 		}
 		let resumed = checkpoints.load().filter(|c| c.program_hash == job.program_hash);
 		let (prior_units, output, resume) = match resumed {
@@ -319,15 +330,14 @@ impl WasmExecutor {
 		};
 		let output_len = output.len() as u64;
 		if output_len > limits.max_output_bytes {
-			return Err(ExecError::OutputTooLarge {
-				size: output_len,
-				max: limits.max_output_bytes,
-			});
+			let error =
+				ExecError::OutputTooLarge { size: output_len, max: limits.max_output_bytes };
+			return Err(Failed::after(error, prior_units.min(limits.max_units)));
 		}
 		// The units left are an `i64` in the program; 2^63 units is beyond any job.
 		let budget = limits.max_units.saturating_sub(prior_units).min(i64::MAX as u64);
 		if budget == 0 {
-			return Err(ExecError::OutOfUnits(limits.max_units));
+			return Err(ExecError::OutOfUnits(limits.max_units).into());
 		}
 		let memory_limit = limits.max_memory_bytes.min(self.inner.max_memory_bytes);
 		let state = JobState {
@@ -380,8 +390,18 @@ impl WasmExecutor {
 				))
 			},
 			// Past its budget after the last check: out of units all the same, on every replica.
-			Ok(()) => Err(ExecError::OutOfUnits(limits.max_units)),
-			Err(error) => Err(classify(&error, state, limits, memory_limit, timed_out, left)),
+			Ok(()) => Err(ExecError::OutOfUnits(limits.max_units).into()),
+			Err(error) => {
+				let error = classify(&error, state, limits, memory_limit, timed_out, left);
+				if matches!(error, ExecError::OutOfUnits(_)) {
+					return Err(error.into());
+				}
+				// What the program's own meter counted up to the failure: the same on every
+				// replica, since the meter's checks sit at fixed places in the program.
+				let left = u64::try_from(left).unwrap_or(0);
+				let used = prior_units.saturating_add(budget.saturating_sub(left));
+				Err(Failed::after(error, used.min(limits.max_units)))
+			},
 		}
 	}
 
@@ -1092,6 +1112,70 @@ mod tests {
 
 	const SPIN: &str =
 		r#"(module (memory (export "memory") 1) (func (export "run") (loop $l (br $l))))"#;
+
+	/// Counts to `rounds`, then fails with `end` (`unreachable`, or a store out of bounds).
+	fn count_then(rounds: u32, end: &str) -> Vec<u8> {
+		wat::parse_str(format!(
+			r#"(module (memory (export "memory") 1)
+				(func (export "run") (local $i i32)
+					(loop $l
+						(local.set $i (i32.add (local.get $i) (i32.const 1)))
+						(br_if $l (i32.lt_u (local.get $i) (i32.const {rounds}))))
+					{end}))"#
+		))
+		.unwrap()
+	}
+
+	fn run_failing(program: &[u8], limits: Limits) -> Failed {
+		let job = WasmJob { program_hash: digest(program), program, input: b"", limits };
+		executor().run_counted(&job, Arc::new(NoCheckpoints)).unwrap_err()
+	}
+
+	#[test]
+	fn a_trap_reports_the_units_it_used_the_same_on_every_run() {
+		let short = run_failing(&count_then(100, "unreachable"), limits());
+		let long = run_failing(&count_then(10_000, "unreachable"), limits());
+		assert!(matches!(long.error, ExecError::Trap(_)), "{:?}", long.error);
+		// About five instructions a round: the work done before the trap is what is paid.
+		assert!(long.units > 10_000 * 4, "{}", long.units);
+		assert!(long.units > 50 * short.units, "{} vs {}", long.units, short.units);
+		// Deterministic: every replica commits the same units for the same failure.
+		for _ in 0..3 {
+			assert_eq!(run_failing(&count_then(10_000, "unreachable"), limits()), long);
+		}
+		let oob = count_then(10_000, "(i32.store (i32.const 70000) (i32.const 1))");
+		let out_of_bounds = run_failing(&oob, limits());
+		assert!(matches!(out_of_bounds.error, ExecError::Trap(_)));
+		assert_eq!(out_of_bounds, run_failing(&oob, limits()));
+		assert!(out_of_bounds.units.abs_diff(long.units) < 10);
+	}
+
+	#[test]
+	fn running_out_of_units_reports_the_whole_budget_and_a_refused_program_none() {
+		let tight = Limits { max_units: 1_000_000, ..limits() };
+		let spin = wat::parse_str(SPIN).unwrap();
+		assert_eq!(
+			run_failing(&spin, tight),
+			Failed { error: ExecError::OutOfUnits(1_000_000), units: 1_000_000 }
+		);
+		let refused = run_failing(b"not a module", limits());
+		assert_eq!(refused.units, 0, "{:?}", refused.error);
+		assert!(refused.error.is_deterministic());
+	}
+
+	#[test]
+	fn a_timeout_reports_no_units_and_is_not_a_verifiable_result() {
+		let slow = Limits { max_wall: Duration::from_millis(50), ..limits() };
+		let failed = run_failing(&wat::parse_str(SPIN).unwrap(), slow);
+		assert!(matches!(failed.error, ExecError::Timeout(_)), "{:?}", failed.error);
+		assert_eq!(failed.units, 0);
+		assert!(!failed.error.is_deterministic());
+		assert_eq!(
+			stratus_client::blake2_256(&super::super::failure_output(&failed.error)),
+			stratus_primitives::timeout_digest().0,
+			"the chain recognises the record as a timeout"
+		);
+	}
 
 	#[test]
 	fn executor_is_send_and_sync() {
