@@ -19,7 +19,7 @@
 //
 // Environment: STRATUS_WS, BENCH_OFFERS, BENCH_JOBS, BENCH_TRANSFERS (the sizes);
 // BENCH_REQUESTERS (senders of the measured extrinsics, 50), BENCH_SLOTS_PER_OFFER (16),
-// BENCH_OFFERS_PER_PROVIDER (30), BENCH_TIMEOUT_S (per phase, 600), BENCH_GATE=0 (submit in
+// BENCH_TIMEOUT_S (per phase, 600), BENCH_GATE=0 (submit in
 // nonce order instead of releasing a pre-loaded batch), BENCH_NODE_LOG (the node's log, for the
 // proposer's lines), BENCH_NODE_BINARY (named in the report), BENCH_JSON (write the report there).
 import { ApiPromise, WsProvider } from '@polkadot/api';
@@ -50,7 +50,8 @@ const JOBS = int('BENCH_JOBS', 3000);
 const TRANSFERS = int('BENCH_TRANSFERS', 3000);
 const REQUESTERS = int('BENCH_REQUESTERS', 50, 1);
 const SLOTS_PER_OFFER = int('BENCH_SLOTS_PER_OFFER', 16, 1);
-const OFFERS_PER_PROVIDER = int('BENCH_OFFERS_PER_PROVIDER', 30, 1);
+// The chain allows one open offer per provider and resource class (all of these are CPU offers).
+const OFFERS_PER_PROVIDER = 1;
 const PHASE_TIMEOUT_S = int('BENCH_TIMEOUT_S', 600, 10);
 const GATE = env.BENCH_GATE !== '0';
 const NODE_LOG = env.BENCH_NODE_LOG;
@@ -439,6 +440,7 @@ async function main() {
   const maxOffersPerProvider = api.consts.market.maxOffersPerProvider.toNumber();
   const maxSlotsPerOffer = api.consts.market.maxSlotsPerOffer.toNumber();
   const offersPerProvider = Math.min(OFFERS_PER_PROVIDER, maxOffersPerProvider, OFFERS);
+  void maxOffersPerProvider;
   if (SLOTS_PER_OFFER > maxSlotsPerOffer) throw new Error(`BENCH_SLOTS_PER_OFFER > MaxSlotsPerOffer (${maxSlotsPerOffer})`);
 
   // Accounts.

@@ -113,6 +113,15 @@ impl<T: Config> Pallet<T> {
 		Self::check_offer_terms(price, slots, expires_at)?;
 		let offer_id = NextOfferId::<T>::get();
 		let mut ids = ProviderOffers::<T>::get(&provider);
+		// One open offer per provider and resource class: a provider changes its terms with
+		// `update_offer`, and cannot fill the book's matching window with copies of itself
+		// (finding H-5). At most `MaxOffersPerProvider` reads.
+		let now = frame_system::Pallet::<T>::block_number();
+		let duplicate = ids
+			.iter()
+			.filter_map(|id| Offers::<T>::get(id))
+			.any(|o| o.open && o.class == class && o.expires_at > now);
+		ensure!(!duplicate, Error::<T>::OfferForClassExists);
 		ids.try_push(offer_id).map_err(|_| Error::<T>::TooManyOffers)?;
 		T::Providers::reserve_slots(&provider, slots)?;
 

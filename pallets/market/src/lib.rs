@@ -520,6 +520,10 @@ pub mod pallet {
 		SlotsInUse,
 		/// The provider already has `MaxOffersPerProvider` offers; cancel or reap one first.
 		TooManyOffers,
+		/// The provider already has an open offer for this resource class: change it with
+		/// `update_offer` (price, slots, expiry) or cancel it first. One open offer per class keeps
+		/// a provider from filling the matching window with copies of itself.
+		OfferForClassExists,
 		/// No offer has this id (it may have been reaped).
 		UnknownOffer,
 		/// Only the offer's provider may change it.

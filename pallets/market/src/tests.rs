@@ -229,6 +229,12 @@ fn post_offer_reserves_stake_and_rests_in_the_book() {
 		let id = offer(10, 7, 3);
 		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 3);
 		assert_eq!(OfferBook::<Test>::iter().count(), 1);
+		// One open offer per resource class: a second is refused, and changes nothing.
+		assert_noop!(
+			Market::post_offer(RuntimeOrigin::signed(10), ResourceClass::Cpu, 8, 1, EXPIRY),
+			Error::<Test>::OfferForClassExists
+		);
+		assert_ok!(Market::cancel_offer(RuntimeOrigin::signed(10), id));
 		// The worker key may post for its provider.
 		assert_ok!(Market::post_offer(
 			RuntimeOrigin::signed(110),
@@ -267,8 +273,16 @@ fn bad_offers_are_refused() {
 			post(10, ResourceClass::Cpu, 5, 3, EXPIRY),
 			pallet_provider_staking::Error::<Test>::StakeTooLowForSlots
 		);
+		// One open offer per class; an expired one no longer counts as open, but its record stays
+		// (and counts towards `MaxOffersPerProvider`) until it is closed.
 		for _ in 0..4 {
-			assert_ok!(post(11, ResourceClass::Gpu(0), 5, 1, EXPIRY));
+			let now = System::block_number();
+			assert_ok!(post(11, ResourceClass::Gpu(0), 5, 1, now + 1));
+			assert_noop!(
+				post(11, ResourceClass::Gpu(0), 6, 1, EXPIRY),
+				Error::<Test>::OfferForClassExists
+			);
+			System::set_block_number(now + 1);
 		}
 		assert_noop!(post(11, ResourceClass::Gpu(0), 5, 1, EXPIRY), Error::<Test>::TooManyOffers);
 	});
@@ -1180,7 +1194,9 @@ proptest! {
 			let money = || accounts.iter().map(|a| total(*a)).sum::<Balance>();
 			let start = money();
 			for (provider, price, slots) in offers {
-				if <Staking as ProviderRegistry<_, _>>::can_serve(&provider, slots) {
+				// One open offer per provider and class.
+				let has_offer = !crate::ProviderOffers::<Test>::get(provider).is_empty();
+				if !has_offer && <Staking as ProviderRegistry<_, _>>::can_serve(&provider, slots) {
 					offer(provider, price, slots);
 				}
 			}
