@@ -119,7 +119,7 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let duplicate = ids
 			.iter()
-			.filter_map(|id| Offers::<T>::get(id))
+			.filter_map(Offers::<T>::get)
 			.any(|o| o.open && o.class == class && o.expires_at > now);
 		ensure!(!duplicate, Error::<T>::OfferForClassExists);
 		ids.try_push(offer_id).map_err(|_| Error::<T>::TooManyOffers)?;
