@@ -108,6 +108,15 @@ fn job_on_two_offers() -> JobId {
 	submit(ALICE, spec(program))
 }
 
+/// Providers 10 and 11 offer one slot at 5 each; Alice's job of replication 2 takes both.
+fn two_replicas() -> JobId {
+	providers(10..=11);
+	let program = register_wasm(ALICE);
+	offer(10, 5, 1);
+	offer(11, 5, 1);
+	submit(ALICE, JobSpec { replication: 2, ..spec(program) })
+}
+
 /// Providers 10, 11 and 12 run replicas 0, 1 and 2 of a job of replication 3 at price 5, and
 /// all commit and reveal 10 units: 10 and 11 the digest `1`, 12 the digest `9`.
 fn three_replicas_one_liar() -> JobId {
@@ -705,11 +714,7 @@ fn commit_and_reveal_errors() {
 #[test]
 fn reveal_waits_for_every_replica_to_commit() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 5, 1);
-		offer(11, 5, 1);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = two_replicas();
 		ack(10, j, 0);
 		commit(10, j, 0, digest(1), 5);
 		assert_noop!(
@@ -897,11 +902,7 @@ fn cancel_running_job_before_any_commit_refunds_everything() {
 #[test]
 fn a_job_with_a_committed_result_cannot_be_cancelled() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 5, 1);
-		offer(11, 5, 1);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = two_replicas();
 		ack(10, j, 0);
 		ack(11, j, 1);
 		commit(10, j, 0, digest(1), 20);
@@ -922,11 +923,7 @@ fn a_job_with_a_committed_result_cannot_be_cancelled() {
 #[test]
 fn a_copied_commitment_or_reveal_earns_nothing() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 5, 1);
-		offer(11, 5, 1);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = two_replicas();
 		ack(10, j, 0);
 		ack(11, j, 1);
 		commit(10, j, 0, digest(1), 20);
@@ -1322,11 +1319,7 @@ fn a_missed_reveal_compensates_the_replicas_that_revealed() {
 #[test]
 fn providers_that_meet_their_deadlines_and_agree_are_never_slashed() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 5, 1);
-		offer(11, 5, 1);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = two_replicas();
 		for (r, p) in [(0u8, 10), (1, 11)] {
 			ack(p, j, r);
 			commit(p, j, r, digest(1), 10);
@@ -1342,11 +1335,7 @@ fn providers_that_meet_their_deadlines_and_agree_are_never_slashed() {
 #[test]
 fn a_disputed_job_slashes_nobody_for_its_result() {
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 5, 1);
-		offer(11, 5, 1);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = two_replicas();
 		for (r, p) in [(0u8, 10), (1, 11)] {
 			ack(p, j, r);
 			commit(p, j, r, digest(p as u8), 10);
@@ -1408,11 +1397,7 @@ fn a_missed_deadline_lowers_reputation_and_a_dispute_is_recorded_by_every_replic
 		assert!(score(10) < sp_runtime::Perbill::from_percent(50));
 	});
 	ExtBuilder.build_and_execute(|| {
-		providers(10..=11);
-		let program = register_wasm(ALICE);
-		offer(10, 5, 1);
-		offer(11, 5, 1);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = two_replicas();
 		for (r, p) in [(0u8, 10), (1, 11)] {
 			ack(p, j, r);
 			commit(p, j, r, digest(p as u8), 10);
