@@ -19,6 +19,8 @@ use stratus_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Hash};
 
 /// The error code of a failed runtime API call.
 const RUNTIME_ERROR: i32 = 1;
+/// The error code of requirements over their bounds (`market_bestPrice`).
+const INVALID_REQUIREMENTS: i32 = 2;
 
 #[rpc(server)]
 pub trait MarketApi {
@@ -47,7 +49,8 @@ pub trait MarketApi {
 	) -> RpcResult<Option<JobView<AccountId, Balance, BlockNumber>>>;
 
 	/// The lowest price per unit (decimal string) of an open offer of `kind` meeting
-	/// `requirements`; `null` when none does.
+	/// `requirements`; `null` when none does. Requirements over their bounds (more regions or
+	/// GPU models than a job may name) are an error (code 2) that names the list.
 	#[method(name = "market_bestPrice")]
 	fn best_price(
 		&self,
@@ -129,6 +132,15 @@ where
 		at: Option<Hash>,
 	) -> RpcResult<Option<String>> {
 		let requirements = requirements.unwrap_or_default();
+		// Requirements no job could carry are an error of their own, not "no offer".
+		let checked = requirements.clone();
+		if let Some(problem) = self.call(at, |api, at| api.check_requirements(at, checked))? {
+			return Err(ErrorObjectOwned::owned(
+				INVALID_REQUIREMENTS,
+				format!("invalid requirements: {problem}"),
+				Some(problem),
+			));
+		}
 		let price = self.call(at, |api, at| api.best_price(at, kind, requirements))?;
 		Ok(price.map(|p| p.to_string()))
 	}

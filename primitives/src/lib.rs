@@ -250,6 +250,69 @@ pub fn timeout_digest() -> H256 {
 	H256(sp_crypto_hashing::blake2_256(&failure_output(TIMEOUT_FAILURE)))
 }
 
+/// Whether a revealed digest abstains from its quorum: the timeout record
+/// ([`timeout_digest`]) is no result to agree with or to dispute, is not paid and is no offence.
+/// The one owner of that rule: the verifier leaves abstentions out of its verdict, and the market
+/// treats a round with one as short of reveals.
+pub fn abstains(digest: &H256) -> bool {
+	*digest == timeout_digest()
+}
+
+/// How a job's result is verified: the manifest's `policy` (the default is `adaptive`).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum VerificationPolicy {
+	/// One replica and no check: the cheapest, and nothing verifies the result. An explicit
+	/// opt-in.
+	Unverified,
+	/// `n` (at least 2) distinct providers; all of them agree below three, a strict majority
+	/// decides from three on; no majority escalates to referee replicas.
+	Replicated(u8),
+	/// A provider with a long record runs the job alone and the chain decides after its
+	/// commitment, at random, whether to spot-check it with a second replica; other providers get
+	/// a second replica always. Disagreement escalates to referees.
+	#[default]
+	Adaptive,
+}
+
+impl VerificationPolicy {
+	/// The replicas the job's first round asks for (an adaptive job may add a second).
+	pub fn first_round(&self) -> u8 {
+		match self {
+			Self::Unverified | Self::Adaptive => 1,
+			Self::Replicated(n) => *n,
+		}
+	}
+
+	/// The most replicas the job can pay, with `referees` referee replicas after a dispute: what
+	/// its escrow holds (its worst case), the rest refunded at its end.
+	pub fn most_paid(&self, referees: u8) -> u8 {
+		match self {
+			Self::Unverified => 1,
+			Self::Replicated(n) => n.saturating_add(referees),
+			Self::Adaptive => 2u8.saturating_add(referees),
+		}
+	}
+
+	/// Whether a disagreement escalates to referees.
+	pub fn escalates(&self) -> bool {
+		!matches!(self, Self::Unverified)
+	}
+}
+
 /// How the verification pallet reports commits and reveals to the market (implemented by
 /// `pallet-market`). Each method checks that `signer` may act for the replica's provider and that
 /// the replica is in a state that allows the step, records it, and moves the job on.
@@ -297,8 +360,9 @@ pub struct Reveal {
 #[derive(Clone, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
 pub enum Verdict {
 	/// The replicas in `agreeing` revealed `digest` (and, for WASM, `units`), and they are a
-	/// quorum; the job pays `units` per agreeing replica.
-	Canonical { digest: H256, units: u64, agreeing: Vec<ReplicaIndex> },
+	/// quorum; the job pays `units` per agreeing replica. The replicas in `outvoted` revealed
+	/// another result (abstentions, [`abstains`], are in neither list).
+	Canonical { digest: H256, units: u64, agreeing: Vec<ReplicaIndex>, outvoted: Vec<ReplicaIndex> },
 	/// Reveals disagree and no result has a quorum.
 	Disputed,
 	/// Too few reveals to decide, and none disagree.
@@ -310,6 +374,9 @@ pub enum Verdict {
 pub trait Verifier {
 	/// Judge the reveals of a job of `kind` that asked for `replication` agreeing replicas.
 	fn judge(kind: JobKind, replication: u8, reveals: &[Reveal]) -> Verdict;
+	/// Whether `reveal` reports the canonical result `digest` and `units` of a job of `kind` (the
+	/// same rule as the quorum's): how a dispute's replicas are held against its referees.
+	fn agrees(kind: JobKind, digest: H256, units: u64, reveal: &Reveal) -> bool;
 	/// Forget whatever is stored about `job` (its commitments); called when the job ends or a
 	/// new round of its replicas starts.
 	fn forget(job: JobId);
@@ -414,6 +481,10 @@ pub trait ReputationProvider<AccountId> {
 	fn consecutive_valid(provider: &AccountId, kind: JobKind) -> u32;
 	/// Record what happened to one of `provider`'s results for a job of `kind`.
 	fn record_result(provider: &AccountId, kind: JobKind, outcome: ResultOutcome);
+	/// For an `adaptive` job: `Some(rate)` when `provider` is trusted to run a job of `kind` alone,
+	/// spot-checked with probability `rate` (which falls with its record, never below a floor);
+	/// `None` when the job needs a second replica.
+	fn spot_check_rate(provider: &AccountId, kind: JobKind) -> Option<sp_runtime::Perbill>;
 }
 
 impl<AccountId> ReputationProvider<AccountId> for () {
@@ -424,6 +495,9 @@ impl<AccountId> ReputationProvider<AccountId> for () {
 		0
 	}
 	fn record_result(_: &AccountId, _: JobKind, _: ResultOutcome) {}
+	fn spot_check_rate(_: &AccountId, _: JobKind) -> Option<sp_runtime::Perbill> {
+		None
+	}
 }
 
 /// Told when a job ends disputed, with the reveals that disagreed.

@@ -175,6 +175,11 @@ impl_runtime_apis! {
 		) -> Option<Balance> {
 			Market::best_price(kind, requirements)
 		}
+		fn check_requirements(
+			requirements: pallet_market::RequirementsSpec<Balance>,
+		) -> Option<pallet_market::runtime_api::RequirementsProblem> {
+			Market::check_requirements(&requirements)
+		}
 		fn why_no_match(
 			job: stratus_primitives::JobId,
 		) -> Option<pallet_market::runtime_api::NoMatchReport> {

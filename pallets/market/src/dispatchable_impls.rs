@@ -18,7 +18,9 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
 use sp_runtime::traits::{CheckedMul, SaturatedConversion, Saturating, Zero};
-use stratus_primitives::{JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ResourceClass};
+use stratus_primitives::{
+	JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ResourceClass, VerificationPolicy,
+};
 
 /// The first four bytes of every WebAssembly binary.
 const WASM_MAGIC: [u8; 4] = *b"\0asm";
@@ -101,7 +103,7 @@ impl<T: Config> Pallet<T> {
 		price: BalanceOf<T>,
 		slots: u32,
 		expires_at: BlockNumberFor<T>,
-	) -> Result<u32, DispatchError> {
+	) -> Result<(u32, bool), DispatchError> {
 		let provider = Self::provider(&signer)?;
 		let profile = T::Providers::profile(&provider).ok_or(Error::<T>::NotProvider)?;
 		let serves = profile.supports(class.kind())
@@ -166,7 +168,7 @@ impl<T: Config> Pallet<T> {
 		price: BalanceOf<T>,
 		slots: u32,
 		expires_at: BlockNumberFor<T>,
-	) -> Result<u32, DispatchError> {
+	) -> Result<(u32, bool), DispatchError> {
 		let mut offer = Self::own_offer(&signer, offer_id)?;
 		Self::check_offer_terms(price, slots, expires_at)?;
 		ensure!(slots >= offer.in_use, Error::<T>::SlotsInUse);
@@ -229,10 +231,9 @@ impl<T: Config> Pallet<T> {
 	) -> Result<(Job<T>, JobInput<T>), DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let program = Programs::<T>::get(spec.program).ok_or(Error::<T>::UnknownProgram)?;
-		ensure!(
-			spec.replication >= 1 && spec.replication <= T::MaxReplication::get(),
-			Error::<T>::BadReplication
-		);
+		if let VerificationPolicy::Replicated(n) = spec.policy {
+			ensure!(n >= 2 && n <= T::MaxReplication::get(), Error::<T>::BadReplication);
+		}
 		ensure!(!spec.max_price.is_zero(), Error::<T>::ZeroPrice);
 		ensure!(spec.max_units > 0, Error::<T>::ZeroUnits);
 		ensure!(spec.max_output_bytes > 0, Error::<T>::ZeroOutput);
@@ -261,10 +262,12 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		let requirements = Self::requirements(spec.requirements)?;
+		// The worst case: every replica the policy can pay, referees included; what is not
+		// used is refunded when the job ends.
 		let escrow = spec
 			.max_price
 			.checked_mul(&spec.max_units.saturated_into())
-			.and_then(|c| c.checked_mul(&u32::from(spec.replication).into()))
+			.and_then(|c| c.checked_mul(&u32::from(spec.policy.most_paid(T::Referees::get())).into()))
 			.ok_or(Error::<T>::CostOverflow)?;
 		let job = Job {
 			requester,
@@ -273,7 +276,10 @@ impl<T: Config> Pallet<T> {
 			requirements,
 			max_price: spec.max_price,
 			max_units: spec.max_units,
-			replication: spec.replication,
+			policy: spec.policy,
+			replication: spec.policy.first_round(),
+			spot_check: None,
+			referees: false,
 			commit_window: spec.commit_window,
 			deadline: spec.deadline,
 			max_output_bytes: spec.max_output_bytes,
@@ -354,11 +360,12 @@ impl<T: Config> Pallet<T> {
 		Ok(position)
 	}
 
+	/// Returns whether it drew a missing verifier.
 	pub(crate) fn do_acknowledge(
 		signer: T::AccountId,
 		id: JobId,
 		index: ReplicaIndex,
-	) -> DispatchResult {
+	) -> Result<bool, DispatchError> {
 		let mut job = Self::running_job(id)?;
 		let position = Self::replica_of(&job, index, &signer)?;
 		let now = frame_system::Pallet::<T>::block_number();
@@ -372,9 +379,14 @@ impl<T: Config> Pallet<T> {
 		);
 		replica.state = ReplicaState::Acknowledged;
 		replica.commit_by = Some(commit_by);
-		Self::store_job(id, job);
 		Self::deposit_event(Event::ReplicaAcknowledged { job: id, replica: index, commit_by });
-		Ok(())
+		// A verifier no draw has found yet is drawn again now that the work is running.
+		let drew = job.unfilled() > 0 && !job.needs_primary();
+		if drew {
+			Self::refill(id, &mut job);
+		}
+		Self::store_job(id, job);
+		Ok(drew)
 	}
 
 	pub(crate) fn do_decline(

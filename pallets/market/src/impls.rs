@@ -1,8 +1,9 @@
 //! The market as the verification pallet sees it.
 
-use crate::{Config, Error, JobPhase, Pallet, ReplicaState};
+use crate::{Config, Error, JobPhase, Pallet, ReplicaState, SpotCheck};
 use frame_support::pallet_prelude::*;
 use sp_core::H256;
+use sp_runtime::traits::{One, Saturating};
 use stratus_primitives::{JobId, ReplicaIndex, ReplicaResults};
 
 impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
@@ -29,6 +30,11 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 			Error::<T>::NotAwaitingCommit
 		);
 		replica.state = ReplicaState::Committed;
+		// A replica running alone learns whether it is spot-checked only from a block that did
+		// not exist when it committed: the next one's hook decides.
+		if job.spot_check == Some(SpotCheck::Pending) {
+			job.spot_check = Some(SpotCheck::Due { at: now.saturating_add(One::one()) });
+		}
 		Self::advance(id, &mut job);
 		Self::store_job(id, job);
 		Ok(())

@@ -83,6 +83,25 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// Randomness from the parent block's hash, mixed with the subject: unknown before the parent
+/// block was built, so a decision taken in the block after an event cannot be foreseen by whoever
+/// caused it. The author of the parent block could grind it (build candidates until one hashes
+/// its way); the runtime moves to a VRF with BABE.
+pub struct BlockHashRandomness<T>(core::marker::PhantomData<T>);
+
+impl<T: frame_system::Config> frame_support::traits::Randomness<sp_core::H256, frame_system::pallet_prelude::BlockNumberFor<T>>
+	for BlockHashRandomness<T>
+{
+	fn random(subject: &[u8]) -> (sp_core::H256, frame_system::pallet_prelude::BlockNumberFor<T>) {
+		use sp_runtime::traits::{One, Saturating};
+		let now = frame_system::Pallet::<T>::block_number();
+		let parent = now.saturating_sub(One::one());
+		let hash = frame_system::Pallet::<T>::block_hash(parent);
+		let seed = sp_io::hashing::blake2_256(&codec::Encode::encode(&(subject, hash)));
+		(sp_core::H256(seed), parent)
+	}
+}
+
 use frame_support::traits::fungible;
 
 /// A balance of the market's currency.
@@ -152,6 +171,15 @@ pub mod pallet {
 		/// Providers' reputation: read by matching (`min_reputation`), updated with every
 		/// verified result, outvoted result, missed deadline and dispute.
 		type Reputation: ReputationProvider<Self::AccountId>;
+		/// Randomness for the verifier draws and the spot-check decisions. The market asks it in
+		/// the block *after* the event it decides on (a spot-check: after the commitment), so that
+		/// a provider cannot know the outcome when it acts; [`BlockHashRandomness`] (the hash of
+		/// the parent block) is what the runtime uses until consensus gives a VRF.
+		type Randomness: frame_support::traits::Randomness<H256, BlockNumberFor<Self>>;
+		/// Referee replicas a dispute calls (a round of their own, judged by all of them
+		/// agreeing; the disputed replicas are held against their verdict).
+		#[pallet::constant]
+		type Referees: Get<u8>;
 		/// Where protocol fees go.
 		type FeeDestination: OnUnbalanced<CreditOf<Self>>;
 		/// The share of each provider payment taken as the protocol fee.
@@ -434,6 +462,24 @@ pub mod pallet {
 			/// The protocol fee taken from the payment.
 			fee: BalanceOf<T>,
 		},
+		/// The chain decided whether to spot-check the replica of an `adaptive` job that runs
+		/// alone (`checked`: a second replica, drawn at random weighted by stake, runs it too).
+		SpotCheckDecided {
+			/// The job.
+			job: JobId,
+			/// Whether a spot-check replica runs it.
+			checked: bool,
+			/// The chance it had of being checked.
+			rate: Perbill,
+		},
+		/// A job's results disagreed without a majority: a round of referee replicas, drawn at
+		/// random weighted by stake, decides, and the disputed results are held against theirs.
+		RefereesCalled {
+			/// The job.
+			job: JobId,
+			/// The referee round.
+			round: u8,
+		},
 		/// A reveal round ended without a verdict because replicas missed their reveal; the job
 		/// goes on with fresh replicas, judged among themselves.
 		RoundStarted {
@@ -541,7 +587,8 @@ pub mod pallet {
 		ZeroUnits,
 		/// `max_output_bytes` is zero: a job must allow some output.
 		ZeroOutput,
-		/// `replication` must be at least 1 and at most `MaxReplication`.
+		/// `replicated(n)` needs `n` of at least 2 (one replica is `unverified`) and at most
+		/// `MaxReplication`.
 		BadReplication,
 		/// `commit_window` must be at least one block.
 		ZeroCommitWindow,
@@ -599,6 +646,13 @@ pub mod pallet {
 			);
 			assert!(T::MaxReplicasPerJob::get() <= 256, "replica indices are u8");
 			assert!(T::MaxMatchScan::get() >= 1, "matching must look at one entry");
+			assert!(T::Referees::get() >= 1, "a dispute must call a referee");
+			assert!(
+				u32::from(T::MaxReplication::get())
+					.saturating_add(u32::from(T::Referees::get()))
+					.saturating_add(2) <= T::MaxReplicasPerJob::get(),
+				"MaxReplicasPerJob must hold a job's replicas, its referees and a reissue"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -634,7 +688,8 @@ pub mod pallet {
 		/// `expires_at`. Signed by a provider or its worker key; the stake must cover the slots.
 		/// The offer is matched at once against resting jobs.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::post_offer(T::MaxMatchScan::get()))]
+		#[pallet::weight(T::WeightInfo::post_offer(T::MaxMatchScan::get())
+			.saturating_add(Pallet::<T>::draw_weight(true)))]
 		pub fn post_offer(
 			origin: OriginFor<T>,
 			class: ResourceClass,
@@ -643,14 +698,16 @@ pub mod pallet {
 			expires_at: BlockNumberFor<T>,
 		) -> DispatchResultWithPostInfo {
 			let signer = ensure_signed(origin)?;
-			let scanned = Self::do_post_offer(signer, class, price, slots, expires_at)?;
-			Ok(Some(T::WeightInfo::post_offer(scanned)).into())
+			let (scanned, drew) = Self::do_post_offer(signer, class, price, slots, expires_at)?;
+			Ok(Some(T::WeightInfo::post_offer(scanned).saturating_add(Self::draw_weight(drew)))
+				.into())
 		}
 
 		/// Change an open offer's price, slots (not below the slots in use) and expiry, and match
 		/// it again against resting jobs. Its time priority restarts.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::update_offer(T::MaxMatchScan::get()))]
+		#[pallet::weight(T::WeightInfo::update_offer(T::MaxMatchScan::get())
+			.saturating_add(Pallet::<T>::draw_weight(true)))]
 		pub fn update_offer(
 			origin: OriginFor<T>,
 			offer: OfferId,
@@ -659,8 +716,9 @@ pub mod pallet {
 			expires_at: BlockNumberFor<T>,
 		) -> DispatchResultWithPostInfo {
 			let signer = ensure_signed(origin)?;
-			let scanned = Self::do_update_offer(signer, offer, price, slots, expires_at)?;
-			Ok(Some(T::WeightInfo::update_offer(scanned)).into())
+			let (scanned, drew) = Self::do_update_offer(signer, offer, price, slots, expires_at)?;
+			Ok(Some(T::WeightInfo::update_offer(scanned).saturating_add(Self::draw_weight(drew)))
+				.into())
 		}
 
 		/// Cancel an offer: it stops matching and its free slots go back to the stake at once;
@@ -701,15 +759,21 @@ pub mod pallet {
 		/// Signed by the replica's provider or its worker key, before the acknowledgement deadline.
 		/// A valid acknowledgement costs no fee (each replica takes it once; a requester cannot
 		/// drain a provider's fee allowance with cheap jobs); a refused one pays.
+		/// When the job still misses a verifier (no eligible offer was there to draw from), it is
+		/// drawn again.
 		#[pallet::call_index(7)]
+		#[pallet::weight(Pallet::<T>::acknowledge_weight(true))]
 		pub fn acknowledge(
 			origin: OriginFor<T>,
 			job: JobId,
 			replica: ReplicaIndex,
 		) -> DispatchResultWithPostInfo {
 			let signer = ensure_signed(origin)?;
-			Self::do_acknowledge(signer, job, replica)?;
-			Ok(Pays::No.into())
+			let drew = Self::do_acknowledge(signer, job, replica)?;
+			Ok(PostDispatchInfo {
+				actual_weight: Some(Self::acknowledge_weight(drew)),
+				pays_fee: Pays::No,
+			})
 		}
 
 		/// Remove a cancelled or expired offer that serves no replica (closing an expired one

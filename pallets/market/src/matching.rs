@@ -3,14 +3,17 @@
 
 use crate::{
 	weights::WeightInfo, BalanceOf, BidBook, Config, Error, Event, Job, Offer, OfferBook, Offers,
-	Pallet, Replica, ReplicaState, Requirements,
+	Pallet, Replica, ReplicaState, Requirements, Role, SpotCheck,
 };
+use codec::Encode;
+use frame_support::traits::Randomness;
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
 use stratus_primitives::{
 	JobId, JobKind, OfferId, ProviderRegistry, ReputationProvider, ResourceClass, Standing,
+	VerificationPolicy,
 };
 
 /// `price (big-endian) ‖ id (big-endian)`: byte order is price order, then id order.
@@ -70,6 +73,18 @@ pub struct Exclusions {
 	pub reputation: bool,
 	/// The provider already runs (or ran) a replica of the job.
 	pub same_provider: bool,
+}
+
+impl Walk {
+	/// Both walks' counts together.
+	pub(crate) fn and(self, other: Walk) -> Walk {
+		Walk {
+			matched: self.matched.saturating_add(other.matched),
+			filled: self.filled.saturating_add(other.filled),
+			passed: self.passed.saturating_add(other.passed),
+			expired: self.expired.saturating_add(other.expired),
+		}
+	}
 }
 
 impl Exclusions {
@@ -134,6 +149,23 @@ impl<T: Config> Pallet<T> {
 		} else {
 			weight
 		}
+	}
+
+	/// The weight `acknowledge` is charged: with `drew`, the draw of a missing verifier (a walk
+	/// of the whole matching window, one replica placed).
+	pub(crate) fn acknowledge_weight(drew: bool) -> Weight {
+		T::WeightInfo::acknowledge().saturating_add(Self::draw_weight(drew))
+	}
+
+	/// The weight of drawing a job's missing verifier again (when `drew`): a walk of the whole
+	/// matching window, a replica placed and the job resting or leaving the bid book.
+	pub(crate) fn draw_weight(drew: bool) -> Weight {
+		if !drew {
+			return Weight::zero();
+		}
+		T::WeightInfo::match_walk(T::MaxMatchScan::get(), 0)
+			.saturating_add(T::WeightInfo::rest_job())
+			.saturating_add(T::DbWeight::get().reads_writes(2, 3))
 	}
 
 	/// What excludes `offer` from a job with these requirements and `max_price`, judged at `now`
@@ -218,6 +250,7 @@ impl<T: Config> Pallet<T> {
 		job: &mut Job<T>,
 		offer_id: OfferId,
 		offer: &mut Offer<T>,
+		role: Role,
 	) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();
 		let index = u8::try_from(job.replicas.len()).map_err(|_| Error::<T>::UnknownReplica)?;
@@ -226,6 +259,7 @@ impl<T: Config> Pallet<T> {
 			.try_push(Replica {
 				index,
 				round: job.round,
+				role,
 				provider: offer.provider.clone(),
 				offer: offer_id,
 				price: offer.price,
@@ -253,21 +287,74 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Match `job`'s missing replicas against the cheapest eligible offers.
+	/// Match `job`'s missing replicas: its round's primary against the cheapest eligible offer
+	/// (price-time priority), every other replica (verifiers, spot-checks, referees) drawn at
+	/// random, weighted by stake, among the eligible offers at or under its `max_price`.
 	pub(crate) fn fill(id: JobId, job: &mut Job<T>) -> Result<Walk, DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
-		let needed = job.unfilled();
-		if needed == 0 || !Self::time_allows(job, now) {
-			return Ok(Walk::default());
+		let mut walk = Walk::default();
+		if job.unfilled() == 0 || !Self::time_allows(job, now) {
+			return Ok(walk);
 		}
+		if job.needs_primary() {
+			walk = Self::walk_book(id, job, Role::Primary)?;
+			if walk.matched == 0 {
+				return Ok(walk);
+			}
+			Self::choose_replication(job);
+		}
+		if job.unfilled() > 0 {
+			let role = if job.referees {
+				Role::Referee
+			} else if job.spot_check == Some(SpotCheck::Checked) {
+				Role::SpotCheck
+			} else {
+				Role::Verifier
+			};
+			walk = walk.and(Self::walk_book(id, job, role)?);
+		}
+		Ok(walk)
+	}
+
+	/// An `adaptive` job's replicas once its primary is known: the primary alone (spot-checked
+	/// after its commitment) when its reputation trusts it, two replicas otherwise.
+	fn choose_replication(job: &mut Job<T>) {
+		if job.policy != VerificationPolicy::Adaptive || job.referees {
+			return;
+		}
+		let primary = job
+			.replicas
+			.iter()
+			.rev()
+			.find(|r| r.round == job.round && r.state.is_live())
+			.map(|r| r.provider.clone());
+		let trusted = primary.is_some_and(|p| T::Reputation::spot_check_rate(&p, job.kind).is_some());
+		if trusted {
+			job.replication = 1;
+			job.spot_check = Some(SpotCheck::Pending);
+		} else {
+			job.replication = 2;
+			job.spot_check = None;
+		}
+	}
+
+	/// Walk the offer book for `job`'s missing replicas: the cheapest eligible offer for a
+	/// primary; for any other role every eligible offer in the window, from which the replicas
+	/// are drawn at random weighted by their providers' stake, without replacement.
+	fn walk_book(id: JobId, job: &mut Job<T>, role: Role) -> Result<Walk, DispatchError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let needed = if role == Role::Primary { 1 } else { job.unfilled() };
 		let room = (T::MaxReplicasPerJob::get() as usize).saturating_sub(job.replicas.len());
 		let needed = needed.min(room);
 		let max_price: u128 = job.max_price.unique_saturated_into();
 		let mut scanned = 0u32;
 		let mut expired = Vec::new();
-		let mut picked: Vec<(OfferId, Offer<T>)> = Vec::new();
+		// Eligible offers, with their providers' stake.
+		let mut candidates: Vec<(OfferId, Offer<T>, u128)> = Vec::new();
 		for (key, ()) in OfferBook::<T>::iter_prefix(job.kind) {
-			if scanned >= T::MaxMatchScan::get() || picked.len() >= needed {
+			if scanned >= T::MaxMatchScan::get() ||
+				(role == Role::Primary && candidates.len() >= needed)
+			{
 				break;
 			}
 			scanned = scanned.saturating_add(1);
@@ -280,26 +367,31 @@ impl<T: Config> Pallet<T> {
 				expired.push(offer_id);
 				continue;
 			}
-			if job.has_provider(&offer.provider)
-				|| picked.iter().any(|(_, o)| o.provider == offer.provider)
-			{
+			if job.has_provider(&offer.provider) {
 				continue;
 			}
 			let standing = T::Providers::standing(&offer.provider);
 			if Self::exclusions(&job.requirements, job.max_price, &offer, standing.as_ref(), now)
 				.eligible()
 			{
-				picked.push((offer_id, offer));
+				let stake = standing.map_or(0, |s| s.stake.unique_saturated_into());
+				candidates.push((offer_id, offer, stake));
 			}
 		}
 		let closed = expired.len() as u32;
 		for offer_id in expired {
 			Self::close_offer(offer_id, true);
 		}
+		let picked = if role == Role::Primary {
+			candidates.truncate(needed);
+			candidates
+		} else {
+			Self::draw(id, job, candidates, needed)
+		};
 		let matched = picked.len() as u32;
 		let mut filled = 0u32;
-		for (offer_id, mut offer) in picked {
-			Self::assign(id, job, offer_id, &mut offer)?;
+		for (offer_id, mut offer, _) in picked {
+			Self::assign(id, job, offer_id, &mut offer, role)?;
 			if offer.free() == 0 {
 				filled = filled.saturating_add(1);
 			}
@@ -309,19 +401,57 @@ impl<T: Config> Pallet<T> {
 		Ok(Walk { matched, filled, passed, expired: closed })
 	}
 
-	/// Match an offer's free slots against resting jobs, highest bid first. Returns the number of
-	/// bid-book entries looked at.
-	pub(crate) fn match_offer(offer_id: OfferId) -> Result<u32, DispatchError> {
-		let Some(mut offer) = Offers::<T>::get(offer_id) else { return Ok(0) };
+	/// Draw `needed` of `candidates` at random, each with a chance proportional to its stake,
+	/// without replacement (one per provider: the book holds one open offer per provider and
+	/// class). The randomness is [`Config::Randomness`] for this job and its replica count.
+	pub(crate) fn draw(
+		id: JobId,
+		job: &Job<T>,
+		mut candidates: Vec<(OfferId, Offer<T>, u128)>,
+		needed: usize,
+	) -> Vec<(OfferId, Offer<T>, u128)> {
+		let mut picked = Vec::new();
+		let subject = (b"stratus/draw", id, job.round, job.replicas.len() as u32);
+		let (seed, _) = T::Randomness::random(&subject.encode());
+		for round in 0..needed {
+			let total = candidates.iter().fold(0u128, |t, c| t.saturating_add(c.2.max(1)));
+			if candidates.is_empty() || total == 0 {
+				break;
+			}
+			let bytes = sp_io::hashing::blake2_256(&(seed, round as u32).encode());
+			let mut head = [0u8; 16];
+			head.copy_from_slice(bytes.get(..16).unwrap_or(&[0u8; 16]));
+			let mut point = u128::from_le_bytes(head) % total;
+			let mut chosen = candidates.len().saturating_sub(1);
+			for (i, candidate) in candidates.iter().enumerate() {
+				let weight = candidate.2.max(1);
+				if point < weight {
+					chosen = i;
+					break;
+				}
+				point = point.saturating_sub(weight);
+			}
+			picked.push(candidates.swap_remove(chosen));
+		}
+		picked
+	}
+
+	/// Match an offer's free slots against resting jobs, highest bid first: a job waiting for its
+	/// primary takes the offer; a job waiting for a verifier (which is drawn, never chosen by who
+	/// arrives) draws again among every eligible offer, this one included — at most one such draw
+	/// per call. Returns the number of bid-book entries looked at, and whether it drew.
+	pub(crate) fn match_offer(offer_id: OfferId) -> Result<(u32, bool), DispatchError> {
+		let Some(mut offer) = Offers::<T>::get(offer_id) else { return Ok((0, false)) };
 		let now = frame_system::Pallet::<T>::block_number();
 		if !offer.open || offer.expires_at <= now || offer.free() == 0 {
-			return Ok(0);
+			return Ok((0, false));
 		}
 		let kind: JobKind = offer.class.kind();
 		let price: u128 = offer.price.unique_saturated_into();
 		let standing = T::Providers::standing(&offer.provider);
 		let mut scanned = 0u32;
 		let mut picked: Vec<JobId> = Vec::new();
+		let mut redraw: Option<JobId> = None;
 		for (key, ()) in BidBook::<T>::iter_prefix(kind) {
 			if scanned >= T::MaxMatchScan::get() || picked.len() >= offer.free() as usize {
 				break;
@@ -335,19 +465,36 @@ impl<T: Config> Pallet<T> {
 			if job.has_provider(&offer.provider) || !Self::time_allows(&job, now) {
 				continue;
 			}
-			if Self::exclusions(&job.requirements, job.max_price, &offer, standing.as_ref(), now)
+			if !Self::exclusions(&job.requirements, job.max_price, &offer, standing.as_ref(), now)
 				.eligible()
 			{
+				continue;
+			}
+			if job.needs_primary() {
 				picked.push(job_id);
+			} else if redraw.is_none() {
+				redraw = Some(job_id);
 			}
 		}
 		for job_id in picked {
 			let Some(mut job) = crate::Jobs::<T>::get(job_id) else { continue };
-			Self::assign(job_id, &mut job, offer_id, &mut offer)?;
+			Self::assign(job_id, &mut job, offer_id, &mut offer, Role::Primary)?;
+			Self::choose_replication(&mut job);
+			// An `adaptive` job whose primary needs a second replica draws it now when no other
+			// draw is due in this call, or else when its primary acknowledges.
+			if job.unfilled() > 0 && redraw.is_none() {
+				redraw = Some(job_id);
+			}
 			Self::sync_bid_book(job_id, &job);
 			Self::store_job(job_id, job);
 		}
 		Offers::<T>::insert(offer_id, offer);
-		Ok(scanned)
+		if let Some(job_id) = redraw {
+			if let Some(mut job) = crate::Jobs::<T>::get(job_id) {
+				Self::refill(job_id, &mut job);
+				Self::store_job(job_id, job);
+			}
+		}
+		Ok((scanned, redraw.is_some()))
 	}
 }

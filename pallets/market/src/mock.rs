@@ -82,10 +82,52 @@ parameter_types! {
 	pub const DecayKeep: Perbill = Perbill::from_percent(90);
 }
 
+parameter_types! {
+	pub const TrustThreshold: Perbill = Perbill::from_percent(90);
+	pub const SpotCheckFloor: Perbill = Perbill::from_percent(10);
+}
+
 impl pallet_reputation::Config for Test {
 	type DecayPeriod = ConstU32<1000>;
 	type DecayKeep = DecayKeep;
 	type WrongWeight = ConstU32<4>;
+	type TrustThreshold = TrustThreshold;
+	type SpotCheckScale = ConstU32<10>;
+	type SpotCheckFloor = SpotCheckFloor;
+}
+
+std::thread_local! {
+	/// The randomness the market gets, when a test fixes it.
+	static RANDOM: core::cell::Cell<Option<H256>> = const { core::cell::Cell::new(None) };
+}
+
+/// Fix the randomness the market gets (`None`: the parent block's hash, as in the runtime).
+pub fn set_random(seed: Option<H256>) {
+	RANDOM.with(|r| r.set(seed));
+}
+
+/// Randomness that spot-checks every job run alone (a roll of 0 is under any rate).
+pub fn always_spot_check() {
+	set_random(Some(H256::zero()));
+}
+
+/// Randomness that spares every job run alone whose rate is under 100% (a roll of 99.9999999%).
+pub fn never_spot_check() {
+	let mut seed = [0u8; 32];
+	seed[..4].copy_from_slice(&999_999_999u32.to_le_bytes());
+	set_random(Some(H256(seed)));
+}
+
+/// The market's randomness in tests: fixed by [`set_random`], or the parent block's hash.
+pub struct TestRandomness;
+
+impl frame_support::traits::Randomness<H256, u64> for TestRandomness {
+	fn random(subject: &[u8]) -> (H256, u64) {
+		match RANDOM.with(|r| r.get()) {
+			Some(seed) => (seed, System::block_number()),
+			None => pallet_market::BlockHashRandomness::<Test>::random(subject),
+		}
+	}
 }
 
 impl pallet_slashing::Config for Test {
@@ -123,6 +165,8 @@ impl pallet_market::Config for Test {
 	type OnDispute = ();
 	type OnOffence = Slashing;
 	type Reputation = Reputation;
+	type Randomness = TestRandomness;
+	type Referees = ConstU8<2>;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = Fee;
 	type ProgramDepositBase = ConstU128<10>;
@@ -132,7 +176,7 @@ impl pallet_market::Config for Test {
 	type MaxUrlLength = ConstU32<64>;
 	type MaxRequirementItems = ConstU32<4>;
 	type MaxReplication = ConstU8<5>;
-	type MaxReplicasPerJob = ConstU32<8>;
+	type MaxReplicasPerJob = ConstU32<10>;
 	type MaxOffersPerProvider = ConstU32<4>;
 	type MaxSlotsPerOffer = ConstU32<16>;
 	type MaxMatchScan = ConstU32<32>;

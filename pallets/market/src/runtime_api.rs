@@ -4,14 +4,16 @@
 use crate::{
 	matching::{split_key, Exclusions},
 	BalanceOf, Config, JobInput, JobPhase, Jobs, OfferBook, Offers, Pallet, ProviderOffers,
-	Replica, ReplicaState, RequirementsSpec,
+	Replica, ReplicaState, RequirementsSpec, Role, SpotCheck,
 };
 use alloc::vec::Vec;
 use codec::{Codec, Decode, Encode};
 use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
 use sp_core::H256;
-use stratus_primitives::{JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ResourceClass};
+use stratus_primitives::{
+	JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ResourceClass, VerificationPolicy,
+};
 
 /// Serde helpers: amounts travel as decimal strings, which JavaScript reads without loss.
 #[cfg(feature = "std")]
@@ -80,6 +82,9 @@ pub struct ReplicaView<AccountId, Balance, BlockNumber> {
 	/// The round it belongs to (0 first; a new round starts with fresh replicas when a reveal
 	/// round ends without a verdict because replicas missed their reveal).
 	pub round: u8,
+	/// Why it was assigned: the round's primary (cheapest-first), or a verifier, spot-check or
+	/// referee (drawn at random, weighted by stake).
+	pub role: Role,
 	/// Its provider.
 	pub provider: AccountId,
 	/// The offer it uses.
@@ -131,8 +136,14 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub max_price: Balance,
 	/// Most units one replica may charge.
 	pub max_units: u64,
-	/// Replicas asked for.
+	/// How its result is verified.
+	pub policy: VerificationPolicy,
+	/// Replicas its current round asks for.
 	pub replication: u8,
+	/// For an `adaptive` job run by one provider alone: whether it is spot-checked.
+	pub spot_check: Option<SpotCheck<BlockNumber>>,
+	/// Whether its current round is a referee round after a dispute.
+	pub referees: bool,
 	/// Replicas still to be matched.
 	pub unfilled: u8,
 	/// Blocks from acknowledgement to commit.
@@ -207,6 +218,39 @@ pub struct NoMatchReport {
 	pub excluded_by: Vec<(Requirement, u32)>,
 }
 
+/// Why a job's requirements cannot be stored: which list is over its bound.
+#[derive(Clone, Copy, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum RequirementsProblem {
+	/// `gpuModels` has more than `max` entries.
+	TooManyGpuModels { max: u32 },
+	/// A GPU model name is longer than `max` bytes.
+	GpuModelTooLong { max: u32 },
+	/// `regionsAllowed` has more than `max` entries.
+	TooManyRegionsAllowed { max: u32 },
+	/// `regionsDenied` has more than `max` entries.
+	TooManyRegionsDenied { max: u32 },
+}
+
+#[cfg(feature = "std")]
+impl core::fmt::Display for RequirementsProblem {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Self::TooManyGpuModels { max } => write!(f, "gpuModels holds at most {max} models"),
+			Self::GpuModelTooLong { max } => {
+				write!(f, "a GPU model name in gpuModels is longer than {max} bytes")
+			},
+			Self::TooManyRegionsAllowed { max } => {
+				write!(f, "regionsAllowed holds at most {max} regions")
+			},
+			Self::TooManyRegionsDenied { max } => {
+				write!(f, "regionsDenied holds at most {max} regions")
+			},
+		}
+	}
+}
+
 sp_api::decl_runtime_apis! {
 	/// Read the market: a provider's work, a job's status, prices, and why a job waits.
 	pub trait MarketApi<AccountId, Balance, BlockNumber>
@@ -221,8 +265,12 @@ sp_api::decl_runtime_apis! {
 		fn provider_offers(provider: AccountId) -> Vec<OfferView<Balance, BlockNumber>>;
 		/// A job's full status, while its record exists.
 		fn job_status(job: JobId) -> Option<JobView<AccountId, Balance, BlockNumber>>;
-		/// The lowest price per unit among open offers of `kind` that meet `requirements`.
+		/// The lowest price per unit among open offers of `kind` that meet `requirements`; `None`
+		/// when none does, or when the requirements cannot be stored (ask `check_requirements`).
 		fn best_price(kind: JobKind, requirements: RequirementsSpec<Balance>) -> Option<Balance>;
+		/// Which list of `requirements` is over its bound, if any: a job with them is refused
+		/// (`TooManyRequirements`) and `best_price` answers `None` for them.
+		fn check_requirements(requirements: RequirementsSpec<Balance>) -> Option<RequirementsProblem>;
 		/// Why `job` is not (fully) matched: how many offers each requirement excludes.
 		fn why_no_match(job: JobId) -> Option<NoMatchReport>;
 	}
@@ -240,6 +288,7 @@ impl<T: Config> Pallet<T> {
 			job: id,
 			replica: r.index,
 			round: r.round,
+			role: r.role,
 			provider: r.provider.clone(),
 			offer: r.offer,
 			price: r.price,
@@ -302,7 +351,10 @@ impl<T: Config> Pallet<T> {
 			input_url,
 			max_price: job.max_price,
 			max_units: job.max_units,
+			policy: job.policy,
 			replication: job.replication,
+			spot_check: job.spot_check,
+			referees: job.referees,
 			unfilled: job.unfilled() as u8,
 			commit_window: job.commit_window,
 			deadline: job.deadline,
@@ -330,6 +382,27 @@ impl<T: Config> Pallet<T> {
 			if ex.eligible() {
 				return Some(offer.price);
 			}
+		}
+		None
+	}
+
+	/// Which list of `spec` is over its bound, if any (the bounds `submit_job` holds it to).
+	pub fn check_requirements(spec: &RequirementsSpec<BalanceOf<T>>) -> Option<RequirementsProblem> {
+		use frame_support::traits::Get;
+		let max = T::MaxRequirementItems::get();
+		let over = |len: usize| u32::try_from(len).map_or(true, |n| n > max);
+		if over(spec.gpu_models.len()) {
+			return Some(RequirementsProblem::TooManyGpuModels { max });
+		}
+		let longest = stratus_primitives::MAX_GPU_MODEL_LEN;
+		if spec.gpu_models.iter().any(|m| u32::try_from(m.len()).map_or(true, |n| n > longest)) {
+			return Some(RequirementsProblem::GpuModelTooLong { max: longest });
+		}
+		if over(spec.regions_allowed.len()) {
+			return Some(RequirementsProblem::TooManyRegionsAllowed { max });
+		}
+		if over(spec.regions_denied.len()) {
+			return Some(RequirementsProblem::TooManyRegionsDenied { max });
 		}
 		None
 	}

@@ -80,22 +80,27 @@ impl<T: Config> Pallet<T> {
 	/// committed: the reveal).
 	pub(crate) fn miss(id: JobId, job: &mut Job<T>, index: ReplicaIndex) {
 		let round = job.round;
-		// The replicas that revealed in this round: a missing reveal leaves them without a
-		// verdict, and the slash compensates them.
-		let revealed: Vec<T::AccountId> = job
-			.replicas
-			.iter()
-			.filter(|r| r.state == ReplicaState::Revealed && r.round == round)
-			.map(|r| r.provider.clone())
-			.collect();
-		let requester = job.requester.clone();
-		let Some(replica) = job.replica_mut(index) else { return };
-		let (missed, kind, honest) = match replica.state {
+		let Some(state) = job.replicas.iter().find(|r| r.index == index).map(|r| r.state) else {
+			return;
+		};
+		let (missed, kind, honest) = match state {
 			ReplicaState::Assigned => (Missed::Ack, OffenceKind::MissedAck, Vec::new()),
 			ReplicaState::Acknowledged => (Missed::Commit, OffenceKind::MissedCommit, Vec::new()),
-			ReplicaState::Committed => (Missed::Reveal, OffenceKind::MissedReveal, revealed),
+			// The replicas that revealed in this round: a missing reveal leaves them without a
+			// verdict, and the slash compensates them.
+			ReplicaState::Committed => (
+				Missed::Reveal,
+				OffenceKind::MissedReveal,
+				job.replicas
+					.iter()
+					.filter(|r| r.state == ReplicaState::Revealed && r.round == round)
+					.map(|r| r.provider.clone())
+					.collect(),
+			),
 			_ => return,
 		};
+		let requester = job.requester.clone();
+		let Some(replica) = job.replica_mut(index) else { return };
 		replica.state = ReplicaState::Missed(missed);
 		let (offer, provider) = (replica.offer, replica.provider.clone());
 		Self::release_slot(offer);
@@ -227,7 +232,37 @@ impl<T: Config> Pallet<T> {
 		}
 		T::Verifier::forget(id);
 		job.round = job.round.saturating_add(1);
+		if !job.referees {
+			// The new round starts as the first did: its primary decides an adaptive job's
+			// replicas again.
+			job.replication = job.policy.first_round();
+			job.spot_check = None;
+		}
 		Self::deposit_event(Event::RoundStarted { job: id, round: job.round });
+	}
+
+	/// Call referees on a round whose results disagreed without a majority: its replicas are
+	/// referred (they give their slots back; their results wait for the referees' verdict), the
+	/// commitments are forgotten, and `Referees` fresh replicas, drawn at random weighted by stake
+	/// from providers the job has not had, run the job in a round of their own.
+	pub(crate) fn call_referees(id: JobId, job: &mut Job<T>) {
+		let mut offers = Vec::new();
+		for replica in job.replicas.iter_mut() {
+			if replica.state == ReplicaState::Revealed {
+				replica.state = ReplicaState::Referred;
+				offers.push(replica.offer);
+			}
+		}
+		for offer in offers {
+			Self::release_slot(offer);
+		}
+		T::Verifier::forget(id);
+		job.round = job.round.saturating_add(1);
+		job.referees = true;
+		job.replication = T::Referees::get();
+		job.phase = JobPhase::Open;
+		Self::deposit_event(Event::RefereesCalled { job: id, round: job.round });
+		Self::refill(id, job);
 	}
 
 	/// Open the reveal window for whatever has committed.
@@ -251,7 +286,7 @@ impl<T: Config> Pallet<T> {
 						.filter(|r| r.state.is_live())
 						.all(|r| r.state.has_committed());
 				let any_pending = job.replicas.iter().any(|r| r.state == ReplicaState::Committed);
-				if all_done && any_pending {
+				if all_done && any_pending && !job.spot_check_undecided() {
 					Self::open_reveal(id, job);
 				}
 			},
@@ -262,6 +297,50 @@ impl<T: Config> Pallet<T> {
 			},
 			_ => {},
 		}
+	}
+
+	/// The result a replica revealed.
+	fn reveal_of(r: &crate::Replica<T>) -> Option<Reveal> {
+		Some(Reveal { replica: r.index, digest: r.digest?, units: r.units.unwrap_or(0) })
+	}
+
+	/// Settle a job on its canonical result: the replicas in `agreeing` are paid `units` each
+	/// and credited; those in `outvoted` are reported for a wrong result (the agreeing ones are
+	/// the honest replicas their slash compensates); the rest of the escrow is refunded.
+	fn settle(
+		id: JobId,
+		job: &mut Job<T>,
+		digest: sp_core::H256,
+		units: u64,
+		agreeing: Vec<ReplicaIndex>,
+		outvoted: Vec<ReplicaIndex>,
+	) {
+		let provider_of = |job: &Job<T>, index: ReplicaIndex| {
+			job.replicas.iter().find(|r| r.index == index).map(|r| r.provider.clone())
+		};
+		let honest: Vec<T::AccountId> =
+			agreeing.iter().filter_map(|i| provider_of(job, *i)).collect();
+		let mut paid = BalanceOf::<T>::zero();
+		for index in agreeing {
+			paid = paid.saturating_add(Self::pay(id, job, index, units));
+		}
+		for provider in honest.iter() {
+			T::Reputation::record_result(provider, job.kind, ResultOutcome::Agreed);
+		}
+		for replica in outvoted {
+			let Some(provider) = provider_of(job, replica) else { continue };
+			T::Reputation::record_result(&provider, job.kind, ResultOutcome::Outvoted);
+			T::OnOffence::on_offence(Offence {
+				provider,
+				job: id,
+				replica,
+				kind: OffenceKind::WrongResult,
+				requester: job.requester.clone(),
+				honest: honest.clone(),
+			});
+		}
+		let refunded = Self::end_job(id, job, JobPhase::Settled { digest });
+		Self::deposit_event(Event::JobSettled { job: id, digest, units, paid, refunded });
 	}
 
 	/// Judge a job's reveals: settle on a quorum, reissue missed reveals while there is time,
@@ -281,55 +360,40 @@ impl<T: Config> Pallet<T> {
 			.replicas
 			.iter()
 			.filter(|r| r.state == ReplicaState::Revealed && r.round == job.round)
-			.filter_map(|r| {
-				Some(Reveal { replica: r.index, digest: r.digest?, units: r.units.unwrap_or(0) })
-			})
+			.filter_map(Self::reveal_of)
 			.collect();
+		let now = frame_system::Pallet::<T>::block_number();
 		match T::Verifier::judge(job.kind, job.replication, &reveals) {
-			Verdict::Canonical { digest, units, agreeing } => {
-				// Revealed results outside the quorum (a timeout abstained and is no offence).
-				let timeout = stratus_primitives::timeout_digest();
-				let outvoted: Vec<(ReplicaIndex, T::AccountId)> = job
-					.replicas
-					.iter()
-					.filter(|r| r.state == ReplicaState::Revealed && r.round == job.round)
-					.filter(|r| !agreeing.contains(&r.index) && r.digest != Some(timeout))
-					.map(|r| (r.index, r.provider.clone()))
-					.collect();
-				let honest: Vec<T::AccountId> = job
-					.replicas
-					.iter()
-					.filter(|r| agreeing.contains(&r.index))
-					.map(|r| r.provider.clone())
-					.collect();
-				let mut paid = BalanceOf::<T>::zero();
-				for index in agreeing {
-					paid = paid.saturating_add(Self::pay(id, job, index, units));
+			Verdict::Canonical { digest, units, mut agreeing, mut outvoted } => {
+				// A referee round's verdict judges the referred results as well.
+				for r in job.replicas.iter().filter(|r| r.state == ReplicaState::Referred) {
+					let Some(reveal) = Self::reveal_of(r) else { continue };
+					if stratus_primitives::abstains(&reveal.digest) {
+						continue;
+					}
+					if T::Verifier::agrees(job.kind, digest, units, &reveal) {
+						agreeing.push(r.index);
+					} else {
+						outvoted.push(r.index);
+					}
 				}
-				for provider in honest.iter() {
-					T::Reputation::record_result(provider, job.kind, ResultOutcome::Agreed);
-				}
-				for (replica, provider) in outvoted {
-					T::Reputation::record_result(&provider, job.kind, ResultOutcome::Outvoted);
-					T::OnOffence::on_offence(Offence {
-						provider,
-						job: id,
-						replica,
-						kind: OffenceKind::WrongResult,
-						requester: job.requester.clone(),
-						honest: honest.clone(),
-					});
-				}
-				let refunded = Self::end_job(id, job, JobPhase::Settled { digest });
-				Self::deposit_event(Event::JobSettled { job: id, digest, units, paid, refunded });
+				Self::settle(id, job, digest, units, agreeing, outvoted);
+			},
+			Verdict::Disputed
+				if job.policy.escalates() &&
+					!job.referees && job.replicas.len()
+					.saturating_add(usize::from(T::Referees::get())) <=
+					T::MaxReplicasPerJob::get() as usize &&
+					Self::time_allows(job, now) =>
+			{
+				Self::call_referees(id, job);
 			},
 			verdict => {
-				let now = frame_system::Pallet::<T>::block_number();
 				let room = job.replicas.len().saturating_add(usize::from(job.replication))
 					<= T::MaxReplicasPerJob::get() as usize;
 				// A timed-out replica abstained: like a missing reveal, it leaves the round short.
-				let timeout = stratus_primitives::timeout_digest();
-				let short = !unrevealed.is_empty() || reveals.iter().any(|r| r.digest == timeout);
+				let short = !unrevealed.is_empty() ||
+					reveals.iter().any(|r| stratus_primitives::abstains(&r.digest));
 				if short && room && Self::time_allows(job, now) {
 					Self::new_round(id, job);
 					job.phase = JobPhase::Open;
@@ -337,15 +401,21 @@ impl<T: Config> Pallet<T> {
 					Self::refill(id, job);
 					return;
 				}
-				let phase = if verdict == Verdict::Disputed {
-					JobPhase::Disputed
-				} else {
-					JobPhase::Expired
-				};
+				// A referee round without a verdict leaves the dispute it was called on standing.
+				let disputed = verdict == Verdict::Disputed || job.referees;
+				let phase = if disputed { JobPhase::Disputed } else { JobPhase::Expired };
 				let refunded = Self::end_job(id, job, phase);
-				if verdict == Verdict::Disputed {
-					// Every replica records the disagreement; nobody is slashed for it.
-					for reveal in reveals.iter() {
+				if disputed {
+					// Every replica records the disagreement (the referred ones too); nobody is
+					// slashed for it.
+					let mut disputed = reveals.clone();
+					disputed.extend(
+						job.replicas
+							.iter()
+							.filter(|r| r.state == ReplicaState::Referred)
+							.filter_map(Self::reveal_of),
+					);
+					for reveal in disputed.iter() {
 						if let Some(r) = job.replicas.iter().find(|r| r.index == reveal.replica) {
 							T::Reputation::record_result(
 								&r.provider,
@@ -354,7 +424,7 @@ impl<T: Config> Pallet<T> {
 							);
 						}
 					}
-					T::OnDispute::on_dispute(id, &reveals);
+					T::OnDispute::on_dispute(id, &disputed);
 					Self::deposit_event(Event::JobDisputed { job: id, refunded });
 				} else {
 					Self::deposit_event(Event::JobExpired { job: id, refunded });

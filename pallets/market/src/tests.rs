@@ -11,7 +11,10 @@ use frame_support::{
 };
 use proptest::prelude::*;
 use sp_core::H256;
-use stratus_primitives::{JobId, JobKind, OffenceKind, ProviderRegistry, ResourceClass};
+use stratus_primitives::{
+	JobId, JobKind, OffenceKind, ProviderRegistry, ResourceClass, VerificationPolicy,
+	VerificationPolicy::Replicated,
+};
 
 const EXPIRY: u64 = 500;
 
@@ -22,10 +25,19 @@ fn spec(program: H256) -> JobSpec<Balance, u64> {
 		requirements: RequirementsSpec::default(),
 		max_price: 10,
 		max_units: 100,
-		replication: 1,
+		policy: VerificationPolicy::Unverified,
 		commit_window: 5,
 		deadline: System::block_number() + 50,
 		max_output_bytes: 1024,
+	}
+}
+
+/// `unverified` for one replica, `replicated(n)` for more.
+fn policy_of(replication: u8) -> VerificationPolicy {
+	if replication <= 1 {
+		VerificationPolicy::Unverified
+	} else {
+		Replicated(replication)
 	}
 }
 
@@ -114,25 +126,49 @@ fn two_replicas() -> JobId {
 	let program = register_wasm(ALICE);
 	offer(10, 5, 1);
 	offer(11, 5, 1);
-	submit(ALICE, JobSpec { replication: 2, ..spec(program) })
+	submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) })
 }
 
-/// Providers 10, 11 and 12 run replicas 0, 1 and 2 of a job of replication 3 at price 5, and
-/// all commit and reveal 10 units: 10 and 11 the digest `1`, 12 the digest `9`.
+/// A disputed job calls referees, but no other provider is there to be drawn: the job waits for
+/// them until its commit window closes, and the dispute then stands.
+fn no_referee_comes(j: JobId) {
+	let waiting = job(j);
+	assert_eq!(waiting.phase, JobPhase::Open);
+	assert!(waiting.referees);
+	assert!(waiting.replicas.iter().all(|r| r.state == ReplicaState::Referred));
+	run_to_block(waiting.commit_close());
+}
+
+/// What each provider of `job` was paid, by provider.
+fn paid_by_provider(job: &crate::Job<Test>) -> Vec<(AccountId, Balance)> {
+	let mut paid: Vec<_> = job.replicas.iter().map(|r| (r.provider, r.paid)).collect();
+	paid.sort();
+	paid
+}
+
+/// The index of the replica `provider` runs in job `j`.
+fn replica_of(j: JobId, provider: AccountId) -> u8 {
+	job(j).replicas.iter().find(|r| r.provider == provider).unwrap().index
+}
+
+/// Providers 10, 11 and 12 run a job of replication 3 at price 5 (10 the primary, cheapest and
+/// oldest; 11 and 12 the verifiers, drawn in either order), and all commit and reveal 10 units:
+/// 10 and 11 the digest `1`, 12 the digest `9`.
 fn three_replicas_one_liar() -> JobId {
 	providers(10..=12);
 	let program = register_wasm(ALICE);
 	for p in 10..=12 {
 		offer(p, 5, 1);
 	}
-	let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
+	let j = submit(ALICE, JobSpec { policy: Replicated(3), ..spec(program) });
+	assert_eq!(replica_of(j, 10), 0);
 	let said = |p: AccountId| digest(if p == 12 { 9 } else { 1 });
-	for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
-		ack(p, j, r);
-		commit(p, j, r, said(p), 10);
+	for p in 10..=12 {
+		ack(p, j, replica_of(j, p));
+		commit(p, j, replica_of(j, p), said(p), 10);
 	}
-	for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
-		reveal(p, j, r, said(p));
+	for p in 10..=12 {
+		reveal(p, j, replica_of(j, p), said(p));
 	}
 	j
 }
@@ -368,8 +404,9 @@ fn bad_jobs_are_refused_without_a_trace() {
 			assert_noop!(Market::submit_job(RuntimeOrigin::signed(ALICE), s), e);
 		};
 		refused(&|s| s.program = digest(9), Error::<Test>::UnknownProgram);
-		refused(&|s| s.replication = 0, Error::<Test>::BadReplication);
-		refused(&|s| s.replication = 6, Error::<Test>::BadReplication);
+		refused(&|s| s.policy = Replicated(0), Error::<Test>::BadReplication);
+		refused(&|s| s.policy = Replicated(1), Error::<Test>::BadReplication);
+		refused(&|s| s.policy = Replicated(6), Error::<Test>::BadReplication);
 		refused(&|s| s.max_price = 0, Error::<Test>::ZeroPrice);
 		refused(&|s| s.max_units = 0, Error::<Test>::ZeroUnits);
 		refused(&|s| s.max_output_bytes = 0, Error::<Test>::ZeroOutput);
@@ -460,20 +497,22 @@ fn submit_job_is_charged_for_the_walk_it_did() {
 		let kept = offer(11, 3, 2);
 		run_to_block(3);
 		let requirements = RequirementsSpec { regions_denied: vec![840], ..Default::default() };
-		let spec = JobSpec { replication: 2, requirements, ..spec(program) };
+		let spec = JobSpec { policy: Replicated(2), requirements, ..spec(program) };
 		let placement = Market::do_submit_job(ALICE, spec.clone()).unwrap();
 		assert_eq!(
 			placement,
 			crate::matching::Placement {
-				walk: crate::matching::Walk { matched: 1, filled: 0, passed: 1, expired: 1 },
+				// The verifier's draw looks at the whole window again: 12 and 11 (already in).
+				walk: crate::matching::Walk { matched: 1, filled: 0, passed: 3, expired: 1 },
 				short: true,
 			}
 		);
 		assert!(OfferBook::<Test>::iter().any(|(_, key, ())| key[16..] == kept.to_be_bytes()));
 		// The call is charged exactly that, far below what it declares before dispatch.
 		let post = Market::submit_job(RuntimeOrigin::signed(ALICE), spec).unwrap();
+		// 12 passed over by the primary's walk and again by the verifier's draw.
 		let second = crate::matching::Placement {
-			walk: crate::matching::Walk { matched: 1, filled: 1, passed: 1, expired: 0 },
+			walk: crate::matching::Walk { matched: 1, filled: 1, passed: 2, expired: 0 },
 			short: true,
 		};
 		assert_eq!(post.actual_weight, Some(Market::submit_job_weight(Some(&second), 1)));
@@ -489,7 +528,7 @@ fn equal_prices_match_in_time_order_and_never_above_max_price() {
 		offer(12, 11, 1);
 		let first = offer(10, 5, 1);
 		offer(11, 5, 1);
-		let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(3), ..spec(program) });
 		let job = job(j);
 		// Two offers at 5 fit, the one at 11 is above max_price 10: one replica rests.
 		assert_eq!(job.replicas.iter().map(|r| r.provider).collect::<Vec<_>>(), vec![10, 11]);
@@ -511,7 +550,7 @@ fn one_replica_per_provider() {
 		register(10, cpu_profile(276), 4);
 		let program = register_wasm(ALICE);
 		offer(10, 5, 4);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		assert_eq!(job(j).replicas.len(), 1);
 		// A second offer of the same provider does not take the second replica either.
 		register(11, cpu_profile(276), 1);
@@ -616,7 +655,7 @@ fn majority_of_three_is_paid_and_the_dissenter_is_not() {
 		let j = three_replicas_one_liar();
 		let job = job(j);
 		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
-		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![45, 45, 0]);
+		assert_eq!(paid_by_provider(&job), vec![(10, 45), (11, 45), (12, 0)]);
 		assert_eq!(escrow_held(ALICE), 0);
 	});
 }
@@ -629,16 +668,18 @@ fn disagreement_of_two_is_disputed_and_refunded() {
 		offer(10, 5, 1);
 		offer(11, 5, 1);
 		let before = total(ALICE);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		for (r, p) in [(0u8, 10), (1, 11)] {
 			ack(p, j, r);
 			commit(p, j, r, digest(p as u8), 10);
 		}
 		reveal(10, j, 0, digest(10));
 		reveal(11, j, 1, digest(11));
+		no_referee_comes(j);
 		assert_eq!(job(j).phase, JobPhase::Disputed);
 		assert_eq!(total(ALICE), before);
-		assert!(market_events().contains(&Event::JobDisputed { job: j, refunded: 2000 }));
+		// The escrow held the worst case, two referees included: all of it comes back.
+		assert!(market_events().contains(&Event::JobDisputed { job: j, refunded: 4000 }));
 	});
 }
 
@@ -843,18 +884,19 @@ fn commit_close_reveals_what_committed() {
 		}
 		let j = submit(
 			ALICE,
-			JobSpec { replication: 3, deadline: 1 + ACK + 5 + REVEAL + 1, ..spec(program) },
+			JobSpec { policy: Replicated(3), deadline: 1 + ACK + 5 + REVEAL + 1, ..spec(program) },
 		);
-		ack(10, j, 0);
-		ack(11, j, 1);
-		ack(12, j, 2);
+		for p in 10..=12 {
+			ack(p, j, replica_of(j, p));
+		}
 		commit(10, j, 0, digest(1), 10);
-		commit(11, j, 1, digest(1), 10);
+		commit(11, j, replica_of(j, 11), digest(1), 10);
 		run_to_block(job(j).commit_close());
 		assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
-		assert_eq!(job(j).replicas[2].state, ReplicaState::Missed(Missed::Commit));
+		let late = replica_of(j, 12);
+		assert_eq!(job(j).replicas[late as usize].state, ReplicaState::Missed(Missed::Commit));
 		reveal(10, j, 0, digest(1));
-		reveal(11, j, 1, digest(1));
+		reveal(11, j, replica_of(j, 11), digest(1));
 		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
 	});
 }
@@ -890,7 +932,7 @@ fn cancel_running_job_before_any_commit_refunds_everything() {
 		offer(10, 5, 1);
 		offer(11, 5, 1);
 		let before = total(ALICE);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		ack(10, j, 0);
 		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
 		assert_eq!(total(ALICE), before);
@@ -961,7 +1003,7 @@ fn wasm_replicas_that_differ_in_units_dispute() {
 		offer(10, 5, 1);
 		offer(11, 5, 1);
 		let before = total(ALICE);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		ack(10, j, 0);
 		ack(11, j, 1);
 		// Same digest; 11 claims the whole budget.
@@ -969,6 +1011,7 @@ fn wasm_replicas_that_differ_in_units_dispute() {
 		commit(11, j, 1, digest(1), 100);
 		reveal(10, j, 0, digest(1));
 		reveal(11, j, 1, digest(1));
+		no_referee_comes(j);
 		assert_eq!(job(j).phase, JobPhase::Disputed);
 		assert_eq!(total(ALICE), before);
 	});
@@ -982,18 +1025,18 @@ fn the_quorum_is_paid_the_units_it_agreed_on() {
 		for p in 10..=12 {
 			offer(p, 5, 1);
 		}
-		let j = submit(ALICE, JobSpec { replication: 3, ..spec(program) });
-		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
-			ack(p, j, r);
-			commit(p, j, r, digest(1), if p == 12 { 100 } else { 20 });
+		let j = submit(ALICE, JobSpec { policy: Replicated(3), ..spec(program) });
+		for p in 10..=12 {
+			ack(p, j, replica_of(j, p));
+			commit(p, j, replica_of(j, p), digest(1), if p == 12 { 100 } else { 20 });
 		}
-		for (r, p) in [(0u8, 10), (1, 11), (2, 12)] {
-			reveal(p, j, r, digest(1));
+		for p in 10..=12 {
+			reveal(p, j, replica_of(j, p), digest(1));
 		}
 		let job = job(j);
 		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
 		// 5 × 20 = 100 less 10%: the inflated claim is the minority and is not paid.
-		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![90, 90, 0]);
+		assert_eq!(paid_by_provider(&job), vec![(10, 90), (11, 90), (12, 0)]);
 	});
 }
 
@@ -1006,7 +1049,7 @@ fn after_a_missed_reveal_the_new_round_is_judged_without_the_public_digest() {
 			offer(p, 5, 1);
 		}
 		let before = total(ALICE);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		ack(10, j, 0);
 		ack(11, j, 1);
 		commit(10, j, 0, digest(1), 20);
@@ -1205,19 +1248,27 @@ proptest! {
 					.collect();
 				book.sort();
 				let requester = 1 + (n as u64 % 5);
-				let j = submit(requester, JobSpec { max_price, replication, ..spec(program) });
+				let policy = policy_of(replication);
+				let j = submit(requester, JobSpec { max_price, policy, ..spec(program) });
 				let job = Jobs::<Test>::get(j).unwrap();
-				// Expected: walk the book cheapest first, one per provider, up to max_price.
-				let mut expected: Vec<Balance> = Vec::new();
-				let mut seen = Vec::new();
-				for (price, provider) in book {
-					if price > max_price || expected.len() == replication as usize { break }
-					if seen.contains(&provider) { continue }
-					seen.push(provider);
-					expected.push(price);
+				// Expected: the primary is the cheapest offer (oldest first) at or under
+				// max_price; the verifiers are drawn from the other providers' offers at or under
+				// it, as many as there are up to the replication.
+				let eligible: Vec<(Balance, AccountId)> =
+					book.into_iter().filter(|(price, _)| *price <= max_price).collect();
+				let mut providers_seen: Vec<AccountId> = eligible.iter().map(|e| e.1).collect();
+				providers_seen.dedup();
+				let want = providers_seen.len().min(replication as usize);
+				prop_assert_eq!(job.replicas.len(), want);
+				if let Some(first) = job.replicas.first() {
+					prop_assert_eq!(first.price, eligible[0].0);
+					prop_assert_eq!(first.role, crate::Role::Primary);
 				}
-				let got: Vec<Balance> = job.replicas.iter().map(|r| r.price).collect();
-				prop_assert_eq!(got, expected);
+				prop_assert!(job.replicas.iter().skip(1).all(|r| r.role == crate::Role::Verifier));
+				let mut distinct: Vec<AccountId> = job.replicas.iter().map(|r| r.provider).collect();
+				distinct.sort();
+				distinct.dedup();
+				prop_assert_eq!(distinct.len(), job.replicas.len());
 				prop_assert!(job.replicas.iter().all(|r| r.price <= max_price));
 				// Run every fully matched job to settlement.
 				if job.unfilled() == 0 {
@@ -1279,7 +1330,9 @@ fn an_outvoted_provider_is_slashed_and_the_quorum_and_requester_compensated() {
 		let pending = pending_slashes(12);
 		assert_eq!(pending.len(), 1);
 		assert_eq!((pending[0].offence, pending[0].amount), (OffenceKind::WrongResult, 50));
-		assert_eq!(pending[0].honest.to_vec(), vec![10, 11]);
+		let mut honest = pending[0].honest.to_vec();
+		honest.sort();
+		assert_eq!(honest, vec![10, 11]);
 		assert!(pending_slashes(10).is_empty() && pending_slashes(11).is_empty());
 		let (alice, ten, liar, fee) = (total(ALICE), total(10), total(12), total(FEE_ACCOUNT));
 		run_to_block(1 + SLASH_DEFER);
@@ -1299,7 +1352,7 @@ fn a_missed_reveal_compensates_the_replicas_that_revealed() {
 		for p in 10..=13 {
 			offer(p, 5, 1);
 		}
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		ack(10, j, 0);
 		ack(11, j, 1);
 		commit(10, j, 0, digest(1), 20);
@@ -1342,6 +1395,7 @@ fn a_disputed_job_slashes_nobody_for_its_result() {
 		}
 		reveal(10, j, 0, digest(10));
 		reveal(11, j, 1, digest(11));
+		no_referee_comes(j);
 		assert_eq!(job(j).phase, JobPhase::Disputed);
 		assert_eq!(pallet_slashing::PendingSlashes::<Test>::iter().count(), 0);
 	});
@@ -1404,6 +1458,7 @@ fn a_missed_deadline_lowers_reputation_and_a_dispute_is_recorded_by_every_replic
 		}
 		reveal(10, j, 0, digest(10));
 		reveal(11, j, 1, digest(11));
+		no_referee_comes(j);
 		assert_eq!(job(j).phase, JobPhase::Disputed);
 		assert!(score(10) < sp_runtime::Perbill::from_percent(50));
 		assert!(score(11) < sp_runtime::Perbill::from_percent(50));
@@ -1418,7 +1473,7 @@ fn a_job_may_require_a_minimum_reputation() {
 		offer(10, 4, 2);
 		offer(11, 6, 2);
 		// Provider 11 earns a record of one verified result; 10 is a newcomer (a half).
-		let warmup = submit(BOB, JobSpec { replication: 2, ..spec(program) });
+		let warmup = submit(BOB, JobSpec { policy: Replicated(2), ..spec(program) });
 		for (r, p) in [(0u8, 10), (1, 11)] {
 			ack(p, warmup, r);
 		}
@@ -1472,7 +1527,7 @@ proptest! {
 			let mut honest = Vec::new();
 			for (n, (replication, behaviours)) in jobs.into_iter().enumerate() {
 				let requester = 1 + (n as u64 % 5);
-				let j = submit(requester, JobSpec { replication, ..spec(program) });
+				let j = submit(requester, JobSpec { policy: policy_of(replication), ..spec(program) });
 				let replicas = job(j).replicas.clone();
 				// 0, 1: honest; 2: wrong digest; 3: inflated units; 4: no acknowledgement;
 				// 5: no reveal.
@@ -1536,7 +1591,7 @@ fn job_short_of_a_replica_still_ends_at_commit_close() {
 		offer(10, 5, 1);
 		offer(11, 5, 1);
 		let before = total(ALICE);
-		let j = submit(ALICE, JobSpec { replication: 2, ..spec(program) });
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		// Fully matched: its next wake-up is replica 1's acknowledgement deadline.
 		assert_eq!(job(j).wake_at, Some(1 + ACK + 1));
 		ack(10, j, 0);

@@ -8,9 +8,13 @@
 //! takes its wake-up with it.
 
 use crate::{
-	Config, Deadlines, Error, Event, Job, JobPhase, Jobs, Pallet, ReplicaState, TimeoutCursor,
-	WeightInfo,
+	Config, Deadlines, Error, Event, Job, JobPhase, Jobs, Pallet, ReplicaState, SpotCheck,
+	TimeoutCursor, WeightInfo,
 };
+use codec::Encode;
+use frame_support::traits::Randomness;
+use sp_runtime::Perbill;
+use stratus_primitives::ReputationProvider;
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -55,6 +59,9 @@ impl<T: Config> Pallet<T> {
 					if let Some(due) = due {
 						wake = wake.min(after(due));
 					}
+				}
+				if let Some(SpotCheck::Due { at }) = job.spot_check {
+					wake = wake.min(at);
 				}
 				// The commit close ends a job that is short of replicas, and opens the reveals of
 				// one whose missing replicas could not be reissued.
@@ -193,6 +200,14 @@ impl<T: Config> Pallet<T> {
 				Self::advance(id, job);
 			}
 		}
+		if job.phase == JobPhase::Open {
+			if let Some(SpotCheck::Due { at }) = job.spot_check {
+				if at <= now {
+					handled.missed = true;
+					Self::decide_spot_check(id, job);
+				}
+			}
+		}
 		if job.phase == JobPhase::Open && now >= job.commit_close() {
 			handled.commit_close = true;
 			Self::close_commits(id, job);
@@ -216,6 +231,36 @@ impl<T: Config> Pallet<T> {
 		handled
 	}
 
+	/// Decide whether the committed replica of an `adaptive` job that runs alone is spot-checked:
+	/// with the chance its provider's reputation gives (certainly, if it has lost its trust
+	/// meanwhile), from [`Config::Randomness`] asked in the block after the commitment. A
+	/// spot-check draws a second replica at random, weighted by stake; a spared replica's result
+	/// goes to its reveal.
+	pub(crate) fn decide_spot_check(id: JobId, job: &mut Job<T>) {
+		let primary = job
+			.replicas
+			.iter()
+			.find(|r| r.round == job.round && r.state.is_live())
+			.map(|r| r.provider.clone());
+		let rate = primary
+			.and_then(|p| T::Reputation::spot_check_rate(&p, job.kind))
+			.unwrap_or_else(Perbill::one);
+		let (seed, _) = T::Randomness::random(&(b"stratus/spot-check", id, job.round).encode());
+		let mut head = [0u8; 4];
+		head.copy_from_slice(seed.as_bytes().get(..4).unwrap_or(&[0u8; 4]));
+		let roll = Perbill::from_parts(u32::from_le_bytes(head) % 1_000_000_000);
+		let checked = roll < rate;
+		Self::deposit_event(Event::SpotCheckDecided { job: id, checked, rate });
+		if checked {
+			job.spot_check = Some(SpotCheck::Checked);
+			job.replication = 2;
+			Self::refill(id, job);
+		} else {
+			job.spot_check = Some(SpotCheck::Spared);
+		}
+		Self::advance(id, job);
+	}
+
 	/// The commit window closed: uncommitted replicas miss; the reveal window opens for whatever
 	/// committed, the reveals already in are judged, or the job expires.
 	fn close_commits(id: JobId, job: &mut Job<T>) {
@@ -231,7 +276,9 @@ impl<T: Config> Pallet<T> {
 		Self::leave_bid_book(id, job);
 		if job.replicas.iter().any(|r| r.state == ReplicaState::Committed) {
 			Self::open_reveal(id, job);
-		} else if job.replicas.iter().any(|r| r.state == ReplicaState::Revealed) {
+		} else if job.referees || job.replicas.iter().any(|r| r.state == ReplicaState::Revealed) {
+			// Judge what revealed; a referee round judges (and ends) its dispute even when no
+			// referee came.
 			Self::finalize(id, job);
 		} else {
 			let refunded = Self::end_job(id, job, JobPhase::Expired);

@@ -12,7 +12,9 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_runtime::traits::Saturating;
-use stratus_primitives::{GpuModel, JobKind, OfferId, RegionCode, ReplicaIndex, ResourceClass};
+use stratus_primitives::{
+	GpuModel, JobKind, OfferId, RegionCode, ReplicaIndex, ResourceClass, VerificationPolicy,
+};
 
 /// A registered program.
 #[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
@@ -151,6 +153,10 @@ pub enum ReplicaState {
 	/// reveal; the job went on with a new round of fresh replicas, judged without it (its digest
 	/// was public, so later replicas could have copied it). Not paid.
 	Superseded,
+	/// It revealed in a round whose results disagreed without a majority; referee replicas
+	/// decide, and its result is then held against theirs (paid when it agrees, slashed when it
+	/// does not). It gave its slot back.
+	Referred,
 	/// The job ended; `paid` on the replica says what the provider earned.
 	Done,
 }
@@ -167,6 +173,59 @@ impl ReplicaState {
 	}
 }
 
+/// Why a replica was assigned, and so how its provider was chosen.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum Role {
+	/// The first replica of a round: the cheapest eligible offer (price-time priority).
+	Primary,
+	/// Another replica of a round (`replicated(n)`, or the second replica `adaptive` gives a
+	/// provider without a long record): drawn at random, weighted by stake.
+	Verifier,
+	/// The second replica of an `adaptive` job run alone, drawn after its commitment: drawn at
+	/// random, weighted by stake.
+	SpotCheck,
+	/// A replica of a referee round after a dispute: drawn at random, weighted by stake.
+	Referee,
+}
+
+/// Whether an `adaptive` job run by one trusted provider alone is spot-checked.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum SpotCheck<BlockNumber> {
+	/// The replica runs alone; the chain decides after its commitment.
+	Pending,
+	/// It committed; the block-start hook of block `at` decides, from randomness that did not
+	/// exist when it committed (the hash of the block holding its commitment).
+	Due { at: BlockNumber },
+	/// A second replica, drawn at random weighted by stake, checks it.
+	Checked,
+	/// The draw spared it: its result is judged alone.
+	Spared,
+}
+
 /// One replica of a job: an assignment of the job to one provider's offer.
 #[derive(
 	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
@@ -177,6 +236,8 @@ pub struct Replica<T: Config> {
 	pub index: ReplicaIndex,
 	/// The round of the job it belongs to: replicas are judged only against their own round.
 	pub round: u8,
+	/// Why it was assigned (and so how its provider was chosen).
+	pub role: Role,
 	/// The provider running it.
 	pub provider: T::AccountId,
 	/// The offer whose slot it uses.
@@ -253,8 +314,16 @@ pub struct Job<T: Config> {
 	pub max_price: BalanceOf<T>,
 	/// Most compute units one replica may charge.
 	pub max_units: u64,
-	/// How many distinct providers run it.
+	/// How its result is verified.
+	pub policy: VerificationPolicy,
+	/// How many distinct providers run its current round (an `adaptive` job: 1 alone, 2 with a
+	/// second replica; a referee round: `Referees`).
 	pub replication: u8,
+	/// For an `adaptive` job its provider runs alone: whether it is spot-checked.
+	pub spot_check: Option<SpotCheck<BlockNumberFor<T>>>,
+	/// Whether the current round is a referee round after a dispute (the disputed replicas are
+	/// `Referred`).
+	pub referees: bool,
 	/// Blocks a replica has from its acknowledgement to its commit.
 	pub commit_window: BlockNumberFor<T>,
 	/// The last block of the job: the reveal window closes by then and the job ends.
@@ -291,6 +360,17 @@ impl<T: Config> Job<T> {
 			return 0;
 		}
 		usize::from(self.replication).saturating_sub(self.live())
+	}
+
+	/// Whether the next replica matched is its round's primary (cheapest-first) rather than a
+	/// verifier drawn at random: no replica of the round is live and it is not a referee round.
+	pub fn needs_primary(&self) -> bool {
+		!self.referees && !self.replicas.iter().any(|r| r.round == self.round && r.state.is_live())
+	}
+
+	/// Whether the job waits for the chain's spot-check decision on its only replica.
+	pub fn spot_check_undecided(&self) -> bool {
+		matches!(self.spot_check, Some(SpotCheck::Pending | SpotCheck::Due { .. }))
 	}
 
 	/// Whether `provider` runs (or ran) a replica of this job.
@@ -383,8 +463,9 @@ pub struct JobSpec<Balance, BlockNumber> {
 	pub max_price: Balance,
 	/// Most compute units one replica may charge.
 	pub max_units: u64,
-	/// How many distinct providers run it (1 to `MaxReplication`).
-	pub replication: u8,
+	/// How its result is verified: `Unverified`, `Replicated(n)` (2 to `MaxReplication`) or
+	/// `Adaptive`.
+	pub policy: VerificationPolicy,
 	/// Blocks a replica has from acknowledging to committing.
 	pub commit_window: BlockNumber,
 	/// The last block of the job.

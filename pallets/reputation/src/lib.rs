@@ -55,6 +55,17 @@ pub mod pallet {
 		/// How many failures one outvoted result counts as.
 		#[pallet::constant]
 		type WrongWeight: Get<u32>;
+		/// The score from which a provider runs an `adaptive` job alone (spot-checked at random);
+		/// below it the job gets a second replica.
+		#[pallet::constant]
+		type TrustThreshold: Get<Perbill>;
+		/// Valid results in a row that halve a trusted provider's spot-check rate
+		/// ([`math::spot_check_rate`]).
+		#[pallet::constant]
+		type SpotCheckScale: Get<u32>;
+		/// The lowest spot-check rate, however long the record.
+		#[pallet::constant]
+		type SpotCheckFloor: Get<Perbill>;
 	}
 
 	/// Each provider's record per job kind.
@@ -134,6 +145,18 @@ impl<T: Config> ReputationProvider<T::AccountId> for Pallet<T> {
 
 	fn consecutive_valid(provider: &T::AccountId, kind: JobKind) -> u32 {
 		Reputations::<T>::get(provider, kind).map_or(0, |r| r.consecutive_valid)
+	}
+
+	fn spot_check_rate(provider: &T::AccountId, kind: JobKind) -> Option<Perbill> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let record = Self::record(provider, kind);
+		(record.score_at(now, &Self::rules()) >= T::TrustThreshold::get()).then(|| {
+			math::spot_check_rate(
+				record.consecutive_valid,
+				T::SpotCheckScale::get(),
+				T::SpotCheckFloor::get(),
+			)
+		})
 	}
 
 	fn record_result(provider: &T::AccountId, kind: JobKind, outcome: ResultOutcome) {

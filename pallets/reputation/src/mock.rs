@@ -25,12 +25,17 @@ parameter_types! {
 	pub const DecayPeriod: u32 = PERIOD;
 	pub const DecayKeep: Perbill = Perbill::from_percent(90);
 	pub const WrongWeight: u32 = 4;
+	pub const TrustThreshold: Perbill = Perbill::from_percent(90);
+	pub const SpotCheckFloor: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_reputation::Config for Test {
 	type DecayPeriod = DecayPeriod;
 	type DecayKeep = DecayKeep;
 	type WrongWeight = WrongWeight;
+	type TrustThreshold = TrustThreshold;
+	type SpotCheckScale = frame_support::traits::ConstU32<10>;
+	type SpotCheckFloor = SpotCheckFloor;
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {

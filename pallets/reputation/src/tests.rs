@@ -175,3 +175,53 @@ proptest! {
 		prop_assert!(math::spot_check_rate(run.saturating_add(more), 10, floor) <= rate);
 	}
 }
+
+#[test]
+fn only_a_trusted_provider_runs_alone_and_one_outvoted_result_ends_that() {
+	type R = Reputation;
+	new_test_ext().execute_with(|| {
+		let who = 9u64;
+		let agree = |n: u32| {
+			for _ in 0..n {
+				<R as ReputationProvider<u64>>::record_result(
+					&who,
+					JobKind::Wasm,
+					ResultOutcome::Agreed,
+				);
+			}
+		};
+		// A newcomer needs a second replica; 7 agreements (8/9 < 90%) still do.
+		assert_eq!(<R as ReputationProvider<u64>>::spot_check_rate(&who, JobKind::Wasm), None);
+		agree(7);
+		assert_eq!(<R as ReputationProvider<u64>>::spot_check_rate(&who, JobKind::Wasm), None);
+		// The eighth makes it trusted (9/10): checked at 10 / (10 + 8).
+		agree(1);
+		assert_eq!(
+			<R as ReputationProvider<u64>>::spot_check_rate(&who, JobKind::Wasm),
+			Some(math::spot_check_rate(8, 10, Perbill::from_percent(10)))
+		);
+		// A long run takes the rate to the floor, never under it.
+		agree(500);
+		assert_eq!(
+			<R as ReputationProvider<u64>>::spot_check_rate(&who, JobKind::Wasm),
+			Some(Perbill::from_percent(10))
+		);
+		// Trust is per job kind.
+		assert_eq!(<R as ReputationProvider<u64>>::spot_check_rate(&who, JobKind::Cuda), None);
+		// Outvoted once after 508 agreements: still trusted (509 / 514), but the run restarts, so
+		// every job is checked again; a newcomer outvoted once is not trusted.
+		<R as ReputationProvider<u64>>::record_result(&who, JobKind::Wasm, ResultOutcome::Outvoted);
+		assert_eq!(
+			<R as ReputationProvider<u64>>::spot_check_rate(&who, JobKind::Wasm),
+			Some(Perbill::one())
+		);
+		let fresh = 10u64;
+		<R as ReputationProvider<u64>>::record_result(&fresh, JobKind::Wasm, ResultOutcome::Agreed);
+		<R as ReputationProvider<u64>>::record_result(
+			&fresh,
+			JobKind::Wasm,
+			ResultOutcome::Outvoted,
+		);
+		assert_eq!(<R as ReputationProvider<u64>>::spot_check_rate(&fresh, JobKind::Wasm), None);
+	});
+}

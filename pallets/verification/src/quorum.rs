@@ -31,11 +31,11 @@ pub fn lower_median(mut units: Vec<u64>) -> u64 {
 /// canonical, and pays its units (WASM: the units the quorum agreed on; CUDA: the quorum's
 /// [`lower_median`]); otherwise disagreement is a dispute and agreement among too few is
 /// inconclusive. A replica that revealed the timeout record
-/// ([`stratus_primitives::timeout_digest`]) abstains: a wall-clock timeout depends on the
+/// ([`stratus_primitives::abstains`]) abstains: a wall-clock timeout depends on the
 /// provider's machine, so it is neither a result to agree with nor one to dispute.
 pub fn judge(kind: JobKind, replication: u8, reveals: &[Reveal]) -> Verdict {
-	let timeout = stratus_primitives::timeout_digest();
-	let reveals: Vec<Reveal> = reveals.iter().filter(|r| r.digest != timeout).copied().collect();
+	let reveals: Vec<Reveal> =
+		reveals.iter().filter(|r| !stratus_primitives::abstains(&r.digest)).copied().collect();
 	let reveals = reveals.as_slice();
 	let mut best: Option<(&Reveal, usize)> = None;
 	let mut distinct = 0usize;
@@ -62,6 +62,11 @@ pub fn judge(kind: JobKind, replication: u8, reveals: &[Reveal]) -> Verdict {
 				digest: result.digest,
 				units,
 				agreeing: quorum.iter().map(|r| r.replica).collect(),
+				outvoted: reveals
+					.iter()
+					.filter(|r| !same_result(kind, r, result))
+					.map(|r| r.replica)
+					.collect(),
 			}
 		},
 		_ if distinct > 1 => Verdict::Disputed,

@@ -189,21 +189,22 @@ fn r(replica: u8, d: u8, units: u64) -> Reveal {
 #[test]
 fn judge_cases() {
 	use JobKind::Wasm;
-	let canonical = |d: u8, units: u64, agreeing: Vec<u8>| Verdict::Canonical {
-		digest: digest(d),
-		units,
-		agreeing,
+	let canonical = |d: u8, units: u64, agreeing: Vec<u8>, outvoted: Vec<u8>| {
+		Verdict::Canonical { digest: digest(d), units, agreeing, outvoted }
 	};
-	assert_eq!(quorum::judge(Wasm, 1, &[r(0, 1, 10)]), canonical(1, 10, vec![0]));
+	assert_eq!(quorum::judge(Wasm, 1, &[r(0, 1, 10)]), canonical(1, 10, vec![0], vec![]));
 	assert_eq!(quorum::judge(Wasm, 1, &[]), Verdict::Inconclusive);
-	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 1, 10)]), canonical(1, 10, vec![0, 1]));
+	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 1, 10)]), canonical(1, 10, vec![0, 1], vec![]));
 	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10)]), Verdict::Inconclusive);
 	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 2, 10)]), Verdict::Disputed);
 	assert_eq!(
 		quorum::judge(Wasm, 3, &[r(0, 1, 10), r(1, 2, 10), r(2, 1, 10)]),
-		canonical(1, 10, vec![0, 2])
+		canonical(1, 10, vec![0, 2], vec![1])
 	);
-	assert_eq!(quorum::judge(Wasm, 3, &[r(0, 1, 10), r(2, 1, 10)]), canonical(1, 10, vec![0, 2]));
+	assert_eq!(
+		quorum::judge(Wasm, 3, &[r(0, 1, 10), r(2, 1, 10)]),
+		canonical(1, 10, vec![0, 2], vec![])
+	);
 	assert_eq!(quorum::judge(Wasm, 3, &[r(0, 1, 10), r(1, 2, 10)]), Verdict::Disputed);
 	assert_eq!(quorum::judge(Wasm, 3, &[r(0, 1, 10), r(1, 2, 10), r(2, 3, 10)]), Verdict::Disputed);
 }
@@ -216,7 +217,7 @@ fn wasm_replicas_must_agree_on_units() {
 	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 1, 11)]), Verdict::Disputed);
 	assert_eq!(
 		quorum::judge(Wasm, 3, &[r(0, 1, 10), r(1, 1, 99), r(2, 1, 10)]),
-		Verdict::Canonical { digest: digest(1), units: 10, agreeing: vec![0, 2] }
+		Verdict::Canonical { digest: digest(1), units: 10, agreeing: vec![0, 2], outvoted: vec![1] }
 	);
 }
 
@@ -225,12 +226,12 @@ fn cuda_replicas_agree_on_the_digest_and_are_paid_the_lower_median() {
 	use JobKind::Cuda;
 	assert_eq!(
 		quorum::judge(Cuda, 2, &[r(0, 1, 12), r(1, 1, 10)]),
-		Verdict::Canonical { digest: digest(1), units: 10, agreeing: vec![0, 1] }
+		Verdict::Canonical { digest: digest(1), units: 10, agreeing: vec![0, 1], outvoted: vec![] }
 	);
 	// A replica inflating its GPU milliseconds does not raise the pay.
 	assert_eq!(
 		quorum::judge(Cuda, 3, &[r(0, 1, 10), r(1, 1, 1_000_000), r(2, 1, 11)]),
-		Verdict::Canonical { digest: digest(1), units: 11, agreeing: vec![0, 1, 2] }
+		Verdict::Canonical { digest: digest(1), units: 11, agreeing: vec![0, 1, 2], outvoted: vec![] }
 	);
 	assert_eq!(quorum::judge(Cuda, 2, &[r(0, 1, 10), r(1, 2, 10)]), Verdict::Disputed);
 	assert_eq!(quorum::lower_median(vec![]), 0);
@@ -247,7 +248,7 @@ fn a_timeout_abstains() {
 	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), timeout]), Verdict::Inconclusive);
 	assert_eq!(
 		quorum::judge(Wasm, 3, &[r(0, 1, 10), timeout, r(2, 1, 10)]),
-		Verdict::Canonical { digest: digest(1), units: 10, agreeing: vec![0, 2] }
+		Verdict::Canonical { digest: digest(1), units: 10, agreeing: vec![0, 2], outvoted: vec![] }
 	);
 	// Two timeouts are no quorum for the timeout record.
 	let other = Reveal { replica: 0, ..timeout };
@@ -269,8 +270,11 @@ proptest! {
 		let need = usize::from(quorum::quorum_size(replication));
 		let count = |x: &Reveal| reveals.iter().filter(|y| quorum::same_result(kind, x, y)).count();
 		match quorum::judge(kind, replication, &reveals) {
-			Verdict::Canonical { digest, units, agreeing } => {
+			Verdict::Canonical { digest, units, agreeing, outvoted } => {
 				prop_assert!(agreeing.len() >= need);
+				// Every reveal is in exactly one of the two lists.
+				prop_assert_eq!(agreeing.len() + outvoted.len(), reveals.len());
+				prop_assert!(outvoted.iter().all(|i| !agreeing.contains(i)));
 				let first = reveals.iter().find(|x| x.replica == agreeing[0]).unwrap();
 				prop_assert_eq!(first.digest, digest);
 				prop_assert_eq!(agreeing.len(), count(first));

@@ -39,6 +39,11 @@ impl pallet_market::Config for Runtime {
 	type OnDispute = ();
 	type OnOffence = crate::Slashing;
 	type Reputation = crate::Reputation;
+	/// The parent block's hash until consensus moves to BABE's VRF (`docs/market.md` says what it
+	/// resists and what it does not).
+	type Randomness = pallet_market::BlockHashRandomness<Runtime>;
+	/// Two referees, who must agree, decide a dispute.
+	type Referees = ConstU8<2>;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = ProtocolFee;
 	type ProgramDepositBase = ProgramDepositBase;
