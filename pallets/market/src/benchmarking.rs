@@ -19,7 +19,7 @@ use sp_core::H256;
 use sp_runtime::traits::Bounded;
 use stratus_primitives::{
 	CapabilityProfile, JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ReplicaResults,
-	ResourceClass,
+	ResourceClass, VerificationPolicy,
 };
 
 const SEED: u32 = 0;
@@ -66,7 +66,11 @@ fn spec<T: Config>(
 		},
 		max_price: max_price.into(),
 		max_units: 1_000,
-		replication,
+		policy: if replication <= 1 {
+			VerificationPolicy::Unverified
+		} else {
+			VerificationPolicy::Replicated(replication)
+		},
 		commit_window,
 		deadline: now::<T>()
 			+ T::AckWindow::get()
@@ -151,6 +155,10 @@ fn running_job<T: Config>(replication: u8, committed: u8) -> (JobId, Vec<T::Acco
 	let requester = funded::<T>("requester", 0);
 	let program = program::<T>(&requester);
 	let job = submit::<T>(&requester, spec::<T>(program, replication, 10));
+	// The providers in replica order (verifiers are drawn, in any order).
+	let replicas = Jobs::<T>::get(job).unwrap().replicas;
+	assert_eq!(replicas.len(), providers.len());
+	let providers: Vec<T::AccountId> = replicas.iter().map(|r| r.provider.clone()).collect();
 	for (i, p) in providers.iter().enumerate() {
 		Pallet::<T>::do_acknowledge(p.clone(), job, i as ReplicaIndex).unwrap();
 	}

@@ -267,7 +267,9 @@ impl<T: Config> Pallet<T> {
 		let escrow = spec
 			.max_price
 			.checked_mul(&spec.max_units.saturated_into())
-			.and_then(|c| c.checked_mul(&u32::from(spec.policy.most_paid(T::Referees::get())).into()))
+			.and_then(|c| {
+				c.checked_mul(&u32::from(spec.policy.most_paid(T::Referees::get())).into())
+			})
 			.ok_or(Error::<T>::CostOverflow)?;
 		let job = Job {
 			requester,

@@ -89,8 +89,11 @@ pub use weights::WeightInfo;
 /// its way); the runtime moves to a VRF with BABE.
 pub struct BlockHashRandomness<T>(core::marker::PhantomData<T>);
 
-impl<T: frame_system::Config> frame_support::traits::Randomness<sp_core::H256, frame_system::pallet_prelude::BlockNumberFor<T>>
-	for BlockHashRandomness<T>
+impl<T: frame_system::Config>
+	frame_support::traits::Randomness<
+		sp_core::H256,
+		frame_system::pallet_prelude::BlockNumberFor<T>,
+	> for BlockHashRandomness<T>
 {
 	fn random(subject: &[u8]) -> (sp_core::H256, frame_system::pallet_prelude::BlockNumberFor<T>) {
 		use sp_runtime::traits::{One, Saturating};
@@ -650,7 +653,8 @@ pub mod pallet {
 			assert!(
 				u32::from(T::MaxReplication::get())
 					.saturating_add(u32::from(T::Referees::get()))
-					.saturating_add(2) <= T::MaxReplicasPerJob::get(),
+					.saturating_add(2)
+					<= T::MaxReplicasPerJob::get(),
 				"MaxReplicasPerJob must hold a job's replicas, its referees and a reissue"
 			);
 		}

@@ -5,10 +5,10 @@ use crate::{
 	weights::WeightInfo, BalanceOf, BidBook, Config, Error, Event, Job, Offer, OfferBook, Offers,
 	Pallet, Replica, ReplicaState, Requirements, Role, SpotCheck,
 };
-use codec::Encode;
-use frame_support::traits::Randomness;
 use alloc::vec::Vec;
+use codec::Encode;
 use frame_support::pallet_prelude::*;
+use frame_support::traits::Randomness;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
 use stratus_primitives::{
@@ -328,7 +328,8 @@ impl<T: Config> Pallet<T> {
 			.rev()
 			.find(|r| r.round == job.round && r.state.is_live())
 			.map(|r| r.provider.clone());
-		let trusted = primary.is_some_and(|p| T::Reputation::spot_check_rate(&p, job.kind).is_some());
+		let trusted =
+			primary.is_some_and(|p| T::Reputation::spot_check_rate(&p, job.kind).is_some());
 		if trusted {
 			job.replication = 1;
 			job.spot_check = Some(SpotCheck::Pending);
@@ -352,8 +353,8 @@ impl<T: Config> Pallet<T> {
 		// Eligible offers, with their providers' stake.
 		let mut candidates: Vec<(OfferId, Offer<T>, u128)> = Vec::new();
 		for (key, ()) in OfferBook::<T>::iter_prefix(job.kind) {
-			if scanned >= T::MaxMatchScan::get() ||
-				(role == Role::Primary && candidates.len() >= needed)
+			if scanned >= T::MaxMatchScan::get()
+				|| (role == Role::Primary && candidates.len() >= needed)
 			{
 				break;
 			}

@@ -387,7 +387,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Which list of `spec` is over its bound, if any (the bounds `submit_job` holds it to).
-	pub fn check_requirements(spec: &RequirementsSpec<BalanceOf<T>>) -> Option<RequirementsProblem> {
+	pub fn check_requirements(
+		spec: &RequirementsSpec<BalanceOf<T>>,
+	) -> Option<RequirementsProblem> {
 		use frame_support::traits::Get;
 		let max = T::MaxRequirementItems::get();
 		let over = |len: usize| u32::try_from(len).map_or(true, |n| n > max);

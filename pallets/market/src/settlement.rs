@@ -380,11 +380,11 @@ impl<T: Config> Pallet<T> {
 				Self::settle(id, job, digest, units, agreeing, outvoted);
 			},
 			Verdict::Disputed
-				if job.policy.escalates() &&
-					!job.referees && job.replicas.len()
-					.saturating_add(usize::from(T::Referees::get())) <=
-					T::MaxReplicasPerJob::get() as usize &&
-					Self::time_allows(job, now) =>
+				if job.policy.escalates()
+					&& !job.referees
+					&& job.replicas.len().saturating_add(usize::from(T::Referees::get()))
+						<= T::MaxReplicasPerJob::get() as usize
+					&& Self::time_allows(job, now) =>
 			{
 				Self::call_referees(id, job);
 			},
@@ -392,8 +392,8 @@ impl<T: Config> Pallet<T> {
 				let room = job.replicas.len().saturating_add(usize::from(job.replication))
 					<= T::MaxReplicasPerJob::get() as usize;
 				// A timed-out replica abstained: like a missing reveal, it leaves the round short.
-				let short = !unrevealed.is_empty() ||
-					reveals.iter().any(|r| stratus_primitives::abstains(&r.digest));
+				let short = !unrevealed.is_empty()
+					|| reveals.iter().any(|r| stratus_primitives::abstains(&r.digest));
 				if short && room && Self::time_allows(job, now) {
 					Self::new_round(id, job);
 					job.phase = JobPhase::Open;

@@ -1180,6 +1180,20 @@ fn best_price_and_provider_views() {
 		assert_eq!(Market::best_price(JobKind::Cuda, Default::default()), None);
 		let far = RequirementsSpec { regions_allowed: vec![1], ..Default::default() };
 		assert_eq!(Market::best_price(JobKind::Wasm, far), None);
+		// Requirements no job could carry answer `None` too, and `check_requirements` says why.
+		let crowded =
+			RequirementsSpec { regions_allowed: vec![1, 2, 3, 4, 5], ..Default::default() };
+		assert_eq!(Market::best_price(JobKind::Wasm, crowded.clone()), None);
+		assert_eq!(
+			Market::check_requirements(&crowded),
+			Some(crate::runtime_api::RequirementsProblem::TooManyRegionsAllowed { max: 4 })
+		);
+		assert_eq!(Market::check_requirements(&Default::default()), None);
+		let long = RequirementsSpec { gpu_models: vec![vec![b'x'; 49]], ..Default::default() };
+		assert_eq!(
+			Market::check_requirements(&long),
+			Some(crate::runtime_api::RequirementsProblem::GpuModelTooLong { max: 48 })
+		);
 		let j = submit(ALICE, spec(program));
 		// The worker key sees its provider's work.
 		let work = Market::provider_assignments(111);
@@ -1506,12 +1520,12 @@ fn a_job_may_require_a_minimum_reputation() {
 
 proptest! {
 	/// Replicas that behave at random — honest, wrong, inflating their units, silent at any step
-	/// — on jobs of random replication: money is conserved through matching, settlement and every
+	/// — on jobs of random policy (referees, when called, never act): money is conserved through matching, settlement and every
 	/// slash, and a replica that met every deadline with the quorum's result is never slashed.
 	#[test]
 	fn money_is_conserved_and_the_honest_are_never_slashed(
 		jobs in proptest::collection::vec(
-			(1u8..4, proptest::collection::vec(0u8..6, 3)),
+			(0u8..4, proptest::collection::vec(0u8..6, 3)),
 			1..6,
 		),
 	) {
@@ -1527,7 +1541,13 @@ proptest! {
 			let mut honest = Vec::new();
 			for (n, (replication, behaviours)) in jobs.into_iter().enumerate() {
 				let requester = 1 + (n as u64 % 5);
-				let j = submit(requester, JobSpec { policy: policy_of(replication), ..spec(program) });
+				// 0: adaptive (a newcomer's job gets a drawn second replica).
+				let policy = if replication == 0 {
+					VerificationPolicy::Adaptive
+				} else {
+					policy_of(replication)
+				};
+				let j = submit(requester, JobSpec { policy, ..spec(program) });
 				let replicas = job(j).replicas.clone();
 				// 0, 1: honest; 2: wrong digest; 3: inflated units; 4: no acknowledgement;
 				// 5: no reveal.
@@ -1705,5 +1725,290 @@ fn try_state_catches_a_job_without_a_wake_up() {
 		let at = job(j).wake_at.unwrap();
 		crate::Deadlines::<Test>::remove(at, j);
 		assert!(Market::do_try_state().is_err());
+	});
+}
+
+// ---------------------------------------------------------------- verification policies
+
+/// Make `provider` trusted for WASM jobs: eight verified results (a score of 9/10).
+fn trust(provider: AccountId) {
+	for _ in 0..8 {
+		<Reputation as stratus_primitives::ReputationProvider<AccountId>>::record_result(
+			&provider,
+			JobKind::Wasm,
+			stratus_primitives::ResultOutcome::Agreed,
+		);
+	}
+}
+
+/// Providers 10 to 15 offer one slot each at 4 (10, the primary), then 5, 6, … .
+fn six_offers() -> H256 {
+	providers(10..=15);
+	let program = register_wasm(ALICE);
+	for p in 10..=15 {
+		offer(p, 4 + Balance::from((p - 10) as u32), 1);
+	}
+	program
+}
+
+fn adaptive(program: H256) -> JobSpec<Balance, u64> {
+	JobSpec { policy: VerificationPolicy::Adaptive, ..spec(program) }
+}
+
+/// Acknowledge, commit `d` with 10 units, for every live replica of job `j` whose provider
+/// `said` gives a digest for.
+fn run_live(j: JobId, said: impl Fn(AccountId) -> Option<u8>) {
+	for r in job(j).replicas.iter().filter(|r| r.state == ReplicaState::Assigned) {
+		if let Some(d) = said(r.provider) {
+			ack(r.provider, j, r.index);
+			commit(r.provider, j, r.index, digest(d), 10);
+		}
+	}
+}
+
+/// Reveal for every committed replica of `j`.
+fn reveal_all(j: JobId, said: impl Fn(AccountId) -> Option<u8>) {
+	for r in job(j).replicas.iter().filter(|r| r.state == ReplicaState::Committed) {
+		if let Some(d) = said(r.provider) {
+			reveal(r.provider, j, r.index, digest(d));
+		}
+	}
+}
+
+#[test]
+fn unverified_runs_one_replica_and_holds_one() {
+	ExtBuilder.build_and_execute(|| {
+		let program = six_offers();
+		let before = total(ALICE);
+		let j = submit(ALICE, spec(program));
+		assert_eq!(job(j).escrow, 10 * 100);
+		assert_eq!(job(j).replicas.len(), 1);
+		run_live(j, |_| Some(1));
+		reveal_all(j, |_| Some(1));
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+		assert_eq!(total(ALICE), before - 4 * 10);
+	});
+}
+
+#[test]
+fn adaptive_gives_a_newcomer_a_second_replica_drawn_by_stake_and_refunds_the_worst_case() {
+	ExtBuilder.build_and_execute(|| {
+		let program = six_offers();
+		let before = total(ALICE);
+		let j = submit(ALICE, adaptive(program));
+		let running = job(j);
+		// Held: two replicas and two referees at the most.
+		assert_eq!(running.escrow, 4 * 10 * 100);
+		assert_eq!(running.replication, 2);
+		assert_eq!(running.spot_check, None);
+		assert_eq!(running.replicas.len(), 2);
+		assert_eq!(
+			(running.replicas[0].provider, running.replicas[0].role),
+			(10, crate::Role::Primary)
+		);
+		assert_eq!(running.replicas[1].role, crate::Role::Verifier);
+		run_live(j, |_| Some(1));
+		reveal_all(j, |_| Some(1));
+		let settled = job(j);
+		assert_eq!(settled.phase, JobPhase::Settled { digest: digest(1) });
+		// Each paid its own price for 10 units; everything else came back.
+		let cost: Balance = settled.replicas.iter().map(|r| r.price * 10).sum();
+		assert_eq!(total(ALICE), before - cost);
+		assert_eq!(escrow_held(ALICE), 0);
+	});
+}
+
+#[test]
+fn a_trusted_provider_runs_alone_and_the_chain_decides_after_its_commit() {
+	ExtBuilder.build_and_execute(|| {
+		let program = six_offers();
+		trust(10);
+		never_spot_check();
+		let before = total(ALICE);
+		let j = submit(ALICE, adaptive(program));
+		assert_eq!(job(j).replicas.len(), 1);
+		assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Pending));
+		run_live(j, |_| Some(1));
+		// Committed: nothing is decided in the block of the commitment.
+		let now = System::block_number();
+		assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Due { at: now + 1 }));
+		assert_eq!(job(j).phase, JobPhase::Open);
+		market_events();
+		run_to_block(now + 1);
+		let rate =
+			<Reputation as stratus_primitives::ReputationProvider<AccountId>>::spot_check_rate(
+				&10,
+				JobKind::Wasm,
+			)
+			.unwrap();
+		assert!(market_events().contains(&Event::SpotCheckDecided {
+			job: j,
+			checked: false,
+			rate
+		}));
+		assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Spared));
+		assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
+		reveal_all(j, |_| Some(1));
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+		assert_eq!(total(ALICE), before - 4 * 10);
+		set_random(None);
+	});
+}
+
+#[test]
+fn a_spot_check_catches_a_trusted_liar_and_referees_settle_it() {
+	ExtBuilder.build_and_execute(|| {
+		let program = six_offers();
+		trust(10);
+		always_spot_check();
+		let money = || (1..=29).chain([FEE_ACCOUNT]).map(total).sum::<Balance>();
+		let start = money();
+		let j = submit(ALICE, adaptive(program));
+		// 10 lies; everyone else computes the honest result.
+		let said = |p: AccountId| Some(if p == 10 { 9 } else { 1 });
+		run_live(j, said);
+		run_to_block(System::block_number() + 1);
+		let checked = job(j);
+		assert_eq!(checked.spot_check, Some(crate::SpotCheck::Checked));
+		assert_eq!(checked.replicas.len(), 2);
+		assert_eq!(checked.replicas[1].role, crate::Role::SpotCheck);
+		assert_ne!(checked.replicas[1].provider, 10);
+		run_live(j, said);
+		reveal_all(j, said);
+		// One against one: referees are called, drawn from providers the job has not had.
+		let referred = job(j);
+		assert!(referred.referees && referred.phase == JobPhase::Open);
+		assert!(market_events().contains(&Event::RefereesCalled { job: j, round: 1 }));
+		let referees: Vec<_> = referred.replicas.iter().filter(|r| r.round == 1).collect();
+		assert_eq!(referees.len(), 2);
+		assert!(referees.iter().all(|r| r.role == crate::Role::Referee));
+		run_live(j, said);
+		reveal_all(j, said);
+		let settled = job(j);
+		assert_eq!(settled.phase, JobPhase::Settled { digest: digest(1) });
+		// The spot-checker and both referees are paid; the liar is not, and is slashed.
+		let paid: Vec<_> =
+			settled.replicas.iter().filter(|r| r.paid > 0).map(|r| r.provider).collect();
+		assert_eq!(paid.len(), 3);
+		assert!(!paid.contains(&10));
+		assert_eq!(pending_slashes(10).len(), 1);
+		assert_eq!(pending_slashes(10)[0].offence, OffenceKind::WrongResult);
+		for p in paid {
+			assert!(pending_slashes(p).is_empty());
+		}
+		// It is no longer trusted.
+		assert_eq!(
+			<Reputation as stratus_primitives::ReputationProvider<AccountId>>::spot_check_rate(
+				&10,
+				JobKind::Wasm
+			),
+			None
+		);
+		run_to_block(System::block_number() + SLASH_DEFER + 1);
+		assert_eq!(money(), start);
+		set_random(None);
+	});
+}
+
+#[test]
+fn referees_that_disagree_leave_the_dispute_standing_and_nobody_slashed() {
+	ExtBuilder.build_and_execute(|| {
+		let program = six_offers();
+		let before = total(ALICE);
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		// Every provider gives its own digest.
+		let said = |p: AccountId| Some(p as u8);
+		run_live(j, said);
+		reveal_all(j, said);
+		assert!(job(j).referees);
+		run_live(j, said);
+		reveal_all(j, said);
+		assert_eq!(job(j).phase, JobPhase::Disputed);
+		assert_eq!(total(ALICE), before);
+		assert_eq!(pallet_slashing::PendingSlashes::<Test>::iter().count(), 0);
+		// All four recorded the disagreement.
+		for r in job(j).replicas.iter() {
+			assert!(score(r.provider) < sp_runtime::Perbill::from_percent(50));
+		}
+	});
+}
+
+#[test]
+fn a_majority_of_three_needs_no_referee() {
+	ExtBuilder.build_and_execute(|| {
+		let j = three_replicas_one_liar();
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+		assert!(!job(j).referees);
+	});
+}
+
+#[test]
+fn verifiers_are_drawn_by_stake_not_by_price() {
+	ExtBuilder.build_and_execute(|| {
+		// 10 is the cheapest (the primary); 11 is cheaper than 12 but 12 holds nine times its
+		// stake.
+		register(10, cpu_profile(276), 1);
+		register(11, cpu_profile(276), 1);
+		register(12, cpu_profile(276), 9);
+		let program = register_wasm(ALICE);
+		offer(10, 1, 1);
+		offer(11, 2, 1);
+		offer(12, 8, 1);
+		let mut drawn = std::collections::BTreeMap::<AccountId, u32>::new();
+		for _ in 0..60 {
+			let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+			let verifier = job(j).replicas[1].provider;
+			*drawn.entry(verifier).or_default() += 1;
+			assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+			run_to_block(System::block_number() + 1);
+		}
+		let (cheap, staked) = (drawn.get(&11).copied().unwrap_or(0), drawn[&12]);
+		assert_eq!(cheap + staked, 60);
+		assert!(staked >= 45, "12 (90% of the stake) drawn {staked} of 60, 11 {cheap}");
+	});
+}
+
+#[test]
+fn a_job_waiting_for_a_verifier_draws_when_an_offer_arrives() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		let j = submit(ALICE, adaptive(program));
+		assert_eq!(job(j).unfilled(), 1);
+		// The new offer is matched by a draw (it is the only candidate), not taken as a primary.
+		offer(11, 9, 1);
+		let drawn = job(j);
+		assert_eq!(drawn.unfilled(), 0);
+		assert_eq!(
+			(drawn.replicas[1].provider, drawn.replicas[1].role),
+			(11, crate::Role::Verifier)
+		);
+	});
+}
+
+#[test]
+fn a_verifier_missing_at_submission_is_drawn_when_the_primary_acknowledges() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=12);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		let j = submit(ALICE, adaptive(program));
+		assert_eq!(job(j).unfilled(), 1);
+		// An offer updated to a price above the job's: not eligible, no draw.
+		let late = offer(11, 50, 1);
+		assert_eq!(job(j).unfilled(), 1);
+		assert_ok!(Market::update_offer(RuntimeOrigin::signed(11), late, 5, 1, EXPIRY));
+		assert_eq!(job(j).unfilled(), 0);
+		let j2 = submit(ALICE, adaptive(program));
+		// 10 and 11 are busy; 12 posts while j2's verifier is missing, then 10 frees up.
+		assert!(job(j2).replicas.is_empty());
+		offer(12, 4, 1);
+		assert_eq!(job(j2).replicas.len(), 1);
+		assert_eq!(job(j2).replicas[0].provider, 12);
+		let ack_weight = Market::acknowledge(RuntimeOrigin::signed(12), j2, 0).unwrap();
+		// Nobody is free to draw: charged the draw it tried.
+		assert_eq!(ack_weight.actual_weight, Some(Market::acknowledge_weight(true)));
+		assert_eq!(job(j2).unfilled(), 1);
 	});
 }

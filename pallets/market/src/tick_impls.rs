@@ -11,15 +11,15 @@ use crate::{
 	Config, Deadlines, Error, Event, Job, JobPhase, Jobs, Pallet, ReplicaState, SpotCheck,
 	TimeoutCursor, WeightInfo,
 };
+use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::traits::Randomness;
-use sp_runtime::Perbill;
-use stratus_primitives::ReputationProvider;
-use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{One, Saturating};
+use sp_runtime::Perbill;
 use stratus_primitives::JobId;
+use stratus_primitives::ReputationProvider;
 
 /// What handling one job's wake-up did, for its weight.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]

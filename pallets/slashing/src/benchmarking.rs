@@ -6,8 +6,8 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{Get, Hooks};
-use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use frame_support::traits::{EnsureOrigin, Get, Hooks};
+use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::Zero;
 use stratus_primitives::{Offence, OffenceKind, OnOffence, StakeManager};
 

@@ -189,12 +189,18 @@ fn r(replica: u8, d: u8, units: u64) -> Reveal {
 #[test]
 fn judge_cases() {
 	use JobKind::Wasm;
-	let canonical = |d: u8, units: u64, agreeing: Vec<u8>, outvoted: Vec<u8>| {
-		Verdict::Canonical { digest: digest(d), units, agreeing, outvoted }
+	let canonical = |d: u8, units: u64, agreeing: Vec<u8>, outvoted: Vec<u8>| Verdict::Canonical {
+		digest: digest(d),
+		units,
+		agreeing,
+		outvoted,
 	};
 	assert_eq!(quorum::judge(Wasm, 1, &[r(0, 1, 10)]), canonical(1, 10, vec![0], vec![]));
 	assert_eq!(quorum::judge(Wasm, 1, &[]), Verdict::Inconclusive);
-	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 1, 10)]), canonical(1, 10, vec![0, 1], vec![]));
+	assert_eq!(
+		quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 1, 10)]),
+		canonical(1, 10, vec![0, 1], vec![])
+	);
 	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10)]), Verdict::Inconclusive);
 	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 2, 10)]), Verdict::Disputed);
 	assert_eq!(
@@ -217,7 +223,12 @@ fn wasm_replicas_must_agree_on_units() {
 	assert_eq!(quorum::judge(Wasm, 2, &[r(0, 1, 10), r(1, 1, 11)]), Verdict::Disputed);
 	assert_eq!(
 		quorum::judge(Wasm, 3, &[r(0, 1, 10), r(1, 1, 99), r(2, 1, 10)]),
-		Verdict::Canonical { digest: digest(1), units: 10, agreeing: vec![0, 2], outvoted: vec![1] }
+		Verdict::Canonical {
+			digest: digest(1),
+			units: 10,
+			agreeing: vec![0, 2],
+			outvoted: vec![1]
+		}
 	);
 }
 
@@ -231,7 +242,12 @@ fn cuda_replicas_agree_on_the_digest_and_are_paid_the_lower_median() {
 	// A replica inflating its GPU milliseconds does not raise the pay.
 	assert_eq!(
 		quorum::judge(Cuda, 3, &[r(0, 1, 10), r(1, 1, 1_000_000), r(2, 1, 11)]),
-		Verdict::Canonical { digest: digest(1), units: 11, agreeing: vec![0, 1, 2], outvoted: vec![] }
+		Verdict::Canonical {
+			digest: digest(1),
+			units: 11,
+			agreeing: vec![0, 1, 2],
+			outvoted: vec![]
+		}
 	);
 	assert_eq!(quorum::judge(Cuda, 2, &[r(0, 1, 10), r(1, 2, 10)]), Verdict::Disputed);
 	assert_eq!(quorum::lower_median(vec![]), 0);
