@@ -5,8 +5,9 @@
 //
 //   workers        sets up both workers as docs/provider-guide.md says (init, register, offer,
 //                  run); returns how many providers have an open offer
-//   replicated     a job with replication 2, submitted and followed through the CLI: both workers
-//                  run it and reveal the same digest, the output downloads and is right; returns
+//   replicated     a job with the default policy (adaptive), submitted and followed through the
+//                  CLI: neither provider has a record, so both workers run it (the second drawn
+//                  by stake) and reveal the same digest, the output downloads and is right; returns
 //                  how many replicas agree
 //   worker-killed  the worker holding a job's replica is killed (SIGKILL) once it acknowledged:
 //                  the replica misses its commit deadline, is reissued to the other worker and the
@@ -20,7 +21,7 @@
 //                  returns 1
 //   liar           a third provider that lies ($STRATUS_LIAR, a program built on stratus-client:
 //                  it registers, offers and commits a wrong digest for every replica it gets)
-//                  joins a job with replication 3: the two workers outvote it, the job settles
+//                  joins a job with policy replicated(3): the two workers outvote it, the job settles
 //                  on their digest, the requester downloads the right output, the liar is not
 //                  paid, its slash is deferred (its stake frozen) and then applied, and its
 //                  reputation falls below the workers'; returns 1
@@ -129,7 +130,9 @@ function kernelJob(rounds, data) {
 }
 
 /// Writes a manifest and its input; returns the manifest's path and the expected output.
-function manifest(name, { rounds = 3, data = crypto.randomBytes(64), replication = 1, commitWindow = "1m", maxUnits = 50_000_000 } = {}) {
+/// `policy`: the manifest's verification policy ("unverified", "replicated(3)"); `null` writes none, which
+/// is the default, `adaptive`.
+function manifest(name, { rounds = 3, data = crypto.randomBytes(64), policy = "unverified", commitWindow = "1m", maxUnits = 50_000_000 } = {}) {
   const job = kernelJob(rounds, data);
   fs.writeFileSync(path.join(WORK, `${name}.bin`), job.input);
   const file = path.join(WORK, `${name}.toml`);
@@ -138,7 +141,7 @@ function manifest(name, { rounds = 3, data = crypto.randomBytes(64), replication
     `input = { file = "${name}.bin" }`,
     'max_price = "1 planck"',
     `max_units = ${maxUnits}`,
-    `replication = ${replication}`,
+    ...(policy === null ? [] : [`policy = "${policy}"`]),
     'deadline = "20m"',
     `commit_window = "${commitWindow}"`,
     'max_output = "1 KiB"',
@@ -185,10 +188,12 @@ const steps = {
   },
 
   async replicated() {
-    const { file, output } = manifest("replicated", { replication: 2 });
+    // The default policy, adaptive: neither provider has a record yet, so the job gets a second
+    // replica, drawn by stake, on the other worker.
+    const { file, output } = manifest("replicated", { policy: null });
     const submitted = await stratus(["job", "submit", file]);
     console.log(submitted.stdout);
-    must(submitted, "stratus job submit (replication 2)");
+    must(submitted, "stratus job submit (default policy)");
     const job = jobId(submitted.stdout);
     const status = await jobStatus(job);
     const digest = status.phase.Settled?.digest;
@@ -283,10 +288,10 @@ const steps = {
       await sleep(1000);
     }
     console.log(`lying provider ${liarAccount} is on the book`);
-    const { file, output } = manifest(`liar-${Date.now()}`, { replication: 3 });
+    const { file, output } = manifest(`liar-${Date.now()}`, { policy: "replicated(3)" });
     const submitted = await stratus(["job", "submit", file]);
     console.log(submitted.stdout);
-    must(submitted, "stratus job submit (replication 3, one liar)");
+    must(submitted, "stratus job submit (replicated(3), one liar)");
     const job = jobId(submitted.stdout);
     const lied = await liar;
     console.log(lied.stdout, lied.stderr);

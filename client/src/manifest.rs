@@ -6,7 +6,8 @@
 //! input = { file = "input.bin" }   # or { text = "…" }, or { url = "https://…", hash = "0x…", size = 1048576 }
 //! max_price = "0.000001 STRAT"     # per compute unit, at most
 //! max_units = 500_000_000          # per replica, at most
-//! replication = 1                  # distinct providers that run it (default 1)
+//! policy = "adaptive"              # how the result is verified (default "adaptive"):
+//!                                  # "unverified", "replicated(3)" or "adaptive"
 //! deadline = "10m"                 # from submission: "90s", "10m", "2h" or "200 blocks"
 //! commit_window = "2m"             # from acknowledgement to commit (default "1m")
 //! max_output = "1 MiB"             # largest output accepted (default "1 MiB")
@@ -24,6 +25,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+pub use stratus_primitives::VerificationPolicy;
 
 use crate::{
 	amount::{int_or_text, Amount},
@@ -52,9 +54,13 @@ pub struct Manifest {
 	pub max_price: Amount,
 	/// Most compute units one replica may charge.
 	pub max_units: u64,
-	/// Distinct providers that run it.
-	#[serde(default = "one")]
-	pub replication: u8,
+	/// How its result is verified: `"adaptive"` (the default), `"unverified"` or
+	/// `"replicated(n)"`.
+	#[serde(default)]
+	pub policy: Option<String>,
+	/// Replaced by `policy`; named only to say so.
+	#[serde(default)]
+	pub replication: Option<i64>,
 	/// Time from submission to the job's last block.
 	pub deadline: Span,
 	/// Time a replica has from acknowledging to committing.
@@ -70,10 +76,6 @@ pub struct Manifest {
 	dir: PathBuf,
 	#[serde(skip)]
 	path: PathBuf,
-}
-
-fn one() -> u8 {
-	1
 }
 
 fn default_commit_window() -> Span {
@@ -203,6 +205,8 @@ pub struct Limits {
 	pub max_inline_input: u32,
 	pub max_url_length: u32,
 	pub max_replication: u8,
+	/// Referee replicas a dispute calls (counted into the escrow).
+	pub referees: u8,
 	pub max_requirement_items: u32,
 	pub ack_window: u32,
 	pub reveal_window: u32,
@@ -243,7 +247,9 @@ pub struct Plan {
 	pub input: PlannedInput,
 	pub max_price: u128,
 	pub max_units: u64,
-	pub replication: u8,
+	pub policy: VerificationPolicy,
+	/// Referee replicas a dispute calls (the chain's `Referees`).
+	pub referees: u8,
 	/// Blocks from submission to the deadline.
 	pub deadline_blocks: u32,
 	pub commit_window_blocks: u32,
@@ -256,12 +262,44 @@ pub struct Plan {
 }
 
 impl Plan {
-	/// The escrow the job holds: `max_price × max_units × replication`.
+	/// The escrow the job holds: its worst case, `max_price × max_units` for every replica the
+	/// policy can pay ([`VerificationPolicy::most_paid`], referees included).
 	pub fn escrow(&self) -> Option<u128> {
 		self.max_price
 			.checked_mul(u128::from(self.max_units))?
-			.checked_mul(u128::from(self.replication))
+			.checked_mul(u128::from(self.policy.most_paid(self.referees)))
 	}
+
+	/// The replicas the job runs when nobody disagrees: `(fewest, most)`. An `adaptive` job runs
+	/// one when a trusted provider takes it and is not spot-checked, two otherwise.
+	pub fn expected_replicas(&self) -> (u8, u8) {
+		match self.policy {
+			VerificationPolicy::Unverified => (1, 1),
+			VerificationPolicy::Replicated(n) => (n, n),
+			VerificationPolicy::Adaptive => (1, 2),
+		}
+	}
+}
+
+/// How a policy reads in a manifest and on screen: `unverified`, `replicated(3)`, `adaptive`.
+pub fn policy_name(policy: &VerificationPolicy) -> String {
+	match policy {
+		VerificationPolicy::Unverified => "unverified".to_owned(),
+		VerificationPolicy::Replicated(n) => format!("replicated({n})"),
+		VerificationPolicy::Adaptive => "adaptive".to_owned(),
+	}
+}
+
+/// Reads a manifest's `policy`: `"adaptive"`, `"unverified"`, or `"replicated(n)"`.
+pub fn parse_policy(text: &str) -> Option<VerificationPolicy> {
+	let text = text.trim().to_ascii_lowercase();
+	match text.as_str() {
+		"adaptive" => return Some(VerificationPolicy::Adaptive),
+		"unverified" => return Some(VerificationPolicy::Unverified),
+		_ => {},
+	}
+	let n = text.strip_prefix("replicated")?.trim().strip_prefix('(')?.strip_suffix(')')?;
+	n.trim().parse().ok().map(VerificationPolicy::Replicated)
 }
 
 /// `0x` + 64 hex digits → 32 bytes.
@@ -372,11 +410,31 @@ impl Manifest {
 		if self.max_units == 0 {
 			return Err(self.err("max_units is 0: name the most compute units one replica may use"));
 		}
-		if self.replication == 0 || self.replication > limits.max_replication {
+		if let Some(old) = &self.replication {
 			return Err(self.err(format!(
-				"replication = {}: write a number from 1 to {}",
-				self.replication, limits.max_replication
+				"replication = {old} is replaced by policy: write policy = \"replicated({old})\" \
+				 for that many providers, policy = \"unverified\" for one, or leave policy out \
+				 for \"adaptive\""
 			)));
+		}
+		let policy = match &self.policy {
+			None => VerificationPolicy::Adaptive,
+			Some(text) => parse_policy(text).ok_or_else(|| {
+				self.err(format!(
+					"policy = {text:?}: write \"adaptive\" (the default), \"unverified\" or \
+					 \"replicated(n)\" with n from 2 to {}",
+					limits.max_replication
+				))
+			})?,
+		};
+		if let VerificationPolicy::Replicated(n) = policy {
+			if n < 2 || n > limits.max_replication {
+				return Err(self.err(format!(
+					"policy = \"replicated({n})\": n runs from 2 to {} (one replica is \
+					 \"unverified\")",
+					limits.max_replication
+				)));
+			}
 		}
 		let max_output_bytes = u32::try_from(self.max_output.0)
 			.ok()
@@ -449,7 +507,8 @@ impl Manifest {
 			input,
 			max_price: self.max_price.0,
 			max_units: self.max_units,
-			replication: self.replication,
+			policy,
+			referees: limits.referees,
 			deadline_blocks,
 			commit_window_blocks,
 			max_output_bytes,
@@ -458,7 +517,9 @@ impl Manifest {
 			min_reputation,
 		};
 		if plan.escrow().is_none() {
-			return Err(self.err("max_price × max_units × replication is too large to escrow"));
+			return Err(self.err(
+				"max_price × max_units × the replicas the policy can pay is too large to escrow",
+			));
 		}
 		Ok(plan)
 	}
@@ -557,6 +618,7 @@ mod tests {
 		max_inline_input: 1024,
 		max_url_length: 256,
 		max_replication: 5,
+		referees: 2,
 		max_requirement_items: 8,
 		ack_window: 10,
 		reveal_window: 10,
@@ -585,11 +647,37 @@ deadline = "5m"
 		let plan = plan(GOOD).unwrap();
 		assert_eq!(plan.program, ProgramRef::Hash([0x11; 32]));
 		assert_eq!(plan.input, PlannedInput::Inline(b"hello".to_vec()));
-		assert_eq!((plan.max_price, plan.max_units, plan.replication), (1000, 1_000_000, 1));
+		assert_eq!((plan.max_price, plan.max_units), (1000, 1_000_000));
+		assert_eq!(plan.policy, VerificationPolicy::Adaptive);
 		assert_eq!(plan.deadline_blocks, 100);
 		assert_eq!(plan.commit_window_blocks, 20);
 		assert_eq!(plan.max_output_bytes, 1 << 20);
-		assert_eq!(plan.escrow(), Some(1_000_000_000));
+		// The worst case of adaptive: two replicas and two referees.
+		assert_eq!(plan.escrow(), Some(4_000_000_000));
+		assert_eq!(plan.expected_replicas(), (1, 2));
+	}
+
+	#[test]
+	fn policies_read_as_written_and_hold_their_worst_case() {
+		for (text, policy, escrow) in [
+			("unverified", VerificationPolicy::Unverified, 1),
+			("replicated(3)", VerificationPolicy::Replicated(3), 5),
+			("Replicated( 2 )", VerificationPolicy::Replicated(2), 4),
+			("adaptive", VerificationPolicy::Adaptive, 4),
+		] {
+			let plan = plan(&format!("{GOOD}policy = {text:?}\n")).unwrap();
+			assert_eq!(plan.policy, policy, "{text}");
+			assert_eq!(plan.escrow(), Some(escrow * 1_000_000_000), "{text}");
+			assert_eq!(parse_policy(&policy_name(&policy)), Some(policy));
+		}
+		for bad in ["replicated", "replicated()", "replicated(x)", "verified", "2"] {
+			let p = problem(&format!("{GOOD}policy = {bad:?}\n"));
+			assert!(p.contains("write \"adaptive\""), "{bad}: {p}");
+		}
+		let p = problem(&format!("{GOOD}policy = \"replicated(1)\"\n"));
+		assert!(p.contains("from 2 to 5") && p.contains("unverified"), "{p}");
+		let p = problem(&format!("{GOOD}replication = 2\n"));
+		assert!(p.contains("policy = \"replicated(2)\""), "{p}");
 	}
 
 	#[test]
@@ -634,8 +722,8 @@ deadline = "5m"
 		assert!(p.contains("input is too large") && p.contains("url ="), "{p}");
 		let zero = GOOD.replace(r#""1000 planck""#, "0");
 		assert!(problem(&zero).contains("max_price is 0"));
-		let many = format!("{GOOD}replication = 6\n");
-		assert!(problem(&many).contains("from 1 to 5"));
+		let many = format!("{GOOD}policy = \"replicated(6)\"\n");
+		assert!(problem(&many).contains("from 2 to 5"));
 		let hash = GOOD.replace("0x1111", "0x11");
 		assert!(problem(&hash).contains("neither a file nor a program hash"));
 		let missing_file = GOOD.replace(

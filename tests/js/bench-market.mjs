@@ -560,7 +560,7 @@ async function main() {
         },
         maxPrice: JOB_MAX_PRICE,
         maxUnits: JOB_MAX_UNITS,
-        replication: 1,
+        policy: 'Unverified',
         commitWindow: 50,
         deadline: best + 500,
         maxOutputBytes: 1 << 20,

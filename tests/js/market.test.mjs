@@ -103,7 +103,7 @@ function jobSpec(program, bestNumber, requirements = {}) {
     },
     maxPrice: 5n * UNIT / 1000n, // 0.005 STRAT per unit
     maxUnits: 1000,
-    replication: 1,
+    policy: 'Unverified',
     commitWindow: 20,
     deadline: bestNumber + 200,
     maxOutputBytes: 1 << 20,

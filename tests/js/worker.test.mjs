@@ -165,7 +165,7 @@ async function submitJob(programHash, input, maxUnits) {
     },
     maxPrice: PRICE,
     maxUnits,
-    replication: 1,
+    policy: 'Unverified',
     commitWindow: 60,
     deadline: best + 400,
     maxOutputBytes: 1024,

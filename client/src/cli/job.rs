@@ -14,7 +14,7 @@ use stratus_client::{
 	amount::Amount,
 	auth, chain,
 	chain::AtBlock,
-	manifest::{Manifest, Plan, PlannedInput, ProgramRef},
+	manifest::{policy_name, Manifest, Plan, PlannedInput, ProgramRef, VerificationPolicy},
 	program::{self, ProgramKind},
 	runtime::{
 		self as rt,
@@ -256,13 +256,21 @@ async fn submit(
 	let free = chain::Chain::free_balance(&at, &me).await?;
 	if free < escrow {
 		bail!(
-			"{}: the escrow max_price × max_units × replication = {} is more than the free balance \
-			 of {} ({}); lower max_units or max_price, or fund the account",
+			"{}: the escrow (max_price × max_units for each of the {} replicas policy {} can pay) \
+			 = {} is more than the free balance of {} ({}); lower max_units or max_price, choose a \
+			 cheaper policy, or fund the account",
 			manifest_path.display(),
+			plan.policy.most_paid(plan.referees),
+			policy_name(&plan.policy),
 			Amount(escrow),
 			stratus_client::ss58(&me),
 			Amount(free)
 		);
+	}
+
+	let price = Price::of(&plan, best);
+	if !cli.json {
+		println!("{}", price.describe(&plan));
 	}
 
 	if let ProgramRef::File { code, .. } = &plan.program {
@@ -283,7 +291,17 @@ async fn submit(
 		requirements,
 		max_price: plan.max_price,
 		max_units: plan.max_units,
-		replication: plan.replication,
+		policy: match plan.policy {
+			VerificationPolicy::Unverified => {
+				rt::runtime_types::stratus_primitives::VerificationPolicy::Unverified
+			},
+			VerificationPolicy::Replicated(n) => {
+				rt::runtime_types::stratus_primitives::VerificationPolicy::Replicated(n)
+			},
+			VerificationPolicy::Adaptive => {
+				rt::runtime_types::stratus_primitives::VerificationPolicy::Adaptive
+			},
+		},
 		commit_window: plan.commit_window_blocks,
 		deadline: now.saturating_add(plan.deadline_blocks),
 		max_output_bytes: plan.max_output_bytes,
@@ -294,28 +312,17 @@ async fn submit(
 		.transpose()?
 		.ok_or_else(|| anyhow!("the chain reported no JobSubmitted event"))?;
 	let job = submitted.job;
-	let estimate = best.map(|b| {
-		b.saturating_mul(u128::from(plan.max_units)).saturating_mul(u128::from(plan.replication))
-	});
 	let mut posted = json!({
 		"job": job,
+		"policy": policy_name(&plan.policy),
 		"escrow": submitted.escrow.to_string(),
-		"estimatedCost": estimate.map(|e| e.to_string()),
+		"estimatedCost": price.expected.map(|(_, most)| most.to_string()),
+		"expectedCost": price.expected.map(|(least, most)| json!([least.to_string(), most.to_string()])),
+		"worstCaseCost": price.worst.to_string(),
 		"bestPrice": best.map(|b| b.to_string()),
 	});
 	if !cli.json {
-		println!("job {job} posted: {} held in escrow", Amount(submitted.escrow));
-		match estimate {
-			Some(e) => println!(
-				"estimated cost: at most {} (best price {} per unit × {} units × {} replicas); \
-				 unused escrow is refunded",
-				Amount(e),
-				Amount(best.unwrap_or_default()),
-				plan.max_units,
-				plan.replication
-			),
-			None => println!("estimated cost: unknown until an offer matches"),
-		}
+		println!("job {job} posted: {} held in escrow (the worst case)", Amount(submitted.escrow));
 	}
 	if detach {
 		if cli.json {
@@ -361,7 +368,16 @@ pub struct JobStatus {
 	pub kind: String,
 	pub max_price: String,
 	pub max_units: u64,
+	/// `"unverified"`, `{"replicated": n}` or `"adaptive"`.
+	#[serde(default)]
+	pub policy: Value,
 	pub replication: u8,
+	/// `"pending"`, `{"due": {"at": n}}`, `"checked"` or `"spared"` for an adaptive job run
+	/// alone.
+	#[serde(default)]
+	pub spot_check: Option<Value>,
+	#[serde(default)]
+	pub referees: bool,
 	pub unfilled: u8,
 	pub deadline: u32,
 	pub escrow: String,
@@ -391,6 +407,7 @@ pub enum ReplicaState {
 	Revealed,
 	Missed(String),
 	Superseded,
+	Referred,
 	Done,
 }
 
@@ -401,6 +418,9 @@ pub struct ReplicaStatus {
 	pub replica: u8,
 	#[serde(default)]
 	pub round: u8,
+	/// `"Primary"`, `"Verifier"`, `"SpotCheck"` or `"Referee"`.
+	#[serde(default)]
+	pub role: Option<String>,
 	pub provider: String,
 	pub price: String,
 	pub state: ReplicaState,
@@ -453,7 +473,109 @@ fn state_words(state: &ReplicaState) -> String {
 		ReplicaState::Superseded => {
 			"revealed in a round other replicas left without a verdict; not judged again".into()
 		},
+		ReplicaState::Referred => {
+			"revealed a result that disagreed without a majority; referees decide".into()
+		},
 		ReplicaState::Done => "done".into(),
+	}
+}
+
+/// A policy as the chain reports it (`"adaptive"`, `{"replicated": 3}`), in a manifest's words.
+fn policy_words(policy: &Value) -> String {
+	if let Some(n) = policy.get("replicated").or_else(|| policy.get("Replicated")) {
+		return format!("replicated({n})");
+	}
+	policy.as_str().map(str::to_lowercase).unwrap_or_else(|| "adaptive".to_owned())
+}
+
+/// How a job is being (or was) verified, in words.
+fn verification_words(s: &JobStatus) -> String {
+	let policy = policy_words(&s.policy);
+	let spot = s.spot_check.as_ref().map(|v| {
+		let key = v.as_str().map(str::to_lowercase).unwrap_or_else(|| {
+			v.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default().to_lowercase()
+		});
+		match key.as_str() {
+			"pending" => "its trusted provider runs it alone; the chain decides after its commit \
+				whether to spot-check it"
+				.to_owned(),
+			"due" => "committed; the spot-check is decided in the next block".to_owned(),
+			"checked" => "spot-checked: a second provider, drawn by stake, runs it too".to_owned(),
+			"spared" => {
+				"run alone by a trusted provider; the random spot-check spared it".to_owned()
+			},
+			other => other.to_owned(),
+		}
+	});
+	let mut words = match (policy.as_str(), spot) {
+		("unverified", _) => "unverified: one replica, nothing checks it".to_owned(),
+		("adaptive", Some(spot)) => format!("adaptive — {spot}"),
+		("adaptive", None) => format!("adaptive — {} replicas", s.replication),
+		(other, _) => format!("{other} — {} providers must agree", s.replication),
+	};
+	if s.referees {
+		words.push_str("; results disagreed, referees drawn by stake decide");
+	}
+	words
+}
+
+/// What a job will cost, shown before it is posted: the expected cost at the best price (the
+/// replicas it runs when nobody disagrees, at most `max_units` each) and the worst case, which
+/// the escrow holds.
+struct Price {
+	/// `(fewest, most)` replicas' cost at the best price; `None` when no offer meets the job.
+	expected: Option<(u128, u128)>,
+	/// The escrow.
+	worst: u128,
+}
+
+impl Price {
+	fn of(plan: &Plan, best: Option<u128>) -> Self {
+		let cost = |replicas: u8, price: u128| {
+			price.saturating_mul(u128::from(plan.max_units)).saturating_mul(u128::from(replicas))
+		};
+		let (least, most) = plan.expected_replicas();
+		Price {
+			expected: best.map(|b| (cost(least, b), cost(most, b))),
+			worst: plan.escrow().unwrap_or(u128::MAX),
+		}
+	}
+
+	fn describe(&self, plan: &Plan) -> String {
+		let referees = plan.referees;
+		let how = match plan.policy {
+			VerificationPolicy::Unverified => {
+				"one replica and NO verification: nothing checks its result (you opted in)"
+					.to_owned()
+			},
+			VerificationPolicy::Replicated(n) => format!(
+				"{n} distinct providers must agree ({}); a disagreement calls {referees} referees",
+				if n < 3 { "all of them" } else { "a majority" }
+			),
+			VerificationPolicy::Adaptive => format!(
+				"a provider with a long record runs it alone, spot-checked at random after it \
+				 commits; others get a second replica drawn by stake; a disagreement calls \
+				 {referees} referees"
+			),
+		};
+		let expected = match self.expected {
+			Some((least, most)) if least == most => {
+				format!("expected cost: at most {} at the best price", Amount(most))
+			},
+			Some((least, most)) => format!(
+				"expected cost: at most {} (one replica) to {} (two) at the best price",
+				Amount(least),
+				Amount(most)
+			),
+			None => "expected cost: unknown until an offer matches".to_owned(),
+		};
+		format!(
+			"policy {}: {how}\n{expected}; worst case {} (max_price × max_units × {} replicas, \
+			 held in escrow; what is not used is refunded)",
+			policy_name(&plan.policy),
+			Amount(self.worst),
+			plan.policy.most_paid(referees)
+		)
 	}
 }
 
@@ -481,10 +603,12 @@ fn describe(s: &JobStatus) -> String {
 			s.unfilled, s.job
 		));
 	}
+	out.push_str(&format!("  verification: {}\n", verification_words(s)));
 	for r in &s.replicas {
 		out.push_str(&format!(
-			"  replica {}{}: {} — provider {}, {} per unit{}{}{}\n",
+			"  replica {}{}{}: {} — provider {}, {} per unit{}{}{}\n",
 			r.replica,
+			r.role.as_ref().map(|role| format!(" [{}]", role.to_lowercase())).unwrap_or_default(),
 			if r.round > 0 { format!(" (round {})", r.round) } else { String::new() },
 			state_words(&r.state),
 			address(&r.provider),
@@ -508,7 +632,10 @@ fn steps(s: &JobStatus) -> Vec<String> {
 			ReplicaState::Assigned => 0,
 			ReplicaState::Acknowledged => 1,
 			ReplicaState::Committed => 2,
-			ReplicaState::Revealed | ReplicaState::Done | ReplicaState::Superseded => 3,
+			ReplicaState::Revealed
+			| ReplicaState::Done
+			| ReplicaState::Superseded
+			| ReplicaState::Referred => 3,
 			ReplicaState::Missed(what) if what == "Declined" => {
 				steps.push(format!("{who}: declined by its provider — the replica is reissued"));
 				continue;
@@ -541,6 +668,11 @@ fn steps(s: &JobStatus) -> Vec<String> {
 			let digest = r.digest.clone().unwrap_or_default();
 			let units = r.units.map(|u| format!(" ({u} units)")).unwrap_or_default();
 			steps.push(format!("{who}: revealed {digest}{units}"));
+		}
+		if r.state == ReplicaState::Referred {
+			steps.push(format!(
+				"{who}: its result disagreed without a majority — referees drawn by stake decide"
+			));
 		}
 		if r.state == ReplicaState::Superseded {
 			steps.push(format!(

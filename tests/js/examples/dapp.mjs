@@ -59,7 +59,7 @@ export async function tour(url, programFile, suri = '//Alice') {
       requirements: { ...noRequirements, minCpuCores: 65_000 },
       maxPrice: 1_000,
       maxUnits: 1_000_000,
-      replication: 1,
+      policy: 'Unverified',
       commitWindow: 20,
       deadline: best + 200,
       maxOutputBytes: 1024,
