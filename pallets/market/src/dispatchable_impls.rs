@@ -2,10 +2,10 @@
 //! nothing (dispatch is transactional as well).
 
 use crate::{
-	matching::{ask_key, Placement},
-	BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput, JobInputs, JobPhase,
-	JobSpec, Jobs, Missed, NextJobId, NextOfferId, Offer, OfferBook, Offers, Pallet, ProgramCode,
-	ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements, RequirementsSpec,
+	matching::Placement, BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput,
+	JobInputs, JobPhase, JobSpec, Jobs, Missed, NextJobId, NextOfferId, Offer, Offers, Pallet,
+	ProgramCode, ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements,
+	RequirementsSpec,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -141,7 +141,7 @@ impl<T: Config> Pallet<T> {
 				open: true,
 			},
 		);
-		OfferBook::<T>::insert(class.kind(), ask_key::<T>(price, offer_id), ());
+		Self::book_insert(class.kind(), price, offer_id);
 		Self::deposit_event(Event::OfferPosted {
 			offer: offer_id,
 			provider,
@@ -177,14 +177,14 @@ impl<T: Config> Pallet<T> {
 		} else {
 			T::Providers::release_slots(&offer.provider, offer.slots.saturating_sub(slots));
 		}
-		OfferBook::<T>::remove(offer.class.kind(), ask_key::<T>(offer.price, offer_id));
+		Self::book_remove(offer.class.kind(), offer.price, offer_id);
 		// A new id would restart time priority too, but would change the offer's name; the old
 		// key is simply replaced and the offer keeps its place among equal prices by id.
 		offer.price = price;
 		offer.slots = slots;
 		offer.expires_at = expires_at;
 		if offer.free() > 0 {
-			OfferBook::<T>::insert(offer.class.kind(), ask_key::<T>(price, offer_id), ());
+			Self::book_insert(offer.class.kind(), price, offer_id);
 		}
 		Offers::<T>::insert(offer_id, offer);
 		Self::deposit_event(Event::OfferUpdated { offer: offer_id, price, slots, expires_at });

@@ -18,8 +18,8 @@
 
 use crate::{
 	matching::{ask_key, bid_key, split_key},
-	BalanceOf, BidBook, Config, Deadlines, HoldReason, JobPhase, Jobs, OfferBook, Offers, Pallet,
-	Programs, TimeoutCursor,
+	BalanceOf, BidBook, BookPosition, BookSize, BookSlots, Config, Deadlines, HoldReason, JobPhase,
+	Jobs, OfferBook, Offers, Pallet, Programs, TimeoutCursor,
 };
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
 use frame_support::traits::fungible::InspectHold;
@@ -104,6 +104,25 @@ impl<T: Config> Pallet<T> {
 			booked = booked.saturating_add(usize::from(in_book));
 		}
 		ensure(in_use.is_empty(), "5: a live replica on a missing offer")?;
+		// The dense index holds exactly the booked offers, each at its recorded position.
+		let mut indexed = 0usize;
+		for (kind, position, id) in BookSlots::<T>::iter() {
+			ensure(position < BookSize::<T>::get(kind), "6: a book index entry past its size")?;
+			ensure(BookPosition::<T>::get(id) == Some(position), "6: a book index out of step")?;
+			let offer = Offers::<T>::get(id)
+				.ok_or(TryRuntimeError::Other("6: an index without an offer"))?;
+			ensure(
+				offer.class.kind() == kind
+					&& OfferBook::<T>::contains_key(kind, ask_key::<T>(offer.price, id)),
+				"6: an indexed offer out of the book",
+			)?;
+			indexed = indexed.saturating_add(1);
+		}
+		ensure(indexed == booked, "6: the book index misses booked offers")?;
+		ensure(
+			BookPosition::<T>::iter().count() == indexed,
+			"6: a book position without an index entry",
+		)?;
 		ensure(
 			OfferBook::<T>::iter().count() == booked,
 			"6: an offer-book entry without an offer",

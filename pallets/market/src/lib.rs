@@ -286,6 +286,25 @@ pub mod pallet {
 	pub type OfferBook<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, JobKind, Identity, [u8; 24], (), OptionQuery>;
 
+	/// The ask side as a dense list per job kind — position → offer id, positions
+	/// `0..BookSize` — so that a verifier draw can pick book entries uniformly at random, in one
+	/// read each, wherever they are in price order. Kept in step with `OfferBook`.
+	///
+	/// Twox64Concat: job kinds and positions are the chain's, not chosen by users.
+	#[pallet::storage]
+	pub type BookSlots<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobKind, Twox64Concat, u32, OfferId, OptionQuery>;
+
+	/// How many entries each job kind's `BookSlots` holds.
+	#[pallet::storage]
+	pub type BookSize<T: Config> = StorageMap<_, Twox64Concat, JobKind, u32, ValueQuery>;
+
+	/// Each booked offer's position in `BookSlots`.
+	///
+	/// Twox64Concat: ids are assigned by the chain in sequence.
+	#[pallet::storage]
+	pub type BookPosition<T: Config> = StorageMap<_, Twox64Concat, OfferId, u32, OptionQuery>;
+
 	/// The next job id.
 	///
 	/// Whitelisted in benchmarks: every job placed in a block writes it, the database commits it

@@ -2,8 +2,9 @@
 //! against resting jobs).
 
 use crate::{
-	weights::WeightInfo, BalanceOf, BidBook, Config, Error, Event, Job, Offer, OfferBook, Offers,
-	Pallet, Replica, ReplicaState, Requirements, Role, SpotCheck,
+	weights::WeightInfo, BalanceOf, BidBook, BookPosition, BookSize, BookSlots, Config, Error,
+	Event, Job, Offer, OfferBook, Offers, Pallet, Replica, ReplicaState, Requirements, Role,
+	SpotCheck,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -44,6 +45,35 @@ pub(crate) fn ask_key<T: Config>(price: BalanceOf<T>, offer: OfferId) -> [u8; 24
 pub(crate) fn bid_key<T: Config>(max_price: BalanceOf<T>, job: JobId) -> [u8; 24] {
 	let price: u128 = max_price.unique_saturated_into();
 	order_key(u128::MAX.saturating_sub(price), job)
+}
+
+impl<T: Config> Pallet<T> {
+	/// Put an offer into the ask side: `OfferBook` and its dense index `BookSlots`.
+	pub(crate) fn book_insert(kind: JobKind, price: BalanceOf<T>, offer_id: OfferId) {
+		OfferBook::<T>::insert(kind, ask_key::<T>(price, offer_id), ());
+		if BookPosition::<T>::contains_key(offer_id) {
+			return;
+		}
+		let size = BookSize::<T>::get(kind);
+		BookSlots::<T>::insert(kind, size, offer_id);
+		BookPosition::<T>::insert(offer_id, size);
+		BookSize::<T>::insert(kind, size.saturating_add(1));
+	}
+
+	/// Take an offer out of the ask side; the last entry of the dense index takes its position.
+	pub(crate) fn book_remove(kind: JobKind, price: BalanceOf<T>, offer_id: OfferId) {
+		OfferBook::<T>::remove(kind, ask_key::<T>(price, offer_id));
+		let Some(position) = BookPosition::<T>::take(offer_id) else { return };
+		let last = BookSize::<T>::get(kind).saturating_sub(1);
+		if position != last {
+			if let Some(moved) = BookSlots::<T>::get(kind, last) {
+				BookSlots::<T>::insert(kind, position, moved);
+				BookPosition::<T>::insert(moved, position);
+			}
+		}
+		BookSlots::<T>::remove(kind, last);
+		BookSize::<T>::insert(kind, last);
+	}
 }
 
 /// Which requirements exclude an offer from a job; the offer is eligible when none does.
@@ -274,7 +304,7 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::UnknownReplica)?;
 		offer.in_use = offer.in_use.saturating_add(1);
 		if offer.free() == 0 {
-			OfferBook::<T>::remove(offer.class.kind(), ask_key::<T>(offer.price, offer_id));
+			Self::book_remove(offer.class.kind(), offer.price, offer_id);
 		}
 		Self::deposit_event(Event::ReplicaAssigned {
 			job: id,
@@ -339,37 +369,35 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Walk the offer book for `job`'s missing replicas: the cheapest eligible offer for a
-	/// primary; for any other role every eligible offer in the window, from which the replicas
-	/// are drawn at random weighted by their providers' stake, without replacement.
+	/// Find `job`'s missing replicas: for a primary, the cheapest eligible offer (a walk of the
+	/// book in price-time order); for any other role, candidates sampled uniformly from the whole
+	/// book (`BookSlots`: every booked offer when there are no more than `MaxMatchScan`, else
+	/// `MaxMatchScan` random picks) and, when the sample holds too few eligible ones, the
+	/// cheapest window as well — from which the replicas are drawn weighted by their providers'
+	/// stake, without replacement. Uniform picks weighted by stake give each eligible offer a
+	/// chance in proportion to its stake wherever its price puts it in the book.
 	fn walk_book(id: JobId, job: &mut Job<T>, role: Role) -> Result<Walk, DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let needed = if role == Role::Primary { 1 } else { job.unfilled() };
 		let room = (T::MaxReplicasPerJob::get() as usize).saturating_sub(job.replicas.len());
 		let needed = needed.min(room);
-		let max_price: u128 = job.max_price.unique_saturated_into();
 		let mut scanned = 0u32;
 		let mut expired = Vec::new();
-		// Eligible offers, with their providers' stake.
 		let mut candidates: Vec<(OfferId, Offer<T>, u128)> = Vec::new();
-		for (key, ()) in OfferBook::<T>::iter_prefix(job.kind) {
-			if scanned >= T::MaxMatchScan::get()
-				|| (role == Role::Primary && candidates.len() >= needed)
-			{
-				break;
+		// An offer met on the way: closed when expired, a candidate when eligible.
+		let consider = |offer_id: OfferId,
+		                candidates: &mut Vec<(OfferId, Offer<T>, u128)>,
+		                expired: &mut Vec<OfferId>| {
+			if candidates.iter().any(|c| c.0 == offer_id) || expired.contains(&offer_id) {
+				return;
 			}
-			scanned = scanned.saturating_add(1);
-			let (price, offer_id) = split_key(&key);
-			if price > max_price {
-				break;
-			}
-			let Some(offer) = Offers::<T>::get(offer_id) else { continue };
+			let Some(offer) = Offers::<T>::get(offer_id) else { return };
 			if offer.expires_at <= now {
 				expired.push(offer_id);
-				continue;
+				return;
 			}
 			if job.has_provider(&offer.provider) {
-				continue;
+				return;
 			}
 			let standing = T::Providers::standing(&offer.provider);
 			if Self::exclusions(&job.requirements, job.max_price, &offer, standing.as_ref(), now)
@@ -378,6 +406,44 @@ impl<T: Config> Pallet<T> {
 				let stake = standing.map_or(0, |s| s.stake.unique_saturated_into());
 				candidates.push((offer_id, offer, stake));
 			}
+		};
+		if role != Role::Primary && needed > 0 {
+			let size = BookSize::<T>::get(job.kind);
+			let picks = T::MaxMatchScan::get();
+			let (seed, _) = T::Randomness::random(
+				&(b"stratus/sample", id, job.round, job.replicas.len() as u32).encode(),
+			);
+			for i in 0..picks.min(size) {
+				let position = if size <= picks {
+					i
+				} else {
+					let bytes = sp_io::hashing::blake2_256(&(seed, i).encode());
+					let mut head = [0u8; 4];
+					head.copy_from_slice(bytes.get(..4).unwrap_or(&[0u8; 4]));
+					u32::from_le_bytes(head) % size
+				};
+				let Some(offer_id) = BookSlots::<T>::get(job.kind, position) else { continue };
+				scanned = scanned.saturating_add(1);
+				consider(offer_id, &mut candidates, &mut expired);
+			}
+		}
+		if role == Role::Primary || candidates.len() < needed {
+			let max_price: u128 = job.max_price.unique_saturated_into();
+			let mut window = 0u32;
+			for (key, ()) in OfferBook::<T>::iter_prefix(job.kind) {
+				if window >= T::MaxMatchScan::get()
+					|| (role == Role::Primary && candidates.len() >= needed)
+				{
+					break;
+				}
+				window = window.saturating_add(1);
+				let (price, offer_id) = split_key(&key);
+				if price > max_price {
+					break;
+				}
+				consider(offer_id, &mut candidates, &mut expired);
+			}
+			scanned = scanned.saturating_add(window);
 		}
 		let closed = expired.len() as u32;
 		for offer_id in expired {

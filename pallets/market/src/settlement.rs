@@ -1,8 +1,8 @@
 //! Money and the end of things: payments, refunds, slots given back, reveal windows, verdicts.
 
 use crate::{
-	matching::ask_key, BalanceOf, Config, Deadlines, Event, HoldReason, Job, JobPhase, Missed,
-	OfferBook, Offers, Pallet, Programs, ProviderOffers, ReplicaState,
+	BalanceOf, Config, Deadlines, Event, HoldReason, Job, JobPhase, Missed, Offers, Pallet,
+	Programs, ProviderOffers, ReplicaState,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -34,7 +34,7 @@ impl<T: Config> Pallet<T> {
 		if !offer.open {
 			return;
 		}
-		OfferBook::<T>::remove(offer.class.kind(), ask_key::<T>(offer.price, offer_id));
+		Self::book_remove(offer.class.kind(), offer.price, offer_id);
 		T::Providers::release_slots(&offer.provider, offer.free());
 		offer.open = false;
 		offer.slots = offer.in_use;
@@ -66,7 +66,7 @@ impl<T: Config> Pallet<T> {
 		}
 		if offer.open {
 			if was_full {
-				OfferBook::<T>::insert(offer.class.kind(), ask_key::<T>(offer.price, offer_id), ());
+				Self::book_insert(offer.class.kind(), offer.price, offer_id);
 			}
 		} else {
 			offer.slots = offer.slots.saturating_sub(1);

@@ -502,17 +502,18 @@ fn submit_job_is_charged_for_the_walk_it_did() {
 		assert_eq!(
 			placement,
 			crate::matching::Placement {
-				// The verifier's draw looks at the whole window again: 12 and 11 (already in).
-				walk: crate::matching::Walk { matched: 1, filled: 0, passed: 3, expired: 1 },
+				// The verifier's draw samples the whole (small) book, 12 and 11 (already in),
+				// finds nobody, and looks at the cheapest window too: the same two again.
+				walk: crate::matching::Walk { matched: 1, filled: 0, passed: 5, expired: 1 },
 				short: true,
 			}
 		);
 		assert!(OfferBook::<Test>::iter().any(|(_, key, ())| key[16..] == kept.to_be_bytes()));
 		// The call is charged exactly that, far below what it declares before dispatch.
 		let post = Market::submit_job(RuntimeOrigin::signed(ALICE), spec).unwrap();
-		// 12 passed over by the primary's walk and again by the verifier's draw.
+		// 12 passed over by the primary's walk, the verifier's sample and its window.
 		let second = crate::matching::Placement {
-			walk: crate::matching::Walk { matched: 1, filled: 1, passed: 2, expired: 0 },
+			walk: crate::matching::Walk { matched: 1, filled: 1, passed: 3, expired: 0 },
 			short: true,
 		};
 		assert_eq!(post.actual_weight, Some(Market::submit_job_weight(Some(&second), 1)));
@@ -1050,12 +1051,14 @@ fn after_a_missed_reveal_the_new_round_is_judged_without_the_public_digest() {
 		}
 		let before = total(ALICE);
 		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		// 10 is the primary; the verifier `v` is drawn from 11 to 13.
+		let v = job(j).replicas[1].provider;
 		ack(10, j, 0);
-		ack(11, j, 1);
+		ack(v, j, 1);
 		commit(10, j, 0, digest(1), 20);
-		commit(11, j, 1, digest(1), 20);
+		commit(v, j, 1, digest(1), 20);
 		reveal(10, j, 0, digest(1));
-		// 11 never reveals; 10's digest is public now.
+		// `v` never reveals; 10's digest is public now.
 		let JobPhase::Revealing { until } = job(j).phase else { panic!("not revealing") };
 		run_to_block(until + 1);
 		let after = job(j);
@@ -1063,23 +1066,26 @@ fn after_a_missed_reveal_the_new_round_is_judged_without_the_public_digest() {
 		assert_eq!(after.replicas[0].state, ReplicaState::Superseded);
 		assert_eq!(after.replicas[1].state, ReplicaState::Missed(Missed::Reveal));
 		// Two fresh replicas on providers the job has not had, in round 1.
-		let fresh: Vec<_> =
+		let mut fresh: Vec<_> =
 			after.replicas.iter().filter(|r| r.round == 1).map(|r| r.provider).collect();
-		assert_eq!(fresh, vec![12, 13]);
+		fresh.sort();
+		let others: Vec<_> = (11..=13).filter(|p| *p != v).collect();
+		assert_eq!(fresh, others);
 		assert!(market_events().contains(&Event::RoundStarted { job: j, round: 1 }));
 		// The superseded replica's slot is free again.
 		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
-		for (r, p) in [(2u8, 12), (3, 13)] {
-			ack(p, j, r);
-			commit(p, j, r, digest(1), 20);
+		for p in others.iter().copied() {
+			ack(p, j, replica_of(j, p));
+			commit(p, j, replica_of(j, p), digest(1), 20);
 		}
 		// Round 0's commitments are forgotten: its replicas cannot come back.
 		assert_noop!(
 			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), 20, [0; 32]),
 			pallet_verification::Error::<Test>::NoCommitment
 		);
-		reveal(12, j, 2, digest(1));
-		reveal(13, j, 3, digest(1));
+		for p in others.iter().copied() {
+			reveal(p, j, replica_of(j, p), digest(1));
+		}
 		let job = job(j);
 		assert_eq!(job.phase, JobPhase::Settled { digest: digest(1) });
 		assert_eq!(job.replicas.iter().map(|r| r.paid).collect::<Vec<_>>(), vec![0, 0, 90, 90]);
@@ -1367,14 +1373,15 @@ fn a_missed_reveal_compensates_the_replicas_that_revealed() {
 			offer(p, 5, 1);
 		}
 		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		let v = job(j).replicas[1].provider;
 		ack(10, j, 0);
-		ack(11, j, 1);
+		ack(v, j, 1);
 		commit(10, j, 0, digest(1), 20);
-		commit(11, j, 1, digest(1), 20);
+		commit(v, j, 1, digest(1), 20);
 		reveal(10, j, 0, digest(1));
 		let JobPhase::Revealing { until } = job(j).phase else { panic!("not revealing") };
 		run_to_block(until + 1);
-		let pending = pending_slashes(11);
+		let pending = pending_slashes(v);
 		assert_eq!(pending.len(), 1);
 		assert_eq!(pending[0].offence, OffenceKind::MissedReveal);
 		// The superseded replica that revealed is the one harmed.
