@@ -262,14 +262,15 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		let requirements = Self::requirements(spec.requirements)?;
-		// The worst case: every replica the policy can pay, referees included; what is not
-		// used is refunded when the job ends.
-		let escrow = spec
+		let per_replica = spec
 			.max_price
 			.checked_mul(&spec.max_units.saturated_into())
-			.and_then(|c| {
-				c.checked_mul(&u32::from(spec.policy.most_paid(T::Referees::get())).into())
-			})
+			.ok_or(Error::<T>::CostOverflow)?;
+		ensure!(per_replica >= T::MinJobValue::get(), Error::<T>::JobTooSmall);
+		// The worst case: every replica the policy can pay, referees included; what is not
+		// used is refunded when the job ends.
+		let escrow = per_replica
+			.checked_mul(&u32::from(spec.policy.most_paid(T::Referees::get())).into())
 			.ok_or(Error::<T>::CostOverflow)?;
 		let job = Job {
 			requester,

@@ -188,6 +188,11 @@ pub mod pallet {
 		/// The share of each provider payment taken as the protocol fee.
 		#[pallet::constant]
 		type ProtocolFee: Get<Perbill>;
+		/// The least a job may be worth: `max_price × max_units` (what one replica can earn) must
+		/// reach it, so that nobody fills the chain and the providers' queues with jobs not worth
+		/// running.
+		#[pallet::constant]
+		type MinJobValue: Get<BalanceOf<Self>>;
 		/// Deposit held for any program.
 		#[pallet::constant]
 		type ProgramDepositBase: Get<BalanceOf<Self>>;
@@ -621,8 +626,12 @@ pub mod pallet {
 		DeadlineTooSoon,
 		/// The deadline is further than `MaxJobDuration` blocks away.
 		DeadlineTooFar,
-		/// `max_price × max_units × replication` does not fit in a balance. Lower the budget.
+		/// `max_price × max_units` for every replica the policy can pay does not fit in a balance.
+		/// Lower the budget.
 		CostOverflow,
+		/// `max_price × max_units` (what one replica can earn) is below `MinJobValue`: raise
+		/// `max_price` or `max_units`, or batch small jobs into one.
+		JobTooSmall,
 		/// The account cannot cover the amount to hold (and keep its existential deposit).
 		InsufficientBalance,
 		/// No job has this id (it may have been reaped).

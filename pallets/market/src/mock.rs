@@ -169,6 +169,7 @@ impl pallet_market::Config for Test {
 	type Referees = ConstU8<2>;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = Fee;
+	type MinJobValue = ConstU128<100>;
 	type ProgramDepositBase = ConstU128<10>;
 	type ProgramDepositPerByte = ConstU128<1>;
 	type MaxProgramSize = ConstU32<1024>;

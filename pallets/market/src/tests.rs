@@ -404,6 +404,7 @@ fn bad_jobs_are_refused_without_a_trace() {
 			assert_noop!(Market::submit_job(RuntimeOrigin::signed(ALICE), s), e);
 		};
 		refused(&|s| s.program = digest(9), Error::<Test>::UnknownProgram);
+		refused(&|s| s.max_units = 9, Error::<Test>::JobTooSmall);
 		refused(&|s| s.policy = Replicated(0), Error::<Test>::BadReplication);
 		refused(&|s| s.policy = Replicated(1), Error::<Test>::BadReplication);
 		refused(&|s| s.policy = Replicated(6), Error::<Test>::BadReplication);

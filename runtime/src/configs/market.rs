@@ -18,6 +18,7 @@ parameter_types! {
 	pub FeeAccount: AccountId = PalletId(*b"stra/fee").into_account_truncating();
 	/// 2% of every provider payment.
 	pub const ProtocolFee: Perbill = Perbill::from_percent(2);
+	pub const MinJobValue: Balance = 10 * MICRO_UNIT;
 	pub const ProgramDepositBase: Balance = 100 * MILLI_UNIT;
 	/// 10 µSTRAT per byte: a 1 MiB program holds ~10.5 STRAT.
 	pub const ProgramDepositPerByte: Balance = 10 * MICRO_UNIT;
@@ -46,6 +47,8 @@ impl pallet_market::Config for Runtime {
 	type Referees = ConstU8<2>;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = ProtocolFee;
+	/// 10 µSTRAT: what one replica can earn must be worth at least that.
+	type MinJobValue = MinJobValue;
 	type ProgramDepositBase = ProgramDepositBase;
 	type ProgramDepositPerByte = ProgramDepositPerByte;
 	/// 2 MiB: a program fits in one extrinsic with room to spare (blocks are 5 MiB).
