@@ -335,6 +335,10 @@ pub trait ReplicaResults<AccountId> {
 		digest: H256,
 		units: u64,
 	) -> DispatchResult;
+	/// The most weight a reveal can cost the market beyond its benchmarked settlement: the
+	/// reveal that completes a disputed round calls referees, and drawing them walks the book.
+	/// The verification pallet adds it to `reveal`'s declared weight.
+	fn reveal_extra_weight() -> sp_runtime::Weight;
 	/// Put a job in the state where `replica` can commit (`revealing = false`) or reveal
 	/// (`revealing = true`) and the reveal completes the job with `replication` replicas; return
 	/// the account that signs for the replica and its provider (benchmarks only).

@@ -64,6 +64,13 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 		Ok(())
 	}
 
+	fn reveal_extra_weight() -> Weight {
+		// Calling referees: the round's slots given back, then a draw.
+		Self::draw_weight(true).saturating_add(
+			T::DbWeight::get().reads_writes(1, 1).saturating_mul(T::MaxReplication::get().into()),
+		)
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	fn prepare_for_benchmarks(
 		replication: u8,

@@ -146,6 +146,7 @@ pub mod pallet {
 		/// during the job's reveal window. The reveal that completes the job settles it. A valid
 		/// reveal costs no fee (each replica reveals once); a refused one pays.
 		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::reveal().saturating_add(T::Jobs::reveal_extra_weight()))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			job: JobId,
