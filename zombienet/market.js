@@ -188,8 +188,8 @@ const steps = {
   },
 
   async replicated() {
-    // The default policy, adaptive: neither provider has a record yet, so the job gets a second
-    // replica, drawn by stake, on the other worker.
+    // The default policy, adaptive: neither provider has a record yet, so once the first has
+    // committed the job gets a second replica, drawn by stake: the other worker.
     const { file, output } = manifest("replicated", { policy: null });
     const submitted = await stratus(["job", "submit", file]);
     console.log(submitted.stdout);

@@ -133,9 +133,12 @@ impl CapabilityProfile {
 pub struct Standing<Balance> {
 	/// The provider's capability profile.
 	pub profile: CapabilityProfile,
-	/// Its active stake.
+	/// Its active stake that no pending slash has frozen: what backs new work (and weighs in
+	/// verifier draws).
 	pub stake: Balance,
-	/// Whether that stake covers the slots reserved against it.
+	/// Whether that stake covers the slots reserved against it: a provider whose pending slashes
+	/// leave its slots uncovered is passed over until they are applied or cancelled (or it bonds
+	/// more), so it cannot keep taking work while its stake is already spoken for.
 	pub slots_covered: bool,
 }
 

@@ -553,9 +553,9 @@ impl Price {
 				if n < 3 { "all of them" } else { "a majority" }
 			),
 			VerificationPolicy::Adaptive => format!(
-				"a provider with a long record runs it alone, spot-checked at random after it \
-				 commits; others get a second replica drawn by stake; a disagreement calls \
-				 {referees} referees"
+				"one provider runs it; once it has committed, a second drawn by stake checks \
+				 it — always for a provider without a long record, at random for one with; a \
+				 disagreement calls {referees} referees"
 			),
 		};
 		let expected = match self.expected {

@@ -346,27 +346,17 @@ impl<T: Config> Pallet<T> {
 		Ok(walk)
 	}
 
-	/// An `adaptive` job's replicas once its primary is known: the primary alone (spot-checked
-	/// after its commitment) when its reputation trusts it, two replicas otherwise.
+	/// An `adaptive` job's first round once its primary is matched: the primary runs alone, and
+	/// whether a second replica checks it is decided after its commitment
+	/// ([`Self::decide_spot_check`]): always for a provider its reputation does not trust, at
+	/// random for one it does. A provider cannot know at commit time who (if anyone) will check
+	/// it, so a ring cannot lie only when one of its own was drawn to verify it.
 	fn choose_replication(job: &mut Job<T>) {
 		if job.policy != VerificationPolicy::Adaptive || job.referees {
 			return;
 		}
-		let primary = job
-			.replicas
-			.iter()
-			.rev()
-			.find(|r| r.round == job.round && r.state.is_live())
-			.map(|r| r.provider.clone());
-		let trusted =
-			primary.is_some_and(|p| T::Reputation::spot_check_rate(&p, job.kind).is_some());
-		if trusted {
-			job.replication = 1;
-			job.spot_check = Some(SpotCheck::Pending);
-		} else {
-			job.replication = 2;
-			job.spot_check = None;
-		}
+		job.replication = 1;
+		job.spot_check = Some(SpotCheck::Pending);
 	}
 
 	/// Find `job`'s missing replicas: for a primary, the cheapest eligible offer (a walk of the

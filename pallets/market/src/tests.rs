@@ -1807,14 +1807,27 @@ fn adaptive_gives_a_newcomer_a_second_replica_drawn_by_stake_and_refunds_the_wor
 		let running = job(j);
 		// Held: two replicas and two referees at the most.
 		assert_eq!(running.escrow, 4 * 10 * 100);
-		assert_eq!(running.replication, 2);
-		assert_eq!(running.spot_check, None);
-		assert_eq!(running.replicas.len(), 2);
+		// The primary runs alone until it commits: nobody knows yet who checks it.
+		assert_eq!(running.replication, 1);
+		assert_eq!(running.spot_check, Some(crate::SpotCheck::Pending));
+		assert_eq!(running.replicas.len(), 1);
 		assert_eq!(
 			(running.replicas[0].provider, running.replicas[0].role),
 			(10, crate::Role::Primary)
 		);
-		assert_eq!(running.replicas[1].role, crate::Role::Verifier);
+		run_live(j, |_| Some(1));
+		market_events();
+		run_to_block(System::block_number() + 1);
+		// A newcomer is not trusted: checked for certain, by a replica drawn by stake.
+		assert!(market_events().contains(&Event::SpotCheckDecided {
+			job: j,
+			checked: true,
+			rate: sp_runtime::Perbill::one()
+		}));
+		let checked = job(j);
+		assert_eq!(checked.replication, 2);
+		assert_eq!(checked.replicas.len(), 2);
+		assert_eq!(checked.replicas[1].role, crate::Role::SpotCheck);
 		run_live(j, |_| Some(1));
 		reveal_all(j, |_| Some(1));
 		let settled = job(j);
@@ -1982,7 +1995,7 @@ fn a_job_waiting_for_a_verifier_draws_when_an_offer_arrives() {
 		providers(10..=11);
 		let program = register_wasm(ALICE);
 		offer(10, 4, 1);
-		let j = submit(ALICE, adaptive(program));
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
 		assert_eq!(job(j).unfilled(), 1);
 		// The new offer is matched by a draw (it is the only candidate), not taken as a primary.
 		offer(11, 9, 1);
@@ -2001,15 +2014,16 @@ fn a_verifier_missing_at_submission_is_drawn_when_the_primary_acknowledges() {
 		providers(10..=12);
 		let program = register_wasm(ALICE);
 		offer(10, 4, 1);
-		let j = submit(ALICE, adaptive(program));
+		let replicated = |program| JobSpec { policy: Replicated(2), ..spec(program) };
+		let j = submit(ALICE, replicated(program));
 		assert_eq!(job(j).unfilled(), 1);
-		// An offer updated to a price above the job's: not eligible, no draw.
+		// An offer above the job's price: not eligible, no draw; updated under it, drawn.
 		let late = offer(11, 50, 1);
 		assert_eq!(job(j).unfilled(), 1);
 		assert_ok!(Market::update_offer(RuntimeOrigin::signed(11), late, 5, 1, EXPIRY));
 		assert_eq!(job(j).unfilled(), 0);
-		let j2 = submit(ALICE, adaptive(program));
-		// 10 and 11 are busy; 12 posts while j2's verifier is missing, then 10 frees up.
+		let j2 = submit(ALICE, replicated(program));
+		// 10 and 11 are busy; 12 posts and becomes j2's primary, with no verifier free.
 		assert!(job(j2).replicas.is_empty());
 		offer(12, 4, 1);
 		assert_eq!(job(j2).replicas.len(), 1);

@@ -20,8 +20,11 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn standing(who: &T::AccountId) -> Option<Standing<BalanceOf<T>>> {
 		let info = Providers::<T>::get(who).filter(ProviderInfo::is_active)?;
-		let slots_covered = Self::covers(&info, 0);
-		Some(Standing { profile: info.profile, stake: info.stake, slots_covered })
+		// Stake under a pending slash is spoken for: it backs no new work.
+		let backing = info.stake.saturating_sub(info.frozen);
+		let slots_covered =
+			Self::stake_for_slots(info.reserved_slots).is_some_and(|required| backing >= required);
+		Some(Standing { profile: info.profile, stake: backing, slots_covered })
 	}
 
 	fn provider_of(signer: &T::AccountId) -> Option<T::AccountId> {

@@ -809,6 +809,29 @@ mod slashing {
 	}
 
 	#[test]
+	fn frozen_stake_backs_no_new_work() {
+		new_test_ext().execute_with(|| {
+			// 500 staked, 4 slots (400) reserved: covered with 100 to spare.
+			staked(500);
+			assert_ok!(<ProviderStaking as ProviderRegistry<_, _>>::reserve_slots(&OPERATOR, 4));
+			let standing =
+				|| <ProviderStaking as ProviderRegistry<_, _>>::standing(&OPERATOR).unwrap();
+			assert!(standing().slots_covered);
+			assert_eq!(standing().stake, 500);
+			// A pending slash of 100 leaves exactly the slots covered; one more and matching
+			// passes the provider over, its stake being spoken for.
+			<ProviderStaking as StakeManager<_, _>>::freeze(&OPERATOR, 100);
+			assert!(standing().slots_covered);
+			assert_eq!(standing().stake, 400);
+			<ProviderStaking as StakeManager<_, _>>::freeze(&OPERATOR, 1);
+			assert!(!standing().slots_covered);
+			// Cancelled: covered again.
+			<ProviderStaking as StakeManager<_, _>>::thaw(&OPERATOR, 101);
+			assert!(standing().slots_covered);
+		});
+	}
+
+	#[test]
 	fn frozen_stake_cannot_unbond_or_be_withdrawn() {
 		new_test_ext().execute_with(|| {
 			staked(500);
