@@ -85,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
 		submit(
 			&conn,
 			&key,
-			&rt::tx().provider_staking().register(me, profile, stake),
+			&rt::tx().provider_staking().register(me, profile, stake, None),
 			&mut nonce,
 			Wait::InBlock,
 		)

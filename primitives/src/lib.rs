@@ -316,6 +316,18 @@ impl VerificationPolicy {
 	}
 }
 
+/// The domain of a worker key's consent ([`worker_key_payload`]).
+pub const WORKER_KEY_DOMAIN: &[u8] = b"stratus/worker-key/v1";
+
+/// What a worker key signs to agree to sign for `operator` on the chain with genesis hash
+/// `genesis`: the SCALE encoding of `(WORKER_KEY_DOMAIN, operator, genesis)`. `ProviderStaking`
+/// asks for it at `register` and `rotate_worker_key` (unless the key is the operator itself), so
+/// nobody can register someone else's account as its worker key (finding M-9); the worker signs
+/// it with this function.
+pub fn worker_key_payload<AccountId: Encode>(operator: &AccountId, genesis: &[u8; 32]) -> Vec<u8> {
+	(WORKER_KEY_DOMAIN, operator, genesis).encode()
+}
+
 /// How the verification pallet reports commits and reveals to the market (implemented by
 /// `pallet-market`). Each method checks that `signer` may act for the replica's provider and that
 /// the replica is in a state that allows the step, records it, and moves the job on.

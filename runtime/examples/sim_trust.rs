@@ -84,10 +84,6 @@ fn provider(i: u32) -> AccountId {
 	account(1_000 + i)
 }
 
-fn worker_key(i: u32) -> AccountId {
-	account(5_000 + i)
-}
-
 fn requester(i: u32) -> AccountId {
 	account(10 + i)
 }
@@ -139,7 +135,7 @@ struct Tally {
 	wrong_accepted: u64,
 	/// Of those, with the ring holding every replica the verdict counted.
 	wrong_by_ring_alone: u64,
-	/// Jobs where the ring held every replica of the first round.
+	/// Jobs where the ring held every replica that gave a result.
 	ring_held_all: u64,
 	/// Replicas acknowledged (run), over all jobs.
 	replicas_run: u64,
@@ -156,12 +152,15 @@ struct Sim {
 	index: BTreeMap<AccountId, u32>,
 	program: H256,
 	in_flight: BTreeSet<JobId>,
-	ring_held_all: BTreeSet<JobId>,
 	acked: BTreeMap<(JobId, u8), ()>,
 	salts: BTreeMap<(JobId, u8), (H256, u64, [u8; 32])>,
 	tally: Tally,
 	slashed: BTreeMap<AccountId, Balance>,
 	slashes_on_honest: u64,
+	/// Offences of honest providers, by kind.
+	honest_offences: BTreeMap<String, u64>,
+	/// The jobs those offences were in.
+	honest_offence_jobs: Vec<JobId>,
 }
 
 fn strategy_of(i: u32, cheaters: u32) -> Strategy {
@@ -188,7 +187,6 @@ impl Sim {
 	fn new(seed: u64, cheaters: u32) -> (Self, sp_io::TestExternalities) {
 		let mut balances: Vec<(AccountId, Balance)> =
 			(0..PROVIDERS).map(|i| (provider(i), 10_000 * UNIT)).collect();
-		balances.extend((0..PROVIDERS).map(|i| (worker_key(i), UNIT)));
 		balances.extend((0..8).map(|i| (requester(i), 1_000_000 * UNIT)));
 		// As the genesis presets do: the fee account exists, so fees below the existential
 		// deposit are not lost.
@@ -209,12 +207,13 @@ impl Sim {
 			index: BTreeMap::new(),
 			program: H256::zero(),
 			in_flight: BTreeSet::new(),
-			ring_held_all: BTreeSet::new(),
 			acked: BTreeMap::new(),
 			salts: BTreeMap::new(),
 			tally: Tally::default(),
 			slashed: BTreeMap::new(),
 			slashes_on_honest: 0,
+			honest_offences: BTreeMap::new(),
+			honest_offence_jobs: Vec::new(),
 		};
 		ext.execute_with(|| sim.set_up(cheaters));
 		(sim, ext)
@@ -240,9 +239,11 @@ impl Sim {
 			assert!(dispatch(
 				&who,
 				RuntimeCall::ProviderStaking(pallet_provider_staking::Call::register {
-					worker: worker_key(i),
+					// The operator signs for itself (a separate worker key would sign its consent).
+					worker: who.clone(),
 					profile,
 					stake,
+					proof: None,
 				})
 			));
 			// The ring undercuts everyone; the rest ask 2 to 10 µSTRAT per unit.
@@ -292,6 +293,15 @@ impl Sim {
 					if self.strategy.get(&provider) == Some(&Strategy::Honest) {
 						self.slashes_on_honest += 1;
 					}
+				},
+				RuntimeEvent::Slashing(pallet_slashing::Event::OffenceReported {
+					provider,
+					offence,
+					job,
+					..
+				}) if self.strategy.get(&provider) == Some(&Strategy::Honest) => {
+					*self.honest_offences.entry(format!("{offence:?}")).or_default() += 1;
+					self.honest_offence_jobs.push(job);
 				},
 				RuntimeEvent::Slashing(pallet_slashing::Event::SlashCancelled {
 					provider,
@@ -428,13 +438,6 @@ impl Sim {
 				self.finish(id, &job);
 				continue;
 			}
-			if job.round == 0
-				&& !job.replicas.is_empty()
-				&& job.unfilled() == 0
-				&& job.replicas.iter().all(|r| self.strategy[&r.provider] == Strategy::Ring)
-			{
-				self.ring_held_all.insert(id);
-			}
 			let revealing = matches!(job.phase, JobPhase::Revealing { .. });
 			for r in job.replicas.iter() {
 				let who = r.provider.clone();
@@ -495,7 +498,11 @@ impl Sim {
 	fn finish(&mut self, id: JobId, job: &pallet_market::Job<Runtime>) {
 		self.in_flight.remove(&id);
 		self.tally.replicas_run += self.acked.range((id, 0)..=(id, u8::MAX)).count() as u64;
-		if self.ring_held_all.contains(&id) {
+		// The ring held every replica that gave a result.
+		let revealed: Vec<_> = job.replicas.iter().filter(|r| r.digest.is_some()).collect();
+		if !revealed.is_empty()
+			&& revealed.iter().all(|r| self.strategy[&r.provider] == Strategy::Ring)
+		{
 			self.tally.ring_held_all += 1;
 		}
 		match job.phase {
@@ -576,7 +583,7 @@ fn run(policy: VerificationPolicy, cheaters: u32, jobs: u32, seed: u64) {
 			t.replicas_run as f64 / ended as f64
 		);
 		println!(
-			"ring held every replica of {} jobs ({:.2}%); wrong accepted with only ring replicas agreeing: {} · referee rounds {} · spot-checks {} of {} decided",
+			"ring gave every result of {} jobs ({:.2}%); wrong accepted with only ring replicas agreeing: {} · referee rounds {} · spot-checks {} of {} decided",
 			t.ring_held_all,
 			pct(t.ring_held_all),
 			t.wrong_by_ring_alone,
@@ -585,13 +592,33 @@ fn run(policy: VerificationPolicy, cheaters: u32, jobs: u32, seed: u64) {
 			t.spot_decided
 		);
 		println!(
-			"honest providers slashed: {} · money conserved: {} (issuance {} → {}, all balances {})",
+			"honest providers slashed: {} {:?} · money conserved: {} (issuance {} → {}, all balances {})",
 			sim.slashes_on_honest,
+			sim.honest_offences,
 			issuance == issuance_after && issuance_after == total,
 			issuance,
 			issuance_after,
 			total
 		);
+		// How each honest provider's offence came about: the job's replicas, in order.
+		for id in sim.honest_offence_jobs.iter() {
+			let Some(job) = pallet_market::Jobs::<Runtime>::get(id) else { continue };
+			let replicas: Vec<String> = job
+				.replicas
+				.iter()
+				.map(|r| {
+					let right = if r.digest == Some(correct(*id)) { "right" } else { "other" };
+					format!(
+						"{:?} {:?} {:?} {}",
+						r.role,
+						sim.strategy[&r.provider],
+						r.state,
+						if r.digest.is_some() { right } else { "-" }
+					)
+				})
+				.collect();
+			println!("  honest offence in job {id} ({:?}): {}", job.phase, replicas.join("; "));
+		}
 		println!("| strategy | providers | paid + compensation − slashes (STRAT) | slashed (STRAT) | mean reputation |");
 		println!("|---|---:|---:|---:|---:|");
 		for strategy in STRATEGIES {

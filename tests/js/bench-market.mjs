@@ -503,7 +503,7 @@ async function main() {
   providers.forEach((p, i) => {
     if (registered[i].isNone) {
       const stake = BigInt(offerCounts[i] * SLOTS_PER_OFFER) * stakePerSlot;
-      marketItems.push({ tx: api.tx.providerStaking.register(p.address, profile, stake), pair: p, tag: 'providerStaking.register' });
+      marketItems.push({ tx: api.tx.providerStaking.register(p.address, profile, stake, null), pair: p, tag: 'providerStaking.register' });
     }
   });
   let g = 0;

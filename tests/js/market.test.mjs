@@ -143,7 +143,7 @@ describe('the compute market through @polkadot/api', () => {
     };
     const stake = 50n * UNIT;
     const { events } = await send(
-      api.tx.providerStaking.register(provider.address, profile, stake), provider,
+      api.tx.providerStaking.register(provider.address, profile, stake, null), provider,
     );
     assert.ok(event(events, 'providerStaking', 'ProviderRegistered'));
     const info = (await api.query.providerStaking.providers(provider.address)).unwrap();

@@ -370,6 +370,9 @@ describe('stratus-worker on a real node', () => {
       'input = { file = "input.bin" }',
       `max_price = "${PRICE} planck"`,
       'max_units = 50_000_000',
+      // One worker on this chain: the default, adaptive, would wait for a second provider to
+      // check it (the zombienet network runs a default-policy job on two).
+      'policy = "unverified"',
       'deadline = "20m"',
       'commit_window = "3m"',
       'max_output = "1 KiB"',
@@ -382,7 +385,8 @@ describe('stratus-worker on a real node', () => {
     const job = Number(r.stdout.match(/job (\d+) posted/)?.[1]);
     assert.ok(Number.isInteger(job), r.stdout);
     assert.match(r.stdout, /registered program 0x/);
-    assert.match(r.stdout, /estimated cost: at most/);
+    assert.match(r.stdout, /policy unverified: one replica and NO verification/);
+    assert.match(r.stdout, /expected cost: at most .* at the best price; worst case /);
     let at = 0;
     for (const step of ['matched', 'acknowledged', 'committed', 'revealed', 'verified', 'settled']) {
       const found = r.stdout.indexOf(step, at);
@@ -434,7 +438,10 @@ describe('stratus-worker on a real node', () => {
     const posted = JSON.parse(r.stdout);
     assert.equal(posted.job, job + 1);
     assert.equal(posted.bestPrice, null);
-    assert.equal(posted.escrow, String(PRICE * 1_000_000n));
+    // The default policy, adaptive, holds its worst case: two replicas and two referees.
+    assert.equal(posted.policy, 'adaptive');
+    assert.equal(posted.escrow, String(PRICE * 1_000_000n * 4n));
+    assert.equal(posted.worstCaseCost, posted.escrow);
     assert.equal((await stratus(['job', 'cancel', String(posted.job)])).status, 0);
     r = await stratus(['job', 'watch', '999999']);
     assert.notEqual(r.status, 0);

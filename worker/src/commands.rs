@@ -162,7 +162,12 @@ pub async fn register(config: &Config, host: &HostInfo) -> Result<Vec<String>, C
 				)));
 			}
 			let profile = profile(config, host);
-			session.submit(&signer, Tx::Register { worker, profile, stake }).await?;
+			// The worker key consents to sign for the operator (the chain refuses a worker key
+			// without it, so nobody can register someone else's key).
+			let genesis = session.conn.client.genesis_hash().0;
+			let payload = stratus_primitives::worker_key_payload(&operator, &genesis);
+			let proof = (worker != operator).then(|| worker_key.sign(&payload).0);
+			session.submit(&signer, Tx::Register { worker, profile, stake, proof }).await?;
 			report.push(format!(
 				"registered provider {} with worker key {} and {} stake",
 				stratus_client::ss58(&operator),

@@ -24,15 +24,53 @@ use crate::metrics::Metrics;
 /// A transaction the worker sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tx {
-	Acknowledge { job: u64, replica: u8 },
-	Decline { job: u64, replica: u8 },
-	Commit { job: u64, replica: u8, commitment: [u8; 32] },
-	Reveal { job: u64, replica: u8, digest: [u8; 32], units: u64, salt: [u8; 32] },
-	PostOffer { class: ResourceClass, price: u128, slots: u32, expires_at: u32 },
-	UpdateOffer { offer: u64, price: u128, slots: u32, expires_at: u32 },
-	Register { worker: AccountId, profile: CapabilityProfile, stake: u128 },
-	BondExtra { amount: u128 },
-	Transfer { to: AccountId, amount: u128 },
+	Acknowledge {
+		job: u64,
+		replica: u8,
+	},
+	Decline {
+		job: u64,
+		replica: u8,
+	},
+	Commit {
+		job: u64,
+		replica: u8,
+		commitment: [u8; 32],
+	},
+	Reveal {
+		job: u64,
+		replica: u8,
+		digest: [u8; 32],
+		units: u64,
+		salt: [u8; 32],
+	},
+	PostOffer {
+		class: ResourceClass,
+		price: u128,
+		slots: u32,
+		expires_at: u32,
+	},
+	UpdateOffer {
+		offer: u64,
+		price: u128,
+		slots: u32,
+		expires_at: u32,
+	},
+	/// `proof`: the worker key's sr25519 signature of `stratus_primitives::worker_key_payload`
+	/// (none when the worker key is the operator itself).
+	Register {
+		worker: AccountId,
+		profile: CapabilityProfile,
+		stake: u128,
+		proof: Option<[u8; 64]>,
+	},
+	BondExtra {
+		amount: u128,
+	},
+	Transfer {
+		to: AccountId,
+		amount: u128,
+	},
 }
 
 impl Tx {
@@ -165,8 +203,9 @@ async fn submit_one(
 		Tx::UpdateOffer { offer, price, slots, expires_at } => {
 			submit!(rt::tx().market().update_offer(*offer, *price, *slots, *expires_at))
 		},
-		Tx::Register { worker, profile, stake } => {
-			submit!(rt::tx().provider_staking().register(*worker, profile.clone(), *stake))
+		Tx::Register { worker, profile, stake, proof } => {
+			let proof = proof.map(rt::runtime_types::sp_runtime::MultiSignature::Sr25519);
+			submit!(rt::tx().provider_staking().register(*worker, profile.clone(), *stake, proof))
 		},
 		Tx::BondExtra { amount } => submit!(rt::tx().provider_staking().bond_extra(*amount)),
 		Tx::Transfer { to, amount } => {

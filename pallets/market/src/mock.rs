@@ -54,6 +54,7 @@ impl pallet_provider_staking::Config for Test {
 	type UnbondingPeriod = ConstU64<10>;
 	type MaxUnbondingChunks = ConstU32<4>;
 	type WeightInfo = ();
+	type WorkerProof = sp_runtime::testing::TestSignature;
 }
 
 impl pallet_verification::Config for Test {
@@ -221,11 +222,18 @@ pub fn gpu_profile(model: &str, vram_mib: u32, cc: u16) -> CapabilityProfile {
 
 /// Register `provider` (worker key `provider + 100`) with `profile`, staked for `slots` slots.
 pub fn register(provider: AccountId, profile: CapabilityProfile, slots: u32) {
+	// The worker key's consent to sign for the provider.
+	let genesis = pallet_provider_staking::Pallet::<Test>::genesis_hash();
+	let proof = sp_runtime::testing::TestSignature(
+		provider + 100,
+		stratus_primitives::worker_key_payload(&provider, &genesis),
+	);
 	frame_support::assert_ok!(Staking::register(
 		RuntimeOrigin::signed(provider),
 		provider + 100,
 		profile,
 		STAKE_PER_SLOT * Balance::from(slots),
+		Some(proof),
 	));
 }
 

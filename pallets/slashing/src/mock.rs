@@ -72,6 +72,7 @@ impl pallet_provider_staking::Config for Test {
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnbondingChunks = ConstU32<4>;
 	type WeightInfo = ();
+	type WorkerProof = sp_runtime::testing::TestSignature;
 }
 
 impl pallet_slashing::Config for Test {
@@ -112,6 +113,13 @@ impl ExtBuilder {
 					p + 100,
 					CapabilityProfile::cpu_only(4, 4096, 276),
 					5 * SLOT,
+					Some(sp_runtime::testing::TestSignature(
+						p + 100,
+						stratus_primitives::worker_key_payload(
+							&p,
+							&pallet_provider_staking::Pallet::<Test>::genesis_hash(),
+						),
+					)),
 				)
 				.unwrap();
 			}

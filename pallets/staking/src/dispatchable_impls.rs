@@ -178,6 +178,36 @@ impl<T: Config> Pallet<T> {
 
 	/// `worker` may become `operator`'s worker key: it is nobody else's worker key and nobody
 	/// else's operator account, so it resolves to `operator` alone.
+	/// A worker key other than the operator itself must have signed
+	/// [`stratus_primitives::worker_key_payload`] of the operator and this chain's genesis hash.
+	pub(crate) fn ensure_worker_consents(
+		operator: &T::AccountId,
+		worker: &T::AccountId,
+		proof: Option<&T::WorkerProof>,
+	) -> DispatchResult {
+		use sp_runtime::traits::Verify;
+		if worker == operator {
+			return Ok(());
+		}
+		let payload = stratus_primitives::worker_key_payload(operator, &Self::genesis_hash());
+		ensure!(
+			proof.is_some_and(|proof| proof.verify(&payload[..], worker)),
+			Error::<T>::BadWorkerProof
+		);
+		Ok(())
+	}
+
+	/// The chain's genesis hash (`frame_system` keeps block 0's hash for ever).
+	pub fn genesis_hash() -> [u8; 32] {
+		let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		let mut genesis = [0u8; 32];
+		let bytes = hash.as_ref();
+		if bytes.len() == genesis.len() {
+			genesis.copy_from_slice(bytes);
+		}
+		genesis
+	}
+
 	fn ensure_worker_free(operator: &T::AccountId, worker: &T::AccountId) -> DispatchResult {
 		if let Some(owner) = WorkerKeys::<T>::get(worker) {
 			ensure!(owner == *operator, Error::<T>::WorkerKeyInUse);

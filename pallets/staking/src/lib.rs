@@ -120,6 +120,12 @@ pub mod pallet {
 
 		/// Weight information for the calls of this pallet.
 		type WeightInfo: WeightInfo;
+		/// A worker key's signature of [`stratus_primitives::worker_key_payload`]: its consent to
+		/// sign for the operator (`MultiSignature` in the runtime).
+		type WorkerProof: Parameter
+			+ sp_runtime::traits::Verify<
+				Signer: sp_runtime::traits::IdentifyAccount<AccountId = Self::AccountId>,
+			>;
 	}
 
 	/// Why this pallet holds funds.
@@ -229,6 +235,11 @@ pub mod pallet {
 		/// The worker key is already used by another provider, or it is another provider's
 		/// operator account (or the signer is another provider's worker key). Pick a fresh key.
 		WorkerKeyInUse,
+		/// The worker key has not consented: `proof` is missing or is not the worker key's
+		/// signature of `stratus_primitives::worker_key_payload(operator, genesis hash)`. Sign
+		/// it with the worker key (`stratus-worker register` does), or use the operator account
+		/// itself as the worker key.
+		BadWorkerProof,
 		/// The capability profile is malformed: it must list at least one job kind, list a GPU
 		/// when it offers CUDA, give every GPU class a model name, a count and memory, and use
 		/// an endpoint starting with `http://` or `https://`.
@@ -277,15 +288,19 @@ pub mod pallet {
 		/// Register the signing account as a provider with `worker` as its worker key, the
 		/// machine's `profile`, and `stake` held from its free balance.
 		///
-		/// `stake` must be at least `MinStakePerSlot`. `worker` may be the signing account.
+		/// `stake` must be at least `MinStakePerSlot`. `worker` may be the signing account;
+		/// any other worker key must consent: `proof` is its signature of
+		/// [`stratus_primitives::worker_key_payload`] of the signer and the genesis hash.
 		#[pallet::call_index(0)]
 		pub fn register(
 			origin: OriginFor<T>,
 			worker: T::AccountId,
 			profile: CapabilityProfile,
 			#[pallet::compact] stake: BalanceOf<T>,
+			proof: Option<T::WorkerProof>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			Self::ensure_worker_consents(&who, &worker, proof.as_ref())?;
 			Self::do_register(who, worker, profile, stake)
 		}
 
@@ -318,10 +333,16 @@ pub mod pallet {
 			Self::do_withdraw_unbonded(who)
 		}
 
-		/// Replace the provider's worker key with `new_worker`.
+		/// Replace the provider's worker key with `new_worker`, which consents with `proof` as
+		/// at `register` (none needed for the operator account itself).
 		#[pallet::call_index(4)]
-		pub fn rotate_worker_key(origin: OriginFor<T>, new_worker: T::AccountId) -> DispatchResult {
+		pub fn rotate_worker_key(
+			origin: OriginFor<T>,
+			new_worker: T::AccountId,
+			proof: Option<T::WorkerProof>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			Self::ensure_worker_consents(&who, &new_worker, proof.as_ref())?;
 			Self::do_rotate_worker_key(who, new_worker)
 		}
 

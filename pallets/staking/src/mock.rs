@@ -50,6 +50,7 @@ impl pallet_provider_staking::Config for Test {
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnbondingChunks = ConstU32<4>;
 	type WeightInfo = ();
+	type WorkerProof = sp_runtime::testing::TestSignature;
 }
 
 /// What each of the accounts `1..=10` starts with.
@@ -165,4 +166,14 @@ pub fn held(who: AccountId) -> Balance {
 /// The free balance of `who`.
 pub fn free(who: AccountId) -> Balance {
 	Balances::free_balance(who)
+}
+
+/// The worker key `worker`'s consent to sign for `operator` (what `register` and
+/// `rotate_worker_key` check).
+pub fn proof(operator: AccountId, worker: AccountId) -> Option<sp_runtime::testing::TestSignature> {
+	let genesis = crate::Pallet::<Test>::genesis_hash();
+	Some(sp_runtime::testing::TestSignature(
+		worker,
+		stratus_primitives::worker_key_payload(&operator, &genesis),
+	))
 }

@@ -27,7 +27,13 @@ fn origin(who: AccountId) -> RuntimeOrigin {
 
 /// Register `OPERATOR` with worker key `WORKER`, the GPU profile and `stake`.
 fn register(stake: Balance) {
-	assert_ok!(ProviderStaking::register(origin(OPERATOR), WORKER, gpu_profile(), stake));
+	assert_ok!(ProviderStaking::register(
+		origin(OPERATOR),
+		WORKER,
+		gpu_profile(),
+		stake,
+		proof(OPERATOR, WORKER)
+	));
 }
 
 fn info(who: AccountId) -> ProviderInfo<Test> {
@@ -74,7 +80,13 @@ fn register_holds_stake_and_records_provider() {
 #[test]
 fn register_accepts_operator_as_its_own_worker_key() {
 	ExtBuilder::default().build_and_execute(|| {
-		assert_ok!(ProviderStaking::register(origin(OPERATOR), OPERATOR, cpu_profile(), 100));
+		assert_ok!(ProviderStaking::register(
+			origin(OPERATOR),
+			OPERATOR,
+			cpu_profile(),
+			100,
+			proof(OPERATOR, OPERATOR)
+		));
 		assert_eq!(WorkerKeys::<Test>::get(OPERATOR), Some(OPERATOR));
 		assert_eq!(Registry::provider_of(&OPERATOR), Some(OPERATOR));
 	});
@@ -85,7 +97,13 @@ fn register_rejects_a_registered_operator() {
 	ExtBuilder::default().build_and_execute(|| {
 		register(500);
 		assert_noop!(
-			ProviderStaking::register(origin(OPERATOR), 13, cpu_profile(), 100),
+			ProviderStaking::register(
+				origin(OPERATOR),
+				13,
+				cpu_profile(),
+				100,
+				proof(OPERATOR, 13)
+			),
 			Error::<Test>::AlreadyRegistered
 		);
 	});
@@ -97,17 +115,35 @@ fn register_rejects_a_worker_key_in_use() {
 		register(500);
 		// Another provider's worker key.
 		assert_noop!(
-			ProviderStaking::register(origin(OTHER), WORKER, cpu_profile(), 100),
+			ProviderStaking::register(
+				origin(OTHER),
+				WORKER,
+				cpu_profile(),
+				100,
+				proof(OTHER, WORKER)
+			),
 			Error::<Test>::WorkerKeyInUse
 		);
 		// Another provider's operator account.
 		assert_noop!(
-			ProviderStaking::register(origin(OTHER), OPERATOR, cpu_profile(), 100),
+			ProviderStaking::register(
+				origin(OTHER),
+				OPERATOR,
+				cpu_profile(),
+				100,
+				proof(OTHER, OPERATOR)
+			),
 			Error::<Test>::WorkerKeyInUse
 		);
 		// The signer is another provider's worker key.
 		assert_noop!(
-			ProviderStaking::register(origin(WORKER), OTHER_WORKER, cpu_profile(), 100),
+			ProviderStaking::register(
+				origin(WORKER),
+				OTHER_WORKER,
+				cpu_profile(),
+				100,
+				proof(WORKER, OTHER_WORKER)
+			),
 			Error::<Test>::WorkerKeyInUse
 		);
 	});
@@ -147,7 +183,13 @@ fn register_rejects_invalid_profiles() {
 			bare_endpoint,
 		] {
 			assert_noop!(
-				ProviderStaking::register(origin(OPERATOR), WORKER, profile, 100),
+				ProviderStaking::register(
+					origin(OPERATOR),
+					WORKER,
+					profile,
+					100,
+					proof(OPERATOR, WORKER)
+				),
 				Error::<Test>::InvalidProfile
 			);
 		}
@@ -160,17 +202,17 @@ fn register_accepts_edge_profiles() {
 		// Plain HTTP endpoint.
 		let mut http = cpu_profile();
 		http.endpoint = Some(BoundedVec::truncate_from(b"http://10.0.0.7:8080".to_vec()));
-		assert_ok!(ProviderStaking::register(origin(1), 1, http, 100));
+		assert_ok!(ProviderStaking::register(origin(1), 1, http, 100, proof(1, 1)));
 
 		// GPUs listed without offering CUDA.
 		let mut wasm_with_gpu = gpu_profile();
 		wasm_with_gpu.kinds = BoundedVec::truncate_from(vec![JobKind::Wasm]);
-		assert_ok!(ProviderStaking::register(origin(2), 2, wasm_with_gpu, 100));
+		assert_ok!(ProviderStaking::register(origin(2), 2, wasm_with_gpu, 100, proof(2, 2)));
 
 		// CUDA only.
 		let mut cuda_only = gpu_profile();
 		cuda_only.kinds = BoundedVec::truncate_from(vec![JobKind::Cuda]);
-		assert_ok!(ProviderStaking::register(origin(3), 3, cuda_only, 100));
+		assert_ok!(ProviderStaking::register(origin(3), 3, cuda_only, 100, proof(3, 3)));
 	});
 }
 
@@ -178,7 +220,13 @@ fn register_accepts_edge_profiles() {
 fn register_needs_one_slot_of_stake() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_noop!(
-			ProviderStaking::register(origin(OPERATOR), WORKER, gpu_profile(), 99),
+			ProviderStaking::register(
+				origin(OPERATOR),
+				WORKER,
+				gpu_profile(),
+				99,
+				proof(OPERATOR, WORKER)
+			),
 			Error::<Test>::StakeTooLow
 		);
 		register(100);
@@ -191,17 +239,23 @@ fn register_needs_the_balance() {
 	ExtBuilder::default().balance(41, 100).build_and_execute(|| {
 		// The existential deposit (1) stays free.
 		assert_noop!(
-			ProviderStaking::register(origin(OPERATOR), WORKER, gpu_profile(), ENDOWMENT),
+			ProviderStaking::register(
+				origin(OPERATOR),
+				WORKER,
+				gpu_profile(),
+				ENDOWMENT,
+				proof(OPERATOR, WORKER)
+			),
 			Error::<Test>::InsufficientBalance
 		);
 		// An account with nothing.
 		assert_noop!(
-			ProviderStaking::register(origin(42), 43, gpu_profile(), 100),
+			ProviderStaking::register(origin(42), 43, gpu_profile(), 100, proof(42, 43)),
 			Error::<Test>::InsufficientBalance
 		);
 		// An account with exactly the stake, and nothing left for the existential deposit.
 		assert_noop!(
-			ProviderStaking::register(origin(41), 41, gpu_profile(), 100),
+			ProviderStaking::register(origin(41), 41, gpu_profile(), 100, proof(41, 41)),
 			Error::<Test>::InsufficientBalance
 		);
 		register(ENDOWMENT - 1);
@@ -396,7 +450,7 @@ fn withdraw_unbonded_needs_a_provider() {
 fn rotate_worker_key_moves_the_key() {
 	ExtBuilder::default().build_and_execute(|| {
 		register(500);
-		assert_ok!(ProviderStaking::rotate_worker_key(origin(OPERATOR), 13));
+		assert_ok!(ProviderStaking::rotate_worker_key(origin(OPERATOR), 13, proof(OPERATOR, 13)));
 
 		assert_eq!(info(OPERATOR).worker, 13);
 		assert_eq!(WorkerKeys::<Test>::get(WORKER), None);
@@ -408,9 +462,17 @@ fn rotate_worker_key_moves_the_key() {
 		);
 
 		// To the operator account itself, and to the key already in use.
-		assert_ok!(ProviderStaking::rotate_worker_key(origin(OPERATOR), OPERATOR));
+		assert_ok!(ProviderStaking::rotate_worker_key(
+			origin(OPERATOR),
+			OPERATOR,
+			proof(OPERATOR, OPERATOR)
+		));
 		assert_eq!(WorkerKeys::<Test>::get(OPERATOR), Some(OPERATOR));
-		assert_ok!(ProviderStaking::rotate_worker_key(origin(OPERATOR), OPERATOR));
+		assert_ok!(ProviderStaking::rotate_worker_key(
+			origin(OPERATOR),
+			OPERATOR,
+			proof(OPERATOR, OPERATOR)
+		));
 		assert_eq!(WorkerKeys::<Test>::get(OPERATOR), Some(OPERATOR));
 	});
 }
@@ -419,22 +481,32 @@ fn rotate_worker_key_moves_the_key() {
 fn rotate_worker_key_rejections() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_noop!(
-			ProviderStaking::rotate_worker_key(origin(OPERATOR), 13),
+			ProviderStaking::rotate_worker_key(origin(OPERATOR), 13, proof(OPERATOR, 13)),
 			Error::<Test>::NotProvider
 		);
 		register(500);
-		assert_ok!(ProviderStaking::register(origin(OTHER), OTHER_WORKER, cpu_profile(), 100));
+		assert_ok!(ProviderStaking::register(
+			origin(OTHER),
+			OTHER_WORKER,
+			cpu_profile(),
+			100,
+			proof(OTHER, OTHER_WORKER)
+		));
 		// The worker key can't rotate the key; only the operator can.
 		assert_noop!(
-			ProviderStaking::rotate_worker_key(origin(WORKER), 13),
+			ProviderStaking::rotate_worker_key(origin(WORKER), 13, proof(WORKER, 13)),
 			Error::<Test>::NotProvider
 		);
 		assert_noop!(
-			ProviderStaking::rotate_worker_key(origin(OPERATOR), OTHER_WORKER),
+			ProviderStaking::rotate_worker_key(
+				origin(OPERATOR),
+				OTHER_WORKER,
+				proof(OPERATOR, OTHER_WORKER)
+			),
 			Error::<Test>::WorkerKeyInUse
 		);
 		assert_noop!(
-			ProviderStaking::rotate_worker_key(origin(OPERATOR), OTHER),
+			ProviderStaking::rotate_worker_key(origin(OPERATOR), OTHER, proof(OPERATOR, OTHER)),
 			Error::<Test>::WorkerKeyInUse
 		);
 	});
@@ -528,7 +600,7 @@ fn deregister_then_withdraw_removes_the_provider() {
 		);
 		assert_noop!(ProviderStaking::unbond(origin(OPERATOR), 100), Error::<Test>::NotProvider);
 		assert_noop!(
-			ProviderStaking::rotate_worker_key(origin(OPERATOR), 13),
+			ProviderStaking::rotate_worker_key(origin(OPERATOR), 13, proof(OPERATOR, 13)),
 			Error::<Test>::NotProvider
 		);
 		assert_noop!(
@@ -537,7 +609,13 @@ fn deregister_then_withdraw_removes_the_provider() {
 		);
 		assert_noop!(ProviderStaking::deregister(origin(OPERATOR)), Error::<Test>::NotProvider);
 		assert_noop!(
-			ProviderStaking::register(origin(OPERATOR), WORKER, cpu_profile(), 100),
+			ProviderStaking::register(
+				origin(OPERATOR),
+				WORKER,
+				cpu_profile(),
+				100,
+				proof(OPERATOR, WORKER)
+			),
 			Error::<Test>::AlreadyRegistered
 		);
 		assert_noop!(
@@ -546,7 +624,13 @@ fn deregister_then_withdraw_removes_the_provider() {
 		);
 
 		// The freed worker key can serve another provider meanwhile.
-		assert_ok!(ProviderStaking::register(origin(OTHER), WORKER, cpu_profile(), 100));
+		assert_ok!(ProviderStaking::register(
+			origin(OTHER),
+			WORKER,
+			cpu_profile(),
+			100,
+			proof(OTHER, WORKER)
+		));
 
 		System::set_block_number(14);
 		assert_ok!(ProviderStaking::withdraw_unbonded(origin(OPERATOR)));
@@ -562,7 +646,13 @@ fn deregister_then_withdraw_removes_the_provider() {
 		);
 
 		// And the account may register again.
-		assert_ok!(ProviderStaking::register(origin(OPERATOR), 13, gpu_profile(), 100));
+		assert_ok!(ProviderStaking::register(
+			origin(OPERATOR),
+			13,
+			gpu_profile(),
+			100,
+			proof(OPERATOR, 13)
+		));
 	});
 }
 
@@ -735,7 +825,13 @@ fn assert_caught(invariant: &str, break_it: impl FnOnce()) {
 fn try_state_catches_broken_state() {
 	ExtBuilder::default().build_and_execute(|| {
 		register(500);
-		assert_ok!(ProviderStaking::register(origin(OTHER), OTHER_WORKER, cpu_profile(), 100));
+		assert_ok!(ProviderStaking::register(
+			origin(OTHER),
+			OTHER_WORKER,
+			cpu_profile(),
+			100,
+			proof(OTHER, OTHER_WORKER)
+		));
 
 		// (1) Stake recorded without being held.
 		assert_caught("(1)", || {
@@ -790,7 +886,8 @@ mod slashing {
 			RuntimeOrigin::signed(OPERATOR),
 			WORKER,
 			gpu_profile(),
-			stake
+			stake,
+			proof(OPERATOR, WORKER)
 		));
 	}
 
@@ -887,4 +984,37 @@ mod slashing {
 			);
 		});
 	}
+}
+
+#[test]
+fn a_worker_key_must_consent_to_sign_for_its_operator() {
+	new_test_ext().execute_with(|| {
+		let stake = 500;
+		let attempt = |proof| {
+			ProviderStaking::register(origin(OPERATOR), WORKER, gpu_profile(), stake, proof)
+		};
+		// No proof, a proof for another operator (copied from someone's registration), a proof
+		// by another key, a proof of other bytes: refused, nothing held.
+		for bad in [
+			None,
+			proof(OTHER, WORKER),
+			proof(OPERATOR, OTHER_WORKER),
+			Some(sp_runtime::testing::TestSignature(WORKER, b"anything".to_vec())),
+		] {
+			assert_noop!(attempt(bad), Error::<Test>::BadWorkerProof);
+		}
+		assert_ok!(attempt(proof(OPERATOR, WORKER)));
+		// The operator as its own worker key needs no proof.
+		assert_ok!(ProviderStaking::register(origin(OTHER), OTHER, gpu_profile(), stake, None));
+		// Rotating to a new key needs that key's consent too.
+		assert_noop!(
+			ProviderStaking::rotate_worker_key(origin(OPERATOR), OTHER_WORKER, None),
+			Error::<Test>::BadWorkerProof
+		);
+		assert_ok!(ProviderStaking::rotate_worker_key(
+			origin(OPERATOR),
+			OTHER_WORKER,
+			proof(OPERATOR, OTHER_WORKER)
+		));
+	});
 }

@@ -19,4 +19,6 @@ impl pallet_provider_staking::Config for Runtime {
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnbondingChunks = ConstU32<16>;
 	type WeightInfo = crate::weights::pallet_provider_staking::WeightInfo<Runtime>;
+	/// An sr25519, ed25519 or ecdsa signature by the worker key.
+	type WorkerProof = crate::Signature;
 }
