@@ -207,6 +207,8 @@ pub struct Limits {
 	pub max_replication: u8,
 	/// Referee replicas a dispute calls (counted into the escrow).
 	pub referees: u8,
+	/// The storage deposit every job holds until its record is reaped.
+	pub job_deposit: u128,
 	pub max_requirement_items: u32,
 	pub ack_window: u32,
 	pub reveal_window: u32,
@@ -619,6 +621,7 @@ mod tests {
 		max_url_length: 256,
 		max_replication: 5,
 		referees: 2,
+		job_deposit: 10_000_000_000,
 		max_requirement_items: 8,
 		ack_window: 10,
 		reveal_window: 10,

@@ -10,6 +10,7 @@ mod command;
 mod market_rpc;
 mod rpc;
 mod service;
+mod trust_rpc;
 
 fn main() {
 	// Errors are printed for people (`Display`), not as a `Debug` dump.

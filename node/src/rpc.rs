@@ -18,7 +18,8 @@ pub struct FullDeps<C, P> {
 }
 
 /// Builds the RPC extensions: `system_accountNextIndex` (and `system_dryRun`) and
-/// `payment_queryInfo` / `payment_queryFeeDetails`, and the market's `market_*` methods.
+/// `payment_queryInfo` / `payment_queryFeeDetails`, the market's `market_*` methods and the trust
+/// pallets' `slashing_*` and `reputation_*` methods.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -33,6 +34,8 @@ where
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
 	C::Api: pallet_market::runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: stratus_runtime::pallet_slashing::SlashingApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: stratus_runtime::pallet_reputation::ReputationApi<Block, AccountId>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
@@ -50,8 +53,10 @@ where
 		pallet_transaction_payment::RuntimeDispatchInfo<Balance>,
 	>::into_rpc(TransactionPayment::<_, Block>::new(client.clone())))?;
 	module.merge(crate::market_rpc::MarketApiServer::into_rpc(crate::market_rpc::Market::new(
-		client,
+		client.clone(),
 	)))?;
+	module
+		.merge(crate::trust_rpc::TrustApiServer::into_rpc(crate::trust_rpc::Trust::new(client)))?;
 
 	Ok(module)
 }

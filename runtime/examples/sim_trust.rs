@@ -443,13 +443,14 @@ impl Sim {
 				let who = r.provider.clone();
 				match r.state {
 					ReplicaState::Assigned => {
-						if dispatch(
+						let acknowledged = dispatch(
 							&who,
 							RuntimeCall::Market(pallet_market::Call::acknowledge {
 								job: id,
 								replica: r.index,
 							}),
-						) {
+						);
+						if acknowledged {
 							self.acked.insert((id, r.index), ());
 						}
 					},

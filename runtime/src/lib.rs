@@ -35,6 +35,9 @@ pub use pallet_balances::Call as BalancesCall;
 pub use pallet_timestamp::Call as TimestampCall;
 #[cfg(any(feature = "std", test))]
 pub use sp_runtime::BuildStorage;
+/// The trust pallets, for the node's `slashing_*` and `reputation_*` RPC methods (their runtime
+/// APIs and views).
+pub use {pallet_reputation, pallet_slashing};
 
 /// Opaque types, for the node: it handles blocks and extrinsics without knowing their format, so
 /// it keeps syncing across runtime upgrades that change them.

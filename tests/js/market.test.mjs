@@ -173,6 +173,11 @@ describe('the compute market through @polkadot/api', () => {
   test('a job matches in the block it is posted in, is committed, revealed and settled', async () => {
     const best = (await api.rpc.chain.getHeader()).number.toNumber();
     const bestPrice = await rpc('market_bestPrice', ['Wasm', { regionsAllowed: [REGION] }, null]);
+    // Requirements no job could carry are an error that names the list, not "no offer".
+    await assert.rejects(
+      rpc('market_bestPrice', ['Wasm', { regionsAllowed: Array.from({ length: 17 }, (_, i) => i + 1) }, null]),
+      /invalid requirements: regionsAllowed holds at most 16 regions/,
+    );
     assert.equal(BigInt(bestPrice), offerPrice);
 
     const requesterBefore = await free(requester);
@@ -231,7 +236,9 @@ describe('the compute market through @polkadot/api', () => {
     // The provider got its payment (less what its reveal cost); the requester paid exactly
     // price × units plus its submission fee and holds nothing any more.
     assert.equal(await free(provider), providerBefore + paid.amount.toBigInt() - revealFee);
-    assert.equal(await free(requester), requesterBefore - submitFee - gross);
+    // The job's storage deposit stays held until its record is reaped (a day after it ended).
+    const jobDeposit = api.consts.market.jobDeposit.toBigInt();
+    assert.equal(await free(requester), requesterBefore - submitFee - gross - jobDeposit);
     const account = await api.query.system.account(requester.address);
     assert.equal(account.data.reserved.toBigInt() > 0n, true, 'the program deposit is still held');
     const holds = await api.query.balances.holds(requester.address);
@@ -272,8 +279,8 @@ describe('the compute market through @polkadot/api', () => {
     );
     assert.equal(
       await free(requester),
-      before - feePaid(submitted.events) - feePaid(cancelled.events),
-      'everything held for the job came back',
+      before - feePaid(submitted.events) - feePaid(cancelled.events) - api.consts.market.jobDeposit.toBigInt(),
+      'everything held for the job came back but its storage deposit, held until it is reaped',
     );
   });
 
@@ -318,6 +325,14 @@ describe('the compute market through @polkadot/api', () => {
     assert.equal(frozen, slash.amount.toBigInt(), 'the slash is frozen in the stake');
     const pending = await api.call.slashingApi.pendingSlashes(provider.address);
     assert.equal(pending.length, 1);
+    // The node's JSON-RPC says the same, amounts as decimal strings.
+    const pendingRpc = await rpc('slashing_pendingSlashes', [provider.address, null]);
+    assert.equal(pendingRpc.length, 1);
+    assert.equal(pendingRpc[0].offence, 'MissedAck');
+    assert.equal(pendingRpc[0].amount, slash.amount.toBigInt().toString());
+    assert.equal(pendingRpc[0].applyAt, slash.applyAt.toNumber());
+    const reputation = await rpc('reputation_of', [provider.address, null]);
+    assert.ok(reputation.some((r) => r.kind === 'Wasm' && r.score < 500_000_000), 'a miss lowers the score');
     // A signed call that is not Root cannot cancel it.
     await assert.rejects(send(api.tx.slashing.cancelSlash(slash.id), requester), /BadOrigin/);
     // Root (sudo on the dev chain; a governance track later) cancels it inside its window.
@@ -336,5 +351,6 @@ describe('the compute market through @polkadot/api', () => {
     assert.equal(later.slashed.toBigInt(), 0n, 'a cancelled slash is never applied');
     assert.equal(later.stake.toBigInt(), after.stake.toBigInt());
     assert.equal((await api.call.slashingApi.appliedSlashes(provider.address)).length, 0);
+    assert.deepEqual(await rpc('slashing_appliedSlashes', [provider.address, null]), []);
   });
 });

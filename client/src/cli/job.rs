@@ -254,15 +254,18 @@ async fn submit(
 		_ => {},
 	}
 	let free = chain::Chain::free_balance(&at, &me).await?;
-	if free < escrow {
+	let deposit = limits.job_deposit;
+	if free < escrow.saturating_add(deposit) {
 		bail!(
 			"{}: the escrow (max_price × max_units for each of the {} replicas policy {} can pay) \
-			 = {} is more than the free balance of {} ({}); lower max_units or max_price, choose a \
+			 = {} and the job's storage deposit of {} are more than the free balance of {} ({}); \
+			 lower max_units or max_price, choose a \
 			 cheaper policy, or fund the account",
 			manifest_path.display(),
 			plan.policy.most_paid(plan.referees),
 			policy_name(&plan.policy),
 			Amount(escrow),
+			Amount(deposit),
 			stratus_client::ss58(&me),
 			Amount(free)
 		);

@@ -97,6 +97,7 @@ pub fn limits(at: &AtBlock) -> anyhow::Result<Limits> {
 		max_url_length: constants.entry(market.max_url_length()).map_err(read)?,
 		max_replication: constants.entry(market.max_replication()).map_err(read)?,
 		referees: constants.entry(market.referees()).map_err(read)?,
+		job_deposit: constants.entry(market.job_deposit()).map_err(read)?,
 		max_requirement_items: constants.entry(market.max_requirement_items()).map_err(read)?,
 		ack_window: constants.entry(market.ack_window()).map_err(read)?,
 		reveal_window: constants.entry(market.reveal_window()).map_err(read)?,

@@ -5,7 +5,7 @@ use crate::{
 	matching::Placement, BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput,
 	JobInputs, JobPhase, JobSpec, Jobs, Missed, NextJobId, NextOfferId, Offer, Offers, Pallet,
 	ProgramCode, ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements,
-	RequirementsSpec,
+	RequirementsSpec, RestingJobs,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -287,6 +287,7 @@ impl<T: Config> Pallet<T> {
 			deadline: spec.deadline,
 			max_output_bytes: spec.max_output_bytes,
 			escrow,
+			deposit: T::JobDeposit::get(),
 			submitted_at: now,
 			phase: JobPhase::Open,
 			ended_at: None,
@@ -302,7 +303,14 @@ impl<T: Config> Pallet<T> {
 		spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
 	) -> Result<Placement, DispatchError> {
 		let (mut job, input) = Self::new_job(requester.clone(), spec)?;
+		let spendable =
+			T::Currency::reducible_balance(&requester, Preservation::Protect, Fortitude::Polite);
+		ensure!(
+			spendable >= job.escrow.saturating_add(job.deposit),
+			Error::<T>::InsufficientBalance
+		);
 		Self::hold(&requester, HoldReason::JobEscrow, job.escrow)?;
+		Self::hold(&requester, HoldReason::JobDeposit, job.deposit)?;
 		let id = NextJobId::<T>::get();
 		NextJobId::<T>::put(id.saturating_add(1));
 		Programs::<T>::mutate(job.program, |p| {
@@ -320,6 +328,12 @@ impl<T: Config> Pallet<T> {
 		let walk = Self::fill(id, &mut job)?;
 		let short = job.unfilled() > 0;
 		if short {
+			// A requester cannot fill the bid book with jobs nothing serves (the call is refused
+			// whole, holds and all).
+			ensure!(
+				RestingJobs::<T>::get(&job.requester) < T::MaxRestingJobs::get(),
+				Error::<T>::TooManyRestingJobs
+			);
 			Self::sync_bid_book(id, &job);
 		}
 		Self::store_job(id, job);
@@ -432,6 +446,12 @@ impl<T: Config> Pallet<T> {
 			.ended_at
 			.is_some_and(|ended| ended.saturating_add(T::RecordRetention::get()) <= now);
 		ensure!(reapable, Error::<T>::NothingToReap);
+		let _ = T::Currency::release(
+			&HoldReason::JobDeposit.into(),
+			&job.requester,
+			job.deposit,
+			Precision::BestEffort,
+		);
 		Jobs::<T>::remove(id);
 		JobInputs::<T>::remove(id);
 		Self::deposit_event(Event::JobReaped { job: id });

@@ -19,7 +19,7 @@
 use crate::{
 	matching::{ask_key, bid_key, split_key},
 	BalanceOf, BidBook, BookPosition, BookSize, BookSlots, Config, Deadlines, HoldReason, JobPhase,
-	Jobs, OfferBook, Offers, Pallet, Programs, TimeoutCursor,
+	Jobs, OfferBook, Offers, Pallet, Programs, RestingJobs, TimeoutCursor,
 };
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
 use frame_support::traits::fungible::InspectHold;
@@ -30,6 +30,7 @@ impl<T: Config> Pallet<T> {
 	/// Check every invariant listed in this module's documentation.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut in_use: BTreeMap<OfferId, u32> = BTreeMap::new();
 		let mut program_jobs: BTreeMap<sp_core::H256, u32> = BTreeMap::new();
 		let now = frame_system::Pallet::<T>::block_number();
@@ -50,6 +51,8 @@ impl<T: Config> Pallet<T> {
 			}
 			let held = escrow.entry(job.requester.clone()).or_default();
 			*held = held.saturating_add(job.escrow);
+			let deposit = deposits.entry(job.requester.clone()).or_default();
+			*deposit = deposit.saturating_add(job.deposit);
 			if job.phase.is_final() {
 				ensure(job.escrow == Default::default(), "1: a finished job holds escrow")?;
 			} else {
@@ -71,9 +74,12 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
+		let mut resting: BTreeMap<T::AccountId, u32> = BTreeMap::new();
 		for (kind, key, ()) in BidBook::<T>::iter() {
 			let (_, id) = split_key(&key);
 			let job = Jobs::<T>::get(id).ok_or(TryRuntimeError::Other("6: a bid without a job"))?;
+			let n = resting.entry(job.requester.clone()).or_default();
+			*n = n.saturating_add(1);
 			ensure(
 				job.kind == kind && key == bid_key::<T>(job.max_price, id),
 				"6: a bid under the wrong key",
@@ -87,6 +93,17 @@ impl<T: Config> Pallet<T> {
 			let held = T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &who);
 			ensure(held == total, "1: held escrow differs from the jobs' escrow")?;
 		}
+		for (who, total) in deposits {
+			let held = T::Currency::balance_on_hold(&HoldReason::JobDeposit.into(), &who);
+			ensure(held == total, "1: held job deposits differ from the jobs' deposits")?;
+		}
+		for (who, n) in resting {
+			ensure(RestingJobs::<T>::get(&who) == n, "6: a requester's resting count is wrong")?;
+		}
+		ensure(
+			RestingJobs::<T>::iter().all(|(_, n)| n > 0),
+			"6: a resting count of zero is stored",
+		)?;
 		let mut booked = 0usize;
 		for (id, offer) in Offers::<T>::iter() {
 			let used = in_use.remove(&id).unwrap_or(0);

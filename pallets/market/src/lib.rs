@@ -151,6 +151,8 @@ pub mod pallet {
 		ProgramDeposit,
 		/// A job's escrow: its maximum cost, until it settles.
 		JobEscrow,
+		/// A job's storage deposit, from its submission until its record is reaped.
+		JobDeposit,
 	}
 
 	#[pallet::config]
@@ -193,6 +195,14 @@ pub mod pallet {
 		/// running.
 		#[pallet::constant]
 		type MinJobValue: Get<BalanceOf<Self>>;
+		/// Deposit held for every job from its submission until its record is reaped (anyone may
+		/// reap it `RecordRetention` blocks after it ended; the deposit returns to the requester).
+		#[pallet::constant]
+		type JobDeposit: Get<BalanceOf<Self>>;
+		/// Most jobs one requester may have resting in the bid book when it posts another that
+		/// would rest too.
+		#[pallet::constant]
+		type MaxRestingJobs: Get<u32>;
 		/// Deposit held for any program.
 		#[pallet::constant]
 		type ProgramDepositBase: Get<BalanceOf<Self>>;
@@ -338,6 +348,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type BidBook<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, JobKind, Identity, [u8; 24], (), OptionQuery>;
+
+	/// How many of each requester's jobs rest in the bid book.
+	///
+	/// Blake2_128Concat: account ids are chosen by users.
+	#[pallet::storage]
+	pub type RestingJobs<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
 	/// Wake-ups: `(block, job)` for every job that has not ended, at the block whose start
 	/// handles its earliest pending deadline (`Job::wake_at`). No cap per block: queuing never
@@ -632,6 +649,10 @@ pub mod pallet {
 		/// `max_price × max_units` (what one replica can earn) is below `MinJobValue`: raise
 		/// `max_price` or `max_units`, or batch small jobs into one.
 		JobTooSmall,
+		/// The job would rest in the bid book (nothing can serve it now), and `MaxRestingJobs` of
+		/// the requester's jobs rest there already: cancel some, or post it when offers exist
+		/// (`market_whyNoMatch` explains what a resting job waits for).
+		TooManyRestingJobs,
 		/// The account cannot cover the amount to hold (and keep its existential deposit).
 		InsufficientBalance,
 		/// No job has this id (it may have been reaped).

@@ -3,8 +3,8 @@
 
 use crate::{
 	weights::WeightInfo, BalanceOf, BidBook, BookPosition, BookSize, BookSlots, Config, Error,
-	Event, Job, Offer, OfferBook, Offers, Pallet, Replica, ReplicaState, Requirements, Role,
-	SpotCheck,
+	Event, Job, Offer, OfferBook, Offers, Pallet, Replica, ReplicaState, Requirements, RestingJobs,
+	Role, SpotCheck,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -263,7 +263,11 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn sync_bid_book(id: JobId, job: &Job<T>) {
 		let now = frame_system::Pallet::<T>::block_number();
 		if Self::should_rest(job, now) {
-			BidBook::<T>::insert(job.kind, bid_key::<T>(job.max_price, id), ());
+			let key = bid_key::<T>(job.max_price, id);
+			if !BidBook::<T>::contains_key(job.kind, key) {
+				BidBook::<T>::insert(job.kind, key, ());
+				RestingJobs::<T>::mutate(&job.requester, |n| *n = n.saturating_add(1));
+			}
 		} else {
 			Self::leave_bid_book(id, job);
 		}
@@ -271,7 +275,12 @@ impl<T: Config> Pallet<T> {
 
 	/// Take the job out of the bid book (if it rests there).
 	pub(crate) fn leave_bid_book(id: JobId, job: &Job<T>) {
-		BidBook::<T>::remove(job.kind, bid_key::<T>(job.max_price, id));
+		let key = bid_key::<T>(job.max_price, id);
+		if BidBook::<T>::take(job.kind, key).is_some() {
+			RestingJobs::<T>::mutate_exists(&job.requester, |n| {
+				*n = (*n).and_then(|v| v.checked_sub(1)).filter(|v| *v > 0);
+			});
+		}
 	}
 
 	/// Assign a new replica of `job` to `offer`, using one of its free slots.
@@ -410,7 +419,7 @@ impl<T: Config> Pallet<T> {
 					let bytes = sp_io::hashing::blake2_256(&(seed, i).encode());
 					let mut head = [0u8; 4];
 					head.copy_from_slice(bytes.get(..4).unwrap_or(&[0u8; 4]));
-					u32::from_le_bytes(head) % size
+					u32::from_le_bytes(head).checked_rem(size).unwrap_or(0)
 				};
 				let Some(offer_id) = BookSlots::<T>::get(job.kind, position) else { continue };
 				scanned = scanned.saturating_add(1);
@@ -478,7 +487,7 @@ impl<T: Config> Pallet<T> {
 			let bytes = sp_io::hashing::blake2_256(&(seed, round as u32).encode());
 			let mut head = [0u8; 16];
 			head.copy_from_slice(bytes.get(..16).unwrap_or(&[0u8; 16]));
-			let mut point = u128::from_le_bytes(head) % total;
+			let mut point = u128::from_le_bytes(head).checked_rem(total).unwrap_or(0);
 			let mut chosen = candidates.len().saturating_sub(1);
 			for (i, candidate) in candidates.iter().enumerate() {
 				let weight = candidate.2.max(1);

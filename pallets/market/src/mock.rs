@@ -171,6 +171,8 @@ impl pallet_market::Config for Test {
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = Fee;
 	type MinJobValue = ConstU128<100>;
+	type JobDeposit = ConstU128<5>;
+	type MaxRestingJobs = ConstU32<64>;
 	type ProgramDepositBase = ConstU128<10>;
 	type ProgramDepositPerByte = ConstU128<1>;
 	type MaxProgramSize = ConstU32<1024>;

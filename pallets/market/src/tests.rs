@@ -472,7 +472,8 @@ fn job_matches_the_cheapest_offer_in_the_same_block() {
 			(11, cheap, 4)
 		);
 		assert_eq!(job.escrow, 10 * 100);
-		assert_eq!(Balances::balance(&ALICE), before - 1000);
+		// The escrow and the job's storage deposit are held.
+		assert_eq!(Balances::balance(&ALICE), before - 1000 - 5);
 		assert_eq!(escrow_held(ALICE), 1000);
 		assert!(market_events().contains(&Event::ReplicaAssigned {
 			job: j,
@@ -1662,9 +1663,11 @@ fn offer_cannot_shrink_below_its_slots_in_use() {
 fn many_jobs_due_in_one_block_all_end_and_none_is_dropped() {
 	ExtBuilder.build_and_execute(|| {
 		let program = register_wasm(ALICE);
-		let before = total(ALICE);
-		// 300 resting jobs with the same deadline, more than the old per-block queue held.
-		let jobs: Vec<_> = (0..300).map(|_| submit(ALICE, spec(program))).collect();
+		let requesters: Vec<AccountId> = (1..=9).collect();
+		let before: Vec<Balance> = requesters.iter().map(|r| total(*r)).collect();
+		// 300 resting jobs with the same deadline, more than the old per-block queue held (from
+		// nine requesters: each may have `MaxRestingJobs` resting).
+		let jobs: Vec<_> = (0..300).map(|n| submit(requesters[n % 9], spec(program))).collect();
 		let close = job(jobs[0]).commit_close();
 		assert!(jobs.iter().all(|j| job(*j).wake_at == Some(close)));
 		assert_eq!(crate::Deadlines::<Test>::iter_prefix(close).count(), 300);
@@ -1675,7 +1678,40 @@ fn many_jobs_due_in_one_block_all_end_and_none_is_dropped() {
 		}
 		// Ended jobs took their wake-ups with them.
 		assert_eq!(crate::Deadlines::<Test>::iter().count(), 0);
-		assert_eq!(total(ALICE), before);
+		assert_eq!(requesters.iter().map(|r| total(*r)).collect::<Vec<_>>(), before);
+	});
+}
+
+#[test]
+fn resting_jobs_are_capped_per_requester_and_deposits_return_at_reap() {
+	ExtBuilder.build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let held = |who| Balances::balance_on_hold(&crate::HoldReason::JobDeposit.into(), &who);
+		// Nothing serves these: they rest. The cap is 64 (the mock's `MaxRestingJobs`).
+		let jobs: Vec<_> = (0..64).map(|_| submit(ALICE, spec(program))).collect();
+		assert_eq!(crate::RestingJobs::<Test>::get(ALICE), 64);
+		assert_eq!(held(ALICE), 64 * 5);
+		assert_noop!(
+			Market::submit_job(RuntimeOrigin::signed(ALICE), spec(program)),
+			Error::<Test>::TooManyRestingJobs
+		);
+		// Another requester is not held to Alice's count; a job that matches at once never
+		// rests, so the cap does not stop it.
+		submit(BOB, spec(program));
+		providers(10..=10);
+		offer(10, 5, 1);
+		assert_eq!(crate::RestingJobs::<Test>::get(ALICE), 63, "the offer took the oldest job");
+		// Cancelled jobs leave the bid book; their deposits stay until they are reaped.
+		for j in jobs.iter().skip(1) {
+			assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), *j));
+		}
+		assert!(!crate::RestingJobs::<Test>::contains_key(ALICE));
+		assert_eq!(held(ALICE), 64 * 5);
+		run_to_block(System::block_number() + 21);
+		let before = Balances::balance(&ALICE);
+		assert_ok!(Market::reap_job(RuntimeOrigin::signed(BOB), jobs[1]));
+		assert_eq!(Balances::balance(&ALICE), before + 5, "the deposit returns to the requester");
+		assert_eq!(held(ALICE), 63 * 5);
 	});
 }
 

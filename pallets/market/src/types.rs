@@ -332,6 +332,8 @@ pub struct Job<T: Config> {
 	pub max_output_bytes: u32,
 	/// What is still held from the requester for this job.
 	pub escrow: BalanceOf<T>,
+	/// The storage deposit held from the requester until the record is reaped.
+	pub deposit: BalanceOf<T>,
 	/// When it was posted.
 	pub submitted_at: BlockNumberFor<T>,
 	/// Where it is in its life.

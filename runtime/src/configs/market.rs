@@ -19,6 +19,7 @@ parameter_types! {
 	/// 2% of every provider payment.
 	pub const ProtocolFee: Perbill = Perbill::from_percent(2);
 	pub const MinJobValue: Balance = 10 * MICRO_UNIT;
+	pub const JobDeposit: Balance = 10 * MILLI_UNIT;
 	pub const ProgramDepositBase: Balance = 100 * MILLI_UNIT;
 	/// 10 µSTRAT per byte: a 1 MiB program holds ~10.5 STRAT.
 	pub const ProgramDepositPerByte: Balance = 10 * MICRO_UNIT;
@@ -49,6 +50,10 @@ impl pallet_market::Config for Runtime {
 	type ProtocolFee = ProtocolFee;
 	/// 10 µSTRAT: what one replica can earn must be worth at least that.
 	type MinJobValue = MinJobValue;
+	/// 10 mSTRAT per job record, returned when it is reaped.
+	type JobDeposit = JobDeposit;
+	/// A requester may have 64 jobs resting in the bid book.
+	type MaxRestingJobs = ConstU32<64>;
 	type ProgramDepositBase = ProgramDepositBase;
 	type ProgramDepositPerByte = ProgramDepositPerByte;
 	/// 2 MiB: a program fits in one extrinsic with room to spare (blocks are 5 MiB).
