@@ -12,10 +12,15 @@
 //!   jobs, one of its GPU classes for CUDA jobs) at a price per compute unit until a block. Every
 //!   slot is covered by the provider's stake (`pallet-provider-staking`).
 //! - **Job** (bid): a program, an input, requirements, a budget (`max_price` per unit, `max_units`
-//!   per replica), a replication count, a commit window and a deadline. The maximum cost,
-//!   `max_price × max_units × replication`, is held from the requester as **escrow** at once.
-//! - **Replica**: one assignment of the job to one provider's offer. A job has `replication`
-//!   replicas on distinct providers; a replica that misses a deadline is reissued.
+//!   per replica), a verification policy (`Unverified`, `Replicated(n)` or `Adaptive`), a commit
+//!   window and a deadline. The policy's worst case, `max_price × max_units` for every replica it
+//!   can pay (referees included), is held from the requester as **escrow** at once, with a storage
+//!   deposit returned when the record is reaped.
+//! - **Replica**: one assignment of the job to one provider's offer, on distinct providers; a
+//!   replica that misses a deadline is reissued. A round's first replica (the primary) is the
+//!   cheapest eligible offer; every other one (verifier, spot-check, referee) is drawn at random
+//!   weighted by stake. An adaptive job's second replica is drawn only after its primary's
+//!   commitment, from randomness of the next block.
 //!
 //! ## Matching
 //!
@@ -48,8 +53,9 @@
 //!   reveals. A quorum's replicas are paid `price × min(units, max_units)` each, less the
 //!   [`Config::ProtocolFee`] which goes to [`Config::FeeDestination`]; everything else held returns
 //!   to the requester. Without a quorum: when replicas missed their reveal and there is still
-//!   time they are reissued; otherwise a disagreement marks the job disputed and the escrow is
-//!   refunded (escalation and slashing come in later pallets), and too few reveals expire it.
+//!   time a new round starts; a disagreement calls two referees, whose agreed result settles the
+//!   job (the disputed results are held against it and the minority slashed); referees that
+//!   disagree leave it disputed and the escrow is refunded; too few reveals expire it.
 //! - **Cancel**: an unmatched job refunds fully; a running job pays each replica that has
 //!   already committed (`price × units`, less the fee: the provider did the work) and refunds the
 //!   rest.
