@@ -316,6 +316,16 @@ impl VerificationPolicy {
 	}
 }
 
+/// The first `N` bytes of `bytes` (zeros past its end): a fixed-size piece of a hash, for the
+/// random numbers and genesis hashes the pallets read from hashes.
+pub fn leading_bytes<const N: usize>(bytes: &[u8]) -> [u8; N] {
+	let mut out = [0u8; N];
+	for (o, b) in out.iter_mut().zip(bytes) {
+		*o = *b;
+	}
+	out
+}
+
 /// The domain of a worker key's consent ([`worker_key_payload`]).
 pub const WORKER_KEY_DOMAIN: &[u8] = b"stratus/worker-key/v1";
 

@@ -21,7 +21,7 @@ use frame_support::{
 	dispatch::RawOrigin,
 	traits::{fungible::Inspect, OnInitialize},
 };
-use pallet_market::{InputSpec, JobPhase, JobSpec, ReplicaState, RequirementsSpec, Role};
+use pallet_market::{InputSpec, JobPhase, JobSpec, ReplicaState, RequirementsSpec};
 use sp_core::H256;
 use sp_runtime::{traits::Dispatchable, AccountId32, BuildStorage};
 use stratus_primitives::{
@@ -149,10 +149,9 @@ struct Tally {
 struct Sim {
 	rng: Rng,
 	strategy: BTreeMap<AccountId, Strategy>,
-	index: BTreeMap<AccountId, u32>,
 	program: H256,
 	in_flight: BTreeSet<JobId>,
-	acked: BTreeMap<(JobId, u8), ()>,
+	acked: BTreeSet<(JobId, u8)>,
 	salts: BTreeMap<(JobId, u8), (H256, u64, [u8; 32])>,
 	tally: Tally,
 	slashed: BTreeMap<AccountId, Balance>,
@@ -204,10 +203,9 @@ impl Sim {
 		let mut sim = Sim {
 			rng: Rng(seed),
 			strategy: BTreeMap::new(),
-			index: BTreeMap::new(),
 			program: H256::zero(),
 			in_flight: BTreeSet::new(),
-			acked: BTreeMap::new(),
+			acked: BTreeSet::new(),
 			salts: BTreeMap::new(),
 			tally: Tally::default(),
 			slashed: BTreeMap::new(),
@@ -258,8 +256,7 @@ impl Sim {
 					expires_at: 10_000_000,
 				})
 			));
-			self.strategy.insert(who.clone(), strategy);
-			self.index.insert(who, i);
+			self.strategy.insert(who, strategy);
 		}
 		let code = b"\0asm\x01\0\0\0".to_vec();
 		self.program = H256(sp_io::hashing::blake2_256(&code));
@@ -451,7 +448,7 @@ impl Sim {
 							}),
 						);
 						if acknowledged {
-							self.acked.insert((id, r.index), ());
+							self.acked.insert((id, r.index));
 						}
 					},
 					ReplicaState::Acknowledged => {
@@ -650,7 +647,6 @@ fn run(policy: VerificationPolicy, cheaters: u32, jobs: u32, seed: u64) {
 				reputation
 			);
 		}
-		let _ = (&sim.index, Role::Primary);
 	});
 }
 

@@ -56,13 +56,12 @@ pub enum Tx {
 		slots: u32,
 		expires_at: u32,
 	},
-	/// `proof`: the worker key's sr25519 signature of `stratus_primitives::worker_key_payload`
-	/// (none when the worker key is the operator itself).
+	/// `proof`: the worker key's consent ([`WorkerProof`]); none when it is the operator itself.
 	Register {
 		worker: AccountId,
 		profile: CapabilityProfile,
 		stake: u128,
-		proof: Option<[u8; 64]>,
+		proof: Option<WorkerProof>,
 	},
 	BondExtra {
 		amount: u128,
@@ -72,6 +71,9 @@ pub enum Tx {
 		amount: u128,
 	},
 }
+
+/// The worker key's sr25519 signature of `stratus_primitives::worker_key_payload`.
+pub type WorkerProof = [u8; 64];
 
 impl Tx {
 	/// A short name for logs and metrics.

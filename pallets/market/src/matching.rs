@@ -13,8 +13,8 @@ use frame_support::traits::Randomness;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
 use stratus_primitives::{
-	JobId, JobKind, OfferId, ProviderRegistry, ReputationProvider, ResourceClass, Standing,
-	VerificationPolicy,
+	leading_bytes, JobId, JobKind, OfferId, ProviderRegistry, ReputationProvider, ResourceClass,
+	Standing, VerificationPolicy,
 };
 
 /// `price (big-endian) ‖ id (big-endian)`: byte order is price order, then id order.
@@ -417,9 +417,7 @@ impl<T: Config> Pallet<T> {
 					i
 				} else {
 					let bytes = sp_io::hashing::blake2_256(&(seed, i).encode());
-					let mut head = [0u8; 4];
-					head.copy_from_slice(bytes.get(..4).unwrap_or(&[0u8; 4]));
-					u32::from_le_bytes(head).checked_rem(size).unwrap_or(0)
+					u32::from_le_bytes(leading_bytes(&bytes)).checked_rem(size).unwrap_or(0)
 				};
 				let Some(offer_id) = BookSlots::<T>::get(job.kind, position) else { continue };
 				scanned = scanned.saturating_add(1);
@@ -485,9 +483,8 @@ impl<T: Config> Pallet<T> {
 				break;
 			}
 			let bytes = sp_io::hashing::blake2_256(&(seed, round as u32).encode());
-			let mut head = [0u8; 16];
-			head.copy_from_slice(bytes.get(..16).unwrap_or(&[0u8; 16]));
-			let mut point = u128::from_le_bytes(head).checked_rem(total).unwrap_or(0);
+			let mut point =
+				u128::from_le_bytes(leading_bytes(&bytes)).checked_rem(total).unwrap_or(0);
 			let mut chosen = candidates.len().saturating_sub(1);
 			for (i, candidate) in candidates.iter().enumerate() {
 				let weight = candidate.2.max(1);

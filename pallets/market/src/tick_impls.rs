@@ -246,8 +246,7 @@ impl<T: Config> Pallet<T> {
 			.and_then(|p| T::Reputation::spot_check_rate(&p, job.kind))
 			.unwrap_or_else(Perbill::one);
 		let (seed, _) = T::Randomness::random(&(b"stratus/spot-check", id, job.round).encode());
-		let mut head = [0u8; 4];
-		head.copy_from_slice(seed.as_bytes().get(..4).unwrap_or(&[0u8; 4]));
+		let head = stratus_primitives::leading_bytes(seed.as_bytes());
 		let roll = Perbill::from_parts(u32::from_le_bytes(head) % 1_000_000_000);
 		let checked = roll < rate;
 		Self::deposit_event(Event::SpotCheckDecided { job: id, checked, rate });

@@ -200,12 +200,7 @@ impl<T: Config> Pallet<T> {
 	/// The chain's genesis hash (`frame_system` keeps block 0's hash for ever).
 	pub fn genesis_hash() -> [u8; 32] {
 		let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
-		let mut genesis = [0u8; 32];
-		let bytes = hash.as_ref();
-		if bytes.len() == genesis.len() {
-			genesis.copy_from_slice(bytes);
-		}
-		genesis
+		stratus_primitives::leading_bytes(hash.as_ref())
 	}
 
 	fn ensure_worker_free(operator: &T::AccountId, worker: &T::AccountId) -> DispatchResult {

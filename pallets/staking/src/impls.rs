@@ -22,8 +22,7 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		let info = Providers::<T>::get(who).filter(ProviderInfo::is_active)?;
 		// Stake under a pending slash is spoken for: it backs no new work.
 		let backing = info.stake.saturating_sub(info.frozen);
-		let slots_covered =
-			Self::stake_for_slots(info.reserved_slots).is_some_and(|required| backing >= required);
+		let slots_covered = Self::backs(backing, info.reserved_slots);
 		Some(Standing { profile: info.profile, stake: backing, slots_covered })
 	}
 
@@ -88,10 +87,12 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 impl<T: Config> Pallet<T> {
 	/// Whether the provider's active stake covers its reserved slots plus `extra`.
 	fn covers(info: &ProviderInfo<T>, extra: u32) -> bool {
-		info.reserved_slots
-			.checked_add(extra)
-			.and_then(Self::stake_for_slots)
-			.is_some_and(|required| info.stake >= required)
+		info.reserved_slots.checked_add(extra).is_some_and(|slots| Self::backs(info.stake, slots))
+	}
+
+	/// Whether `stake` covers `slots` slots.
+	fn backs(stake: BalanceOf<T>, slots: u32) -> bool {
+		Self::stake_for_slots(slots).is_some_and(|required| stake >= required)
 	}
 }
 

@@ -208,12 +208,7 @@ pub mod pallet {
 		/// 0's hash for ever).
 		pub fn genesis_hash() -> [u8; 32] {
 			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
-			let mut genesis = [0u8; 32];
-			let bytes = hash.as_ref();
-			if bytes.len() == genesis.len() {
-				genesis.copy_from_slice(bytes);
-			}
-			genesis
+			stratus_primitives::leading_bytes(hash.as_ref())
 		}
 	}
 }
