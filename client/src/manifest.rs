@@ -277,7 +277,8 @@ impl Plan {
 	pub fn expected_replicas(&self) -> (u8, u8) {
 		match self.policy {
 			VerificationPolicy::Unverified => (1, 1),
-			VerificationPolicy::Replicated(n) => (n, n),
+			// One job in ten gets a spot-check replica (the chain's `ReplicatedSpotCheck`).
+			VerificationPolicy::Replicated(n) => (n, n.saturating_add(1)),
 			VerificationPolicy::Adaptive => (1, 2),
 		}
 	}
@@ -664,8 +665,8 @@ deadline = "5m"
 	fn policies_read_as_written_and_hold_their_worst_case() {
 		for (text, policy, escrow) in [
 			("unverified", VerificationPolicy::Unverified, 1),
-			("replicated(3)", VerificationPolicy::Replicated(3), 5),
-			("Replicated( 2 )", VerificationPolicy::Replicated(2), 4),
+			("replicated(3)", VerificationPolicy::Replicated(3), 6),
+			("Replicated( 2 )", VerificationPolicy::Replicated(2), 5),
 			("adaptive", VerificationPolicy::Adaptive, 4),
 		] {
 			let plan = plan(&format!("{GOOD}policy = {text:?}\n")).unwrap();

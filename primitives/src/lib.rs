@@ -301,11 +301,12 @@ impl VerificationPolicy {
 	}
 
 	/// The most replicas the job can pay, with `referees` referee replicas after a dispute: what
-	/// its escrow holds (its worst case), the rest refunded at its end.
+	/// its escrow holds (its worst case), the rest refunded at its end. A replicated job may be
+	/// spot-checked by one more replica.
 	pub fn most_paid(&self, referees: u8) -> u8 {
 		match self {
 			Self::Unverified => 1,
-			Self::Replicated(n) => n.saturating_add(referees),
+			Self::Replicated(n) => n.saturating_add(1).saturating_add(referees),
 			Self::Adaptive => 2u8.saturating_add(referees),
 		}
 	}

@@ -11,6 +11,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_provider_staking, ProviderStaking]
 	[pallet_market, Market]
 	[pallet_verification, Verification]
+	[pallet_slashing, Slashing]
 );
 
 // `ChargeTransactionPayment` is benchmarked with the runtime's own fee settings.

@@ -438,9 +438,9 @@ describe('stratus-worker on a real node', () => {
     const posted = JSON.parse(r.stdout);
     assert.equal(posted.job, job + 1);
     assert.equal(posted.bestPrice, null);
-    // The default policy, adaptive, holds its worst case: two replicas and two referees.
+    // The default policy, adaptive, holds its worst case: two replicas and three referees.
     assert.equal(posted.policy, 'adaptive');
-    assert.equal(posted.escrow, String(PRICE * 1_000_000n * 4n));
+    assert.equal(posted.escrow, String(PRICE * 1_000_000n * 5n));
     assert.equal(posted.worstCaseCost, posted.escrow);
     assert.equal((await stratus(['job', 'cancel', String(posted.job)])).status, 0);
     r = await stratus(['job', 'watch', '999999']);

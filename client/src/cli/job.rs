@@ -552,7 +552,8 @@ impl Price {
 					.to_owned()
 			},
 			VerificationPolicy::Replicated(n) => format!(
-				"{n} distinct providers must agree ({}); a disagreement calls {referees} referees",
+				"{n} distinct providers must agree ({}); once they have committed, one more drawn \
+				 by stake may spot-check them; a disagreement calls {referees} referees",
 				if n < 3 { "all of them" } else { "a majority" }
 			),
 			VerificationPolicy::Adaptive => format!(
@@ -565,11 +566,15 @@ impl Price {
 			Some((least, most)) if least == most => {
 				format!("expected cost: at most {} at the best price", Amount(most))
 			},
-			Some((least, most)) => format!(
-				"expected cost: at most {} (one replica) to {} (two) at the best price",
-				Amount(least),
-				Amount(most)
-			),
+			Some((least, most)) => {
+				let (n, m) = plan.expected_replicas();
+				format!(
+					"expected cost: at most {} ({n} replica{}) to {} ({m}) at the best price",
+					Amount(least),
+					if n == 1 { "" } else { "s" },
+					Amount(most)
+				)
+			},
 			None => "expected cost: unknown until an offer matches".to_owned(),
 		};
 		format!(

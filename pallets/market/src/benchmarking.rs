@@ -145,6 +145,13 @@ fn submit<T: Config>(
 ) -> JobId {
 	let id = NextJobId::<T>::get();
 	Pallet::<T>::do_submit_job(requester.clone(), spec).unwrap();
+	// A replicated job's spot-check is weighed apart (`Pallet::spot_check_weight`): the set-ups
+	// run without it, so that the last commitment opens the reveals at once.
+	Jobs::<T>::mutate(id, |job| {
+		if let Some(job) = job {
+			job.spot_check = None;
+		}
+	});
 	id
 }
 
@@ -345,6 +352,32 @@ mod benches {
 		_(RawOrigin::Signed(providers[0].clone()), job, 0);
 
 		assert!(Jobs::<T>::get(job).unwrap().replicas[0].commit_by.is_some());
+	}
+
+	/// A verifier declines and is drawn again: the book holds `MaxMatchScan − 3` offers the job
+	/// excludes, three it may take (price 2) and twice `MaxMatchScan` more it excludes (price 3),
+	/// so the draw's uniform sample mostly misses the one offer left and the cheapest window is
+	/// walked whole.
+	#[benchmark]
+	fn decline() {
+		let scan = T::MaxMatchScan::get();
+		for i in 0..scan.saturating_sub(3) {
+			offer::<T>(&provider::<T>(10_000 + i, DENIED_REGION, 1), 1, 1);
+		}
+		book::<T>(0, 3);
+		for i in 0..scan * 2 {
+			offer::<T>(&provider::<T>(40_000 + i, DENIED_REGION, 1), 3, 1);
+		}
+		let requester = funded::<T>("requester", 0);
+		let hash = program::<T>(&requester);
+		let job = submit::<T>(&requester, spec::<T>(hash, 2, 10));
+		let verifier = Jobs::<T>::get(job).unwrap().replicas[1].provider.clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(verifier), job, 1);
+
+		let replicas = Jobs::<T>::get(job).unwrap().replicas;
+		assert_eq!(replicas.len(), 3, "the declined verifier is drawn again");
 	}
 
 	#[benchmark]

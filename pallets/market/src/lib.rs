@@ -191,6 +191,12 @@ pub mod pallet {
 		/// agreeing; the disputed replicas are held against their verdict).
 		#[pallet::constant]
 		type Referees: Get<u8>;
+		/// The chance that a `Replicated(n)` job gets one more replica, drawn at random weighted by
+		/// stake, as a spot-check, decided in the block after its round's first commitment: a
+		/// ring holding all `n` replicas cannot know, when it commits, that nobody else will run
+		/// the job. Zero turns it off.
+		#[pallet::constant]
+		type ReplicatedSpotCheck: Get<Perbill>;
 		/// Where protocol fees go.
 		type FeeDestination: OnUnbalanced<CreditOf<Self>>;
 		/// The share of each provider payment taken as the protocol fee.
@@ -512,8 +518,10 @@ pub mod pallet {
 			/// The protocol fee taken from the payment.
 			fee: BalanceOf<T>,
 		},
-		/// The chain decided whether to spot-check the replica of an `adaptive` job that runs
-		/// alone (`checked`: a second replica, drawn at random weighted by stake, runs it too).
+		/// The chain decided whether to spot-check a job's round: the replica of an `adaptive` job
+		/// that runs alone, or a `Replicated(n)` job's `n` (`checked`: one more replica, drawn at
+		/// random weighted by stake, runs it too; a replicated job's check is dropped when nobody
+		/// is there to draw).
 		SpotCheckDecided {
 			/// The job.
 			job: JobId,
@@ -849,7 +857,7 @@ pub mod pallet {
 		/// offence (a replica left unacknowledged is). Signed by the replica's provider or its
 		/// worker key, before the acknowledgement deadline; a valid decline costs no fee.
 		#[pallet::call_index(11)]
-		#[pallet::weight(T::WeightInfo::timeout_ack(T::MaxMatchScan::get()))]
+		#[pallet::weight(T::WeightInfo::decline().max(T::WeightInfo::timeout_ack(T::MaxMatchScan::get())))]
 		pub fn decline(
 			origin: OriginFor<T>,
 			job: JobId,

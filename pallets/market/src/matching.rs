@@ -187,13 +187,20 @@ impl<T: Config> Pallet<T> {
 		T::WeightInfo::acknowledge().saturating_add(Self::draw_weight(drew))
 	}
 
-	/// The weight of drawing a job's missing verifier again (when `drew`): a walk of the whole
-	/// matching window, a replica placed and the job resting or leaving the bid book.
+	/// The weight of drawing a job's missing verifiers, spot-check or referees (when `drew`), at
+	/// its worst: the uniform sample of `MaxMatchScan` book slots and then the cheapest window of
+	/// as many entries, each passed over (`match_walk`'s cost per entry, twice the window), every
+	/// replica a job can still need placed (`submit_job`'s), the job resting or leaving the bid
+	/// book, and the job and its randomness read and written.
 	pub(crate) fn draw_weight(drew: bool) -> Weight {
 		if !drew {
 			return Weight::zero();
 		}
-		T::WeightInfo::match_walk(T::MaxMatchScan::get(), 0)
+		let scan = T::MaxMatchScan::get();
+		let passed = T::WeightInfo::match_walk(scan.saturating_mul(2), 0)
+			.saturating_sub(T::WeightInfo::match_walk(0, 0));
+		T::WeightInfo::submit_job(u32::from(T::MaxReplication::get()), 0)
+			.saturating_add(passed)
 			.saturating_add(T::WeightInfo::rest_job())
 			.saturating_add(T::DbWeight::get().reads_writes(2, 3))
 	}
@@ -360,12 +367,23 @@ impl<T: Config> Pallet<T> {
 	/// ([`Self::decide_spot_check`]): always for a provider its reputation does not trust, at
 	/// random for one it does. A provider cannot know at commit time who (if anyone) will check
 	/// it, so a ring cannot lie only when one of its own was drawn to verify it.
+	///
+	/// A `Replicated(n)` job's round may get a spot-check too ([`Config::ReplicatedSpotCheck`]),
+	/// decided the same way after its first commitment.
 	fn choose_replication(job: &mut Job<T>) {
-		if job.policy != VerificationPolicy::Adaptive || job.referees {
+		if job.referees {
 			return;
 		}
-		job.replication = 1;
-		job.spot_check = Some(SpotCheck::Pending);
+		match job.policy {
+			VerificationPolicy::Adaptive => {
+				job.replication = 1;
+				job.spot_check = Some(SpotCheck::Pending);
+			},
+			VerificationPolicy::Replicated(_) if !T::ReplicatedSpotCheck::get().is_zero() => {
+				job.spot_check = Some(SpotCheck::Pending);
+			},
+			_ => {},
+		}
 	}
 
 	/// Find `job`'s missing replicas: for a primary, the cheapest eligible offer (a walk of the

@@ -55,6 +55,8 @@ impl pallet_provider_staking::Config for Test {
 	type MaxUnbondingChunks = ConstU32<4>;
 	type WeightInfo = ();
 	type WorkerProof = sp_runtime::testing::TestSignature;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = ();
 }
 
 impl pallet_verification::Config for Test {
@@ -156,6 +158,10 @@ parameter_types! {
 	pub const FeeAccount: AccountId = FEE_ACCOUNT;
 	pub const Fee: Perbill = Perbill::from_percent(10);
 	pub const TimeoutWeight: Weight = Weight::MAX;
+	/// Referees a dispute calls: two, or what a test sets.
+	pub storage Referees: u8 = 2;
+	/// The chance a replicated job is spot-checked: never, unless a test sets it.
+	pub storage ReplicatedSpotCheck: Perbill = Perbill::zero();
 }
 
 impl pallet_market::Config for Test {
@@ -167,7 +173,8 @@ impl pallet_market::Config for Test {
 	type OnOffence = Slashing;
 	type Reputation = Reputation;
 	type Randomness = TestRandomness;
-	type Referees = ConstU8<2>;
+	type Referees = Referees;
+	type ReplicatedSpotCheck = ReplicatedSpotCheck;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = Fee;
 	type MinJobValue = ConstU128<100>;

@@ -2,7 +2,7 @@
 
 use crate::{
 	BalanceOf, Config, Deadlines, Event, HoldReason, Job, JobPhase, Missed, Offers, Pallet,
-	Programs, ProviderOffers, ReplicaState,
+	Programs, ProviderOffers, ReplicaState, Role,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -17,7 +17,7 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{SaturatedConversion, Saturating, Zero};
 use stratus_primitives::{
 	JobId, Offence, OffenceKind, OfferId, OnDispute, OnOffence, ProviderRegistry, ReplicaIndex,
-	ReputationProvider, ResultOutcome, Reveal, Verdict, Verifier,
+	ReputationProvider, ResultOutcome, Reveal, Verdict, VerificationPolicy, Verifier,
 };
 
 impl<T: Config> Pallet<T> {
@@ -363,7 +363,35 @@ impl<T: Config> Pallet<T> {
 			.filter_map(Self::reveal_of)
 			.collect();
 		let now = frame_system::Pallet::<T>::block_number();
-		match T::Verifier::judge(job.kind, job.replication, &reveals) {
+		// A replicated job's spot-check that did not reveal leaves its round to stand on its own
+		// (its replicas verify each other); an adaptive job's is its only check.
+		let checker: Vec<ReplicaIndex> = job
+			.replicas
+			.iter()
+			.filter(|r| r.round == job.round && r.role == Role::SpotCheck)
+			.map(|r| r.index)
+			.collect();
+		let checked = reveals.iter().any(|r| checker.contains(&r.replica));
+		let replication = match job.policy {
+			VerificationPolicy::Replicated(n) if !job.referees && !checked => n,
+			_ => job.replication,
+		};
+		let mut verdict = T::Verifier::judge(job.kind, replication, &reveals);
+		let overruled = match &verdict {
+			// Referees decide only together: a result that not all of them gave settles nothing
+			// (a ring must hold every referee, not a majority of them, to outvote an honest
+			// replica). A spot-check is never simply outvoted by the round it checks (a ring
+			// holding the round would always be): its disagreement calls the referees.
+			Verdict::Canonical { agreeing, outvoted, .. } => {
+				(job.referees && agreeing.len() < usize::from(job.replication))
+					|| outvoted.iter().any(|i| checker.contains(i))
+			},
+			_ => false,
+		};
+		if overruled {
+			verdict = Verdict::Disputed;
+		}
+		match verdict {
 			Verdict::Canonical { digest, units, mut agreeing, mut outvoted } => {
 				// A referee round's verdict judges the referred results as well.
 				for r in job.replicas.iter().filter(|r| r.state == ReplicaState::Referred) {

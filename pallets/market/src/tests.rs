@@ -11,6 +11,7 @@ use frame_support::{
 };
 use proptest::prelude::*;
 use sp_core::H256;
+use sp_runtime::Perbill;
 use stratus_primitives::{
 	JobId, JobKind, OffenceKind, ProviderRegistry, ResourceClass, VerificationPolicy,
 	VerificationPolicy::Replicated,
@@ -681,8 +682,9 @@ fn disagreement_of_two_is_disputed_and_refunded() {
 		no_referee_comes(j);
 		assert_eq!(job(j).phase, JobPhase::Disputed);
 		assert_eq!(total(ALICE), before);
-		// The escrow held the worst case, two referees included: all of it comes back.
-		assert!(market_events().contains(&Event::JobDisputed { job: j, refunded: 4000 }));
+		// The escrow held the worst case, a spot-check and two referees included: all of it
+		// comes back.
+		assert!(market_events().contains(&Event::JobDisputed { job: j, refunded: 5000 }));
 	});
 }
 
@@ -1963,6 +1965,138 @@ fn a_spot_check_catches_a_trusted_liar_and_referees_settle_it() {
 		);
 		run_to_block(System::block_number() + SLASH_DEFER + 1);
 		assert_eq!(money(), start);
+		set_random(None);
+	});
+}
+
+#[test]
+fn referees_decide_only_when_all_of_them_agree() {
+	ExtBuilder.build_and_execute(|| {
+		Referees::set(&3);
+		let program = six_offers();
+		let before = total(ALICE);
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		let liar = job(j).replicas[0].provider;
+		let said = move |p: AccountId| Some(if p == liar { 9 } else { 1 });
+		run_live(j, said);
+		reveal_all(j, said);
+		let referred = job(j);
+		assert!(referred.referees);
+		let referees: Vec<AccountId> =
+			referred.replicas.iter().filter(|r| r.round == 1).map(|r| r.provider).collect();
+		assert_eq!(referees.len(), 3);
+		// Two referees side with the liar and one does not: three against two overall, but not
+		// the referees together, so nothing is settled and nobody is slashed.
+		let (a, b) = (referees[0], referees[1]);
+		let said = move |p: AccountId| Some(if p == liar || p == a || p == b { 9 } else { 1 });
+		run_live(j, said);
+		reveal_all(j, said);
+		assert_eq!(job(j).phase, JobPhase::Disputed);
+		assert_eq!(total(ALICE), before);
+		assert_eq!(pallet_slashing::PendingSlashes::<Test>::iter().count(), 0);
+		// The same dispute with all three referees against the liar settles it.
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		let liar = job(j).replicas[0].provider;
+		let said = move |p: AccountId| Some(if p == liar { 9 } else { 1 });
+		run_live(j, said);
+		reveal_all(j, said);
+		run_live(j, said);
+		reveal_all(j, said);
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+		assert_eq!(pending_slashes(liar).len(), 1);
+	});
+}
+
+#[test]
+fn a_replicated_ring_is_spot_checked_and_its_lie_goes_to_referees() {
+	ExtBuilder.build_and_execute(|| {
+		crate::mock::ReplicatedSpotCheck::set(&Perbill::one());
+		let program = six_offers();
+		always_spot_check();
+		let money = || (1..=29).chain([FEE_ACCOUNT]).map(total).sum::<Balance>();
+		let start = money();
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		// The escrow holds two replicas, a spot-check and two referees.
+		assert_eq!(job(j).escrow, 5 * 1000);
+		let ring: Vec<AccountId> = job(j).replicas.iter().map(|r| r.provider).collect();
+		let said = {
+			let ring = ring.clone();
+			move |p: AccountId| Some(if ring.contains(&p) { 9 } else { 1 })
+		};
+		run_live(j, &said);
+		// Both committed; the reveals wait for the next block's decision.
+		assert!(job(j).spot_check_undecided());
+		run_to_block(System::block_number() + 1);
+		let checked = job(j);
+		assert_eq!(checked.spot_check, Some(crate::SpotCheck::Checked));
+		assert_eq!(checked.replicas.len(), 3);
+		assert_eq!(checked.replicas[2].role, crate::Role::SpotCheck);
+		assert!(!ring.contains(&checked.replicas[2].provider));
+		run_live(j, &said);
+		reveal_all(j, &said);
+		// Two against one is a majority, but not against a spot-check: referees decide.
+		assert!(job(j).referees);
+		run_live(j, &said);
+		reveal_all(j, &said);
+		let settled = job(j);
+		assert_eq!(settled.phase, JobPhase::Settled { digest: digest(1) });
+		for p in &ring {
+			assert_eq!(pending_slashes(*p).len(), 1, "ring member {p} is slashed");
+		}
+		let paid: Vec<_> =
+			settled.replicas.iter().filter(|r| r.paid > 0).map(|r| r.provider).collect();
+		assert_eq!(paid.len(), 3, "the spot-check and both referees are paid");
+		run_to_block(System::block_number() + SLASH_DEFER + 1);
+		assert_eq!(money(), start);
+		set_random(None);
+	});
+}
+
+#[test]
+fn a_replicated_spot_check_with_nobody_to_draw_is_dropped() {
+	ExtBuilder.build_and_execute(|| {
+		crate::mock::ReplicatedSpotCheck::set(&Perbill::one());
+		always_spot_check();
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 5, 1);
+		offer(11, 5, 1);
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		let said = |_| Some(1);
+		run_live(j, said);
+		run_to_block(System::block_number() + 1);
+		assert!(market_events().contains(&Event::SpotCheckDecided {
+			job: j,
+			checked: false,
+			rate: Perbill::one()
+		}));
+		assert_eq!(job(j).replicas.len(), 2);
+		reveal_all(j, said);
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+		set_random(None);
+	});
+}
+
+#[test]
+fn a_replicated_spot_check_that_never_commits_leaves_the_round_standing() {
+	ExtBuilder.build_and_execute(|| {
+		crate::mock::ReplicatedSpotCheck::set(&Perbill::one());
+		let program = six_offers();
+		always_spot_check();
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		let round: Vec<AccountId> = job(j).replicas.iter().map(|r| r.provider).collect();
+		run_live(j, |_| Some(1));
+		run_to_block(System::block_number() + 1);
+		let checker = job(j).replicas[2].provider;
+		ack(checker, j, 2);
+		// The checker never commits; every reissue is left unacknowledged too.
+		run_to_block(job(j).commit_close() + 1);
+		reveal_all(j, |_| Some(1));
+		let settled = job(j);
+		assert_eq!(settled.phase, JobPhase::Settled { digest: digest(1) });
+		for p in round {
+			assert!(settled.replicas.iter().any(|r| r.provider == p && r.paid > 0));
+		}
 		set_random(None);
 	});
 }

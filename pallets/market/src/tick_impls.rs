@@ -18,8 +18,8 @@ use frame_support::{pallet_prelude::*, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{One, Saturating};
 use sp_runtime::Perbill;
-use stratus_primitives::JobId;
 use stratus_primitives::ReputationProvider;
+use stratus_primitives::{JobId, VerificationPolicy};
 
 /// What handling one job's wake-up did, for its weight.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
@@ -30,6 +30,8 @@ pub(crate) struct Handled {
 	pub commit_close: bool,
 	/// The reveal window closed and the job was judged.
 	pub reveal_close: bool,
+	/// An `adaptive` job's spot-check was decided (and, when it is checked, drawn).
+	pub spot_check: bool,
 }
 
 impl<T: Config> Pallet<T> {
@@ -103,24 +105,40 @@ impl<T: Config> Pallet<T> {
 	/// The weight of handling one wake-up at its worst: replicas missing their deadlines and the
 	/// refill walk, the commit close, and the judging of the reveals.
 	pub(crate) fn wake_weight_max() -> Weight {
-		let scan = T::MaxMatchScan::get();
-		let replicas = u32::from(T::MaxReplication::get());
-		T::WeightInfo::timeout_ack(scan)
-			.max(T::WeightInfo::timeout_commit(scan))
+		// A dispute's referee round judges the replicas of its first round and its referees.
+		let replicas = T::MaxReplicasPerJob::get();
+		Self::missed_weight()
+			.saturating_add(Self::spot_check_weight())
 			.saturating_add(T::WeightInfo::timeout_commit_close(replicas))
 			.saturating_add(T::WeightInfo::timeout_reveal(replicas))
 	}
 
+	/// Replicas missing their deadlines and their reissue: measured for a walk to the cheapest
+	/// offer (`timeout_ack`, `timeout_commit`), plus a draw, for a missed verifier, spot-check or
+	/// referee (and the referees a judged dispute calls) is drawn instead.
+	pub(crate) fn missed_weight() -> Weight {
+		let scan = T::MaxMatchScan::get();
+		T::WeightInfo::timeout_ack(scan)
+			.max(T::WeightInfo::timeout_commit(scan))
+			.saturating_add(Self::draw_weight(true))
+	}
+
+	/// Deciding a spot-check: the provider's reputation and the randomness read, and the draw of
+	/// the second replica.
+	pub(crate) fn spot_check_weight() -> Weight {
+		T::DbWeight::get().reads(2).saturating_add(Self::draw_weight(true))
+	}
+
 	/// The weight of handling one wake-up that did `handled`.
 	pub(crate) fn wake_weight(handled: Handled) -> Weight {
-		let scan = T::MaxMatchScan::get();
-		let replicas = u32::from(T::MaxReplication::get());
+		let replicas = T::MaxReplicasPerJob::get();
 		// Reading the job and moving its wake-up, when nothing was due.
 		let mut weight = T::DbWeight::get().reads_writes(1, 3);
 		if handled.missed {
-			weight = weight.saturating_add(
-				T::WeightInfo::timeout_ack(scan).max(T::WeightInfo::timeout_commit(scan)),
-			);
+			weight = weight.saturating_add(Self::missed_weight());
+		}
+		if handled.spot_check {
+			weight = weight.saturating_add(Self::spot_check_weight());
 		}
 		if handled.commit_close {
 			weight = weight.saturating_add(T::WeightInfo::timeout_commit_close(replicas));
@@ -203,7 +221,7 @@ impl<T: Config> Pallet<T> {
 		if job.phase == JobPhase::Open {
 			if let Some(SpotCheck::Due { at }) = job.spot_check {
 				if at <= now {
-					handled.missed = true;
+					handled.spot_check = true;
 					Self::decide_spot_check(id, job);
 				}
 			}
@@ -236,26 +254,44 @@ impl<T: Config> Pallet<T> {
 	/// meanwhile), from [`Config::Randomness`] asked in the block after the commitment. A
 	/// spot-check draws a second replica at random, weighted by stake; a spared replica's result
 	/// goes to its reveal.
+	///
+	/// A `Replicated(n)` job's round is checked at the fixed rate
+	/// [`Config::ReplicatedSpotCheck`]; its `n` replicas verify each other anyway, so when nobody
+	/// eligible is there to draw, the check is dropped rather than waited for.
 	pub(crate) fn decide_spot_check(id: JobId, job: &mut Job<T>) {
-		let primary = job
-			.replicas
-			.iter()
-			.find(|r| r.round == job.round && r.state.is_live())
-			.map(|r| r.provider.clone());
-		let rate = primary
-			.and_then(|p| T::Reputation::spot_check_rate(&p, job.kind))
-			.unwrap_or_else(Perbill::one);
+		let rate = if let VerificationPolicy::Replicated(_) = job.policy {
+			T::ReplicatedSpotCheck::get()
+		} else {
+			job.replicas
+				.iter()
+				.find(|r| r.round == job.round && r.state.is_live())
+				.and_then(|r| T::Reputation::spot_check_rate(&r.provider, job.kind))
+				.unwrap_or_else(Perbill::one)
+		};
 		let (seed, _) = T::Randomness::random(&(b"stratus/spot-check", id, job.round).encode());
 		let head = stratus_primitives::leading_bytes(seed.as_bytes());
 		let roll = Perbill::from_parts(u32::from_le_bytes(head) % 1_000_000_000);
-		let checked = roll < rate;
-		Self::deposit_event(Event::SpotCheckDecided { job: id, checked, rate });
+		let adaptive = job.policy == VerificationPolicy::Adaptive;
+		let mut checked = roll < rate;
+		if adaptive {
+			Self::deposit_event(Event::SpotCheckDecided { job: id, checked, rate });
+		}
 		if checked {
+			let (round, short) = (job.replication, job.unfilled());
 			job.spot_check = Some(SpotCheck::Checked);
-			job.replication = 2;
+			job.replication = round.saturating_add(1);
 			Self::refill(id, job);
+			if !adaptive && job.unfilled() > short {
+				job.replication = round;
+				job.spot_check = Some(SpotCheck::Spared);
+				Self::sync_bid_book(id, job);
+				checked = false;
+			}
 		} else {
 			job.spot_check = Some(SpotCheck::Spared);
+		}
+		if !adaptive {
+			Self::deposit_event(Event::SpotCheckDecided { job: id, checked, rate });
 		}
 		Self::advance(id, job);
 	}

@@ -21,6 +21,7 @@ pub trait WeightInfo {
 	fn rest_job() -> Weight;
 	fn cancel_job(r: u32) -> Weight;
 	fn acknowledge() -> Weight;
+	fn decline() -> Weight;
 	fn reap_offer() -> Weight;
 	fn reap_job() -> Weight;
 	fn timeouts_block() -> Weight;
@@ -93,6 +94,12 @@ impl WeightInfo for () {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn decline() -> Weight {
+		Weight::from_parts(40_000_000, 10000)
+			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(64))
+			.saturating_add(RocksDbWeight::get().reads(72_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn reap_offer() -> Weight {
 		Weight::from_parts(40_000_000, 10000)

@@ -73,6 +73,8 @@ impl pallet_provider_staking::Config for Test {
 	type MaxUnbondingChunks = ConstU32<4>;
 	type WeightInfo = ();
 	type WorkerProof = sp_runtime::testing::TestSignature;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = ();
 }
 
 impl pallet_slashing::Config for Test {

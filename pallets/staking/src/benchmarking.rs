@@ -67,6 +67,13 @@ fn fill_unbonding<T: Config>(who: &T::AccountId, free: u32) -> Result<(), Benchm
 	Ok(())
 }
 
+/// A new worker key and its consent to sign for `operator` on this chain.
+fn consenting<T: Config>(operator: &T::AccountId) -> (T::AccountId, T::WorkerProof) {
+	let payload =
+		stratus_primitives::worker_key_payload(operator, &ProviderStaking::<T>::genesis_hash());
+	T::BenchmarkHelper::worker_key(&payload)
+}
+
 fn advance<T: Config>(blocks: BlockNumberFor<T>) {
 	let now = frame_system::Pallet::<T>::block_number();
 	frame_system::Pallet::<T>::set_block_number(now.saturating_add(blocks));
@@ -80,15 +87,16 @@ fn assert_last_event<T: Config>(event: Event<T>) {
 mod benchmarks {
 	use super::*;
 
+	/// With a worker key other than the operator, whose consent is checked.
 	#[benchmark]
 	fn register() {
 		let caller: T::AccountId = whitelisted_caller();
-		let worker: T::AccountId = account("worker", 0, 0);
+		let (worker, proof) = consenting::<T>(&caller);
 		let stake = stake_for::<T>(10);
 		fund::<T>(&caller, stake);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller.clone()), worker.clone(), max_profile(), stake);
+		_(RawOrigin::Signed(caller.clone()), worker.clone(), max_profile(), stake, Some(proof));
 
 		assert_last_event::<T>(Event::ProviderRegistered { provider: caller, worker, stake });
 	}
@@ -146,10 +154,10 @@ mod benchmarks {
 	fn rotate_worker_key() -> Result<(), BenchmarkError> {
 		let caller: T::AccountId = whitelisted_caller();
 		registered::<T>(&caller, 1)?;
-		let new: T::AccountId = account("worker", 1, 0);
+		let (new, proof) = consenting::<T>(&caller);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller.clone()), new.clone());
+		_(RawOrigin::Signed(caller.clone()), new.clone(), Some(proof));
 
 		assert_last_event::<T>(Event::WorkerKeyRotated {
 			provider: caller.clone(),

@@ -65,6 +65,22 @@ pub mod weights;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+
+/// Makes worker keys for the benchmarks: a fresh key of the runtime's signature scheme (from the
+/// benchmark's keystore) and its signature.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId, Proof> {
+	/// A new worker key (account) and its signature of `payload`.
+	fn worker_key(payload: &[u8]) -> (AccountId, Proof);
+}
+
+/// For mocks with `u64` accounts and `TestSignature`s: account 1,000 signs.
+#[cfg(feature = "runtime-benchmarks")]
+impl BenchmarkHelper<u64, sp_runtime::testing::TestSignature> for () {
+	fn worker_key(payload: &[u8]) -> (u64, sp_runtime::testing::TestSignature) {
+		(1_000, sp_runtime::testing::TestSignature(1_000, payload.into()))
+	}
+}
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -126,6 +142,10 @@ pub mod pallet {
 			+ sp_runtime::traits::Verify<
 				Signer: sp_runtime::traits::IdentifyAccount<AccountId = Self::AccountId>,
 			>;
+		/// Makes worker keys that consent, for the benchmarks of `register` and
+		/// `rotate_worker_key`.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId, Self::WorkerProof>;
 	}
 
 	/// Why this pallet holds funds.

@@ -51,6 +51,8 @@ impl pallet_provider_staking::Config for Test {
 	type MaxUnbondingChunks = ConstU32<4>;
 	type WeightInfo = ();
 	type WorkerProof = sp_runtime::testing::TestSignature;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = ();
 }
 
 /// What each of the accounts `1..=10` starts with.

@@ -18,6 +18,7 @@ parameter_types! {
 	pub FeeAccount: AccountId = PalletId(*b"stra/fee").into_account_truncating();
 	/// 2% of every provider payment.
 	pub const ProtocolFee: Perbill = Perbill::from_percent(2);
+	pub const ReplicatedSpotCheck: Perbill = Perbill::from_percent(10);
 	pub const MinJobValue: Balance = 10 * MICRO_UNIT;
 	pub const JobDeposit: Balance = 10 * MILLI_UNIT;
 	pub const ProgramDepositBase: Balance = 100 * MILLI_UNIT;
@@ -44,8 +45,12 @@ impl pallet_market::Config for Runtime {
 	/// The parent block's hash until consensus moves to BABE's VRF (`docs/market.md` says what it
 	/// resists and what it does not).
 	type Randomness = pallet_market::BlockHashRandomness<Runtime>;
-	/// Two referees, who must agree, decide a dispute.
-	type Referees = ConstU8<2>;
+	/// Three referees, who must all agree, decide a dispute: a ring with a share `s` of the stake
+	/// outvotes an honest replica in a dispute with probability `s³` (`docs/market.md`).
+	type Referees = ConstU8<3>;
+	/// One replicated job in ten gets one more replica, drawn by stake after its first
+	/// commitment, so that a ring holding all of a job's replicas cannot lie safely.
+	type ReplicatedSpotCheck = ReplicatedSpotCheck;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
 	type ProtocolFee = ProtocolFee;
 	/// 10 µSTRAT: what one replica can earn must be worth at least that.

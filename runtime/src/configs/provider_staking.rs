@@ -21,4 +21,23 @@ impl pallet_provider_staking::Config for Runtime {
 	type WeightInfo = crate::weights::pallet_provider_staking::WeightInfo<Runtime>;
 	/// An sr25519, ed25519 or ecdsa signature by the worker key.
 	type WorkerProof = crate::Signature;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkWorkerKeys;
+}
+
+/// Worker keys for the benchmarks: sr25519 keys made in the benchmark's keystore.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkWorkerKeys;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_provider_staking::BenchmarkHelper<crate::AccountId, crate::Signature>
+	for BenchmarkWorkerKeys
+{
+	fn worker_key(payload: &[u8]) -> (crate::AccountId, crate::Signature) {
+		use sp_core::crypto::key_types::ACCOUNT;
+		let public = sp_io::crypto::sr25519_generate(ACCOUNT, None);
+		let signature = sp_io::crypto::sr25519_sign(ACCOUNT, &public, payload)
+			.expect("the keystore holds the key it has just made");
+		(public.into(), signature.into())
+	}
 }

@@ -291,6 +291,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
+	/// Until `scripts/bench-weights` measures it: a missed acknowledgement's reissue over the
+	/// whole window, twice (the sample and the cheapest window of a verifier's draw).
+	fn decline() -> Weight {
+		Self::timeout_ack(64).saturating_mul(2)
+	}
 	/// Storage: `Market::Offers` (r:1 w:1)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:1 w:1)
