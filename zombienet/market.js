@@ -302,7 +302,8 @@ const steps = {
     if (!liarReplica || liarReplica.digest === status.phase.Settled.digest) throw new Error(`the liar had no (lying) replica: ${JSON.stringify(status.replicas)}`);
     if (liarReplica.paid !== "0") throw new Error(`the liar was paid ${liarReplica.paid}`);
     const honest = status.replicas.filter((r) => r.digest === status.phase.Settled.digest);
-    if (honest.length !== 2 || honest.some((r) => r.paid === "0")) throw new Error(`the honest replicas were not both paid: ${JSON.stringify(status.replicas)}`);
+    // Two honest workers (and a spot-check, one job in ten, when a third honest provider is free).
+    if (honest.length < 2 || honest.some((r) => r.paid === "0")) throw new Error(`the honest replicas were not all paid: ${JSON.stringify(status.replicas)}`);
     const out = path.join(WORK, "liar.out");
     for (let i = 0; ; i++) {
       const r = await stratus(["job", "result", String(job), "-o", out]);

@@ -494,27 +494,40 @@ fn policy_words(policy: &Value) -> String {
 /// How a job is being (or was) verified, in words.
 fn verification_words(s: &JobStatus) -> String {
 	let policy = policy_words(&s.policy);
-	let spot = s.spot_check.as_ref().map(|v| {
-		let key = v.as_str().map(str::to_lowercase).unwrap_or_else(|| {
+	let key = s.spot_check.as_ref().map(|v| {
+		v.as_str().map(str::to_lowercase).unwrap_or_else(|| {
 			v.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default().to_lowercase()
-		});
-		match key.as_str() {
-			"pending" => "its trusted provider runs it alone; the chain decides after its commit \
+		})
+	});
+	let spot = key.as_deref().map(|key| match key {
+		"pending" => "its trusted provider runs it alone; the chain decides after its commit \
 				whether to spot-check it"
-				.to_owned(),
-			"due" => "committed; the spot-check is decided in the next block".to_owned(),
-			"checked" => "spot-checked: a second provider, drawn by stake, runs it too".to_owned(),
-			"spared" => {
-				"run alone by a trusted provider; the random spot-check spared it".to_owned()
-			},
-			other => other.to_owned(),
-		}
+			.to_owned(),
+		"due" => "committed; the spot-check is decided in the next block".to_owned(),
+		"checked" => "spot-checked: a second provider, drawn by stake, runs it too".to_owned(),
+		"spared" => "run alone by a trusted provider; the random spot-check spared it".to_owned(),
+		other => other.to_owned(),
 	});
 	let mut words = match (policy.as_str(), spot) {
 		("unverified", _) => "unverified: one replica, nothing checks it".to_owned(),
 		("adaptive", Some(spot)) => format!("adaptive — {spot}"),
 		("adaptive", None) => format!("adaptive — {} replicas", s.replication),
-		(other, _) => format!("{other} — {} providers must agree", s.replication),
+		(other, _) => {
+			let spot = match key.as_deref() {
+				Some("pending" | "due") => {
+					"; whether one more provider spot-checks them is decided after the first \
+					 commitment"
+				},
+				Some("checked") => "; spot-checked: one more provider, drawn by stake, runs it too",
+				_ => "",
+			};
+			let round = if key.as_deref() == Some("checked") {
+				s.replication.saturating_sub(1)
+			} else {
+				s.replication
+			};
+			format!("{other} — {round} providers must agree{spot}")
+		},
 	};
 	if s.referees {
 		words.push_str("; results disagreed, referees drawn by stake decide");

@@ -16,7 +16,7 @@ use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_core::H256;
-use sp_runtime::traits::Bounded;
+use sp_runtime::traits::{Bounded, UniqueSaturatedInto};
 use stratus_primitives::{
 	CapabilityProfile, JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ReplicaResults,
 	ResourceClass, VerificationPolicy,
@@ -65,7 +65,12 @@ fn spec<T: Config>(
 			..Default::default()
 		},
 		max_price: max_price.into(),
-		max_units: 1_000,
+		// Enough units for the job to be worth `MinJobValue` at its price.
+		max_units: {
+			let least: u64 = (T::MinJobValue::get() / BalanceOf::<T>::from(max_price.max(1)))
+				.unique_saturated_into();
+			least.saturating_add(1).max(1_000)
+		},
 		policy: if replication <= 1 {
 			VerificationPolicy::Unverified
 		} else {

@@ -75,7 +75,7 @@ pub trait BenchmarkHelper<AccountId, Proof> {
 }
 
 /// For mocks with `u64` accounts and `TestSignature`s: account 1,000 signs.
-#[cfg(feature = "runtime-benchmarks")]
+#[cfg(all(feature = "runtime-benchmarks", feature = "std"))]
 impl BenchmarkHelper<u64, sp_runtime::testing::TestSignature> for () {
 	fn worker_key(payload: &[u8]) -> (u64, sp_runtime::testing::TestSignature) {
 		(1_000, sp_runtime::testing::TestSignature(1_000, payload.into()))

@@ -48,6 +48,5 @@ impl pallet_slashing::Config for Runtime {
 	type MaxHonest = ConstU32<16>;
 	type MaxSlashHistory = ConstU32<32>;
 	type MaxApplyWeight = MaxApplyWeight;
-	// Not yet measured: `scripts/bench-weights pallet_slashing` regenerates it (docs/build.md).
-	type WeightInfo = ();
+	type WeightInfo = crate::weights::pallet_slashing::WeightInfo<Runtime>;
 }

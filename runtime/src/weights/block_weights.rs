@@ -3,7 +3,7 @@
 // header below; docs/performance.md records the run.
 
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-11-22 (Y/M/D)
+//! DATE: 2026-12-02 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //!
 //! SHORT-NAME: `block`, LONG-NAME: `BlockExecution`, RUNTIME: `Stratus Development`
@@ -34,17 +34,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 195_104, 225_185
-	///   Average:  206_711
-	///   Median:   200_026
-	///   Std-Dev:  9719.13
+	///   Min, Max: 341_317, 406_154
+	///   Average:  361_092
+	///   Median:   354_308
+	///   Std-Dev:  17354.67
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 225_185
-	///   95th: 225_185
-	///   75th: 214_356
+	///   99th: 406_154
+	///   95th: 406_154
+	///   75th: 369_041
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(206_711), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(361_092), 0);
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 // header below; docs/performance.md records the run.
 
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-11-22 (Y/M/D)
+//! DATE: 2026-12-02 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //!
 //! SHORT-NAME: `extrinsic`, LONG-NAME: `ExtrinsicBase`, RUNTIME: `Stratus Development`
@@ -34,17 +34,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 93_010, 96_949
-	///   Average:  95_392
-	///   Median:   95_000
-	///   Std-Dev:  1209.09
+	///   Min, Max: 126_484, 165_775
+	///   Average:  144_467
+	///   Median:   142_018
+	///   Std-Dev:  10470.14
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 96_949
-	///   95th: 96_949
-	///   75th: 96_417
+	///   99th: 165_775
+	///   95th: 165_775
+	///   75th: 153_866
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(95_392), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(144_467), 0);
 }
 
 #[cfg(test)]

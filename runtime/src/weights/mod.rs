@@ -10,6 +10,7 @@ pub mod frame_system_extensions;
 pub mod pallet_balances;
 pub mod pallet_market;
 pub mod pallet_provider_staking;
+pub mod pallet_slashing;
 pub mod pallet_transaction_payment;
 pub mod pallet_verification;
 // The generated file documents the measured statistics on the constant's fields.
