@@ -716,9 +716,10 @@ pub mod pallet {
 			assert!(
 				u32::from(T::MaxReplication::get())
 					.saturating_add(u32::from(T::Referees::get()))
-					.saturating_add(2)
+					.saturating_add(3)
 					<= T::MaxReplicasPerJob::get(),
-				"MaxReplicasPerJob must hold a job's replicas, its referees and a reissue"
+				"MaxReplicasPerJob must hold a job's replicas, a spot-check, its referees and a \
+				 reissue"
 			);
 		}
 
