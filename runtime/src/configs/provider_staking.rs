@@ -33,6 +33,8 @@ pub struct BenchmarkWorkerKeys;
 impl pallet_provider_staking::BenchmarkHelper<crate::AccountId, crate::Signature>
 	for BenchmarkWorkerKeys
 {
+	// Benchmark set-up: a key the keystore cannot sign with is a broken benchmark, reported as such.
+	#[allow(clippy::expect_used)]
 	fn worker_key(payload: &[u8]) -> (crate::AccountId, crate::Signature) {
 		use sp_core::crypto::key_types::ACCOUNT;
 		let public = sp_io::crypto::sr25519_generate(ACCOUNT, None);
