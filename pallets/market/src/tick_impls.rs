@@ -103,14 +103,14 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The weight of handling one wake-up at its worst: replicas missing their deadlines and the
-	/// refill walk, the commit close, and the judging of the reveals.
+	/// refill walk, the spot-check's decision, the commit close, and the judging of the reveals.
 	pub(crate) fn wake_weight_max() -> Weight {
-		// A dispute's referee round judges the replicas of its first round and its referees.
-		let replicas = T::MaxReplicasPerJob::get();
-		Self::missed_weight()
-			.saturating_add(Self::spot_check_weight())
-			.saturating_add(T::WeightInfo::timeout_commit_close(replicas))
-			.saturating_add(T::WeightInfo::timeout_reveal(replicas))
+		Self::handled_weight(Handled {
+			missed: true,
+			commit_close: true,
+			reveal_close: true,
+			spot_check: true,
+		})
 	}
 
 	/// Replicas missing their deadlines and their reissue: measured for a walk to the cheapest
@@ -129,11 +129,17 @@ impl<T: Config> Pallet<T> {
 		T::DbWeight::get().reads(2).saturating_add(Self::draw_weight(true))
 	}
 
-	/// The weight of handling one wake-up that did `handled`.
+	/// The weight of handling one wake-up that did `handled`: reading the job and moving its
+	/// wake-up, and what it handled.
 	pub(crate) fn wake_weight(handled: Handled) -> Weight {
+		T::DbWeight::get().reads_writes(1, 3).saturating_add(Self::handled_weight(handled))
+	}
+
+	/// What the deadlines `handled` cost, beyond reading the job.
+	fn handled_weight(handled: Handled) -> Weight {
+		// A dispute's referee round judges the replicas of its first round and its referees.
 		let replicas = T::MaxReplicasPerJob::get();
-		// Reading the job and moving its wake-up, when nothing was due.
-		let mut weight = T::DbWeight::get().reads_writes(1, 3);
+		let mut weight = Weight::zero();
 		if handled.missed {
 			weight = weight.saturating_add(Self::missed_weight());
 		}
