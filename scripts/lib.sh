@@ -7,16 +7,35 @@ export STRATUS_ROOT
 # cargo's target directory lives outside the clone and is reused by every build, test and CI run.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stratus/target}"
 export WASM_BUILD_WORKSPACE_HINT="${WASM_BUILD_WORKSPACE_HINT:-$STRATUS_ROOT}"
+# No incremental compilation, in every script alike (run-dev, run-local, test, the benchmarks):
+# the setting is part of what cargo compiled, so a script with another one would build this
+# workspace's crates again. Every fresh clone is a new path, so its incremental caches are never
+# used again, and in the shared target directory they had grown to 31 GiB and filled the disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # The one build profile (see docs/build.md): the dev profile with run-time-critical crates optimised.
 STRATUS_NODE="${STRATUS_NODE:-$CARGO_TARGET_DIR/debug/stratus-node}"
 export STRATUS_NODE
 
+# The RPC methods the dev and local nodes serve: safe ones only unless RPC_METHODS=unsafe. Those
+# nodes answer browser pages of any origin (`--rpc-cors all`, for the web console and polkadot.js
+# apps), and any web page can open a WebSocket to 127.0.0.1 whatever the CORS list says, so the
+# unsafe methods (author_insertKey, author_rotateKeys, system_addReservedPeer, …) would be open to
+# every site the developer visits while the node runs.
+RPC_METHODS="${RPC_METHODS:-safe}"
+rpc_methods_checked() {
+	case $RPC_METHODS in
+	safe) ;;
+	unsafe) log "RPC_METHODS=unsafe: any web page open in a browser on this machine can call the node's unsafe RPC methods" ;;
+	*) die "RPC_METHODS is \"$RPC_METHODS\"; use safe (the default) or unsafe" ;;
+	esac
+}
+
 log() { printf '\033[1m[stratus]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[stratus] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# Builds the node (incremental: seconds when nothing changed).
+# Builds the node (seconds when nothing changed).
 build_node() {
 	log "building stratus-node (target dir: $CARGO_TARGET_DIR)"
 	(cd "$STRATUS_ROOT" && cargo build --locked -p stratus-node) || die "the build failed"

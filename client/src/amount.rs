@@ -1,5 +1,6 @@
 //! Amounts of STRAT as people write them: `"100 STRAT"`, `"0.5 STRAT"`, `"1000 planck"`.
 
+use rust_decimal::{prelude::ToPrimitive, Decimal};
 use serde::{Deserialize, Serialize};
 use stratus_primitives::{PLANCK_PER_STRAT, TOKEN_DECIMALS, TOKEN_SYMBOL};
 
@@ -10,34 +11,41 @@ use stratus_primitives::{PLANCK_PER_STRAT, TOKEN_DECIMALS, TOKEN_SYMBOL};
 pub struct Amount(pub u128);
 
 impl Amount {
-	/// Parses `"<number> STRAT"`, `"<integer> planck"` or `"<integer>"` (planck).
+	/// Parses `"<number> STRAT"` (at most 12 decimals), `"<integer> planck"` or `"<integer>"`
+	/// (planck). No sign, exponent or stray character is accepted.
 	pub fn parse(text: &str) -> Result<Self, String> {
 		let text = text.trim();
 		let bad =
 			|| format!("{text:?} is not an amount: write e.g. \"100 STRAT\" or \"1000 planck\"");
 		if let Some(number) = text.strip_suffix(TOKEN_SYMBOL).map(str::trim) {
-			let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-			if whole.is_empty() || fraction.len() > usize::from(TOKEN_DECIMALS) {
-				return Err(bad());
+			let strat = unsigned_decimal(number).ok_or_else(bad)?;
+			if strat.scale() > u32::from(TOKEN_DECIMALS) {
+				return Err(format!(
+					"{text:?} has more than {TOKEN_DECIMALS} decimals: a planck is 10^-{TOKEN_DECIMALS} \
+					 {TOKEN_SYMBOL}"
+				));
 			}
-			let whole: u128 = whole.parse().map_err(|_| bad())?;
-			let fraction: u128 = if fraction.is_empty() {
-				0
-			} else {
-				let digits: u128 = fraction.parse().map_err(|_| bad())?;
-				let scale =
-					10u128.pow(u32::from(TOKEN_DECIMALS).saturating_sub(fraction.len() as u32));
-				digits.checked_mul(scale).ok_or_else(bad)?
-			};
-			return whole
-				.checked_mul(PLANCK_PER_STRAT)
-				.and_then(|w| w.checked_add(fraction))
+			return strat
+				.checked_mul(Decimal::from(PLANCK_PER_STRAT))
+				.and_then(|planck| planck.to_u128())
 				.map(Amount)
-				.ok_or_else(bad);
+				.ok_or_else(|| format!("{text:?} is too large an amount"));
 		}
 		let number = text.strip_suffix("planck").map(str::trim).unwrap_or(text);
-		number.parse().map(Amount).map_err(|_| bad())
+		if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+			return Err(bad());
+		}
+		number.parse().map(Amount).map_err(|_| format!("{text:?} is too large an amount"))
 	}
+}
+
+/// A decimal number written without sign or exponent (`"0.5"`, `"1_000.25"`), exactly
+/// (`rust_decimal`: 28 significant digits); `None` for anything else.
+pub fn unsigned_decimal(text: &str) -> Option<Decimal> {
+	if text.starts_with(['+', '-']) || !text.bytes().any(|b| b.is_ascii_digit()) {
+		return None;
+	}
+	Decimal::from_str_exact(text).ok().map(|d| d.normalize())
 }
 
 impl std::fmt::Display for Amount {
@@ -99,7 +107,31 @@ mod tests {
 		assert_eq!(Amount::parse("1.000000000001 STRAT"), Ok(Amount(PLANCK_PER_STRAT + 1)));
 		assert_eq!(Amount::parse("1000 planck"), Ok(Amount(1000)));
 		assert_eq!(Amount::parse("42"), Ok(Amount(42)));
-		for bad in ["", "STRAT", "1.0000000000001 STRAT", "-1", "ten", "1e3"] {
+		assert_eq!(
+			Amount::parse("1_000.5 STRAT"),
+			Ok(Amount(1000 * PLANCK_PER_STRAT + PLANCK_PER_STRAT / 2))
+		);
+		assert_eq!(Amount::parse("2.500000000000 STRAT"), Ok(Amount(5 * PLANCK_PER_STRAT / 2)));
+		for bad in [
+			"",
+			"STRAT",
+			"1.0000000000001 STRAT",
+			"-1",
+			"ten",
+			"1e3",
+			"1.+5 STRAT",
+			"+1 STRAT",
+			"-1 STRAT",
+			"1e3 STRAT",
+			"1..2 STRAT",
+			". STRAT",
+			"+5 planck",
+			"+5",
+			"0x10",
+			"1 2 STRAT",
+			"1.5 planck",
+			"١ STRAT",
+		] {
 			assert!(Amount::parse(bad).is_err(), "{bad:?}");
 		}
 		assert_eq!(Amount(5 * PLANCK_PER_STRAT).to_string(), "5 STRAT");
@@ -115,5 +147,9 @@ mod tests {
 			a: Amount,
 		}
 		assert_eq!(toml::from_str::<T>("a = 7").unwrap().a, Amount(7));
+		// Past what a u128 of planck holds, or what 28 digits write: refused, not wrapped.
+		assert!(Amount::parse("340282366920938463463374607431768211456 planck").is_err());
+		assert!(Amount::parse("79228162514264337593543950335 STRAT").is_err());
+		assert_eq!(Amount::parse(&format!("{} planck", u128::MAX)), Ok(Amount(u128::MAX)));
 	}
 }

@@ -68,30 +68,29 @@ pub fn read_private(path: &Path) -> Result<String, KeystoreError> {
 }
 
 /// Writes `contents` to `path` with mode 0600: a new file only when `create_new`, else replacing
-/// the file whole (written beside it, then renamed, so a crash leaves the old one).
+/// the file whole: written to a temporary file of its own beside it (`tempfile`: a fresh name,
+/// created exclusively with mode 0600, so nothing planted at a known name is followed), then
+/// renamed over it, so a crash leaves the old one.
 pub fn write_private(path: &Path, contents: &str, create_new: bool) -> std::io::Result<()> {
-	if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-		std::fs::create_dir_all(dir)?;
-	}
-	let target = if create_new { path.to_owned() } else { path.with_extension("tmp") };
-	let mut options = std::fs::OpenOptions::new();
-	options.write(true);
+	let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+	std::fs::create_dir_all(dir)?;
 	if create_new {
-		options.create_new(true);
-	} else {
-		options.create(true).truncate(true);
+		let mut options = std::fs::OpenOptions::new();
+		options.write(true).create_new(true);
+		#[cfg(unix)]
+		{
+			use std::os::unix::fs::OpenOptionsExt;
+			options.mode(0o600);
+		}
+		let mut file = options.open(path)?;
+		file.write_all(contents.as_bytes())?;
+		return file.sync_all();
 	}
-	#[cfg(unix)]
-	{
-		use std::os::unix::fs::OpenOptionsExt;
-		options.mode(0o600);
-	}
-	let mut file = options.open(&target)?;
+	let mut file =
+		tempfile::Builder::new().prefix(".keystore.").suffix(".partial").tempfile_in(dir)?;
 	file.write_all(contents.as_bytes())?;
-	file.sync_all()?;
-	if !create_new {
-		std::fs::rename(&target, path)?;
-	}
+	file.as_file().sync_all()?;
+	file.persist(path).map_err(|e| e.error)?;
 	Ok(())
 }
 
@@ -258,6 +257,28 @@ mod tests {
 	}
 
 	#[cfg(unix)]
+	/// A file planted where a fixed temporary name would be (`keystore.tmp`, a link to another
+	/// file) is neither followed nor overwritten when the keystore is rewritten.
+	#[test]
+	fn rewriting_follows_nothing_planted_beside_the_keystore() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("keystore.toml");
+		let victim = dir.path().join("victim");
+		std::fs::write(&victim, "untouched").unwrap();
+		std::os::unix::fs::symlink(&victim, dir.path().join("keystore.tmp")).unwrap();
+		write_private(&path, "first", false).unwrap();
+		write_private(&path, "second", false).unwrap();
+		assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+		assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+		use std::os::unix::fs::PermissionsExt;
+		assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+		let leftovers = std::fs::read_dir(dir.path())
+			.unwrap()
+			.filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".partial"))
+			.count();
+		assert_eq!(leftovers, 0);
+	}
+
 	#[test]
 	fn a_keystore_others_may_read_is_refused() {
 		use std::os::unix::fs::PermissionsExt;

@@ -24,6 +24,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 pub use stratus_primitives::VerificationPolicy;
 
@@ -132,23 +133,28 @@ pub enum Span {
 }
 
 impl Span {
-	/// Reads `"90s"`, `"10m"`, `"2h"`, `"200 blocks"` (or a bare number of seconds).
+	/// Reads `"90s"`, `"10m"`, `"2h"`, `"1h 30m"` (`humantime`; a fraction of a second rounds up),
+	/// `"200 blocks"`, or a bare number of seconds.
 	pub fn parse(text: &str) -> Result<Self, String> {
 		let text = text.trim();
 		let bad = || {
 			format!("{text:?} is not a time: write e.g. \"90s\", \"10m\", \"2h\" or \"200 blocks\"")
 		};
+		let digits = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
 		if let Some(n) = text.strip_suffix("blocks").or_else(|| text.strip_suffix("block")) {
-			return n.trim().parse().map(Span::Blocks).map_err(|_| bad());
+			let n = n.trim();
+			return if digits(n) {
+				n.parse().map(Span::Blocks).map_err(|_| bad())
+			} else {
+				Err(bad())
+			};
 		}
-		let (number, scale) = match text.char_indices().last() {
-			Some((i, 's')) => (text.get(..i), 1),
-			Some((i, 'm')) => (text.get(..i), 60),
-			Some((i, 'h')) => (text.get(..i), 3600),
-			_ => (Some(text), 1),
-		};
-		let n: u64 = number.unwrap_or("").trim().parse().map_err(|_| bad())?;
-		n.checked_mul(scale).map(Span::Seconds).ok_or_else(bad)
+		if digits(text) {
+			return text.parse().map(Span::Seconds).map_err(|_| bad());
+		}
+		let time = humantime::parse_duration(text).map_err(|_| bad())?;
+		let seconds = time.as_secs().saturating_add(u64::from(time.subsec_nanos() > 0));
+		Ok(Span::Seconds(seconds))
 	}
 
 	/// In blocks of `block_ms`, rounded up.
@@ -174,18 +180,16 @@ impl<'de> Deserialize<'de> for Span {
 pub struct Size(pub u64);
 
 impl Size {
-	/// Reads `"<n> B|KiB|MiB|GiB"` or a bare number of bytes.
+	/// Reads `"<n> B|KiB|MiB|GiB"` (and the decimal `kB`, `MB`, `GB`; `bytesize`) or a bare number
+	/// of bytes.
 	pub fn parse(text: &str) -> Result<Self, String> {
 		let text = text.trim();
 		let bad =
 			|| format!("{text:?} is not a size: write e.g. \"1 MiB\", \"64 KiB\" or \"512 B\"");
-		let units = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)];
-		let (number, scale) = units
-			.iter()
-			.find_map(|(unit, scale)| text.strip_suffix(unit).map(|n| (n, *scale)))
-			.unwrap_or((text, 1));
-		let n: u64 = number.trim().parse().map_err(|_| bad())?;
-		n.checked_mul(scale).map(Size).ok_or_else(bad)
+		if !text.starts_with(|c: char| c.is_ascii_digit()) {
+			return Err(bad());
+		}
+		text.parse::<bytesize::ByteSize>().map(|size| Size(size.as_u64())).map_err(|_| bad())
 	}
 }
 
@@ -214,6 +218,20 @@ pub struct Limits {
 	pub reveal_window: u32,
 	pub max_job_duration: u32,
 	pub max_program_size: u32,
+}
+
+impl Limits {
+	/// Refuses a program the chain would not store (`Market::ProgramTooLarge`), before any fee is
+	/// paid for sending it.
+	pub fn check_program_size(&self, len: usize) -> Result<(), String> {
+		if len > self.max_program_size as usize {
+			return Err(format!(
+				"it is {len} bytes; the chain stores programs of at most {} bytes",
+				self.max_program_size
+			));
+		}
+		Ok(())
+	}
 }
 
 /// The program a plan runs.
@@ -362,14 +380,9 @@ impl Manifest {
 						path.display()
 					))
 				})?;
-				if code.len() > limits.max_program_size as usize {
-					return Err(self.err(format!(
-						"program {} is {} bytes; the chain stores programs of at most {} bytes",
-						path.display(),
-						code.len(),
-						limits.max_program_size
-					)));
-				}
+				limits
+					.check_program_size(code.len())
+					.map_err(|e| self.err(format!("program {}: {e}", path.display())))?;
 				let kind = crate::program::check_program(&code)
 					.map_err(|e| self.err(format!("program {}: {e}", path.display())))?;
 				let hash = crate::blake2_256(&code);
@@ -557,28 +570,20 @@ fn parse_compute_capability(text: &str) -> Option<u16> {
 }
 
 /// A share between 0 and 1 in parts per billion, from `"0.8"`, `"80%"` or `"97.5%"` (at most
-/// nine decimals of the share; no floating point).
+/// nine decimals of the share; exact decimals, no floating point).
 pub fn parse_fraction(text: &str) -> Option<u32> {
 	let text = text.trim();
-	let (number, scale) = match text.strip_suffix('%') {
-		Some(percent) => (percent.trim(), 7u32),
-		None => (text, 9u32),
+	let (number, per_billion) = match text.strip_suffix('%') {
+		Some(percent) => (percent.trim(), 10_000_000u32),
+		None => (text, 1_000_000_000u32),
 	};
-	let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-	if whole.is_empty() && fraction.is_empty() {
+	let share = crate::amount::unsigned_decimal(number)?;
+	let parts = share.checked_mul(per_billion.into())?;
+	// More digits than a part per billion holds are refused, not rounded.
+	if !parts.fract().is_zero() {
 		return None;
 	}
-	if !whole.chars().all(|c| c.is_ascii_digit()) || !fraction.chars().all(|c| c.is_ascii_digit()) {
-		return None;
-	}
-	if fraction.len() > scale as usize {
-		return None;
-	}
-	let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-	let digits = format!("{fraction:0<width$}", width = scale as usize);
-	let fraction: u64 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
-	let parts = whole.checked_mul(10u64.pow(scale))?.checked_add(fraction)?;
-	u32::try_from(parts).ok().filter(|p| *p <= 1_000_000_000)
+	parts.to_u32().filter(|p| *p <= 1_000_000_000)
 }
 
 /// A TOML error in one line: where, and what (serde names the missing field or the unknown key).
@@ -611,7 +616,24 @@ mod tests {
 		assert_eq!(super::parse_fraction("1"), Some(1_000_000_000));
 		assert_eq!(super::parse_fraction("100%"), Some(1_000_000_000));
 		assert_eq!(super::parse_fraction(".5"), Some(500_000_000));
-		for bad in ["", "%", "1.5", "101%", "-0.1", "0.8.1", "abc", "0.0000000001", "1e-3"] {
+		assert_eq!(super::parse_fraction("0.800000000"), Some(800_000_000));
+		assert_eq!(super::parse_fraction("12.3456789%"), Some(123_456_789));
+		for bad in [
+			"",
+			"%",
+			"1.5",
+			"101%",
+			"-0.1",
+			"0.8.1",
+			"abc",
+			"0.0000000001",
+			"1e-3",
+			"+0.5",
+			"0.+5",
+			"12.34567891%",
+			"50 %%",
+			"0x1",
+		] {
 			assert_eq!(super::parse_fraction(bad), None, "{bad:?}");
 		}
 	}
@@ -691,12 +713,20 @@ deadline = "5m"
 		assert_eq!(Span::parse("2h"), Ok(Span::Seconds(7200)));
 		assert_eq!(Span::parse("200 blocks"), Ok(Span::Blocks(200)));
 		assert_eq!(Span::parse("45"), Ok(Span::Seconds(45)));
-		assert!(Span::parse("soon").is_err());
+		assert_eq!(Span::parse("1h 30m"), Ok(Span::Seconds(5400)));
+		assert_eq!(Span::parse("1500ms"), Ok(Span::Seconds(2)));
+		for bad in ["soon", "", "+5s", "-5s", "5 parsecs", "1.+5h", "+3 blocks", "1.5 blocks"] {
+			assert!(Span::parse(bad).is_err(), "{bad:?}");
+		}
 		assert_eq!(Span::Seconds(10).blocks(3000), 4);
 		assert_eq!(Size::parse("1 MiB"), Ok(Size(1 << 20)));
 		assert_eq!(Size::parse("64KiB"), Ok(Size(64 << 10)));
 		assert_eq!(Size::parse("512 B"), Ok(Size(512)));
-		assert!(Size::parse("big").is_err());
+		assert_eq!(Size::parse("1.5 GiB"), Ok(Size(3 << 29)));
+		assert_eq!(Size::parse("4096"), Ok(Size(4096)));
+		for bad in ["big", "", "+5 KiB", "-1 B", "1 XiB", "1.+5 MiB", "KiB"] {
+			assert!(Size::parse(bad).is_err(), "{bad:?}");
+		}
 		assert_eq!(parse_compute_capability("8.6"), Some(86));
 		assert_eq!(parse_compute_capability("9"), None);
 	}

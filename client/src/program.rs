@@ -46,6 +46,16 @@ pub fn job_features() -> WasmFeatures {
 	WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::EXTENDED_CONST
 }
 
+/// Bounds on what a program asks of the compiler, so that compiling one costs a worker a bounded
+/// time and memory (Cranelift's register allocation grows faster than linearly with the values
+/// live across a function). Programs past them are refused by `stratus program register` and by
+/// every worker alike.
+pub const MAX_FUNCTIONS: usize = 10_000;
+/// Locals a function may declare, its parameters included.
+pub const MAX_LOCALS: u64 = 1_024;
+/// Bytes of one function's body.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// Why a program is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProgramError {
@@ -59,6 +69,10 @@ pub enum ProgramError {
 	ForbiddenImport { module: String, name: String },
 	#[error("the module does not follow the job ABI: {0} (see docs/job-abi.md)")]
 	BadAbi(String),
+	#[error(
+		"the module is too costly to compile: {0} (see docs/job-abi.md, \"Limits and units\")"
+	)]
+	TooComplex(String),
 	#[error(
 		"it is neither a WASM module nor a CUDA job manifest (JSON): {0} (see docs/job-abi.md)"
 	)]
@@ -114,6 +128,9 @@ pub fn check_wasm(code: &[u8]) -> Result<(), ProgramError> {
 	let mut functions: Vec<u32> = Vec::new();
 	let mut memories: Vec<wasmparser::MemoryType> = Vec::new();
 	let (mut run, mut memory) = (None, None);
+	// Defined functions whose bodies are still to come (their types are the last entries of
+	// `functions`, after the imported ones).
+	let mut defined_left = 0usize;
 	let invalid = |e: wasmparser::BinaryReaderError| ProgramError::Invalid(e.to_string());
 	for payload in Parser::new(0).parse_all(code) {
 		match payload.map_err(invalid)? {
@@ -144,10 +161,40 @@ pub fn check_wasm(code: &[u8]) -> Result<(), ProgramError> {
 				}
 			},
 			Payload::FunctionSection(reader) => {
+				if reader.count() as usize > MAX_FUNCTIONS {
+					return Err(ProgramError::TooComplex(format!(
+						"it defines {} functions; at most {MAX_FUNCTIONS}",
+						reader.count()
+					)));
+				}
 				for index in reader {
 					functions.push(index.map_err(invalid)?);
 				}
 			},
+			Payload::CodeSectionEntry(body) => {
+				let size = body.range().len();
+				if size > MAX_BODY_BYTES {
+					return Err(ProgramError::TooComplex(format!(
+						"a function's body is {size} bytes; at most {MAX_BODY_BYTES}"
+					)));
+				}
+				let params = functions
+					.get(functions.len().saturating_sub(defined_left))
+					.and_then(|ty| types.get(*ty as usize))
+					.map_or(0, |(params, _)| params.len() as u64);
+				defined_left = defined_left.saturating_sub(1);
+				let mut locals = params;
+				for group in body.get_locals_reader().map_err(invalid)? {
+					let (count, _) = group.map_err(invalid)?;
+					locals = locals.saturating_add(u64::from(count));
+				}
+				if locals > MAX_LOCALS {
+					return Err(ProgramError::TooComplex(format!(
+						"a function has {locals} locals (parameters included); at most {MAX_LOCALS}"
+					)));
+				}
+			},
+			Payload::CodeSectionStart { count, .. } => defined_left = count as usize,
 			Payload::MemorySection(reader) => {
 				for ty in reader {
 					memories.push(ty.map_err(invalid)?);
@@ -251,6 +298,45 @@ mod tests {
 		let code =
 			module(&format!(r#"{ABI} (memory (export "memory") 1) (func (export "run") nop)"#));
 		assert_eq!(check_wasm(&code), Ok(()));
+	}
+
+	/// The shapes of the compile bombs tried against workers — tens of thousands of functions,
+	/// one function with thousands of locals, one huge body — are refused before anything is
+	/// compiled; programs at the bounds pass.
+	#[test]
+	fn programs_too_costly_to_compile_are_refused() {
+		let with = |funcs: &str| {
+			module(&format!(
+				r#"{ABI} (memory (export "memory") 1) (func (export "run") nop) {funcs}"#
+			))
+		};
+		let functions = |n: usize| with(&"(func nop)".repeat(n));
+		assert_eq!(check_wasm(&functions(MAX_FUNCTIONS - 1)), Ok(()));
+		assert!(matches!(
+			check_wasm(&functions(80_000)),
+			Err(ProgramError::TooComplex(why)) if why.contains("80001 functions")
+		));
+		let locals = |params: u64, locals: u64| {
+			with(&format!(
+				"(func {} {} nop)",
+				"(param i64)".repeat(params as usize),
+				"(local i64)".repeat(locals as usize)
+			))
+		};
+		assert_eq!(check_wasm(&locals(4, MAX_LOCALS - 4)), Ok(()));
+		assert!(matches!(
+			check_wasm(&locals(4, MAX_LOCALS - 3)),
+			Err(ProgramError::TooComplex(why)) if why.contains("1025 locals")
+		));
+		assert!(matches!(check_wasm(&locals(0, 5_000)), Err(ProgramError::TooComplex(_))));
+		let body = |n: usize| {
+			with(&format!("(func {})", "(drop (i64.const 0x7fffffffffffffff))".repeat(n)))
+		};
+		assert_eq!(check_wasm(&body(1_000)), Ok(()));
+		assert!(matches!(
+			check_wasm(&body(MAX_BODY_BYTES / 10)),
+			Err(ProgramError::TooComplex(why)) if why.contains("body")
+		));
 	}
 
 	#[test]

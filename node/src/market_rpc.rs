@@ -1,5 +1,7 @@
 //! `market_*` RPC methods: the market's runtime API over JSON-RPC, for dApps and the CLI.
 //! Amounts are decimal strings; accounts are SS58 strings; `at` picks a block (default: best).
+//! Every method executes the runtime, so each runs on a blocking thread (`blocking`): a slow
+//! call never stalls the server's async workers and the other connections they serve.
 
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ const INVALID_REQUIREMENTS: i32 = 2;
 #[rpc(server)]
 pub trait MarketApi {
 	/// The live replicas assigned to a provider (operator account or worker key).
-	#[method(name = "market_providerAssignments")]
+	#[method(name = "market_providerAssignments", blocking)]
 	fn provider_assignments(
 		&self,
 		provider: AccountId,
@@ -33,7 +35,7 @@ pub trait MarketApi {
 	) -> RpcResult<Vec<ReplicaView<AccountId, Balance, BlockNumber>>>;
 
 	/// A provider's offers.
-	#[method(name = "market_providerOffers")]
+	#[method(name = "market_providerOffers", blocking)]
 	fn provider_offers(
 		&self,
 		provider: AccountId,
@@ -41,7 +43,7 @@ pub trait MarketApi {
 	) -> RpcResult<Vec<OfferView<Balance, BlockNumber>>>;
 
 	/// A job's full status; `null` for an unknown (or reaped) job.
-	#[method(name = "market_jobStatus")]
+	#[method(name = "market_jobStatus", blocking)]
 	fn job_status(
 		&self,
 		job: JobId,
@@ -51,7 +53,7 @@ pub trait MarketApi {
 	/// The lowest price per unit (decimal string) of an open offer of `kind` meeting
 	/// `requirements`; `null` when none does. Requirements over their bounds (more regions or
 	/// GPU models than a job may name) are an error (code 2) that names the list.
-	#[method(name = "market_bestPrice")]
+	#[method(name = "market_bestPrice", blocking)]
 	fn best_price(
 		&self,
 		kind: JobKind,
@@ -60,7 +62,7 @@ pub trait MarketApi {
 	) -> RpcResult<Option<String>>;
 
 	/// Why a job is not (fully) matched: how many offers each requirement excludes.
-	#[method(name = "market_whyNoMatch")]
+	#[method(name = "market_whyNoMatch", blocking)]
 	fn why_no_match(&self, job: JobId, at: Option<Hash>) -> RpcResult<Option<NoMatchReport>>;
 }
 

@@ -205,6 +205,29 @@ fn block_limits_match_the_three_second_block() {
 	assert_eq!(normal, operational / 4 * 3);
 }
 
+/// The base weight leaves out what the transaction extensions are charged apart, and never
+/// charges a signed remark less than `benchmark overhead` measured it to take, nor its
+/// signature's check less than measured.
+#[test]
+fn a_signed_remark_is_charged_at_least_what_it_was_measured_to_take() {
+	use frame_support::dispatch::{DispatchClass, GetDispatchInfo};
+	use sp_runtime::traits::TransactionExtension;
+	use weights::{
+		extrinsic_weights::ExtrinsicBaseWeight, signature_weights::SignatureVerificationWeight,
+	};
+	let base = configs::RuntimeBlockWeights::get().get(DispatchClass::Normal).base_extrinsic;
+	assert_eq!(base, configs::extrinsic_base_weight());
+	assert!(base.ref_time() >= SignatureVerificationWeight::get().ref_time());
+	assert!(SignatureVerificationWeight::get().ref_time() > 0);
+	let remark = RuntimeCall::System(frame_system::Call::remark { remark: vec![0; 32] });
+	let extensions = tx_extension(0, Era::Immortal, 0).weight(&remark);
+	assert!(extensions.ref_time() > 0, "the extensions are charged their benchmarked weights");
+	let charged = base + extensions + remark.get_dispatch_info().call_weight;
+	assert!(charged.ref_time() >= ExtrinsicBaseWeight::get().ref_time());
+	// Not the measured remark again on top of its extensions (polkadot-sdk#9981).
+	assert!(base.ref_time() < ExtrinsicBaseWeight::get().ref_time());
+}
+
 #[test]
 fn chain_identity_is_stratus() {
 	assert_eq!(VERSION.spec_name, "stratus");

@@ -14,8 +14,9 @@
 // - the config names a dead endpoint before the live one: commands and daemon fail over;
 // - a requester uses the `stratus` CLI ($STRATUS_CLI) as docs/requester-guide.md says: imports a
 //   key, submits a WASM job from a manifest and follows it to settlement, downloads the verified
-//   output, asks `job why` about a job no offer can serve and cancels it; bad manifests are refused
-//   before anything is sent (the account's nonce and balance do not move).
+//   output, asks `job why` about a job no offer can serve and cancels it; bad manifests and programs
+//   the chain would refuse are refused before anything is sent (the account's nonce and balance do
+//   not move).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -183,17 +184,26 @@ async function settled(job, timeoutMs) {
   }, timeoutMs);
 }
 
-async function download(job, signer, { sign = true, boxKey } = {}) {
+/// The headers of a download request (docs/provider-guide.md): signed for this chain, this
+/// worker's endpoint and a fresh nonce.
+function downloadHeaders(job, signer, { sign = true, boxKey, genesis = api.genesisHash.toHex(), endpoint = resultsUrl } = {}) {
   const headers = {};
   if (boxKey) headers['x-stratus-box-key'] = u8aToHex(boxKey);
   if (sign) {
     const at = Date.now();
-    const text = `stratus-output:${job}:${at}${boxKey ? `:${u8aToHex(boxKey)}` : ''}`;
+    const nonce = u8aToHex(randomAsU8a(16));
+    const text = `stratus-output/2:${genesis}:${endpoint}:${job}:${at}:${nonce}${boxKey ? `:${u8aToHex(boxKey)}` : ''}`;
     const signature = signer.sign(new TextEncoder().encode(text));
     headers['x-stratus-account'] = signer.address;
     headers['x-stratus-timestamp'] = String(at);
+    headers['x-stratus-nonce'] = nonce;
     headers['x-stratus-signature'] = u8aToHex(signature);
   }
+  return headers;
+}
+
+async function download(job, signer, options = {}) {
+  const headers = options.headers ?? downloadHeaders(job, signer, options);
   return fetch(`${resultsUrl}/jobs/${job}/output`, { headers });
 }
 
@@ -282,8 +292,8 @@ describe('stratus-worker on a real node', () => {
 
   test('the requester downloads the output with a signed request; others are refused', async () => {
     const output = expectedOutput(3, data);
-    // The worker serves an output once its reveal is in a block; the settlement seen here is in
-    // that same block, so the worker may take a moment to notice (404 until then).
+    // The worker serves an output once it sees, in a finalized block, the job settled on its
+    // digest and its replica paid; the settlement seen here may not be final yet (404 until then).
     const response = await waitFor('the worker to serve the output', async () => {
       const r = await download(first, requester);
       return r.status === 404 ? undefined : r;
@@ -317,8 +327,18 @@ describe('stratus-worker on a real node', () => {
     assert.equal(other.status, 403);
     const unsigned = await download(first, requester, { sign: false });
     assert.equal(unsigned.status, 401);
+    // A request is good once, and only for this chain and this worker.
+    const once = downloadHeaders(first, requester);
+    assert.equal((await download(first, requester, { headers: once })).status, 200);
+    const replayed = await download(first, requester, { headers: once });
+    assert.equal(replayed.status, 401);
+    assert.match(await replayed.text(), /already used/);
+    const otherChain = await download(first, requester, { genesis: u8aToHex(new Uint8Array(32).fill(1)) });
+    assert.equal(otherChain.status, 401);
+    const otherWorker = await download(first, requester, { endpoint: 'http://127.0.0.1:1' });
+    assert.equal(otherWorker.status, 401);
     const metrics = await (await fetch(`${resultsUrl}/metrics`)).text();
-    assert.match(metrics, /stratus_worker_output_downloads_total\{result="served"\} 2/);
+    assert.match(metrics, /stratus_worker_output_downloads_total\{result="served"\} 3/);
     assert.match(metrics, /stratus_worker_jobs_executed_total\{outcome="ok"\} 1/);
   });
 
@@ -483,7 +503,23 @@ describe('stratus-worker on a real node', () => {
       assert.notEqual(r.status, 0, lines.join('\n'));
       assert.match(r.stderr, expected);
     }
-    assert.equal(await account(), before, 'nothing was sent for a refused manifest');
+    // `program register` refuses locally what the chain (or every worker) would refuse.
+    // A valid program (the kernel) padded past the chain's 2 MiB with a custom section.
+    const leb = (n) => { const out = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n); return out; };
+    const padding = new Uint8Array(2 * 1024 * 1024);
+    const custom = Buffer.concat([Buffer.from([0, ...leb(2 + padding.length), 1, 0x78]), padding]);
+    const tooLargeCode = Buffer.concat([fs.readFileSync(path.join(dir, 'sha256.wasm')), custom]);
+    const tooLarge = path.join(dir, 'too-large.wasm');
+    fs.writeFileSync(tooLarge, tooLargeCode);
+    r = await stratus(['program', 'register', tooLarge]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, new RegExp(`too-large\\.wasm is refused: it is ${tooLargeCode.length} bytes; the chain stores programs of at most 2097152 bytes`));
+    const junk = path.join(dir, 'junk.wasm');
+    fs.writeFileSync(junk, Buffer.from('\0asm\x01\0\0\0\x01\xff', 'latin1'));
+    r = await stratus(['program', 'register', junk]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /junk\.wasm is refused: /);
+    assert.equal(await account(), before, 'nothing was sent for a refused manifest or program');
   });
 
   test('SIGTERM stops the worker cleanly, and status reports the earnings', async () => {

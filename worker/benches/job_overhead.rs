@@ -66,6 +66,9 @@ async fn main() {
 	tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 	let url = format!("http://{addr}/input");
 	let http = reqwest::Client::new();
+	// The worker's own fetcher; this input server is on 127.0.0.1, which only a provider's
+	// `allow_private_inputs` lets it reach.
+	let fetcher = fetch::Fetcher::new(true).expect("fetcher");
 	let data_dir = std::env::temp_dir().join(format!("stratus-overhead-{}", std::process::id()));
 	let store = Store::open(&data_dir).expect("store");
 	let key = stratus_client::keypair("//Bench").expect("key");
@@ -80,16 +83,16 @@ async fn main() {
 		assert_eq!(plain.len(), INPUT_BYTES);
 
 		let t0 = Instant::now();
-		let fetched = fetch::fetch_input(
-			&http,
-			url.as_bytes(),
-			hash,
-			INPUT_BYTES as u64,
-			64 << 20,
-			Duration::from_secs(30),
-		)
-		.await
-		.expect("fetch");
+		let fetched = fetcher
+			.fetch_input(
+				url.as_bytes(),
+				hash,
+				INPUT_BYTES as u64,
+				64 << 20,
+				Duration::from_secs(30),
+			)
+			.await
+			.expect("fetch");
 		let t1 = Instant::now();
 		// The output: here the input itself (1 MiB), so the digest covers a full megabyte.
 		let digest = executor::digest(&fetched);

@@ -92,6 +92,11 @@ pub struct Worker {
 	/// Largest remote input the worker downloads, in MiB.
 	#[serde(default = "default_max_input_mib")]
 	pub max_input_mib: u32,
+	/// Whether remote inputs may come from loopback, link-local, private, CGNAT and other
+	/// special-use addresses: the provider's own machine and networks (`fetch::forbidden`).
+	/// Off unless the provider serves inputs itself on such a network.
+	#[serde(default)]
+	pub allow_private_inputs: bool,
 	/// Days an ended replica (settled, lost, declined) is kept — its record and its output, which
 	/// requesters download — before the worker forgets it. 0: kept for ever.
 	#[serde(default = "default_keep_ended_days")]
@@ -147,6 +152,17 @@ pub struct Results {
 	pub listen: SocketAddr,
 	/// The URL requesters reach it at, registered in the provider's profile; empty registers none.
 	pub public_url: String,
+	/// Where `/metrics` is served instead of on `listen` (e.g. `127.0.0.1:9617`, for a Prometheus
+	/// on this machine); unset: on `listen`.
+	#[serde(default)]
+	pub metrics_listen: Option<SocketAddr>,
+	/// Connections the result server serves at once (more wait in the backlog).
+	#[serde(default = "default_max_connections")]
+	pub max_connections: u32,
+}
+
+pub(crate) fn default_max_connections() -> u32 {
+	1024
 }
 
 impl Config {
@@ -235,6 +251,9 @@ fee_allowance = "{fee_allowance}"
 # measured (see above). Largest remote input downloaded, in MiB.
 units_per_second = {units_per_second}
 max_input_mib = {max_input_mib}
+# Remote inputs from loopback, link-local, private or CGNAT addresses (this machine and its
+# networks, e.g. a cloud metadata service): refused unless true.
+allow_private_inputs = {allow_private_inputs}
 # Days an ended job's record and output are kept for its requester to download (0: for ever).
 keep_ended_days = {keep_ended_days}
 
@@ -253,6 +272,11 @@ lifetime_blocks = {lifetime}
 # empty: none registered).
 listen = "{listen}"
 public_url = {public_url:?}
+# Connections served at once; each also has 10 s to send its request's headers, and each client
+# address may make 20 requests a second.
+max_connections = {max_connections}
+# Serve /metrics apart from the public listener, e.g. to localhost only:
+# metrics_listen = "127.0.0.1:9617"
 "#,
 			keys = self.keys.file,
 			data_dir = self.worker.data_dir,
@@ -263,6 +287,7 @@ public_url = {public_url:?}
 			fee_allowance = self.worker.fee_allowance,
 			units_per_second = self.worker.units_per_second,
 			max_input_mib = self.worker.max_input_mib,
+			allow_private_inputs = self.worker.allow_private_inputs,
 			keep_ended_days = self.worker.keep_ended_days,
 			cpu_slots = self.offers.cpu_slots,
 			cpu_price = self.offers.cpu_price,
@@ -271,6 +296,7 @@ public_url = {public_url:?}
 			lifetime = self.offers.lifetime_blocks,
 			listen = self.results.listen,
 			public_url = self.results.public_url,
+			max_connections = self.results.max_connections,
 		)
 	}
 }
@@ -361,6 +387,7 @@ mod tests {
 				fee_allowance: default_fee_allowance(),
 				units_per_second: default_units_per_second(),
 				max_input_mib: default_max_input_mib(),
+				allow_private_inputs: false,
 				keep_ended_days: default_keep_ended_days(),
 			},
 			offers: Offers {
@@ -373,6 +400,8 @@ mod tests {
 			results: Results {
 				listen: "127.0.0.1:8620".parse().unwrap(),
 				public_url: "http://127.0.0.1:8620".into(),
+				metrics_listen: None,
+				max_connections: default_max_connections(),
 			},
 		}
 	}

@@ -85,7 +85,7 @@ pub struct Daemon {
 	wasm: Arc<WasmExecutor>,
 	/// CUDA ordinals of each GPU class of the profile (`ResourceClass::Gpu(i)` → `gpus[i]`).
 	gpus: Vec<Vec<u32>>,
-	http: reqwest::Client,
+	fetcher: fetch::Fetcher,
 	/// The follower's current connection (None while reconnecting).
 	conn: watch::Receiver<Option<Connection>>,
 	/// Replicas whose job task is running.
@@ -140,18 +140,49 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 		..WasmConfig::default()
 	})
 	.map_err(DaemonError::Executor)?;
-	let http = reqwest::Client::builder()
-		.connect_timeout(Duration::from_secs(10))
-		.build()
+	let fetcher = fetch::Fetcher::new(config.worker.allow_private_inputs)
 		.map_err(|e| DaemonError::Http(e.to_string()))?;
+	let server_state =
+		ServerState::new(store.clone(), metrics.clone(), config.results.public_url.clone());
+	// Download requests are bound to the chain: its genesis, once connected.
+	{
+		let genesis = server_state.genesis.clone();
+		let mut chain = conn_rx.clone();
+		tracker.spawn(async move {
+			loop {
+				let known = chain.borrow_and_update().as_ref().map(|c| c.client.genesis_hash().0);
+				if let Some(hash) = known {
+					let _ = genesis.set(hash);
+					return;
+				}
+				if chain.changed().await.is_err() {
+					return;
+				}
+			}
+		});
+	}
+	let bounds = server::Bounds {
+		max_connections: config.results.max_connections.max(1) as usize,
+		..server::Bounds::default()
+	};
+	// Idle connections each hold a file descriptor: room for the connection limit and the rest.
+	crate::host::raise_open_files_limit(u64::from(config.results.max_connections) + 1024);
 	let results_addr = server::serve(
 		config.results.listen,
-		ServerState { store: store.clone(), metrics: metrics.clone() },
+		server_state.clone(),
+		bounds,
+		config.results.metrics_listen.is_some(),
 		cancel.clone(),
 		&tracker,
 	)
 	.await
 	.map_err(|source| DaemonError::Listen { addr: config.results.listen, source })?;
+	if let Some(listen) = config.results.metrics_listen {
+		let bound = server::serve_metrics(listen, server_state, cancel.clone(), &tracker)
+			.await
+			.map_err(|source| DaemonError::Listen { addr: listen, source })?;
+		tracing::info!("metrics on http://{bound}/metrics");
+	}
 	tracing::info!(
 		"worker key {}; {} replicas in the job store; results on http://{results_addr}",
 		stratus_client::ss58(&worker),
@@ -168,7 +199,7 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 			.into_iter()
 			.map(|(_, ordinals)| ordinals)
 			.collect(),
-		http,
+		fetcher,
 		conn: conn_rx,
 		running: Mutex::new(HashSet::new()),
 		sent: Mutex::new(HashMap::new()),
@@ -279,9 +310,12 @@ impl Daemon {
 			if let Err(e) = self.on_block(&at).await {
 				match e {
 					BlockError::Chain(e) => return e.to_string(),
+					// A full disk or a failing write is not the end of the worker: nothing was
+					// sent that the store does not hold (results are stored before their commit
+					// leaves), and the block is processed again after the reconnect's backoff,
+					// when the store may be writable again.
 					BlockError::Store(e) => {
-						tracing::error!("{e}: stopping (the job store must be writable)");
-						self.cancel.cancel();
+						tracing::error!("{e}: will retry this block");
 						return e.to_string();
 					},
 				}
@@ -403,7 +437,17 @@ impl Daemon {
 			(Some(_), _) => return Ok(()), // not yet visible as ended
 			(None, _) => (Stage::Finished, "the job record was reaped".into()),
 		};
-		tracing::info!(job = key.0, replica = key.1, "ended: {note}");
+		// The output is the requester's once the chain paid for it: settled on this record's
+		// digest, this replica paid. A job cancelled, disputed or expired pays nothing and
+		// gets nothing.
+		let paid = match (&job, mine) {
+			(Some(j), Some(replica)) => paid_for(&j.phase, replica.paid, record.digest),
+			_ => false,
+		};
+		tracing::info!(job = key.0, replica = key.1, paid, "ended: {note}");
+		if paid {
+			self.store.mark_paid(key)?;
+		}
 		self.store.advance(key, stage, Some(note))?;
 		*crate::lock(&self.freed) = true;
 		Ok(())
@@ -488,25 +532,28 @@ impl Daemon {
 			.ok_or("the program is not on chain")?;
 		let input = Chain::input(&at, key.0).await.map_err(|e| e.to_string())?.ok_or("no input")?;
 		let started = Instant::now();
-		let input = match input {
-			JobInput::Inline(bytes) => Ok(bytes.0),
-			JobInput::Remote { url, hash, size } => {
-				let max = mib(self.config.worker.max_input_mib);
-				fetch::fetch_input(&self.http, &url.0, hash.0, size, max, Duration::from_secs(60))
-					.await
-					.map_err(|e| ExecError::BadInput(e.to_string()))
-			},
-		};
-		// The wall-clock cap: what is left until the commit deadline, less the margin.
+		// The wall-clock cap of fetching and running: what is left until the commit deadline,
+		// less the margin.
 		let blocks_left = commit_by
 			.unwrap_or(now.saturating_add(10))
 			.saturating_sub(now)
 			.saturating_sub(COMMIT_MARGIN_BLOCKS)
 			.max(1);
+		let time_left = Duration::from_secs(u64::from(blocks_left) * BLOCK_SECONDS);
+		let input = match input {
+			JobInput::Inline(bytes) => Ok(bytes.0),
+			JobInput::Remote { url, hash, size } => {
+				let max = mib(self.config.worker.max_input_mib);
+				self.fetcher
+					.fetch_input(&url.0, hash.0, size, max, time_left)
+					.await
+					.map_err(|e| ExecError::BadInput(e.to_string()))
+			},
+		};
 		let limits = Limits {
 			max_units: record.max_units,
 			max_memory_bytes: mib(self.config.worker.memory_mib),
-			max_wall: Duration::from_secs(u64::from(blocks_left) * BLOCK_SECONDS),
+			max_wall: time_left.saturating_sub(started.elapsed()).max(Duration::from_secs(1)),
 			max_output_bytes: u64::from(record.max_output_bytes),
 		};
 		let exec_started = Instant::now();
@@ -648,8 +695,8 @@ impl Daemon {
 		if let Some(stage) = stage {
 			tracing::info!(job = key.0, replica = key.1, "{} included", tx.name());
 			if let Err(e) = self.store.advance(key, stage, None) {
-				tracing::error!("{e}");
-				self.cancel.cancel();
+				// The next block's reconciliation moves the record on from the chain's view.
+				tracing::error!("{e}: the next block will record it");
 			}
 		}
 	}
@@ -734,6 +781,13 @@ fn kind_name(kind: &JobKind) -> &'static str {
 	}
 }
 
+/// Whether a replica whose job ended in `phase`, paid `paid`, was paid for the output whose
+/// digest the record holds: the job settled on that digest, and the replica earned something.
+fn paid_for(phase: &JobPhase<u32>, paid: u128, digest: Option<[u8; 32]>) -> bool {
+	let settled_on_it = matches!(phase, JobPhase::Settled { digest: d } if Some(d.0) == digest);
+	settled_on_it && paid > 0
+}
+
 fn phase_note(phase: &JobPhase<u32>) -> String {
 	match phase {
 		JobPhase::Settled { digest } => format!("settled with digest 0x{}", hex::encode(digest.0)),
@@ -774,5 +828,27 @@ impl Decline {
 			Decline::Busy => "busy",
 			Decline::TooSlow { .. } => "too_slow",
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use stratus_client::subxt::utils::H256;
+
+	/// The output is the requester's only when the job settled on this record's digest and the
+	/// replica was paid; a dispute, cancel or expiry, another canonical digest, or no pay: never.
+	#[test]
+	fn an_output_is_paid_for_only_when_settled_on_its_digest_and_paid() {
+		let mine = Some([5; 32]);
+		let settled = |d: [u8; 32]| JobPhase::Settled { digest: H256(d) };
+		assert!(paid_for(&settled([5; 32]), 10, mine));
+		assert!(!paid_for(&settled([6; 32]), 10, mine), "settled on another digest");
+		assert!(!paid_for(&settled([5; 32]), 0, mine), "not paid");
+		assert!(!paid_for(&settled([5; 32]), 10, None), "no digest of its own");
+		for phase in [JobPhase::Disputed, JobPhase::Cancelled, JobPhase::Expired, JobPhase::Open] {
+			assert!(!paid_for(&phase, 10, mine), "{phase:?}");
+		}
+		assert!(!paid_for(&JobPhase::Revealing { until: 9 }, 10, mine));
 	}
 }

@@ -76,6 +76,25 @@ pub fn detect_and_measure() -> HostInfo {
 	HostInfo { wasm_units_per_second: rate.ok(), ..detect() }
 }
 
+/// Raises this process's soft limit of open files to at least `wanted` (as far as the hard limit
+/// allows), so that idle connections to the result server cannot starve the worker of file
+/// descriptors. Returns the soft limit in force afterwards (`None`: it could not be read).
+pub fn raise_open_files_limit(wanted: u64) -> Option<u64> {
+	use nix::sys::resource::{getrlimit, setrlimit, Resource};
+	let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+	let target = wanted.min(hard);
+	if soft >= target {
+		return Some(soft);
+	}
+	match setrlimit(Resource::RLIMIT_NOFILE, target, hard) {
+		Ok(()) => Some(target),
+		Err(e) => {
+			tracing::warn!("cannot raise the open-files limit from {soft} to {target}: {e}");
+			Some(soft)
+		},
+	}
+}
+
 /// Logical CPU cores available to this process (at least 1).
 pub fn cpu_cores() -> u32 {
 	std::thread::available_parallelism().ok().and_then(|n| u32::try_from(n.get()).ok()).unwrap_or(1)

@@ -117,6 +117,7 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 				.wasm_units_per_second
 				.map_or_else(config::default_units_per_second, config::units_per_second_from),
 			max_input_mib: config::default_max_input_mib(),
+			allow_private_inputs: false,
 			keep_ended_days: config::default_keep_ended_days(),
 		},
 		offers: config::Offers {
@@ -129,6 +130,8 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 		results: config::Results {
 			listen: std::net::SocketAddr::from(([0, 0, 0, 0], 8620)),
 			public_url: String::new(),
+			metrics_listen: None,
+			max_connections: config::default_max_connections(),
 		},
 	};
 	let text = config.template(&describe(host));

@@ -1,30 +1,49 @@
 //! The result server: a job's output, to its requester only; Prometheus metrics; health.
 //!
-//! - `GET /jobs/<job>/output`: the output bytes, once this worker has revealed its result, to a
-//!   request signed by the job's requester ([`crate::auth`]). The response carries
+//! - `GET /jobs/<job>/output`: the output bytes, once the chain has settled the job on this
+//!   worker's digest and paid this worker's replica (`Record::paid`; never after a cancel, a
+//!   dispute or an expiry, nor between reveal and settlement), to a request signed by the job's
+//!   requester ([`crate::auth`]). The response carries
 //!   `x-stratus-digest: 0x…` (the blake2-256 the worker revealed; the requester compares it with the
 //!   job's canonical digest on chain). With `x-stratus-box-key` the body is encrypted to that key
 //!   ([`crate::seal`]) and `x-stratus-encryption` names the scheme. 401 for a missing, malformed, stale or bad signature, 403 for
-//!   a valid signature by another account, 404 when this worker has no revealed output for the job.
-//! - `GET /metrics`: Prometheus text format.
+//!   a valid signature by another account, 404 when this worker has no paid output for the job.
+//! - `GET /metrics`: Prometheus text format (on a listener of its own, e.g. localhost, when the
+//!   config names `metrics_listen`).
 //! - `GET /health`: `{"finalized_block": …, "running": …}`.
+//!
+//! Strangers on the network reach it too, so it is bounded ([`Bounds`]): a connection has 10 s to
+//! send each request's headers (idle kept-alive connections are closed as well), a handler 60 s to
+//! answer, 1024 connections are served at once (more wait in the backlog), each client address
+//! may make 20 requests a second (bursts of 40; 429 beyond), request heads are at most 16 KiB and
+//! bodies empty. A failed `accept` (out of file descriptors) is logged and retried.
 
-use std::{net::SocketAddr, time::SystemTime};
+use std::{
+	collections::HashMap,
+	net::{IpAddr, SocketAddr},
+	num::NonZeroU32,
+	sync::{Arc, Mutex, OnceLock},
+	time::{Duration, SystemTime},
+};
 
 use axum::{
-	extract::{Path, State},
+	extract::{ConnectInfo, Path, State},
 	http::{HeaderMap, HeaderValue, StatusCode},
 	response::{IntoResponse, Response},
 	routing::get,
 	Router,
 };
-use tokio_util::sync::CancellationToken;
+use governor::Quota;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::Semaphore;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
 
 use crate::{
 	auth::{self, AuthError},
 	metrics::Metrics,
 	seal,
-	store::{Stage, Store},
+	store::Store,
 };
 
 /// What the handlers share.
@@ -32,34 +51,226 @@ use crate::{
 pub struct ServerState {
 	pub store: Store,
 	pub metrics: Metrics,
+	/// The chain's genesis hash, once the worker has connected: download requests are bound to
+	/// it ([`auth`]).
+	pub genesis: Arc<OnceLock<[u8; 32]>>,
+	/// This server's endpoint as registered on chain (`[results] public_url`): download
+	/// requests are bound to it.
+	pub endpoint: String,
+	/// The nonces of the requests served within the clock's skew.
+	pub seen: Arc<Mutex<Seen>>,
 }
 
-/// The router.
-pub fn router(state: ServerState) -> Router {
-	Router::new()
-		.route("/jobs/{job}/output", get(output))
-		.route("/metrics", get(metrics))
-		.route("/health", get(health))
-		.with_state(state)
+impl ServerState {
+	/// The state of a server at `endpoint` (genesis set once known).
+	pub fn new(store: Store, metrics: Metrics, endpoint: String) -> Self {
+		Self {
+			store,
+			metrics,
+			genesis: Arc::new(OnceLock::new()),
+			endpoint,
+			seen: Arc::new(Mutex::new(Seen::default())),
+		}
+	}
 }
 
-/// Binds `listen` and serves until `cancel` fires. Returns the bound address (for port 0).
+/// The nonces of download requests served within [`auth::MAX_SKEW_MS`] (older ones are refused
+/// as stale anyway): a request is good once. Bounded: nonces are recorded only for requests
+/// whose signature verified, by a paid job's requester.
+#[derive(Default)]
+pub struct Seen {
+	nonces: HashMap<([u8; 32], [u8; 16]), u64>,
+}
+
+/// The most nonces kept; past it (after dropping the expired), requests wait (503).
+const MAX_SEEN: usize = 100_000;
+
+impl Seen {
+	/// Whether `request`'s nonce was used before.
+	fn contains(&self, request: &auth::Request) -> bool {
+		self.nonces.contains_key(&(request.account, request.nonce))
+	}
+
+	/// Records `request`'s nonce; refuses a second use.
+	fn first_use(
+		&mut self,
+		request: &auth::Request,
+		now_ms: u64,
+	) -> Result<(), (StatusCode, String)> {
+		if self.nonces.len() >= MAX_SEEN {
+			let window = auth::MAX_SKEW_MS.saturating_mul(2);
+			self.nonces.retain(|_, at| at.saturating_add(window) > now_ms);
+		}
+		if self.nonces.len() >= MAX_SEEN {
+			return Err((
+				StatusCode::SERVICE_UNAVAILABLE,
+				"too many downloads; try again later\n".into(),
+			));
+		}
+		match self.nonces.entry((request.account, request.nonce)) {
+			std::collections::hash_map::Entry::Occupied(_) => {
+				Err((StatusCode::UNAUTHORIZED, format!("{}\n", AuthError::Replayed)))
+			},
+			std::collections::hash_map::Entry::Vacant(entry) => {
+				entry.insert(request.timestamp_ms);
+				Ok(())
+			},
+		}
+	}
+}
+
+/// How the result server bounds its clients: a requester's download must get through while
+/// strangers hold connections open, send headers slowly or repeat requests.
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+	/// Connections served at once; beyond that, new ones wait in the kernel's backlog.
+	pub max_connections: usize,
+	/// Time a connection has to send a request's headers (also the idle limit between requests
+	/// of a kept-alive connection).
+	pub header_read_timeout: Duration,
+	/// Time a handler has to produce its response.
+	pub request_timeout: Duration,
+	/// Requests each client address may make per second, and in a burst.
+	pub per_client_per_second: u32,
+	pub per_client_burst: u32,
+	/// Bytes of request head (line and headers) a connection may send.
+	pub max_head_bytes: usize,
+}
+
+impl Default for Bounds {
+	fn default() -> Self {
+		Self {
+			max_connections: 1024,
+			header_read_timeout: Duration::from_secs(10),
+			request_timeout: Duration::from_secs(60),
+			per_client_per_second: 20,
+			per_client_burst: 40,
+			max_head_bytes: 16 * 1024,
+		}
+	}
+}
+
+/// Requests per client address ([`Bounds::per_client_per_second`]).
+type Limiter = governor::DefaultKeyedRateLimiter<IpAddr>;
+
+/// The router: downloads and health, plus `/metrics` when `with_metrics` (else it is served on
+/// a listener of its own, [`serve_metrics`]).
+pub fn router(state: ServerState, with_metrics: bool) -> Router {
+	let router =
+		Router::new().route("/jobs/{job}/output", get(output)).route("/health", get(health));
+	let router = if with_metrics { router.route("/metrics", get(metrics)) } else { router };
+	router.with_state(state)
+}
+
+/// Binds `listen` and serves the result server (with `/metrics` unless `metrics_apart`) within
+/// `bounds` until `cancel` fires. Returns the bound address (for port 0).
 pub async fn serve(
 	listen: SocketAddr,
 	state: ServerState,
+	bounds: Bounds,
+	metrics_apart: bool,
 	cancel: CancellationToken,
-	tracker: &tokio_util::task::TaskTracker,
+	tracker: &TaskTracker,
+) -> std::io::Result<SocketAddr> {
+	let app = router(state, !metrics_apart);
+	serve_router(listen, app, bounds, cancel, tracker).await
+}
+
+/// Binds `listen` (e.g. `127.0.0.1:9617`) and serves `/metrics` alone there.
+pub async fn serve_metrics(
+	listen: SocketAddr,
+	state: ServerState,
+	cancel: CancellationToken,
+	tracker: &TaskTracker,
+) -> std::io::Result<SocketAddr> {
+	let app = Router::new().route("/metrics", get(metrics)).with_state(state);
+	serve_router(listen, app, Bounds::default(), cancel, tracker).await
+}
+
+async fn serve_router(
+	listen: SocketAddr,
+	app: Router,
+	bounds: Bounds,
+	cancel: CancellationToken,
+	tracker: &TaskTracker,
 ) -> std::io::Result<SocketAddr> {
 	let listener = tokio::net::TcpListener::bind(listen).await?;
 	let bound = listener.local_addr()?;
-	let app = router(state);
+	let per_second = NonZeroU32::new(bounds.per_client_per_second).unwrap_or(NonZeroU32::MIN);
+	let burst = NonZeroU32::new(bounds.per_client_burst).unwrap_or(per_second);
+	let limiter: Arc<Limiter> =
+		Arc::new(governor::RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)));
+	let app = app
+		.layer(axum::middleware::from_fn_with_state(limiter.clone(), rate_limit))
+		.layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, bounds.request_timeout))
+		.layer(RequestBodyLimitLayer::new(0));
+	let connections = Arc::new(Semaphore::new(bounds.max_connections.max(1)));
+	let spawner = tracker.clone();
 	tracker.spawn(async move {
-		let shutdown = async move { cancel.cancelled().await };
-		if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-			tracing::error!("result server stopped: {e}");
+		loop {
+			let permit = tokio::select! {
+				_ = cancel.cancelled() => break,
+				permit = connections.clone().acquire_owned() => match permit {
+					Ok(permit) => permit,
+					Err(_) => break,
+				},
+			};
+			let (stream, peer) = tokio::select! {
+				_ = cancel.cancelled() => break,
+				accepted = listener.accept() => match accepted {
+					Ok(accepted) => accepted,
+					Err(e) => {
+						// Out of file descriptors (EMFILE, ENFILE) or a connection reset before
+						// it was accepted: the listener is fine; wait a moment and go on.
+						tracing::warn!("result server: accepting a connection failed: {e}");
+						tokio::time::sleep(Duration::from_millis(100)).await;
+						continue;
+					},
+				},
+			};
+			limiter.retain_recent();
+			let service = tower::ServiceExt::map_request(
+				app.clone(),
+				move |mut request: axum::http::Request<hyper::body::Incoming>| {
+					request.extensions_mut().insert(ConnectInfo(peer));
+					request
+				},
+			);
+			let service = hyper_util::service::TowerToHyperService::new(service);
+			let cancel = cancel.clone();
+			spawner.spawn(async move {
+				let _permit = permit;
+				let connection = hyper::server::conn::http1::Builder::new()
+					.timer(TokioTimer::new())
+					.header_read_timeout(bounds.header_read_timeout)
+					.max_buf_size(bounds.max_head_bytes.max(8192))
+					.serve_connection(TokioIo::new(stream), service);
+				tokio::pin!(connection);
+				tokio::select! {
+					_ = connection.as_mut() => {},
+					_ = cancel.cancelled() => {
+						connection.as_mut().graceful_shutdown();
+						let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+					},
+				}
+			});
 		}
 	});
 	Ok(bound)
+}
+
+/// 429 for a client address over its rate ([`Bounds::per_client_per_second`]).
+async fn rate_limit(
+	State(limiter): State<Arc<Limiter>>,
+	ConnectInfo(peer): ConnectInfo<SocketAddr>,
+	request: axum::extract::Request,
+	next: axum::middleware::Next,
+) -> Response {
+	if limiter.check_key(&peer.ip()).is_err() {
+		return (StatusCode::TOO_MANY_REQUESTS, "too many requests from this address; slow down\n")
+			.into_response();
+	}
+	next.run(request).await
 }
 
 fn now_ms() -> u64 {
@@ -75,25 +286,40 @@ async fn output(
 		state.metrics.downloads.with_label_values(&["refused"]).inc();
 		(status, why).into_response()
 	};
-	let signed =
-		match auth::verify(job, now_ms(), |name| headers.get(name).and_then(|v| v.to_str().ok())) {
-			Ok(signed) => signed,
+	// What costs nothing first: the headers and the clock, the chain, the record, the account;
+	// the signature last.
+	let request =
+		match auth::parse(now_ms(), |name| headers.get(name).and_then(|v| v.to_str().ok())) {
+			Ok(request) => request,
 			Err(e) => return refuse(StatusCode::UNAUTHORIZED, format!("{e}\n")),
 		};
+	let Some(genesis) = state.genesis.get().copied() else {
+		return (StatusCode::SERVICE_UNAVAILABLE, "the worker is not connected to the chain yet\n")
+			.into_response();
+	};
 	let records = state.store.of_job(job);
-	let Some(record) = records
-		.iter()
-		.find(|r| r.digest.is_some() && matches!(r.stage, Stage::Revealed | Stage::Finished))
-	else {
+	let Some(record) = records.iter().find(|r| r.digest.is_some() && r.paid) else {
 		state.metrics.downloads.with_label_values(&["missing"]).inc();
 		return (
 			StatusCode::NOT_FOUND,
-			format!("this worker has no revealed output for job {job}\n"),
+			format!(
+				"this worker has no paid output for job {job}: an output is served once the chain \
+				 has settled the job on it and paid for it\n"
+			),
 		)
 			.into_response();
 	};
-	if record.requester != signed.account {
+	if record.requester != request.account {
 		return refuse(StatusCode::FORBIDDEN, format!("{}\n", AuthError::NotRequester));
+	}
+	if crate::lock(&state.seen).contains(&request) {
+		return refuse(StatusCode::UNAUTHORIZED, format!("{}\n", AuthError::Replayed));
+	}
+	if let Err(e) = request.verify(&genesis, &state.endpoint, job) {
+		return refuse(StatusCode::UNAUTHORIZED, format!("{e}\n"));
+	}
+	if let Err((status, why)) = crate::lock(&state.seen).first_use(&request, now_ms()) {
+		return refuse(status, why);
 	}
 	let key = (record.job, record.replica);
 	match state.store.output(key) {
@@ -104,7 +330,7 @@ async fn output(
 			if let Ok(value) = HeaderValue::from_str(&digest) {
 				headers.insert("x-stratus-digest", value);
 			}
-			let body = match signed.box_key {
+			let body = match request.box_key {
 				None => bytes,
 				Some(key) => match seal::seal(&bytes, key) {
 					Some(sealed) => {
@@ -141,4 +367,119 @@ async fn health(State(state): State<ServerState>) -> Response {
 		"running": state.metrics.running.get(),
 	});
 	([("content-type", "application/json")], body.to_string()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::unwrap_used, clippy::expect_used)]
+	use super::*;
+	use crate::store::{Record, Stage};
+	use axum::body::Body;
+	use sp_core::Pair;
+	use tower::ServiceExt;
+
+	const GENESIS: [u8; 32] = [4; 32];
+	const ENDPOINT: &str = "http://127.0.0.1:8620";
+
+	fn signed_headers(pair: &sp_core::sr25519::Pair, job: u64) -> Vec<(&'static str, String)> {
+		auth::signed_headers(&GENESIS, ENDPOINT, job, now_ms(), None, &pair.public().0, |m| {
+			pair.sign(m).0
+		})
+	}
+
+	fn request(headers: &[(&'static str, String)], job: u64) -> axum::http::Request<Body> {
+		let mut request = axum::http::Request::get(format!("/jobs/{job}/output"));
+		for (name, value) in headers {
+			request = request.header(*name, value);
+		}
+		request.body(Body::empty()).unwrap()
+	}
+
+	fn signed_get(pair: &sp_core::sr25519::Pair, job: u64) -> axum::http::Request<Body> {
+		request(&signed_headers(pair, job), job)
+	}
+
+	fn server_state(store: Store) -> ServerState {
+		let state = ServerState::new(store, Metrics::new(), ENDPOINT.into());
+		state.genesis.set(GENESIS).unwrap();
+		state
+	}
+
+	async fn get(state: &ServerState, request: axum::http::Request<Body>) -> (StatusCode, Vec<u8>) {
+		let response = router(state.clone(), true).oneshot(request).await.unwrap();
+		let status = response.status();
+		let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+		(status, body.to_vec())
+	}
+
+	/// A replica of `requester`'s job with its result `output` stored, not yet paid.
+	fn computed(store: &Store, key: (u64, u8), requester: &sp_core::sr25519::Pair, output: &[u8]) {
+		let record = Record {
+			job: key.0,
+			replica: key.1,
+			requester: requester.public().0,
+			stage: Stage::Running,
+			..Record::default()
+		};
+		store.put(record).unwrap();
+		store.store_result(key, output, crate::executor::digest(output), 1, None).unwrap();
+	}
+
+	/// Computed, committed, revealed, or ended without pay (cancelled, disputed, expired): the
+	/// requester gets nothing. Settled on this digest and paid: the output, to the requester only.
+	#[tokio::test]
+	async fn an_output_is_served_only_once_the_chain_paid_for_it() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		let requester = sp_core::sr25519::Pair::from_seed(&[1; 32]);
+		let stranger = sp_core::sr25519::Pair::from_seed(&[2; 32]);
+		let key = (9, 0);
+		computed(&store, key, &requester, b"the result");
+		let state = server_state(store.clone());
+		for stage in [Stage::Computed, Stage::Committed, Stage::Revealed, Stage::Finished] {
+			store.advance(key, stage, Some("not paid".into())).unwrap();
+			let (status, body) = get(&state, signed_get(&requester, 9)).await;
+			assert_eq!(status, StatusCode::NOT_FOUND, "{stage:?}");
+			assert!(String::from_utf8_lossy(&body).contains("no paid output for job 9"));
+		}
+		store.mark_paid(key).unwrap();
+		let (status, body) = get(&state, signed_get(&requester, 9)).await;
+		assert_eq!((status, body.as_slice()), (StatusCode::OK, &b"the result"[..]));
+		assert_eq!(get(&state, signed_get(&stranger, 9)).await.0, StatusCode::FORBIDDEN);
+		// Paid is on disk: a restarted worker still serves it.
+		let reopened = server_state(Store::open(dir.path()).unwrap());
+		assert_eq!(get(&reopened, signed_get(&requester, 9)).await.0, StatusCode::OK);
+	}
+
+	/// A request is good once: the same headers again are refused, and so is a request signed
+	/// for another chain or another worker's endpoint; a fresh one is served.
+	#[tokio::test]
+	async fn replayed_and_misdirected_requests_are_refused() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		let requester = sp_core::sr25519::Pair::from_seed(&[1; 32]);
+		computed(&store, (3, 1), &requester, b"out");
+		store.mark_paid((3, 1)).unwrap();
+		let state = server_state(store);
+		let headers = signed_headers(&requester, 3);
+		assert_eq!(get(&state, request(&headers, 3)).await.0, StatusCode::OK);
+		let (status, body) = get(&state, request(&headers, 3)).await;
+		assert_eq!(status, StatusCode::UNAUTHORIZED);
+		assert!(String::from_utf8_lossy(&body).contains("already used"));
+		let elsewhere = |genesis: [u8; 32], endpoint: &str| {
+			auth::signed_headers(
+				&genesis,
+				endpoint,
+				3,
+				now_ms(),
+				None,
+				&requester.public().0,
+				|m| requester.sign(m).0,
+			)
+		};
+		for headers in [elsewhere([5; 32], ENDPOINT), elsewhere(GENESIS, "http://10.0.0.9:8620")] {
+			assert_eq!(get(&state, request(&headers, 3)).await.0, StatusCode::UNAUTHORIZED);
+		}
+		assert_eq!(get(&state, signed_get(&requester, 3)).await.0, StatusCode::OK);
+	}
 }

@@ -1,8 +1,8 @@
 //! The crash-safe job store: one record per replica the worker took on, and its output.
 //!
 //! Every step that the chain must never see twice is written here *before* it is submitted: the
-//! commit salt, digest, units and the output are on disk (written to a temporary file, `fsync`ed,
-//! renamed, directory `fsync`ed) before the commit transaction leaves the worker. A worker killed at
+//! commit salt, digest, units and the output are on disk (written to a temporary file of its own,
+//! `fsync`ed, renamed, directory `fsync`ed) before the commit transaction leaves the worker. A worker killed at
 //! any point and started again reads the records back and carries on from the chain's view of each
 //! replica: it re-runs work it had not finished (resuming from the job's checkpoint), commits what
 //! it computed with the *same* salt, reveals what it committed, and never computes a second result
@@ -14,7 +14,12 @@
 //! jobs/<job>-<replica>.json         the record (JSON, human readable)
 //! outputs/<job>-<replica>.bin       the output bytes served to the requester
 //! checkpoints/<job>-<replica>.ckpt  the WASM job's last checkpoint (executor::wasm::Checkpoint)
+//! <dir>/.<name>.<random>.partial     a write in progress (`tempfile`); removed on open
 //! ```
+//!
+//! Each record has one writer at a time: every change of a record (a stage, a note, a result, its
+//! removal) reads and writes it under the record's own lock, so two tasks (the reconciler, the
+//! submitter, a job) that change the same record at once cannot undo each other's change.
 
 use std::{
 	collections::BTreeMap,
@@ -98,6 +103,10 @@ pub struct Record {
 	/// retention ([`Store::prune`]). Set by the store.
 	#[serde(default)]
 	pub ended_at: Option<u64>,
+	/// The chain settled the job with this record's digest as the canonical one and paid this
+	/// replica: the only case in which the result server hands the output out.
+	#[serde(default)]
+	pub paid: bool,
 }
 
 impl Record {
@@ -119,16 +128,23 @@ impl Record {
 		Some(commitment.0)
 	}
 
-	/// Whether the worker still has something to do for it.
+	/// Whether the worker still has something to do for it: run it, commit, reveal, or — once
+	/// revealed — see how the job ends (settled on its digest and paid, the output then served;
+	/// the chain still counts the replica against its offer's slots until then).
 	pub fn is_live(&self) -> bool {
 		matches!(
 			self.stage,
-			Stage::Acknowledging | Stage::Running | Stage::Computed | Stage::Committed
+			Stage::Acknowledging
+				| Stage::Running
+				| Stage::Computed
+				| Stage::Committed
+				| Stage::Revealed
 		)
 	}
 }
 
-/// Errors of the job store: the disk. Fatal for the worker (it cannot promise crash safety).
+/// Errors of the job store: the disk. Not fatal for the worker: what failed is retried at the next
+/// block, and nothing the store does not hold is ever sent to the chain.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
 	#[error("job store {path}: {source}")]
@@ -142,6 +158,8 @@ pub enum StoreError {
 pub struct Store {
 	root: PathBuf,
 	records: Arc<Mutex<BTreeMap<ReplicaKey, Record>>>,
+	/// Each record's writer lock (see the module's documentation).
+	writers: Arc<Mutex<BTreeMap<ReplicaKey, Arc<Mutex<()>>>>>,
 }
 
 /// Seconds since the Unix epoch (0 on a clock set before it).
@@ -153,17 +171,47 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 	move |source| StoreError::Io { path: path.to_owned(), source }
 }
 
-/// Writes `bytes` to `path` durably: temporary file, fsync, rename, fsync of the directory.
+/// Writes `bytes` to `path` durably: see [`write_durably_with`].
 pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+	write_durably_with(path, |file| file.write_all(bytes))
+}
+
+/// The suffix of a write in progress.
+const PARTIAL: &str = "partial";
+
+/// Writes `path` durably with `write`: into a temporary file of its own next to it (`tempfile`:
+/// a unique name, so concurrent writes of one path never share one), `fsync`ed, renamed over
+/// `path`, and the directory `fsync`ed. A crash leaves either the old file or the new one, and
+/// at most a `*.partial` file that [`Store::open`] removes.
+pub fn write_durably_with(
+	path: &Path,
+	write: impl FnOnce(&mut fs::File) -> io::Result<()>,
+) -> Result<(), StoreError> {
 	let dir = path.parent().unwrap_or(Path::new("."));
-	let tmp = path.with_extension("tmp");
-	{
-		let mut file = fs::File::create(&tmp).map_err(io_err(&tmp))?;
-		file.write_all(bytes).map_err(io_err(&tmp))?;
-		file.sync_all().map_err(io_err(&tmp))?;
-	}
-	fs::rename(&tmp, path).map_err(io_err(path))?;
+	let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+	let mut tmp = tempfile::Builder::new()
+		.prefix(&format!(".{name}."))
+		.suffix(&format!(".{PARTIAL}"))
+		.tempfile_in(dir)
+		.map_err(io_err(dir))?;
+	let tmp_path = tmp.path().to_owned();
+	write(tmp.as_file_mut()).map_err(io_err(&tmp_path))?;
+	tmp.as_file().sync_all().map_err(io_err(&tmp_path))?;
+	tmp.persist(path).map_err(|e| StoreError::Io { path: path.to_owned(), source: e.error })?;
 	fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+	Ok(())
+}
+
+/// Removes the writes a crash left unfinished in `dir` (`*.partial`, and the `*.tmp` of earlier
+/// versions).
+fn remove_partial_writes(dir: &Path) -> Result<(), StoreError> {
+	for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+		let path = entry.map_err(io_err(dir))?.path();
+		if path.extension().is_some_and(|e| e == PARTIAL || e == "tmp") {
+			// A write that did not finish: the file before it is still there.
+			let _ = fs::remove_file(&path);
+		}
+	}
 	Ok(())
 }
 
@@ -174,16 +222,12 @@ impl Store {
 		for sub in ["jobs", "outputs", "checkpoints"] {
 			let dir = root.join(sub);
 			fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+			remove_partial_writes(&dir)?;
 		}
 		let mut records = BTreeMap::new();
 		let jobs = root.join("jobs");
 		for entry in fs::read_dir(&jobs).map_err(io_err(&jobs))? {
 			let path = entry.map_err(io_err(&jobs))?.path();
-			if path.extension().is_some_and(|e| e == "tmp") {
-				// A write that did not finish: the record before it is still there.
-				let _ = fs::remove_file(&path);
-				continue;
-			}
 			if path.extension().is_none_or(|e| e != "json") {
 				continue;
 			}
@@ -195,7 +239,11 @@ impl Store {
 		// Records from before retention existed: their retention starts now.
 		let undated: Vec<Record> =
 			records.values().filter(|r| !r.is_live() && r.ended_at.is_none()).cloned().collect();
-		let store = Self { root, records: Arc::new(Mutex::new(records)) };
+		let store = Self {
+			root,
+			records: Arc::new(Mutex::new(records)),
+			writers: Arc::new(Mutex::new(BTreeMap::new())),
+		};
 		for record in undated {
 			store.put(record)?;
 		}
@@ -243,9 +291,22 @@ impl Store {
 			.collect()
 	}
 
-	/// Writes `record` durably, replacing the replica's previous record. A record that is no
-	/// longer live gets its end time, once.
-	pub fn put(&self, mut record: Record) -> Result<(), StoreError> {
+	/// The writer lock of a record: held while the record is read, changed and written.
+	fn writer(&self, key: ReplicaKey) -> Arc<Mutex<()>> {
+		crate::lock(&self.writers).entry(key).or_default().clone()
+	}
+
+	/// Writes `record` durably, replacing the replica's previous record (a new record; a change
+	/// of one goes through [`Self::advance`] or [`Self::store_result`], which read it under its
+	/// lock). A record that is no longer live gets its end time, once.
+	pub fn put(&self, record: Record) -> Result<(), StoreError> {
+		let writer = self.writer((record.job, record.replica));
+		let _writing = crate::lock(&writer);
+		self.write_record(record)
+	}
+
+	/// [`Self::put`], the record's writer lock held.
+	fn write_record(&self, mut record: Record) -> Result<(), StoreError> {
 		if record.is_live() {
 			record.ended_at = None;
 		} else if record.ended_at.is_none() {
@@ -260,6 +321,19 @@ impl Store {
 		Ok(())
 	}
 
+	/// Records that the chain settled the replica's job on its digest and paid it: its output may
+	/// be served from now on. Returns the record (`None`: the store has none).
+	pub fn mark_paid(&self, key: ReplicaKey) -> Result<Option<Record>, StoreError> {
+		let writer = self.writer(key);
+		let _writing = crate::lock(&writer);
+		let Some(mut record) = self.get(key) else { return Ok(None) };
+		if !record.paid {
+			record.paid = true;
+			self.write_record(record.clone())?;
+		}
+		Ok(Some(record))
+	}
+
 	/// Moves a replica to `stage` (never backwards), with an optional note.
 	pub fn advance(
 		&self,
@@ -267,6 +341,8 @@ impl Store {
 		stage: Stage,
 		note: Option<String>,
 	) -> Result<Option<Record>, StoreError> {
+		let writer = self.writer(key);
+		let _writing = crate::lock(&writer);
 		let Some(mut record) = self.get(key) else { return Ok(None) };
 		if record.stage >= stage && note.is_none() {
 			return Ok(Some(record));
@@ -275,7 +351,7 @@ impl Store {
 		if note.is_some() {
 			record.note = note;
 		}
-		self.put(record.clone())?;
+		self.write_record(record.clone())?;
 		Ok(Some(record))
 	}
 
@@ -290,6 +366,8 @@ impl Store {
 		units: u64,
 		failure: Option<String>,
 	) -> Result<Record, StoreError> {
+		let writer = self.writer(key);
+		let _writing = crate::lock(&writer);
 		let Some(mut record) = self.get(key) else {
 			return Err(StoreError::Corrupt {
 				path: self.record_path(key),
@@ -305,7 +383,7 @@ impl Store {
 		record.units = Some(units);
 		record.failure = failure;
 		record.stage = Stage::Computed;
-		self.put(record.clone())?;
+		self.write_record(record.clone())?;
 		let _ = fs::remove_file(self.checkpoint_path(key));
 		Ok(record)
 	}
@@ -337,6 +415,8 @@ impl Store {
 
 	/// Forgets a replica: its record, output and checkpoint.
 	pub fn remove(&self, key: ReplicaKey) -> Result<(), StoreError> {
+		let writer = self.writer(key);
+		let _writing = crate::lock(&writer);
 		for path in [self.record_path(key), self.output_path(key), self.checkpoint_path(key)] {
 			match fs::remove_file(&path) {
 				Ok(()) => {},
@@ -345,6 +425,7 @@ impl Store {
 			}
 		}
 		crate::lock(&self.records).remove(&key);
+		crate::lock(&self.writers).remove(&key);
 		Ok(())
 	}
 }
@@ -423,6 +504,10 @@ mod tests {
 		store.advance((1, 0), Stage::Running, None).unwrap();
 		store.store_result((1, 0), b"out", [5; 32], 42, None).unwrap();
 		assert_eq!(store.get((1, 0)).unwrap().ended_at, None, "live: no end time");
+		// Revealed, the job's end (and its pay) still to be seen: still live, never pruned.
+		store.advance((1, 0), Stage::Revealed, None).unwrap();
+		assert!(store.get((1, 0)).unwrap().is_live());
+		assert_eq!(store.get((1, 0)).unwrap().ended_at, None);
 		// Ended a day ago (a record written before retention existed gets its end time at open).
 		let day_old = Record { ended_at: Some(unix_now() - 86_400), ..store.get((1, 0)).unwrap() };
 		let day_old = Record { stage: Stage::Finished, ..day_old };
@@ -486,6 +571,49 @@ mod tests {
 		let reopened = Store::open(dir.path()).unwrap();
 		assert_eq!(reopened.get((4, 0)).unwrap().stage, Stage::Committed);
 		assert!(!dir.path().join("jobs/4-0.tmp").exists());
+	}
+
+	#[test]
+	fn writes_a_crash_left_unfinished_are_removed_on_open() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		store.put(record(5, 0)).unwrap();
+		for sub in ["jobs", "outputs", "checkpoints"] {
+			fs::write(dir.path().join(sub).join(".5-0.json.AbCdEf.partial"), b"half").unwrap();
+		}
+		let store = Store::open(dir.path()).unwrap();
+		assert_eq!(store.get((5, 0)).unwrap().stage, Stage::Acknowledging);
+		for sub in ["jobs", "outputs", "checkpoints"] {
+			assert_eq!(
+				fs::read_dir(dir.path().join(sub)).unwrap().count(),
+				usize::from(sub == "jobs")
+			);
+		}
+	}
+
+	/// Tasks that change one record at once (the reconciler, the submitter, a job) each see the
+	/// other's change: the record ends at the furthest stage any of them set, never behind it,
+	/// and no write fails for another's temporary file.
+	#[test]
+	fn concurrent_changes_of_one_record_lose_nothing() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		store.put(record(6, 1)).unwrap();
+		let stages = [Stage::Running, Stage::Computed, Stage::Committed, Stage::Revealed];
+		std::thread::scope(|scope| {
+			for (i, stage) in stages.iter().enumerate() {
+				let store = store.clone();
+				scope.spawn(move || {
+					for round in 0..20 {
+						let note = (round % 2 == 0).then(|| format!("task {i} round {round}"));
+						store.advance((6, 1), *stage, note).unwrap();
+					}
+				});
+			}
+		});
+		assert_eq!(store.get((6, 1)).unwrap().stage, Stage::Revealed);
+		let reopened = Store::open(dir.path()).unwrap();
+		assert_eq!(reopened.get((6, 1)).unwrap().stage, Stage::Revealed);
 	}
 
 	#[test]

@@ -146,12 +146,17 @@ async fn cancel(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCo
 /// Checks `file` and registers it unless the chain has it; prints its hash.
 pub async fn register_program(cli: &Cli, file: &Path) -> anyhow::Result<()> {
 	let code = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+	// What every worker or the chain would refuse is refused here, before a fee is paid to learn
+	// it: the workers' checks first (they need no connection), then the chain's size limit.
 	let checked =
 		program::check_program(&code).map_err(|e| anyhow!("{} is refused: {e}", file.display()))?;
 	let kind = job_kind(checked, file);
 	let key = key(cli)?;
 	let session = Session::open(cli).await?;
 	let at = session.at().await?;
+	limits(&at)?
+		.check_program_size(code.len())
+		.map_err(|e| anyhow!("{} is refused: {e}", file.display()))?;
 	let (hash, registered) = ensure_program(&session, &at, &key, &code, kind).await?;
 	if cli.json {
 		print_json(&json!({ "program": hex32(&hash), "newlyRegistered": registered }))?;
@@ -921,6 +926,7 @@ async fn result(
 	let canonical = stratus_client::manifest::parse_hash(digest)
 		.ok_or_else(|| anyhow!("the chain's digest {digest} is not 32 bytes"))?;
 	let at = session.at().await?;
+	let genesis = session.conn.client.genesis_hash().0;
 	let http = reqwest::Client::builder()
 		.timeout(Duration::from_secs(60))
 		.build()
@@ -936,7 +942,7 @@ async fn result(
 			tried.push(format!("{}: no result endpoint registered", address(&r.provider)));
 			continue;
 		};
-		match download(&http, &endpoint, job, &key, plain).await {
+		match download(&http, &genesis, &endpoint, job, &key, plain).await {
 			Ok(bytes) if stratus_client::blake2_256(&bytes) == canonical => {
 				write_output(output, &bytes)?;
 				if cli.json {
@@ -971,6 +977,7 @@ async fn result(
 /// One signed download; the body decrypted when it was encrypted to us.
 async fn download(
 	http: &reqwest::Client,
+	genesis: &[u8; 32],
 	endpoint: &str,
 	job: u64,
 	key: &Keypair,
@@ -982,15 +989,14 @@ async fn download(
 	)?;
 	let secret: [u8; 32] = rand::random();
 	let box_key = (!plain).then(|| seal::public_key(secret));
-	let message = auth::message(job, now_ms, box_key.as_ref());
-	let signature = key.sign(message.as_bytes());
-	let mut request = http
-		.get(&url)
-		.header(auth::ACCOUNT_HEADER, stratus_client::ss58(&stratus_client::account_of(key)))
-		.header(auth::TIMESTAMP_HEADER, now_ms.to_string())
-		.header(auth::SIGNATURE_HEADER, format!("0x{}", hex::encode(signature.0)));
-	if let Some(box_key) = box_key {
-		request = request.header(seal::BOX_KEY_HEADER, hex32(&box_key));
+	let account = stratus_client::account_of(key).0;
+	let headers =
+		auth::signed_headers(genesis, endpoint, job, now_ms, box_key.as_ref(), &account, |m| {
+			key.sign(m).0
+		});
+	let mut request = http.get(&url);
+	for (name, value) in headers {
+		request = request.header(name, value);
 	}
 	let response = request.send().await.with_context(|| format!("GET {url}"))?;
 	let status = response.status();

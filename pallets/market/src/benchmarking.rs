@@ -102,15 +102,21 @@ fn offer_until<T: Config>(
 	id
 }
 
-/// `ineligible` offers at price 1 from providers in the denied region, then `eligible` at price 2.
+/// `ineligible` offers at price 1 from providers in the denied region, then `eligible` at price 2,
+/// each of one slot.
 fn book<T: Config>(ineligible: u32, eligible: u32) -> Vec<T::AccountId> {
+	book_of::<T>(ineligible, eligible, 1)
+}
+
+/// As [`book`], the eligible offers of `slots` slots each.
+fn book_of<T: Config>(ineligible: u32, eligible: u32, slots: u32) -> Vec<T::AccountId> {
 	for i in 0..ineligible {
 		offer::<T>(&provider::<T>(10_000 + i, DENIED_REGION, 1), 1, 1);
 	}
 	(0..eligible)
 		.map(|i| {
-			let who = provider::<T>(i, 276, 1);
-			offer::<T>(&who, 2, 1);
+			let who = provider::<T>(i, 276, slots);
+			offer::<T>(&who, 2, slots);
 			who
 		})
 		.collect()
@@ -125,8 +131,9 @@ fn expiring<T: Config>(n: u32) {
 }
 
 /// A book and a job for `submit_job`: `e` offers that have just expired, `s` offers the job
-/// excludes, then `r` offers it takes (one slot each, so each fills); the job has `r` replicas and
-/// `i` bytes of inline input, from the whitelisted caller.
+/// excludes, then `r` offers it takes (two slots each, so each keeps one and stays in the book:
+/// an offer that fills is charged `fill_offer` on top); the job has `r` replicas and `i` bytes of
+/// inline input, from the whitelisted caller.
 fn placement<T: Config>(
 	r: u32,
 	s: u32,
@@ -135,7 +142,7 @@ fn placement<T: Config>(
 ) -> (T::AccountId, JobSpec<BalanceOf<T>, BlockNumberFor<T>>) {
 	expiring::<T>(e);
 	frame_system::Pallet::<T>::set_block_number(now::<T>() + 1u32.into());
-	book::<T>(s, r);
+	book_of::<T>(s, r, 2);
 	let requester: T::AccountId = whitelisted_caller();
 	T::Currency::set_balance(&requester, BalanceOf::<T>::max_value() / 4u32.into());
 	let hash = program::<T>(&requester);
@@ -280,8 +287,8 @@ mod benches {
 		assert!(Offers::<T>::get(id).is_none());
 	}
 
-	/// A job of `r` replicas placed on the `r` cheapest offers, each taking its offer's last
-	/// slot, with `k` KiB of inline input. The requester pays the transaction's fee, so its
+	/// A job of `r` replicas placed on the `r` cheapest offers, each keeping a free slot (and so
+	/// its place in the book), with `k` KiB of inline input. The requester pays the transaction's fee, so its
 	/// account is already written (whitelisted, as FRAME does for the caller); the job counter
 	/// and the block's acknowledgement-deadline queue are paid once per block by `on_initialize`.
 	#[benchmark]
@@ -295,6 +302,23 @@ mod benches {
 		_(RawOrigin::Signed(requester), spec);
 
 		assert_eq!(Jobs::<T>::get(0).unwrap().replicas.len() as u32, r);
+		assert_eq!(BookSize::<T>::get(JobKind::Wasm), r);
+	}
+
+	/// What a replica that takes its offer's last slot adds to `submit_job`: the offer leaves the
+	/// book, and the last entry of the dense index takes its place (the swap-remove's worst).
+	#[benchmark]
+	fn fill_offer() {
+		book::<T>(0, 2);
+		let offer = Offers::<T>::get(0).unwrap();
+
+		#[block]
+		{
+			Pallet::<T>::book_remove(offer.class.kind(), offer.price, 0);
+		}
+
+		assert_eq!(BookSize::<T>::get(JobKind::Wasm), 1);
+		assert_eq!(BookSlots::<T>::get(JobKind::Wasm, 0), Some(1));
 	}
 
 	/// What walking the offer book costs a job: one replica placed after passing `s` offers

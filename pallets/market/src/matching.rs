@@ -149,43 +149,42 @@ pub(crate) struct Placement {
 impl<T: Config> Pallet<T> {
 	/// The weight `submit_job` is charged. `None`: its worst case, before dispatch.
 	///
-	/// `submit_job(r, k)` places `r` replicas on the first offers met, each filling its offer, and
-	/// stores `k` KiB of input; the walk past `s` ineligible and `e` expired entries comes on
-	/// top, as its cost over an empty walk (`match_walk(s, e) − match_walk(0, 0)`). An offer that
-	/// keeps free slots stays in the book, which saves the reads and writes of its book entry. A
-	/// job left short of replicas also pays for resting (`rest_job`).
+	/// `submit_job(r, k)` places `r` replicas on the first offers met, each keeping a free slot,
+	/// and stores `k` KiB of input; each replica that takes its offer's last slot adds
+	/// `fill_offer` (the offer leaves the book and its dense index); the walk past `s` ineligible
+	/// and `e` expired entries comes on top, as its cost over an empty walk
+	/// (`match_walk(s, e) − match_walk(0, 0)`). A job left short of replicas also pays for resting
+	/// (`rest_job`).
 	pub(crate) fn submit_job_weight(placement: Option<&Placement>, input_kib: u32) -> Weight {
 		let walk = |passed: u32, expired: u32| {
 			T::WeightInfo::match_walk(passed, expired)
 				.saturating_sub(T::WeightInfo::match_walk(0, 0))
 		};
 		let Some(placement) = placement else {
-			// Every replica placed, and every entry the walk may look at passed over, or every
-			// one expired, whichever costs more (the cost is linear in each): a bound on any
-			// mix. Refunded after dispatch.
+			// Every replica placed, each filling its offer, and every entry the walk may look at
+			// passed over, or every one expired, whichever costs more (the cost is linear in
+			// each): a bound on any mix. Refunded after dispatch.
 			let r = u32::from(T::MaxReplication::get());
 			let scan = T::MaxMatchScan::get();
-			return T::WeightInfo::submit_job(r, input_kib)
+			return Self::placed_weight(r, r, input_kib)
 				.saturating_add(walk(scan, 0).max(walk(0, scan)))
 				.saturating_add(T::WeightInfo::rest_job());
 		};
 		let Walk { matched, filled, passed, expired } = placement.walk;
-		// An offer that keeps free slots stays in the book: its `OfferBook` entry and its place in
-		// the dense index (`BookSlots`, `BookPosition`, and `BookSize` when no offer filled) are
-		// neither read nor written, as the benchmark (every offer filling) charged.
-		let kept = u64::from(matched.saturating_sub(filled));
-		let size = u64::from(matched > 0 && filled == 0);
-		let weight = T::WeightInfo::submit_job(matched, input_kib)
-			.saturating_add(walk(passed, expired))
-			.saturating_sub(T::DbWeight::get().reads_writes(
-				kept.saturating_mul(2).saturating_add(size),
-				kept.saturating_mul(3).saturating_add(size),
-			));
+		let weight =
+			Self::placed_weight(matched, filled, input_kib).saturating_add(walk(passed, expired));
 		if placement.short {
 			weight.saturating_add(T::WeightInfo::rest_job())
 		} else {
 			weight
 		}
+	}
+
+	/// Placing `matched` replicas of a job with `input_kib` KiB of input, `filled` of them on
+	/// their offer's last slot.
+	pub(crate) fn placed_weight(matched: u32, filled: u32, input_kib: u32) -> Weight {
+		T::WeightInfo::submit_job(matched, input_kib)
+			.saturating_add(T::WeightInfo::fill_offer().saturating_mul(u64::from(filled)))
 	}
 
 	/// The weight `acknowledge` is charged: with `drew`, the draw of a missing verifier (a walk
@@ -197,7 +196,7 @@ impl<T: Config> Pallet<T> {
 	/// The weight of drawing a job's missing verifiers, spot-check or referees (when `drew`), at
 	/// its worst: the uniform sample of `MaxMatchScan` book slots and then the cheapest window of
 	/// as many entries, each passed over (`match_walk`'s cost per entry, twice the window), every
-	/// replica a job can still need placed (`submit_job`'s), the job resting or leaving the bid
+	/// replica a job can still need placed, each filling its offer (`placed_weight`'s), the job resting or leaving the bid
 	/// book, and the job and its randomness read and written.
 	pub(crate) fn draw_weight(drew: bool) -> Weight {
 		if !drew {
@@ -206,7 +205,8 @@ impl<T: Config> Pallet<T> {
 		let scan = T::MaxMatchScan::get();
 		let passed = T::WeightInfo::match_walk(scan.saturating_mul(2), 0)
 			.saturating_sub(T::WeightInfo::match_walk(0, 0));
-		T::WeightInfo::submit_job(u32::from(T::MaxReplication::get()), 0)
+		let r = u32::from(T::MaxReplication::get());
+		Self::placed_weight(r, r, 0)
 			.saturating_add(passed)
 			.saturating_add(T::WeightInfo::rest_job())
 			.saturating_add(T::DbWeight::get().reads_writes(2, 3))

@@ -18,6 +18,7 @@ pub trait WeightInfo {
 	fn cancel_offer() -> Weight;
 	fn submit_job(r: u32, k: u32) -> Weight;
 	fn match_walk(s: u32, e: u32) -> Weight;
+	fn fill_offer() -> Weight;
 	fn rest_job() -> Weight;
 	fn cancel_job(r: u32) -> Weight;
 	fn acknowledge() -> Weight;
@@ -77,6 +78,11 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64.saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64.saturating_mul(e.into())))
+	}
+	fn fill_offer() -> Weight {
+		Weight::from_parts(10_000_000, 3000)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn rest_job() -> Weight {
 		Weight::from_parts(20_000_000, 3000)

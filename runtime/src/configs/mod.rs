@@ -20,5 +20,8 @@ pub use balances::ExistentialDeposit;
 pub use market::{AckWindow, FeeAccount, MaxJobDuration, MaxTimeoutWeight, RevealWindow};
 pub use provider_staking::UnbondingPeriod;
 pub use slashing::{MaxDeferPeriod, DEV_DEFER_PERIOD};
-pub use system::{BlockHashCount, RuntimeBlockLength, RuntimeBlockWeights, SS58Prefix, Version};
+pub use system::{
+	extrinsic_base_weight, BlockHashCount, RuntimeBlockLength, RuntimeBlockWeights, SS58Prefix,
+	Version,
+};
 pub use transaction_payment::TransactionByteFee;

@@ -4,7 +4,7 @@
 
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02 (Y/M/D)
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `block`, LONG-NAME: `BlockExecution`, RUNTIME: `Stratus Development`
 //! WARMUPS: `5`, REPEAT: `10`
@@ -34,17 +34,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 341_317, 406_154
-	///   Average:  361_092
-	///   Median:   354_308
-	///   Std-Dev:  17354.67
+	///   Min, Max: 188_904, 256_375
+	///   Average:  205_681
+	///   Median:   199_119
+	///   Std-Dev:  19973.88
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 406_154
-	///   95th: 406_154
-	///   75th: 369_041
+	///   99th: 256_375
+	///   95th: 256_375
+	///   75th: 212_870
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(361_092), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(205_681), 0);
 }
 
 #[cfg(test)]

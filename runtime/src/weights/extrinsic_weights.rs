@@ -4,7 +4,7 @@
 
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02 (Y/M/D)
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `extrinsic`, LONG-NAME: `ExtrinsicBase`, RUNTIME: `Stratus Development`
 //! WARMUPS: `5`, REPEAT: `10`
@@ -34,17 +34,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 126_484, 165_775
-	///   Average:  144_467
-	///   Median:   142_018
-	///   Std-Dev:  10470.14
+	///   Min, Max: 89_257, 96_174
+	///   Average:  91_010
+	///   Median:   89_891
+	///   Std-Dev:  2076.09
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 165_775
-	///   95th: 165_775
-	///   75th: 153_866
+	///   99th: 96_174
+	///   95th: 96_174
+	///   75th: 90_837
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(144_467), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(91_010), 0);
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -48,32 +48,32 @@ impl<T: frame_system::Config> frame_system::ExtensionsWeightInfo for WeightInfo<
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 2_291_000 picoseconds.
-		Weight::from_parts(3_634_000, 0)
+		// Minimum execution time: 1_492_000 picoseconds.
+		Weight::from_parts(1_703_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_mortality_mortal_transaction() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_157_000 picoseconds.
-		Weight::from_parts(11_497_000, 0)
+		// Minimum execution time: 3_285_000 picoseconds.
+		Weight::from_parts(3_695_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_mortality_immortal_transaction() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_228_000 picoseconds.
-		Weight::from_parts(11_062_000, 0)
+		// Minimum execution time: 3_265_000 picoseconds.
+		Weight::from_parts(3_625_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_non_zero_sender() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 709_000 picoseconds.
-		Weight::from_parts(1_098_000, 0)
+		// Minimum execution time: 451_000 picoseconds.
+		Weight::from_parts(540_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `System::Account` (r:1 w:1)
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> frame_system::ExtensionsWeightInfo for WeightInfo<
 		// Proof Size summary in bytes:
 		//  Measured:  `101`
 		//  Estimated: `3593`
-		// Minimum execution time: 12_216_000 picoseconds.
-		Weight::from_parts(20_969_000, 0)
+		// Minimum execution time: 6_770_000 picoseconds.
+		Weight::from_parts(7_521_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -92,32 +92,32 @@ impl<T: frame_system::Config> frame_system::ExtensionsWeightInfo for WeightInfo<
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 657_000 picoseconds.
-		Weight::from_parts(1_200_000, 0)
+		// Minimum execution time: 340_000 picoseconds.
+		Weight::from_parts(410_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_tx_version() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 716_000 picoseconds.
-		Weight::from_parts(1_123_000, 0)
+		// Minimum execution time: 340_000 picoseconds.
+		Weight::from_parts(411_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_weight() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 9_239_000 picoseconds.
-		Weight::from_parts(11_126_000, 0)
+		// Minimum execution time: 3_345_000 picoseconds.
+		Weight::from_parts(3_696_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn weight_reclaim() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_873_000 picoseconds.
-		Weight::from_parts(6_051_000, 0)
+		// Minimum execution time: 1_933_000 picoseconds.
+		Weight::from_parts(2_254_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 }

@@ -7,7 +7,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -50,8 +50,8 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `3593`
-		// Minimum execution time: 70_710_000 picoseconds.
-		Weight::from_parts(83_522_000, 0)
+		// Minimum execution time: 48_222_000 picoseconds.
+		Weight::from_parts(51_668_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -62,8 +62,8 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `3593`
-		// Minimum execution time: 57_163_000 picoseconds.
-		Weight::from_parts(69_007_000, 0)
+		// Minimum execution time: 37_607_000 picoseconds.
+		Weight::from_parts(39_990_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -74,8 +74,8 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `39`
 		//  Estimated: `3593`
-		// Minimum execution time: 29_299_000 picoseconds.
-		Weight::from_parts(36_907_000, 0)
+		// Minimum execution time: 18_097_000 picoseconds.
+		Weight::from_parts(19_649_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -86,8 +86,8 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `174`
 		//  Estimated: `3593`
-		// Minimum execution time: 30_282_000 picoseconds.
-		Weight::from_parts(36_913_000, 0)
+		// Minimum execution time: 18_468_000 picoseconds.
+		Weight::from_parts(19_960_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -98,8 +98,8 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `103`
 		//  Estimated: `6196`
-		// Minimum execution time: 80_813_000 picoseconds.
-		Weight::from_parts(100_384_000, 0)
+		// Minimum execution time: 50_376_000 picoseconds.
+		Weight::from_parts(53_490_000, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -110,8 +110,8 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `3593`
-		// Minimum execution time: 79_121_000 picoseconds.
-		Weight::from_parts(136_553_000, 0)
+		// Minimum execution time: 48_193_000 picoseconds.
+		Weight::from_parts(50_857_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -122,8 +122,8 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `174`
 		//  Estimated: `3593`
-		// Minimum execution time: 27_481_000 picoseconds.
-		Weight::from_parts(51_409_000, 0)
+		// Minimum execution time: 15_262_000 picoseconds.
+		Weight::from_parts(16_575_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -135,11 +135,11 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + u * (85 ±0)`
 		//  Estimated: `990 + u * (2603 ±0)`
-		// Minimum execution time: 35_842_000 picoseconds.
-		Weight::from_parts(47_690_000, 0)
+		// Minimum execution time: 15_153_000 picoseconds.
+		Weight::from_parts(15_613_000, 0)
 			.saturating_add(Weight::from_parts(0, 990))
-			// Standard Error: 448_978
-			.saturating_add(Weight::from_parts(31_435_332, 0).saturating_mul(u.into()))
+			// Standard Error: 18_440
+			.saturating_add(Weight::from_parts(14_594_939, 0).saturating_mul(u.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(u.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(u.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(u.into()))
@@ -148,24 +148,24 @@ impl<T: frame_system::Config> pallet_balances::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 10_128_000 picoseconds.
-		Weight::from_parts(15_630_000, 0)
+		// Minimum execution time: 4_767_000 picoseconds.
+		Weight::from_parts(5_298_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn burn_allow_death() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 53_964_000 picoseconds.
-		Weight::from_parts(97_717_000, 0)
+		// Minimum execution time: 30_576_000 picoseconds.
+		Weight::from_parts(32_378_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn burn_keep_alive() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 31_837_000 picoseconds.
-		Weight::from_parts(50_637_000, 0)
+		// Minimum execution time: 20_030_000 picoseconds.
+		Weight::from_parts(21_412_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 }

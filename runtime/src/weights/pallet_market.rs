@@ -7,7 +7,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -57,11 +57,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `103`
 		//  Estimated: `3593`
-		// Minimum execution time: 77_872_000 picoseconds.
-		Weight::from_parts(35_081_259, 0)
+		// Minimum execution time: 51_007_000 picoseconds.
+		Weight::from_parts(34_815_942, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
-			// Standard Error: 11
-			.saturating_add(Weight::from_parts(2_557, 0).saturating_mul(l.into()))
+			// Standard Error: 1
+			.saturating_add(Weight::from_parts(1_788, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -77,8 +77,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `236`
 		//  Estimated: `3593`
-		// Minimum execution time: 58_951_000 picoseconds.
-		Weight::from_parts(85_937_000, 0)
+		// Minimum execution time: 40_861_000 picoseconds.
+		Weight::from_parts(43_646_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -112,11 +112,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `595 + s * (54 ±0)`
 		//  Estimated: `4706 + s * (5678 ±0)`
-		// Minimum execution time: 69_124_000 picoseconds.
-		Weight::from_parts(294_173_634, 0)
+		// Minimum execution time: 37_906_000 picoseconds.
+		Weight::from_parts(53_604_031, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
-			// Standard Error: 808_766
-			.saturating_add(Weight::from_parts(42_764_711, 0).saturating_mul(s.into()))
+			// Standard Error: 22_404
+			.saturating_add(Weight::from_parts(20_961_038, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(9))
@@ -148,11 +148,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `684 + s * (54 ±0)`
 		//  Estimated: `4706 + s * (5678 ±0)`
-		// Minimum execution time: 66_633_000 picoseconds.
-		Weight::from_parts(182_791_439, 0)
+		// Minimum execution time: 41_182_000 picoseconds.
+		Weight::from_parts(56_791_219, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
-			// Standard Error: 553_237
-			.saturating_add(Weight::from_parts(44_746_679, 0).saturating_mul(s.into()))
+			// Standard Error: 23_009
+			.saturating_add(Weight::from_parts(21_093_920, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(8))
@@ -177,8 +177,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `304`
 		//  Estimated: `4706`
-		// Minimum execution time: 49_409_000 picoseconds.
-		Weight::from_parts(60_918_000, 0)
+		// Minimum execution time: 29_754_000 picoseconds.
+		Weight::from_parts(32_359_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -187,20 +187,18 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Market::OfferBook` (r:3 w:5)
+	/// Storage: `Market::OfferBook` (r:3 w:0)
 	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:5 w:0)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BookPosition` (r:2 w:5)
-	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BookSize` (r:1 w:1)
+	/// Storage: `Market::BookSize` (r:1 w:0)
 	/// Proof: `Market::BookSize` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BookSlots` (r:4 w:5)
-	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Market::BookSlots` (r:5 w:0)
+	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:0 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
@@ -211,37 +209,55 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `k` is `[0, 64]`.
 	fn submit_job(r: u32, k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `280 + r * (308 ±0)`
-		//  Estimated: `5977 + k * (14 ±4) + r * (3716 ±13)`
-		// Minimum execution time: 238_122_000 picoseconds.
-		Weight::from_parts(193_459_171, 0)
-			.saturating_add(Weight::from_parts(0, 5977))
-			// Standard Error: 1_529_202
-			.saturating_add(Weight::from_parts(72_309_685, 0).saturating_mul(r.into()))
-			// Standard Error: 106_975
-			.saturating_add(Weight::from_parts(613_684, 0).saturating_mul(k.into()))
-			.saturating_add(T::DbWeight::get().reads(4))
+		//  Measured:  `299 + r * (282 ±0)`
+		//  Estimated: `5953 + k * (9 ±1) + r * (3716 ±0)`
+		// Minimum execution time: 145_369_000 picoseconds.
+		Weight::from_parts(111_344_511, 0)
+			.saturating_add(Weight::from_parts(0, 5953))
+			// Standard Error: 87_866
+			.saturating_add(Weight::from_parts(20_152_346, 0).saturating_mul(r.into()))
+			// Standard Error: 6_155
+			.saturating_add(Weight::from_parts(497_351, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(6))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 14).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().writes(5))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 9).saturating_mul(k.into()))
 			.saturating_add(Weight::from_parts(0, 3716).saturating_mul(r.into()))
+	}
+	/// Storage: `Market::BookPosition` (r:1 w:2)
+	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Market::BookSize` (r:1 w:1)
+	/// Proof: `Market::BookSize` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
+	/// Storage: `Market::BookSlots` (r:1 w:2)
+	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
+	/// Storage: `Market::OfferBook` (r:0 w:1)
+	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	fn fill_offer() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `79`
+		//  Estimated: `3494`
+		// Minimum execution time: 14_973_000 picoseconds.
+		Weight::from_parts(16_604_000, 0)
+			.saturating_add(Weight::from_parts(0, 3494))
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Market::Programs` (r:1 w:1)
 	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Market::OfferBook` (r:64 w:32)
+	/// Storage: `Market::OfferBook` (r:64 w:31)
 	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:63 w:32)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:63 w:31)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BookPosition` (r:31 w:63)
+	/// Storage: `Market::BookPosition` (r:31 w:62)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
 	/// Proof: `Market::BookSize` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BookSlots` (r:32 w:63)
+	/// Storage: `Market::BookSlots` (r:31 w:62)
 	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ProviderOffers` (r:31 w:31)
 	/// Proof: `Market::ProviderOffers` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
@@ -255,19 +271,19 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `e` is `[0, 31]`.
 	fn match_walk(s: u32, e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `0 + e * (387 ±0) + s * (323 ±0)`
-		//  Estimated: `6006 + e * (3716 ±0) + s * (3716 ±0)`
-		// Minimum execution time: 1_236_935_000 picoseconds.
-		Weight::from_parts(1_296_184_000, 0)
+		//  Measured:  `0 + e * (389 ±0) + s * (323 ±0)`
+		//  Estimated: `6006 + e * (3716 ±43) + s * (3716 ±43)`
+		// Minimum execution time: 458_689_000 picoseconds.
+		Weight::from_parts(470_326_000, 0)
 			.saturating_add(Weight::from_parts(0, 6006))
-			// Standard Error: 2_307_179
-			.saturating_add(Weight::from_parts(30_733_826, 0).saturating_mul(s.into()))
-			// Standard Error: 2_307_179
-			.saturating_add(Weight::from_parts(50_965_972, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(101))
+			// Standard Error: 272_728
+			.saturating_add(Weight::from_parts(6_752_028, 0).saturating_mul(s.into()))
+			// Standard Error: 272_728
+			.saturating_add(Weight::from_parts(31_979_742, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(99))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(e.into())))
-			.saturating_add(T::DbWeight::get().writes(10))
+			.saturating_add(T::DbWeight::get().writes(6))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 3716).saturating_mul(e.into()))
@@ -281,8 +297,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `73`
 		//  Estimated: `3517`
-		// Minimum execution time: 12_839_000 picoseconds.
-		Weight::from_parts(20_894_000, 0)
+		// Minimum execution time: 6_720_000 picoseconds.
+		Weight::from_parts(7_391_000, 0)
 			.saturating_add(Weight::from_parts(0, 3517))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -314,11 +330,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `561 + r * (211 ±0)`
 		//  Estimated: `6668 + r * (2554 ±0)`
-		// Minimum execution time: 112_236_000 picoseconds.
-		Weight::from_parts(110_714_878, 0)
+		// Minimum execution time: 68_573_000 picoseconds.
+		Weight::from_parts(60_422_928, 0)
 			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 103_430
-			.saturating_add(Weight::from_parts(24_026_769, 0).saturating_mul(r.into()))
+			// Standard Error: 23_548
+			.saturating_add(Weight::from_parts(14_768_361, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -335,8 +351,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `561`
 		//  Estimated: `6668`
-		// Minimum execution time: 32_700_000 picoseconds.
-		Weight::from_parts(43_980_000, 0)
+		// Minimum execution time: 18_168_000 picoseconds.
+		Weight::from_parts(20_100_000, 0)
 			.saturating_add(Weight::from_parts(0, 6668))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -363,8 +379,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `36400`
 		//  Estimated: `380022`
-		// Minimum execution time: 2_415_089_000 picoseconds.
-		Weight::from_parts(3_533_806_000, 0)
+		// Minimum execution time: 1_503_208_000 picoseconds.
+		Weight::from_parts(1_605_562_000, 0)
 			.saturating_add(Weight::from_parts(0, 380022))
 			.saturating_add(T::DbWeight::get().reads(335))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -387,8 +403,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `304`
 		//  Estimated: `4706`
-		// Minimum execution time: 45_540_000 picoseconds.
-		Weight::from_parts(64_236_000, 0)
+		// Minimum execution time: 26_911_000 picoseconds.
+		Weight::from_parts(29_554_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -405,8 +421,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `409`
 		//  Estimated: `6668`
-		// Minimum execution time: 68_366_000 picoseconds.
-		Weight::from_parts(80_725_000, 0)
+		// Minimum execution time: 42_354_000 picoseconds.
+		Weight::from_parts(45_569_000, 0)
 			.saturating_add(Weight::from_parts(0, 6668))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -419,8 +435,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `3493`
-		// Minimum execution time: 6_960_000 picoseconds.
-		Weight::from_parts(8_515_000, 0)
+		// Minimum execution time: 4_146_000 picoseconds.
+		Weight::from_parts(4_607_000, 0)
 			.saturating_add(Weight::from_parts(0, 3493))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -461,12 +477,12 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	fn timeout_ack(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `508 + s * (355 ±0)`
-		//  Estimated: `6668 + s * (3700 ±18)`
-		// Minimum execution time: 150_071_000 picoseconds.
-		Weight::from_parts(6_370_142, 0)
+		//  Estimated: `6668 + s * (3700 ±2)`
+		// Minimum execution time: 94_272_000 picoseconds.
+		Weight::from_parts(28_875_238, 0)
 			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 461_674
-			.saturating_add(Weight::from_parts(53_891_792, 0).saturating_mul(s.into()))
+			// Standard Error: 60_420
+			.saturating_add(Weight::from_parts(34_041_440, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -509,12 +525,12 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	fn timeout_commit(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `512 + s * (355 ±0)`
-		//  Estimated: `6668 + s * (3700 ±22)`
-		// Minimum execution time: 174_080_000 picoseconds.
-		Weight::from_parts(38_642_860, 0)
+		//  Estimated: `6668 + s * (3700 ±14)`
+		// Minimum execution time: 92_349_000 picoseconds.
+		Weight::from_parts(33_041_037, 0)
 			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 576_696
-			.saturating_add(Weight::from_parts(80_528_749, 0).saturating_mul(s.into()))
+			// Standard Error: 66_075
+			.saturating_add(Weight::from_parts(33_574_271, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -562,11 +578,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `686 + r * (369 ±0)`
 		//  Estimated: `6668 + r * (3716 ±0)`
-		// Minimum execution time: 172_358_000 picoseconds.
-		Weight::from_parts(183_177_978, 0)
+		// Minimum execution time: 97_276_000 picoseconds.
+		Weight::from_parts(67_203_199, 0)
 			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 277_839
-			.saturating_add(Weight::from_parts(92_354_475, 0).saturating_mul(r.into()))
+			// Standard Error: 27_707
+			.saturating_add(Weight::from_parts(37_040_261, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -615,12 +631,12 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	fn timeout_reveal(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `377 + r * (478 ±0)`
-		//  Estimated: `9746 + r * (2603 ±0)`
-		// Minimum execution time: 120_361_000 picoseconds.
-		Weight::from_parts(143_147_000, 0)
-			.saturating_add(Weight::from_parts(0, 9746))
-			// Standard Error: 1_057_841
-			.saturating_add(Weight::from_parts(134_993_611, 0).saturating_mul(r.into()))
+		//  Estimated: `9792 + r * (2603 ±0)`
+		// Minimum execution time: 69_495_000 picoseconds.
+		Weight::from_parts(73_491_000, 0)
+			.saturating_add(Weight::from_parts(0, 9792))
+			// Standard Error: 386_015
+			.saturating_add(Weight::from_parts(63_524_548, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(9))

@@ -7,7 +7,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -56,8 +56,8 @@ impl<T: frame_system::Config> pallet_provider_staking::WeightInfo for WeightInfo
 		// Proof Size summary in bytes:
 		//  Measured:  `60`
 		//  Estimated: `8422`
-		// Minimum execution time: 195_891_000 picoseconds.
-		Weight::from_parts(295_979_000, 0)
+		// Minimum execution time: 100_451_000 picoseconds.
+		Weight::from_parts(107_762_000, 0)
 			.saturating_add(Weight::from_parts(0, 8422))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -70,8 +70,8 @@ impl<T: frame_system::Config> pallet_provider_staking::WeightInfo for WeightInfo
 		// Proof Size summary in bytes:
 		//  Measured:  `1044`
 		//  Estimated: `4706`
-		// Minimum execution time: 92_582_000 picoseconds.
-		Weight::from_parts(170_685_000, 0)
+		// Minimum execution time: 55_664_000 picoseconds.
+		Weight::from_parts(61_232_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> pallet_provider_staking::WeightInfo for WeightInfo
 		// Proof Size summary in bytes:
 		//  Measured:  `1289`
 		//  Estimated: `4706`
-		// Minimum execution time: 25_031_000 picoseconds.
-		Weight::from_parts(31_569_000, 0)
+		// Minimum execution time: 14_112_000 picoseconds.
+		Weight::from_parts(15_464_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -96,8 +96,8 @@ impl<T: frame_system::Config> pallet_provider_staking::WeightInfo for WeightInfo
 		// Proof Size summary in bytes:
 		//  Measured:  `1330`
 		//  Estimated: `4706`
-		// Minimum execution time: 67_450_000 picoseconds.
-		Weight::from_parts(88_764_000, 0)
+		// Minimum execution time: 44_967_000 picoseconds.
+		Weight::from_parts(48_242_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> pallet_provider_staking::WeightInfo for WeightInfo
 		// Proof Size summary in bytes:
 		//  Measured:  `1111`
 		//  Estimated: `8422`
-		// Minimum execution time: 95_474_000 picoseconds.
-		Weight::from_parts(162_231_000, 0)
+		// Minimum execution time: 60_931_000 picoseconds.
+		Weight::from_parts(65_359_000, 0)
 			.saturating_add(Weight::from_parts(0, 8422))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -124,8 +124,8 @@ impl<T: frame_system::Config> pallet_provider_staking::WeightInfo for WeightInfo
 		// Proof Size summary in bytes:
 		//  Measured:  `989`
 		//  Estimated: `4706`
-		// Minimum execution time: 23_592_000 picoseconds.
-		Weight::from_parts(49_175_000, 0)
+		// Minimum execution time: 14_141_000 picoseconds.
+		Weight::from_parts(15_263_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -138,8 +138,8 @@ impl<T: frame_system::Config> pallet_provider_staking::WeightInfo for WeightInfo
 		// Proof Size summary in bytes:
 		//  Measured:  `1289`
 		//  Estimated: `4706`
-		// Minimum execution time: 29_320_000 picoseconds.
-		Weight::from_parts(45_464_000, 0)
+		// Minimum execution time: 15_624_000 picoseconds.
+		Weight::from_parts(16_996_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(2))

@@ -7,7 +7,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -56,8 +56,8 @@ impl<T: frame_system::Config> pallet_slashing::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1367`
 		//  Estimated: `4706`
-		// Minimum execution time: 38_280_000 picoseconds.
-		Weight::from_parts(47_117_000, 0)
+		// Minimum execution time: 20_261_000 picoseconds.
+		Weight::from_parts(22_594_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -68,8 +68,8 @@ impl<T: frame_system::Config> pallet_slashing::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 7_442_000 picoseconds.
-		Weight::from_parts(11_881_000, 0)
+		// Minimum execution time: 3_886_000 picoseconds.
+		Weight::from_parts(4_397_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -81,8 +81,8 @@ impl<T: frame_system::Config> pallet_slashing::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `79`
 		//  Estimated: `3493`
-		// Minimum execution time: 9_870_000 picoseconds.
-		Weight::from_parts(18_326_000, 0)
+		// Minimum execution time: 5_798_000 picoseconds.
+		Weight::from_parts(6_480_000, 0)
 			.saturating_add(Weight::from_parts(0, 3493))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -104,11 +104,11 @@ impl<T: frame_system::Config> pallet_slashing::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1066 + h * (157 ±0)`
 		//  Estimated: `8799 + h * (2603 ±0)`
-		// Minimum execution time: 238_419_000 picoseconds.
-		Weight::from_parts(263_388_466, 0)
+		// Minimum execution time: 100_461_000 picoseconds.
+		Weight::from_parts(105_937_508, 0)
 			.saturating_add(Weight::from_parts(0, 8799))
-			// Standard Error: 82_608
-			.saturating_add(Weight::from_parts(90_908_593, 0).saturating_mul(h.into()))
+			// Standard Error: 18_660
+			.saturating_add(Weight::from_parts(41_139_611, 0).saturating_mul(h.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(h.into())))
 			.saturating_add(T::DbWeight::get().writes(8))

@@ -7,7 +7,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -58,8 +58,8 @@ impl<T: frame_system::Config> pallet_verification::WeightInfo for WeightInfo<T> 
 		// Proof Size summary in bytes:
 		//  Measured:  `1073`
 		//  Estimated: `6668`
-		// Minimum execution time: 64_406_000 picoseconds.
-		Weight::from_parts(81_435_000, 0)
+		// Minimum execution time: 36_745_000 picoseconds.
+		Weight::from_parts(40_300_000, 0)
 			.saturating_add(Weight::from_parts(0, 6668))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -98,8 +98,8 @@ impl<T: frame_system::Config> pallet_verification::WeightInfo for WeightInfo<T> 
 		// Proof Size summary in bytes:
 		//  Measured:  `2864`
 		//  Estimated: `19211`
-		// Minimum execution time: 688_203_000 picoseconds.
-		Weight::from_parts(848_985_000, 0)
+		// Minimum execution time: 516_766_000 picoseconds.
+		Weight::from_parts(715_525_000, 0)
 			.saturating_add(Weight::from_parts(0, 19211))
 			.saturating_add(T::DbWeight::get().reads(30))
 			.saturating_add(T::DbWeight::get().writes(38))

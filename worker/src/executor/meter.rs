@@ -31,7 +31,10 @@
 //! `unreachable` and `return`, and one per function entered — wasmtime's fuel, exactly (a test
 //! runs both), so a program's units did not change when the executor moved from wasmtime's fuel
 //! to this rewrite, except for the instructions the NaN rewrite adds, which wasmtime counted and
-//! this rewrite does not.
+//! this rewrite does not. Instructions whose work grows with an operand (`memory.fill`,
+//! `memory.copy`, `memory.init`, the table ones, `memory.grow`, `table.grow`) cost that much more
+//! ([`UNITS_PER_BULK_BYTE`], …), taken and checked before they run: where wasmtime's fuel charged
+//! one unit for filling 64 MiB.
 
 use super::rewrite::Locals;
 use wasm_encoder::{
@@ -97,6 +100,27 @@ fn cost(op: &Operator<'_>) -> i64 {
 	}
 }
 
+/// Units per byte that `memory.fill`, `memory.copy` and `memory.init` write, per element that
+/// `table.fill`, `table.copy`, `table.init` and `table.grow` write, and per page `memory.grow`
+/// adds, on top of the instruction's own unit: the work they do, charged before they do it
+/// (docs/job-abi.md, "Units").
+pub const UNITS_PER_BULK_BYTE: i64 = 1;
+pub const UNITS_PER_TABLE_ELEMENT: i64 = 1;
+pub const UNITS_PER_MEMORY_PAGE: i64 = 1024;
+
+/// What an instruction whose work grows with its length operand costs per unit of it.
+fn bulk_rate(op: &Operator<'_>) -> Option<i64> {
+	use Operator::*;
+	match op {
+		MemoryFill { .. } | MemoryCopy { .. } | MemoryInit { .. } => Some(UNITS_PER_BULK_BYTE),
+		TableFill { .. } | TableCopy { .. } | TableInit { .. } | TableGrow { .. } => {
+			Some(UNITS_PER_TABLE_ELEMENT)
+		},
+		MemoryGrow { .. } => Some(UNITS_PER_MEMORY_PAGE),
+		_ => None,
+	}
+}
+
 /// Where the imports put things, in the rewritten module's index spaces.
 const UNITS: u32 = 0;
 const STOP: u32 = 0;
@@ -112,10 +136,12 @@ enum Frame {
 	Block,
 }
 
-/// A function body being rewritten: its units local and the units not yet taken from it.
+/// A function body being rewritten: its units local, a scratch local for a bulk instruction's
+/// length, and the units not yet taken from the units local.
 struct Body {
 	f: Function,
 	units: u32,
+	length: u32,
 	pending: i64,
 }
 
@@ -158,6 +184,22 @@ impl Body {
 		if targets.contains(&Some(Frame::Loop)) {
 			self.check();
 		}
+	}
+
+	/// Before an instruction whose work grows with the `i32` length on top of the stack (bytes,
+	/// elements or pages): takes `rate` units per unit of it, then checks the limits, so that a
+	/// job out of units stops before the work, not after it.
+	fn charge_length(&mut self, rate: i64) {
+		let (units, length) = (self.units, self.length);
+		self.op(&Instruction::LocalTee(length))
+			.op(&Instruction::LocalGet(units))
+			.op(&Instruction::LocalGet(length))
+			.op(&Instruction::I64ExtendI32U)
+			.op(&Instruction::I64Const(rate))
+			.op(&Instruction::I64Mul)
+			.op(&Instruction::I64Sub)
+			.op(&Instruction::LocalSet(units));
+		self.check();
 	}
 
 	/// Writes the local back, then traps when the units left are below the floor. Writing back
@@ -244,8 +286,10 @@ impl Reencode for Meter {
 	) -> Result<(), Error<Self::Error>> {
 		let (mut locals, count) = self.locals.body(&func)?;
 		locals.push((1, ValType::I64));
+		locals.push((1, ValType::I32));
 		// Entering a function costs one unit, as with wasmtime's fuel.
-		let mut body = Body { f: Function::new(locals), units: count, pending: 1 };
+		let length = count.saturating_add(1);
+		let mut body = Body { f: Function::new(locals), units: count, length, pending: 1 };
 		body.load();
 		body.check();
 		// The open blocks, innermost last, the function's own first: whether each is a loop. A
@@ -311,8 +355,15 @@ impl Reencode for Meter {
 					body.op(&instruction);
 					body.load();
 				},
-				_ => {
-					body.op(&instruction);
+				_ => match bulk_rate(&op) {
+					Some(rate) => {
+						body.flush();
+						body.charge_length(rate);
+						body.op(&instruction);
+					},
+					None => {
+						body.op(&instruction);
+					},
 				},
 			}
 		}

@@ -5,8 +5,10 @@
 //! arithmetic instruction produces. Those bits are invisible to float code — every comparison,
 //! conversion and arithmetic result is the same whatever they are — and become visible only when a
 //! float turns into bits: stored to memory (`f32.store`, `f64.store`), reinterpreted as an integer
-//! (`i32.reinterpret_f32`, `i64.reinterpret_f64`), or put in a vector (`f32x4.splat`,
-//! `f64x2.splat`, `…replace_lane`), whose bits any integer lane instruction can read. So the
+//! (`i32.reinterpret_f32`, `i64.reinterpret_f64`), put in a vector (`f32x4.splat`,
+//! `f64x2.splat`, `…replace_lane`), whose bits any integer lane instruction can read, or its sign
+//! given to a number (`copysign`'s second operand). docs/job-abi.md ("NaNs") goes through the
+//! instruction set class by class. So the
 //! rewrite canonicalises the scalar at those points only: a NaN there becomes the canonical NaN
 //! (`0x7fc00000`, `0x7ff8000000000000`: positive, quiet, zero payload) and every other value passes
 //! unchanged. A vector has no type of its own, so the float lane instructions that can produce a
@@ -62,12 +64,18 @@ enum Check {
 fn check(op: &Operator<'_>) -> Option<Check> {
 	use Operator::*;
 	Some(match op {
-		F32Store { .. } | I32ReinterpretF32 | F32x4Splat | F32x4ReplaceLane { .. } => {
-			Check::F32Before
-		},
-		F64Store { .. } | I64ReinterpretF64 | F64x2Splat | F64x2ReplaceLane { .. } => {
-			Check::F64Before
-		},
+		// `copysign(x, y)` gives `x` the sign of `y`, the value on top of the stack: a NaN's sign
+		// bit would reach a number, and every comparison after it.
+		F32Store { .. }
+		| I32ReinterpretF32
+		| F32x4Splat
+		| F32x4ReplaceLane { .. }
+		| F32Copysign => Check::F32Before,
+		F64Store { .. }
+		| I64ReinterpretF64
+		| F64x2Splat
+		| F64x2ReplaceLane { .. }
+		| F64Copysign => Check::F64Before,
 		F32x4Add | F32x4Sub | F32x4Mul | F32x4Div | F32x4Sqrt | F32x4Min | F32x4Max | F32x4PMin
 		| F32x4PMax | F32x4Ceil | F32x4Floor | F32x4Trunc | F32x4Nearest | F32x4DemoteF64x2Zero => {
 			Check::F32x4After

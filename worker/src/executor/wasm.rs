@@ -1246,6 +1246,62 @@ mod tests {
 		assert_eq!(run_wat(SPIN, b"", tight), Err(ExecError::OutOfUnits(1_000_000)));
 	}
 
+	/// `memory.fill`, `memory.copy`, `memory.init`, the table instructions and `memory.grow`
+	/// cost their length at the rates docs/job-abi.md states, on top of their one unit; a loop
+	/// of 64 MiB fills runs out of units at that price, and stops before the fill that would go
+	/// past them.
+	#[test]
+	fn bulk_instructions_cost_their_length() {
+		use super::super::meter::{
+			UNITS_PER_BULK_BYTE, UNITS_PER_MEMORY_PAGE, UNITS_PER_TABLE_ELEMENT,
+		};
+		let units = |body: &str| {
+			run_wat(
+				&format!(
+					"(module (memory (export \"memory\") 2) (table 64 funcref) (elem $e func $f $f) \
+					 (data $d \"abcdefgh\") (func $f) (func (export \"run\") {body}))"
+				),
+				b"",
+				limits(),
+			)
+			.unwrap()
+			.units
+		};
+		let base = units("");
+		let length = |op: &str, n: u32| units(&op.replace("N", &n.to_string())) - base;
+		let fill = "(memory.fill (i32.const 0) (i32.const 7) (i32.const N))";
+		let copy = "(memory.copy (i32.const 0) (i32.const 4096) (i32.const N))";
+		let init = "(memory.init $d (i32.const 0) (i32.const 0) (i32.const N))";
+		let table = "(table.fill (i32.const 0) (ref.null func) (i32.const N))";
+		let grow = "(drop (memory.grow (i32.const N)))";
+		for (op, rate, a, b) in [
+			(fill, UNITS_PER_BULK_BYTE, 0, 100_000),
+			(copy, UNITS_PER_BULK_BYTE, 1, 60_000),
+			(init, UNITS_PER_BULK_BYTE, 0, 8),
+			(table, UNITS_PER_TABLE_ELEMENT, 0, 64),
+			(grow, UNITS_PER_MEMORY_PAGE, 0, 3),
+		] {
+			let extra = length(op, b) - length(op, a);
+			assert_eq!(extra, (rate * i64::from(b - a)) as u64, "{op}");
+		}
+		// 64 MiB a fill, a thousand fills, a budget of ten: out of units before the eleventh.
+		let mut budget = limits();
+		budget.max_memory_bytes = 128 << 20;
+		budget.max_units = 10 * (64 << 20) + 1_000;
+		let fills = module(
+			r#"(func (export "run") (local $i i32)
+				(drop (memory.grow (i32.const 1024)))
+				(loop $l
+					(memory.fill (i32.const 0) (i32.const 7) (i32.const 0x4000000))
+					(local.set $i (i32.add (local.get $i) (i32.const 1)))
+					(br_if $l (i32.lt_u (local.get $i) (i32.const 1000)))))"#,
+		);
+		assert_eq!(
+			run_wat(&fills, b"", budget.clone()),
+			Err(ExecError::OutOfUnits(budget.max_units))
+		);
+	}
+
 	/// The fuel wasmtime's own metering counts for `program`'s `run` (no host calls).
 	fn wasmtime_fuel(program: &[u8]) -> u64 {
 		let mut config = Config::new();
@@ -1777,6 +1833,219 @@ mod tests {
 			0xfff8_0000_0000_0000u64.to_le_bytes(),
 			"f64x2.neg of f64x2.add"
 		);
+	}
+
+	/// Each class of instruction of docs/job-abi.md's NaN table, fed NaNs whose bits differ
+	/// between CPUs (0/0 computed at run time: negative on x86, positive on Arm; a signalling NaN
+	/// quieted by arithmetic: its payload kept on x86 only), gives the bits the table says, the
+	/// same on every CPU. Each case stores its result at 0 and writes 16 bytes.
+	#[test]
+	fn every_class_of_float_instruction_gives_cpu_independent_bits() {
+		let n32 = "(f32.div (f32.load (i32.const 2000)) (f32.load (i32.const 2000)))";
+		let p32 = "(f32.add (f32.reinterpret_i32 (i32.const 0x7fa00001)) (f32.const 1))";
+		let n64 = "(f64.div (f64.load (i32.const 2000)) (f64.load (i32.const 2000)))";
+		let p64 = "(f64.add (f64.reinterpret_i64 (i64.const 0x7ff4000000000001)) (f64.const 1))";
+		let v32 = "(f32x4.div (v128.load (i32.const 2000)) (v128.load (i32.const 2000)))";
+		let v64 = "(f64x2.div (v128.load (i32.const 2000)) (v128.load (i32.const 2000)))";
+		let c32 = 0x7fc0_0000u32.to_le_bytes().to_vec();
+		let c64 = 0x7ff8_0000_0000_0000u64.to_le_bytes().to_vec();
+		let pad = |mut bytes: Vec<u8>| {
+			bytes.resize(16, 0);
+			bytes
+		};
+		let lanes32 = |bits: u32| bits.to_le_bytes().repeat(4);
+		let lanes64 = |bits: u64| bits.to_le_bytes().repeat(2);
+		let mut cases: Vec<(String, String, Vec<u8>)> = Vec::new();
+		for (nan, name) in [(n32, "0/0"), (p32, "payload")] {
+			let store = |e: String| format!("(f32.store (i32.const 0) {e})");
+			// Arithmetic, rounding, min/max, sign and moves: a NaN, stored canonical.
+			for op in ["add", "sub", "mul", "div", "min", "max", "copysign"] {
+				cases.push((
+					format!("f32.{op} ({name})"),
+					store(format!("(f32.{op} {nan} (f32.const 1))")),
+					pad(c32.clone()),
+				));
+			}
+			for op in ["sqrt", "ceil", "floor", "trunc", "nearest", "abs", "neg"] {
+				cases.push((
+					format!("f32.{op} ({name})"),
+					store(format!("(f32.{op} {nan})")),
+					pad(c32.clone()),
+				));
+			}
+			cases.push((
+				format!("f32.demote_f64 ({name})"),
+				store("(f32.demote_f64 N64)".replace("N64", n64)),
+				pad(c32.clone()),
+			));
+			cases.push((
+				format!("select ({name})"),
+				store(format!("(select {nan} (f32.const 1) (i32.const 1))")),
+				pad(c32.clone()),
+			));
+			cases.push((
+				format!("i32.reinterpret_f32 ({name})"),
+				format!("(i32.store (i32.const 0) (i32.reinterpret_f32 {nan}))"),
+				pad(c32.clone()),
+			));
+			// Its sign given to a number: the canonical NaN's, positive.
+			for sign in [nan.to_string(), format!("(f32.neg {nan})")] {
+				cases.push((
+					format!("f32.copysign 1, {name}"),
+					store(format!("(f32.copysign (f32.const 1) {sign})")),
+					pad(1.0f32.to_le_bytes().to_vec()),
+				));
+				cases.push((
+					format!("f32.lt (copysign 1, {name}) 0"),
+					format!("(i32.store (i32.const 0) (f32.lt (f32.copysign (f32.const 1) {sign}) (f32.const 0)))"),
+					pad(vec![]),
+				));
+			}
+			// Comparisons and saturating conversions do not see the bits.
+			for (op, result) in [("eq", 0u8), ("ne", 1), ("lt", 0), ("ge", 0)] {
+				cases.push((
+					format!("f32.{op} ({name})"),
+					format!("(i32.store (i32.const 0) (f32.{op} {nan} {nan}))"),
+					pad(vec![result]),
+				));
+			}
+			cases.push((
+				format!("i32.trunc_sat_f32_s ({name})"),
+				format!("(i32.store (i32.const 0) (i32.trunc_sat_f32_s {nan}))"),
+				pad(vec![]),
+			));
+			cases.push((
+				format!("f32x4.splat ({name})"),
+				format!("(v128.store (i32.const 0) (f32x4.splat {nan}))"),
+				lanes32(0x7fc0_0000),
+			));
+			cases.push((format!("f32x4.replace_lane ({name})"), format!("(v128.store (i32.const 0) (f32x4.replace_lane 2 (v128.const i32x4 0 0 0 0) {nan}))"), [vec![0; 8], c32.clone(), vec![0; 4]].concat()));
+		}
+		for (nan, name) in [(n64, "0/0"), (p64, "payload")] {
+			let store = |e: String| format!("(f64.store (i32.const 0) {e})");
+			for op in ["add", "sub", "mul", "div", "min", "max", "copysign"] {
+				cases.push((
+					format!("f64.{op} ({name})"),
+					store(format!("(f64.{op} {nan} (f64.const 1))")),
+					pad(c64.clone()),
+				));
+			}
+			for op in ["sqrt", "ceil", "floor", "trunc", "nearest", "abs", "neg"] {
+				cases.push((
+					format!("f64.{op} ({name})"),
+					store(format!("(f64.{op} {nan})")),
+					pad(c64.clone()),
+				));
+			}
+			cases.push((
+				format!("f64.promote_f32 ({name})"),
+				store(format!("(f64.promote_f32 {n32})")),
+				pad(c64.clone()),
+			));
+			cases.push((
+				format!("i64.reinterpret_f64 ({name})"),
+				format!("(i64.store (i32.const 0) (i64.reinterpret_f64 {nan}))"),
+				pad(c64.clone()),
+			));
+			for sign in [nan.to_string(), format!("(f64.neg {nan})")] {
+				cases.push((
+					format!("f64.copysign 1, {name}"),
+					store(format!("(f64.copysign (f64.const 1) {sign})")),
+					pad(1.0f64.to_le_bytes().to_vec()),
+				));
+			}
+			cases.push((
+				format!("i64.trunc_sat_f64_u ({name})"),
+				format!("(i64.store (i32.const 0) (i64.trunc_sat_f64_u {nan}))"),
+				pad(vec![]),
+			));
+			cases.push((
+				format!("f64x2.splat ({name})"),
+				format!("(v128.store (i32.const 0) (f64x2.splat {nan}))"),
+				lanes64(0x7ff8_0000_0000_0000),
+			));
+		}
+		// Lane instructions: every float lane result canonical where it is produced; sign-bit
+		// lane instructions act on those canonical bits; comparisons and conversions to integers
+		// do not see them; a lane taken out is a scalar like any other.
+		let vstore = |e: String| format!("(v128.store (i32.const 0) {e})");
+		for op in ["add", "sub", "mul", "div", "min", "max", "pmin", "pmax"] {
+			cases.push((
+				format!("f32x4.{op}"),
+				vstore(format!("(f32x4.{op} {v32} (v128.const f32x4 1 1 1 1))")),
+				lanes32(0x7fc0_0000),
+			));
+			cases.push((
+				format!("f64x2.{op}"),
+				vstore(format!("(f64x2.{op} {v64} (v128.const f64x2 1 1))")),
+				lanes64(0x7ff8_0000_0000_0000),
+			));
+		}
+		for op in ["sqrt", "ceil", "floor", "trunc", "nearest", "abs"] {
+			cases.push((
+				format!("f32x4.{op}"),
+				vstore(format!("(f32x4.{op} {v32})")),
+				lanes32(0x7fc0_0000),
+			));
+			cases.push((
+				format!("f64x2.{op}"),
+				vstore(format!("(f64x2.{op} {v64})")),
+				lanes64(0x7ff8_0000_0000_0000),
+			));
+		}
+		cases.push((
+			"f32x4.neg".into(),
+			vstore(format!("(f32x4.neg {v32})")),
+			lanes32(0xffc0_0000),
+		));
+		cases.push((
+			"f64x2.neg".into(),
+			vstore(format!("(f64x2.neg {v64})")),
+			lanes64(0xfff8_0000_0000_0000),
+		));
+		cases.push((
+			"v128.xor (sign mask)".into(),
+			vstore(format!(
+				"(v128.xor {v32} (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))"
+			)),
+			lanes32(0xffc0_0000),
+		));
+		cases.push((
+			"f32x4.demote_f64x2_zero".into(),
+			vstore(format!("(f32x4.demote_f64x2_zero {v64})")),
+			[c32.repeat(2), vec![0; 8]].concat(),
+		));
+		cases.push((
+			"f64x2.promote_low_f32x4".into(),
+			vstore(format!("(f64x2.promote_low_f32x4 {v32})")),
+			lanes64(0x7ff8_0000_0000_0000),
+		));
+		cases.push(("f32x4.eq".into(), vstore(format!("(f32x4.eq {v32} {v32})")), vec![0; 16]));
+		cases.push((
+			"i32x4.trunc_sat_f32x4_s".into(),
+			vstore(format!("(i32x4.trunc_sat_f32x4_s {v32})")),
+			vec![0; 16],
+		));
+		cases.push((
+			"f32x4.extract_lane, stored".into(),
+			format!("(f32.store (i32.const 0) (f32x4.extract_lane 1 {v32}))"),
+			pad(c32.clone()),
+		));
+		cases.push(("f32x4.extract_lane, its sign".into(), format!("(f32.store (i32.const 0) (f32.copysign (f32.const 1) (f32x4.extract_lane 1 {v32})))"), pad(1.0f32.to_le_bytes().to_vec())));
+		cases.push((
+			"f64x2.extract_lane, reinterpreted".into(),
+			format!("(i64.store (i32.const 0) (i64.reinterpret_f64 (f64x2.extract_lane 0 {v64})))"),
+			pad(c64.clone()),
+		));
+		for (name, body, expected) in &cases {
+			let program = module(&format!(
+				r#"(func (export "run") {body} (drop (call $output_write (i32.const 0) (i32.const 16))))"#
+			));
+			let output =
+				run_wat(&program, b"", limits()).unwrap_or_else(|e| panic!("{name}: {e}")).output;
+			assert_eq!(&output, expected, "{name}: {body}");
+		}
+		assert!(cases.len() > 100, "{} cases", cases.len());
 	}
 
 	/// Numbers — signed zeros, infinities, subnormals, the largest finite — keep their bits

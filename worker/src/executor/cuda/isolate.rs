@@ -6,6 +6,11 @@
 //! a response. The parent kills the child at the job's wall-clock limit (plus a grace for the
 //! process to start), or shortly after a complete response if it does not exit by itself.
 //!
+//! The child is a sandbox ([`sandbox`]): it gets a cleared environment (only what the CUDA
+//! libraries need to load, and `CUDA_VISIBLE_DEVICES` naming its one GPU), its own resource
+//! limits (CPU time, open files, no core dumps) and, where the kernel lets an unprivileged process
+//! make one, network and user namespaces of its own, so that it has no network at all.
+//!
 //! A frame is `magic (4 bytes) | payload length (u64) | payload`; integers are little-endian,
 //! strings and byte strings are a length (u64) then the bytes.
 //!
@@ -95,9 +100,84 @@ impl IsolatedRunner {
 	) -> Result<JobReport, ExecError> {
 		let mut command = Command::new(&self.exe);
 		command.arg(CHILD_ARG);
-		let request = encode_request(self.device, limits, program, input);
+		sandbox(&mut command, self.device, limits.max_wall.saturating_add(self.start_grace))?;
+		// The child sees only its own GPU, as device 0.
+		let request = encode_request(0, limits, program, input);
 		run_child(command, request, limits, self.start_grace)
 	}
+}
+
+/// The worker's environment variables a CUDA child keeps: what the dynamic loader and the CUDA
+/// libraries need to be found, and the device order its GPU is named in. Nothing else reaches
+/// it (no keys, tokens or proxies of the worker's).
+const PASSED_THROUGH: &[&str] = &["PATH", "LD_LIBRARY_PATH", "CUDA_DEVICE_ORDER"];
+
+/// Settings forced on the child: no on-disk kernel cache (its HOME is unset), and none of the
+/// variables that would change results (TF32 in FP32 GEMMs) or make cuBLAS log.
+const FORCED: &[(&str, &str)] = &[("CUDA_CACHE_DISABLE", "1")];
+
+/// Open files a CUDA child may hold (the driver's device files, its libraries, the pipes).
+const CHILD_OPEN_FILES: u64 = 1024;
+
+/// The environment of a CUDA child for a job on GPU `device` (an ordinal as the worker's own
+/// process numbers its GPUs), from the worker's variables (`parent`): the [`PASSED_THROUGH`]
+/// ones, the [`FORCED`] ones, and `CUDA_VISIBLE_DEVICES` naming that one GPU — the worker's own
+/// list's entry when the worker itself was limited to some GPUs.
+pub fn child_env(
+	parent: impl Fn(&str) -> Option<String>,
+	device: u32,
+) -> Result<Vec<(String, String)>, ExecError> {
+	let visible = match parent("CUDA_VISIBLE_DEVICES") {
+		Some(list) => list
+			.split(',')
+			.map(str::trim)
+			.nth(device as usize)
+			.filter(|entry| !entry.is_empty())
+			.map(str::to_owned)
+			.ok_or_else(|| {
+				ExecError::Unavailable(format!(
+					"GPU {device} is not in this worker's CUDA_VISIBLE_DEVICES ({list:?})"
+				))
+			})?,
+		None => device.to_string(),
+	};
+	let mut env: Vec<(String, String)> = PASSED_THROUGH
+		.iter()
+		.filter_map(|name| parent(name).map(|value| ((*name).to_owned(), value)))
+		.collect();
+	env.extend(FORCED.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+	env.push(("CUDA_VISIBLE_DEVICES".into(), visible));
+	Ok(env)
+}
+
+/// Makes `command` a sandboxed CUDA child for GPU `device` that may run for `wall`: its
+/// environment ([`child_env`]), and, set in the child before it executes, its limits — CPU time
+/// (the wall time and a few seconds: a job cannot use more CPU than that, whatever threads it
+/// starts), open files, no core dump — and its own user and network namespaces where the kernel
+/// allows an unprivileged process them (no network interface but a loopback that is down). The
+/// address-space limit is not set: the CUDA driver reserves the GPU's memory in it.
+pub fn sandbox(command: &mut Command, device: u32, wall: Duration) -> Result<(), ExecError> {
+	let env = child_env(|name| std::env::var(name).ok(), device)?;
+	command.env_clear().envs(env);
+	let cpu_seconds = wall.as_secs().saturating_add(5);
+	// SAFETY: the closure runs in the child between fork and exec and calls only setrlimit and
+	// unshare, which are async-signal-safe system calls; it allocates nothing and takes no lock.
+	unsafe {
+		std::os::unix::process::CommandExt::pre_exec(command, move || {
+			use nix::sys::resource::{setrlimit, Resource};
+			setrlimit(Resource::RLIMIT_CPU, cpu_seconds, cpu_seconds)?;
+			setrlimit(Resource::RLIMIT_NOFILE, CHILD_OPEN_FILES, CHILD_OPEN_FILES)?;
+			setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
+			// No network: a fresh network namespace (inside a user namespace of its own, so that
+			// no privilege is needed). Where the kernel refuses (user namespaces off), the child
+			// runs in the worker's network namespace: docs/provider-guide.md says so.
+			let _ = nix::sched::unshare(
+				nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWNET,
+			);
+			Ok(())
+		});
+	}
+	Ok(())
 }
 
 /// Runs one job on GPU `device` in a child process of this executable.
@@ -146,15 +226,7 @@ fn run_child(
 	limits: &Limits,
 	start_grace: Duration,
 ) -> Result<JobReport, ExecError> {
-	command
-		.stdin(Stdio::piped())
-		.stdout(Stdio::null())
-		.stderr(Stdio::piped())
-		// Settings that would change results (TF32 in FP32 GEMMs) or write to stderr.
-		.env_remove("NVIDIA_TF32_OVERRIDE")
-		.env_remove("CUBLAS_LOGINFO_DBG")
-		.env_remove("CUBLAS_LOGDEST_DBG")
-		.env_remove("CUDA_LAUNCH_BLOCKING");
+	command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
 	let mut child = command
 		.spawn()
 		.map_err(|e| ExecError::Unavailable(format!("the CUDA job process cannot start: {e}")))?;
@@ -507,6 +579,84 @@ mod tests {
 			gpu_ms: 12.25,
 			compile: Duration::new(1, 5),
 			wall: Duration::new(2, 999_999_999),
+		}
+	}
+
+	/// The child keeps only what CUDA needs, and sees its one GPU: the worker's ordinal, or
+	/// that entry of the worker's own `CUDA_VISIBLE_DEVICES`.
+	#[test]
+	fn the_child_environment_is_cleared_but_for_cuda_and_its_gpu() {
+		let parent = |vars: &'static [(&'static str, &'static str)]| {
+			move |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+		};
+		let worker = parent(&[
+			("PATH", "/usr/bin"),
+			("LD_LIBRARY_PATH", "/usr/local/cuda/lib64"),
+			("HOME", "/home/provider"),
+			("STRATUS_PASSPHRASE", "secret"),
+			("AWS_SECRET_ACCESS_KEY", "secret"),
+			("HTTPS_PROXY", "http://proxy:3128"),
+			("NVIDIA_TF32_OVERRIDE", "1"),
+			("CUBLAS_LOGINFO_DBG", "1"),
+		]);
+		let env = child_env(worker, 2).unwrap();
+		let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+		assert_eq!(
+			names,
+			["PATH", "LD_LIBRARY_PATH", "CUDA_CACHE_DISABLE", "CUDA_VISIBLE_DEVICES"]
+		);
+		assert!(env.contains(&("CUDA_VISIBLE_DEVICES".into(), "2".into())));
+		let limited = parent(&[("CUDA_VISIBLE_DEVICES", "GPU-aaaa, GPU-bbbb")]);
+		let env = child_env(limited, 1).unwrap();
+		assert!(env.contains(&("CUDA_VISIBLE_DEVICES".into(), "GPU-bbbb".into())));
+		let limited = parent(&[("CUDA_VISIBLE_DEVICES", "3")]);
+		assert!(matches!(child_env(limited, 1), Err(ExecError::Unavailable(_))));
+	}
+
+	/// A process started through [`sandbox`] (a shell standing in for the CUDA child) has the
+	/// cleared environment, the limits, and — where user namespaces are allowed — no network
+	/// but a loopback.
+	#[test]
+	fn a_sandboxed_child_has_its_limits_and_no_network() {
+		let mut command = Command::new("/bin/sh");
+		command.args([
+			"-c",
+			"env | cut -d= -f1 | sort | tr '\\n' ' '; echo; ulimit -t; ulimit -n; ulimit -c; \
+			 tail -n +3 /proc/self/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' '",
+		]);
+		sandbox(&mut command, 0, Duration::from_secs(10)).unwrap();
+		let out = command.output().unwrap();
+		assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+		let text = String::from_utf8(out.stdout).unwrap();
+		let lines: Vec<&str> = text.lines().collect();
+		let names: Vec<&str> = lines[0].split_whitespace().collect();
+		assert!(
+			names.iter().all(|n| [
+				"PATH",
+				"LD_LIBRARY_PATH",
+				"CUDA_DEVICE_ORDER",
+				"CUDA_CACHE_DISABLE",
+				"CUDA_VISIBLE_DEVICES",
+				"PWD",
+				"SHLVL",
+				"_",
+				"OLDPWD"
+			]
+			.contains(n)),
+			"{names:?}"
+		);
+		assert!(names.contains(&"CUDA_VISIBLE_DEVICES"));
+		assert_eq!(&lines[1..4], ["15", "1024", "0"]);
+		let interfaces: Vec<&str> = lines.get(4).map_or(vec![], |l| l.split_whitespace().collect());
+		let isolated = interfaces == ["lo"];
+		let host_has_more = std::fs::read_to_string("/proc/self/net/dev")
+			.map(|t| t.lines().count() > 3)
+			.unwrap_or(false);
+		// Either the namespace was made (only `lo`), or the kernel refused user namespaces here.
+		let userns_allowed = std::fs::read_to_string("/proc/sys/kernel/unprivileged_userns_clone")
+			.map_or(true, |v| v.trim() == "1");
+		if userns_allowed && host_has_more {
+			assert!(isolated, "interfaces seen by the child: {interfaces:?}");
 		}
 	}
 
