@@ -92,6 +92,10 @@ pub struct Worker {
 	/// Largest remote input the worker downloads, in MiB.
 	#[serde(default = "default_max_input_mib")]
 	pub max_input_mib: u32,
+	/// Largest output a job may write, in MiB: a job allowed more is declined (its output is
+	/// kept on disk for its requester, and in memory while it runs).
+	#[serde(default = "default_max_output_mib")]
+	pub max_output_mib: u32,
 	/// Whether remote inputs may come from loopback, link-local, private, CGNAT and other
 	/// special-use addresses: the provider's own machine and networks (`fetch::forbidden`).
 	/// Off unless the provider serves inputs itself on such a network.
@@ -125,6 +129,10 @@ pub(crate) fn units_per_second_from(measured: u64) -> u64 {
 }
 
 pub(crate) fn default_max_input_mib() -> u32 {
+	64
+}
+
+pub(crate) fn default_max_output_mib() -> u32 {
 	64
 }
 
@@ -251,6 +259,8 @@ fee_allowance = "{fee_allowance}"
 # measured (see above). Largest remote input downloaded, in MiB.
 units_per_second = {units_per_second}
 max_input_mib = {max_input_mib}
+# Largest output a job may write, in MiB; jobs allowed more are declined.
+max_output_mib = {max_output_mib}
 # Remote inputs from loopback, link-local, private or CGNAT addresses (this machine and its
 # networks, e.g. a cloud metadata service): refused unless true.
 allow_private_inputs = {allow_private_inputs}
@@ -287,6 +297,7 @@ max_connections = {max_connections}
 			fee_allowance = self.worker.fee_allowance,
 			units_per_second = self.worker.units_per_second,
 			max_input_mib = self.worker.max_input_mib,
+			max_output_mib = self.worker.max_output_mib,
 			allow_private_inputs = self.worker.allow_private_inputs,
 			keep_ended_days = self.worker.keep_ended_days,
 			cpu_slots = self.offers.cpu_slots,
@@ -387,6 +398,7 @@ mod tests {
 				fee_allowance: default_fee_allowance(),
 				units_per_second: default_units_per_second(),
 				max_input_mib: default_max_input_mib(),
+				max_output_mib: default_max_output_mib(),
 				allow_private_inputs: false,
 				keep_ended_days: default_keep_ended_days(),
 			},

@@ -473,6 +473,7 @@ impl Daemon {
 				return Err(Decline::InputTooLarge { size: *size, max });
 			}
 		}
+		output_fits(job.max_output_bytes, self.config.worker.max_output_mib)?;
 		let kind = kind_name(&job.kind);
 		let busy = self.store.live().iter().filter(|r| r.kind == kind).count();
 		if busy >= slots as usize {
@@ -781,6 +782,16 @@ fn kind_name(kind: &JobKind) -> &'static str {
 	}
 }
 
+/// Refuses a job that may write more output than this worker keeps (`max_output_mib`): the
+/// output is held on disk until its requester downloads it, and in memory while the job runs.
+fn output_fits(max_output_bytes: u32, max_output_mib: u32) -> Result<(), Decline> {
+	let (size, max) = (u64::from(max_output_bytes), mib(max_output_mib));
+	if size > max {
+		return Err(Decline::OutputTooLarge { size, max });
+	}
+	Ok(())
+}
+
 /// Whether a replica whose job ended in `phase`, paid `paid`, was paid for the output whose
 /// digest the record holds: the job settled on that digest, and the replica earned something.
 fn paid_for(phase: &JobPhase<u32>, paid: u128, digest: Option<[u8; 32]>) -> bool {
@@ -813,6 +824,8 @@ pub enum Decline {
 	Late,
 	#[error("the remote input is {size} bytes, more than this worker's {max}")]
 	InputTooLarge { size: u64, max: u64 },
+	#[error("the job may write {size} bytes of output, more than this worker keeps ({max})")]
+	OutputTooLarge { size: u64, max: u64 },
 	#[error("every slot is busy")]
 	Busy,
 	#[error("its max units need about {needed:?} at this host's rate; the commit window leaves {available:?}")]
@@ -825,6 +838,7 @@ impl Decline {
 			Decline::NoGpu => "no_gpu",
 			Decline::Late => "late",
 			Decline::InputTooLarge { .. } => "input_too_large",
+			Decline::OutputTooLarge { .. } => "output_too_large",
 			Decline::Busy => "busy",
 			Decline::TooSlow { .. } => "too_slow",
 		}
@@ -835,6 +849,18 @@ impl Decline {
 mod tests {
 	use super::*;
 	use stratus_client::subxt::utils::H256;
+
+	#[test]
+	fn jobs_whose_output_could_outgrow_the_worker_are_declined() {
+		assert!(output_fits(64 << 20, 64).is_ok());
+		match output_fits((64 << 20) + 1, 64) {
+			Err(Decline::OutputTooLarge { size, max }) => {
+				assert_eq!((size, max), ((64 << 20) + 1, 64 << 20))
+			},
+			other => panic!("{other:?}"),
+		}
+		assert!(output_fits(1, 0).is_err(), "a worker that keeps no output takes no job");
+	}
 
 	/// The output is the requester's only when the job settled on this record's digest and the
 	/// replica was paid; a dispute, cancel or expiry, another canonical digest, or no pay: never.

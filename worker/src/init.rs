@@ -117,6 +117,7 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 				.wasm_units_per_second
 				.map_or_else(config::default_units_per_second, config::units_per_second_from),
 			max_input_mib: config::default_max_input_mib(),
+			max_output_mib: config::default_max_output_mib(),
 			allow_private_inputs: false,
 			keep_ended_days: config::default_keep_ended_days(),
 		},
