@@ -125,9 +125,10 @@ impl reqwest::dns::Resolve for GuardedResolver {
 				})
 				.collect();
 			if allowed.is_empty() {
-				let why =
-					refused.map_or_else(|| format!("{host} has no address"), |e| e.to_string());
-				return Err(why.into());
+				return Err(match refused {
+					Some(refused) => Box::new(refused) as Box<dyn std::error::Error + Send + Sync>,
+					None => format!("{host} has no address").into(),
+				});
 			}
 			Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
 		})
@@ -188,14 +189,13 @@ impl Fetcher {
 			let response = self.http.get(url).send().await.map_err(|e| {
 				// The resolver's refusal, in its own words.
 				let mut source: Option<&dyn std::error::Error> = Some(&e);
-				let mut words = e.to_string();
 				while let Some(inner) = source {
-					if inner.to_string().contains("provider's own networks") {
-						words = inner.to_string();
+					if let Some(refused) = inner.downcast_ref::<FetchError>() {
+						return FetchError::Http(refused.to_string());
 					}
 					source = inner.source();
 				}
-				FetchError::Http(words)
+				FetchError::Http(e.to_string())
 			})?;
 			if response.status().is_redirection() {
 				let to = response

@@ -207,6 +207,7 @@ async fn serve_router(
 	let connections = Arc::new(Semaphore::new(bounds.max_connections.max(1)));
 	let spawner = tracker.clone();
 	tracker.spawn(async move {
+		let mut accepted_count = 0u32;
 		loop {
 			let permit = tokio::select! {
 				_ = cancel.cancelled() => break,
@@ -228,7 +229,12 @@ async fn serve_router(
 					},
 				},
 			};
-			limiter.retain_recent();
+			// Forget addresses whose rate is back to full now and then, not on every accept (it
+			// walks every address the limiter holds).
+			accepted_count = accepted_count.wrapping_add(1);
+			if accepted_count.is_multiple_of(1024) {
+				limiter.retain_recent();
+			}
 			let service = tower::ServiceExt::map_request(
 				app.clone(),
 				move |mut request: axum::http::Request<hyper::body::Incoming>| {

@@ -321,17 +321,26 @@ impl Store {
 		Ok(())
 	}
 
-	/// Records that the chain settled the replica's job on its digest and paid it: its output may
-	/// be served from now on. Returns the record (`None`: the store has none).
-	pub fn mark_paid(&self, key: ReplicaKey) -> Result<Option<Record>, StoreError> {
+	/// Changes a replica's record under its writer lock: `change` edits it and says whether it
+	/// changed (only then is it written). Returns the record (`None`: the store has none).
+	fn update(
+		&self,
+		key: ReplicaKey,
+		change: impl FnOnce(&mut Record) -> bool,
+	) -> Result<Option<Record>, StoreError> {
 		let writer = self.writer(key);
 		let _writing = crate::lock(&writer);
 		let Some(mut record) = self.get(key) else { return Ok(None) };
-		if !record.paid {
-			record.paid = true;
+		if change(&mut record) {
 			self.write_record(record.clone())?;
 		}
 		Ok(Some(record))
+	}
+
+	/// Records that the chain settled the replica's job on its digest and paid it: its output may
+	/// be served from now on.
+	pub fn mark_paid(&self, key: ReplicaKey) -> Result<Option<Record>, StoreError> {
+		self.update(key, |record| !std::mem::replace(&mut record.paid, true))
 	}
 
 	/// Moves a replica to `stage` (never backwards), with an optional note.
@@ -341,18 +350,16 @@ impl Store {
 		stage: Stage,
 		note: Option<String>,
 	) -> Result<Option<Record>, StoreError> {
-		let writer = self.writer(key);
-		let _writing = crate::lock(&writer);
-		let Some(mut record) = self.get(key) else { return Ok(None) };
-		if record.stage >= stage && note.is_none() {
-			return Ok(Some(record));
-		}
-		record.stage = record.stage.max(stage);
-		if note.is_some() {
-			record.note = note;
-		}
-		self.write_record(record.clone())?;
-		Ok(Some(record))
+		self.update(key, |record| {
+			if record.stage >= stage && note.is_none() {
+				return false;
+			}
+			record.stage = record.stage.max(stage);
+			if note.is_some() {
+				record.note = note;
+			}
+			true
+		})
 	}
 
 	/// Stores a replica's result: the output file first, then the record with digest, units and
