@@ -1856,23 +1856,30 @@ mod tests {
 		let lanes32 = |bits: u32| bits.to_le_bytes().repeat(4);
 		let lanes64 = |bits: u64| bits.to_le_bytes().repeat(2);
 		let mut cases: Vec<(String, String, Vec<u8>)> = Vec::new();
+		// Arithmetic, rounding, min/max, sign and moves, in both widths: a NaN, stored canonical.
+		for (ty, nans, canonical) in [
+			("f32", [(n32, "0/0"), (p32, "payload")], &c32),
+			("f64", [(n64, "0/0"), (p64, "payload")], &c64),
+		] {
+			for (nan, name) in nans {
+				for op in ["add", "sub", "mul", "div", "min", "max", "copysign"] {
+					cases.push((
+						format!("{ty}.{op} ({name})"),
+						format!("({ty}.store (i32.const 0) ({ty}.{op} {nan} ({ty}.const 1)))"),
+						pad(canonical.clone()),
+					));
+				}
+				for op in ["sqrt", "ceil", "floor", "trunc", "nearest", "abs", "neg"] {
+					cases.push((
+						format!("{ty}.{op} ({name})"),
+						format!("({ty}.store (i32.const 0) ({ty}.{op} {nan}))"),
+						pad(canonical.clone()),
+					));
+				}
+			}
+		}
 		for (nan, name) in [(n32, "0/0"), (p32, "payload")] {
 			let store = |e: String| format!("(f32.store (i32.const 0) {e})");
-			// Arithmetic, rounding, min/max, sign and moves: a NaN, stored canonical.
-			for op in ["add", "sub", "mul", "div", "min", "max", "copysign"] {
-				cases.push((
-					format!("f32.{op} ({name})"),
-					store(format!("(f32.{op} {nan} (f32.const 1))")),
-					pad(c32.clone()),
-				));
-			}
-			for op in ["sqrt", "ceil", "floor", "trunc", "nearest", "abs", "neg"] {
-				cases.push((
-					format!("f32.{op} ({name})"),
-					store(format!("(f32.{op} {nan})")),
-					pad(c32.clone()),
-				));
-			}
 			cases.push((
 				format!("f32.demote_f64 ({name})"),
 				store("(f32.demote_f64 N64)".replace("N64", n64)),
@@ -1923,20 +1930,6 @@ mod tests {
 		}
 		for (nan, name) in [(n64, "0/0"), (p64, "payload")] {
 			let store = |e: String| format!("(f64.store (i32.const 0) {e})");
-			for op in ["add", "sub", "mul", "div", "min", "max", "copysign"] {
-				cases.push((
-					format!("f64.{op} ({name})"),
-					store(format!("(f64.{op} {nan} (f64.const 1))")),
-					pad(c64.clone()),
-				));
-			}
-			for op in ["sqrt", "ceil", "floor", "trunc", "nearest", "abs", "neg"] {
-				cases.push((
-					format!("f64.{op} ({name})"),
-					store(format!("(f64.{op} {nan})")),
-					pad(c64.clone()),
-				));
-			}
 			cases.push((
 				format!("f64.promote_f32 ({name})"),
 				store(format!("(f64.promote_f32 {n32})")),
