@@ -172,11 +172,11 @@ impl Chain {
 		Ok(code.map(|code| code.0))
 	}
 
-	/// A registered program's record (owner, kind, size, deposit).
+	/// A registered program's record (owner, kind, size, deposit, whether it is retiring).
 	pub async fn program_info(
 		at: &AtBlock,
 		hash: [u8; 32],
-	) -> Result<Option<ProgramInfo<AccountId, u128>>, ChainError> {
+	) -> Result<Option<ProgramInfo<AccountId, u128, u32>>, ChainError> {
 		fetch(at, rt::storage().market().programs(), (hash.into(),)).await
 	}
 
@@ -212,9 +212,13 @@ impl Chain {
 			.collect())
 	}
 
-	/// A job's input.
+	/// A job's input: kept in the job's record when it is small, in `JobInputs` otherwise.
 	pub async fn input(at: &AtBlock, job: u64) -> Result<Option<JobInput>, ChainError> {
-		fetch(at, rt::storage().market().job_inputs(), (job,)).await
+		if let Some(input) = fetch(at, rt::storage().market().job_inputs(), (job,)).await? {
+			return Ok(Some(input));
+		}
+		let record = fetch(at, rt::storage().market().jobs(), (job,)).await?;
+		Ok(record.and_then(|job| job.small_input).map(JobInput::Inline))
 	}
 
 	/// The provider registered under operator account `operator`.

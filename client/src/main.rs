@@ -85,6 +85,16 @@ pub enum ProgramCommand {
 		/// The program file.
 		file: PathBuf,
 	},
+	/// Remove a program you registered and get its deposit back, in two steps: the first run
+	/// retires it (no new job may use it; jobs already submitted keep it until their deadlines,
+	/// at most `MaxJobDuration`), a run from the block it names on deletes it.
+	#[command(
+		after_help = "Example:\n  stratus program remove 0x3f1c…(the hash `register` printed)"
+	)]
+	Remove {
+		/// The program's hash.
+		program: String,
+	},
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +120,10 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 		Command::Account(command) => account::run(cli, command),
 		Command::Program(ProgramCommand::Register { file }) => {
 			job::register_program(cli, file).await?;
+			Ok(ExitCode::SUCCESS)
+		},
+		Command::Program(ProgramCommand::Remove { program }) => {
+			job::remove_program(cli, program).await?;
 			Ok(ExitCode::SUCCESS)
 		},
 		Command::Job(command) => job::run(cli, command).await,

@@ -372,6 +372,11 @@ describe('stratus-worker on a real node', () => {
 
   const cliData = new TextEncoder().encode('stratus CLI end-to-end ');
   let cliAccount;
+  /// The CLI account's nonce and balances: unchanged when nothing was sent.
+  const cliAccountState = async () => {
+    const { nonce, data } = await api.query.system.account(cliAccount.address);
+    return `${nonce.toNumber()}/${data.free.toBigInt()}/${data.reserved.toBigInt()}`;
+  };
   test('a requester submits a job from a manifest with the stratus CLI, follows it to settlement and downloads the verified output', async () => {
     const suri = `//CliRequester${Math.floor(Math.random() * 1e9)}`;
     cliAccount = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 }).addFromUri(suri);
@@ -483,11 +488,7 @@ describe('stratus-worker on a real node', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /cancelling the job failed: Market::JobFinished: The job has already ended\./);
 
-    const account = async () => {
-      const { nonce, data } = await api.query.system.account(cliAccount.address);
-      return `${nonce.toNumber()}/${data.free.toBigInt()}/${data.reserved.toBigInt()}`;
-    };
-    const before = await account();
+    const before = await cliAccountState();
     fs.writeFileSync(path.join(dir, 'big.bin'), new Uint8Array(70 * 1024));
     const cases = [
       [base.filter((l) => !l.startsWith('max_units')), /missing field `max_units`/],
@@ -519,7 +520,47 @@ describe('stratus-worker on a real node', () => {
     r = await stratus(['program', 'register', junk]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /junk\.wasm is refused: /);
-    assert.equal(await account(), before, 'nothing was sent for a refused manifest or program');
+    assert.equal(await cliAccountState(), before, 'nothing was sent for a refused manifest or program');
+  });
+
+  test('stratus program remove retires a program: new jobs with it are refused, and it is deleted only from its removable block on', async () => {
+    // A program of this run's own: the kernel with a custom section ("rm"), so its hash is new.
+    const file = path.join(dir, 'retiring.wasm');
+    fs.writeFileSync(file, Buffer.concat([fs.readFileSync(path.join(dir, 'sha256.wasm')), Buffer.from([0, 3, 2, 0x72, 0x6d])]));
+    let r = await stratus(['--json', 'program', 'register', file]);
+    assert.equal(r.status, 0, r.stderr);
+    const { program } = JSON.parse(r.stdout);
+    const head = (await api.rpc.chain.getHeader()).number.toNumber();
+    r = await stratus(['program', 'remove', program]);
+    assert.equal(r.status, 0, r.stderr);
+    const removableAt = Number(r.stdout.match(/is retiring: no new job may use it; run `stratus program remove` again from block (\d+) to delete it and get its deposit of .* back/)?.[1]);
+    // Every job that could run it ends first: removable MaxJobDuration (and a block) after the call.
+    const retiredIn = removableAt - api.consts.market.maxJobDuration.toNumber() - 1;
+    assert.ok(retiredIn > head && retiredIn <= head + 10, `${retiredIn} vs ${head}`);
+    const info = (await api.query.market.programs(program)).unwrap();
+    assert.equal(info.removableAt.unwrap().toNumber(), removableAt);
+    // A job naming it is refused before anything is sent; so is removing it again too early.
+    const before = await cliAccountState();
+    const manifest = path.join(dir, 'retiring.toml');
+    fs.writeFileSync(manifest, [`program = "${program}"`, 'input = { text = "abcd" }', `max_price = "${PRICE} planck"`,
+      'max_units = 1_000_000', 'deadline = "20m"', ''].join('\n'));
+    r = await stratus(['job', 'submit', '--detach', manifest]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, new RegExp(`program ${program} is being removed by its owner, so no new job may use it \\(it is deleted from block ${removableAt} on`));
+    r = await stratus(['program', 'remove', program]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, new RegExp(`program ${program} is retiring: jobs submitted before may run it until block ${removableAt} \\(now \\d+\\); run \`stratus program remove\` again from then on`));
+    r = await stratus(['program', 'remove', '0x1234']);
+    assert.match(r.stderr, /`0x1234` is not a program hash: give 0x and 64 hex digits/);
+    assert.equal(await cliAccountState(), before, 'nothing was sent for a refused job or removal');
+    // The chain itself refuses a job with it (not only the CLI).
+    const spec = {
+      program, input: { Inline: '0x00' }, requirements: { minVramMib: 0, minComputeCapability: 0, gpuModels: [],
+        regionsAllowed: [], regionsDenied: [], minCpuCores: 0, minMemoryMib: 0, minStake: 0 },
+      maxPrice: PRICE, maxUnits: 1000, policy: 'Unverified', commitWindow: 10,
+      deadline: (await api.rpc.chain.getHeader()).number.toNumber() + 200, maxOutputBytes: 1024,
+    };
+    await assert.rejects(send(api.tx.market.submitJob(spec), requester), /market\.ProgramRetiring/);
   });
 
   test('SIGTERM stops the worker cleanly, and status reports the earnings', async () => {

@@ -225,10 +225,16 @@ mod benches {
 		assert_eq!(Programs::<T>::iter().count(), 1);
 	}
 
+	/// The second call, the worse one: the retired program deleted and its deposit returned.
 	#[benchmark]
 	fn remove_program() {
 		let owner = funded::<T>("owner", 0);
 		let hash = program::<T>(&owner);
+		Programs::<T>::mutate(hash, |p| {
+			if let Some(p) = p {
+				p.removable_at = Some(now::<T>());
+			}
+		});
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), hash);
@@ -288,21 +294,35 @@ mod benches {
 	}
 
 	/// A job of `r` replicas placed on the `r` cheapest offers, each keeping a free slot (and so
-	/// its place in the book), with `k` KiB of inline input. The requester pays the transaction's fee, so its
+	/// its place in the book), with the largest input its record keeps. The requester pays the transaction's fee, so its
 	/// account is already written (whitelisted, as FRAME does for the caller); the job counter
 	/// and the block's acknowledgement-deadline queue are paid once per block by `on_initialize`.
 	#[benchmark]
-	fn submit_job(
-		r: Linear<1, { u32::from(T::MaxReplication::get()) }>,
-		k: Linear<0, { T::MaxInlineInput::get() / 1024 }>,
-	) {
-		let (requester, spec) = placement::<T>(r, 0, 0, k * 1024);
+	fn submit_job(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
+		let (requester, spec) = placement::<T>(r, 0, 0, SMALL_INPUT_BYTES);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(requester), spec);
 
-		assert_eq!(Jobs::<T>::get(0).unwrap().replicas.len() as u32, r);
+		let job = Jobs::<T>::get(0).unwrap();
+		assert_eq!(job.replicas.len() as u32, r);
+		assert!(job.small_input.is_some());
 		assert_eq!(BookSize::<T>::get(JobKind::Wasm), r);
+	}
+
+	/// What an input too large for the job's record adds to `submit_job`: `k` KiB stored in
+	/// `JobInputs` (a URL stores its length; `k` is at least 1 for both).
+	#[benchmark]
+	fn store_input(k: Linear<1, { T::MaxInlineInput::get().div_ceil(1024).max(1) }>) {
+		let bytes = vec![7u8; (k * 1024).min(T::MaxInlineInput::get()) as usize];
+
+		#[block]
+		{
+			let input = JobInput::<T>::Inline(bytes.try_into().unwrap());
+			JobInputs::<T>::insert(0, input);
+		}
+
+		assert!(JobInputs::<T>::contains_key(0));
 	}
 
 	/// What a replica that takes its offer's last slot adds to `submit_job`: the offer leaves the
@@ -422,11 +442,14 @@ mod benches {
 		assert!(Offers::<T>::get(id).is_none());
 	}
 
+	/// The worse reap: a job whose input is stored apart, removed with it.
 	#[benchmark]
 	fn reap_job() {
 		let requester = funded::<T>("requester", 0);
 		let hash = program::<T>(&requester);
-		let job = submit::<T>(&requester, spec::<T>(hash, 1, 10));
+		let input = InputSpec::Inline(vec![7; T::MaxInlineInput::get() as usize]);
+		let job = submit::<T>(&requester, JobSpec { input, ..spec::<T>(hash, 1, 10) });
+		assert!(JobInputs::<T>::contains_key(job));
 		Pallet::<T>::do_cancel_job(requester, job).unwrap();
 		frame_system::Pallet::<T>::set_block_number(now::<T>() + T::RecordRetention::get());
 		let caller: T::AccountId = whitelisted_caller();
@@ -434,7 +457,7 @@ mod benches {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), job);
 
-		assert!(Jobs::<T>::get(job).is_none());
+		assert!(Jobs::<T>::get(job).is_none() && !JobInputs::<T>::contains_key(job));
 	}
 
 	#[benchmark]

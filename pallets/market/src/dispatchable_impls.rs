@@ -5,7 +5,7 @@ use crate::{
 	matching::Placement, BalanceOf, Config, Error, Event, HoldReason, InputSpec, Job, JobInput,
 	JobInputs, JobPhase, JobSpec, Jobs, Missed, NextJobId, NextOfferId, Offer, Offers, Pallet,
 	ProgramCode, ProgramInfo, Programs, ProviderOffers, ReplicaState, Requirements,
-	RequirementsSpec, RestingJobs,
+	RequirementsSpec, RestingJobs, SmallInput,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -17,7 +17,7 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
-use sp_runtime::traits::{CheckedMul, SaturatedConversion, Saturating, Zero};
+use sp_runtime::traits::{CheckedMul, One, SaturatedConversion, Saturating, Zero};
 use stratus_primitives::{
 	JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ResourceClass, VerificationPolicy,
 };
@@ -45,7 +45,7 @@ impl<T: Config> Pallet<T> {
 		Self::hold(&owner, HoldReason::ProgramDeposit, deposit)?;
 		Programs::<T>::insert(
 			program,
-			ProgramInfo { owner: owner.clone(), kind, len, deposit, jobs: 0 },
+			ProgramInfo { owner: owner.clone(), kind, len, deposit, removable_at: None },
 		);
 		ProgramCode::<T>::insert(program, code);
 		Self::deposit_event(Event::ProgramRegistered { program, owner, kind, len, deposit });
@@ -53,9 +53,19 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_remove_program(owner: T::AccountId, program: H256) -> DispatchResult {
-		let info = Programs::<T>::get(program).ok_or(Error::<T>::UnknownProgram)?;
+		let mut info = Programs::<T>::get(program).ok_or(Error::<T>::UnknownProgram)?;
 		ensure!(info.owner == owner, Error::<T>::NotProgramOwner);
-		ensure!(info.jobs == 0, Error::<T>::ProgramInUse);
+		let now = frame_system::Pallet::<T>::block_number();
+		let Some(removable_at) = info.removable_at else {
+			// Every job submitted until now has its deadline by `now + MaxJobDuration`.
+			let removable_at =
+				now.saturating_add(T::MaxJobDuration::get()).saturating_add(One::one());
+			info.removable_at = Some(removable_at);
+			Programs::<T>::insert(program, info);
+			Self::deposit_event(Event::ProgramRetiring { program, removable_at });
+			return Ok(());
+		};
+		ensure!(now >= removable_at, Error::<T>::ProgramInUse);
 		let refunded = T::Currency::release(
 			&HoldReason::ProgramDeposit.into(),
 			&owner,
@@ -228,9 +238,10 @@ impl<T: Config> Pallet<T> {
 	fn new_job(
 		requester: T::AccountId,
 		spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
-	) -> Result<(Job<T>, JobInput<T>), DispatchError> {
+	) -> Result<(Job<T>, Option<JobInput<T>>), DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let program = Programs::<T>::get(spec.program).ok_or(Error::<T>::UnknownProgram)?;
+		ensure!(program.removable_at.is_none(), Error::<T>::ProgramRetiring);
 		if let VerificationPolicy::Replicated(n) = spec.policy {
 			ensure!(n >= 2 && n <= T::MaxReplication::get(), Error::<T>::BadReplication);
 		}
@@ -248,17 +259,24 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(spec.commit_window)
 			.saturating_add(T::RevealWindow::get());
 		ensure!(spec.deadline > shortest, Error::<T>::DeadlineTooSoon);
+		let mut small_input = None;
 		let input = match spec.input {
-			InputSpec::Inline(bytes) => {
-				JobInput::Inline(bytes.try_into().map_err(|_| Error::<T>::InputTooLarge)?)
+			InputSpec::Inline(bytes) => match SmallInput::try_from(bytes) {
+				Ok(small) => {
+					small_input = Some(small);
+					None
+				},
+				Err(bytes) => {
+					Some(JobInput::Inline(bytes.try_into().map_err(|_| Error::<T>::InputTooLarge)?))
+				},
 			},
 			InputSpec::Remote { url, hash, size } => {
 				ensure!(!url.is_empty(), Error::<T>::BadInputUrl);
-				JobInput::Remote {
+				Some(JobInput::Remote {
 					url: url.try_into().map_err(|_| Error::<T>::BadInputUrl)?,
 					hash,
 					size,
-				}
+				})
 			},
 		};
 		let requirements = Self::requirements(spec.requirements)?;
@@ -276,6 +294,7 @@ impl<T: Config> Pallet<T> {
 			requester,
 			program: spec.program,
 			kind: program.kind,
+			small_input,
 			requirements,
 			max_price: spec.max_price,
 			max_units: spec.max_units,
@@ -313,12 +332,9 @@ impl<T: Config> Pallet<T> {
 		Self::hold(&requester, HoldReason::JobDeposit, job.deposit)?;
 		let id = NextJobId::<T>::get();
 		NextJobId::<T>::put(id.saturating_add(1));
-		Programs::<T>::mutate(job.program, |p| {
-			if let Some(p) = p {
-				p.jobs = p.jobs.saturating_add(1);
-			}
-		});
-		JobInputs::<T>::insert(id, input);
+		if let Some(input) = input {
+			JobInputs::<T>::insert(id, input);
+		}
 		Self::deposit_event(Event::JobSubmitted {
 			job: id,
 			requester,
@@ -453,7 +469,9 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		);
 		Jobs::<T>::remove(id);
-		JobInputs::<T>::remove(id);
+		if job.small_input.is_none() {
+			JobInputs::<T>::remove(id);
+		}
 		Self::deposit_event(Event::JobReaped { job: id });
 		Ok(())
 	}

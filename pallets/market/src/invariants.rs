@@ -10,7 +10,9 @@
 //!    `slots`; a closed offer holds exactly its slots in use.
 //! 6. **Books**: `OfferBook` holds exactly the open offers with a free slot, under their price
 //!    key; every `BidBook` entry is an open job with replicas to match.
-//! 7. **Programs**: a program's `jobs` counts its unfinished jobs, and its deposit is held.
+//! 7. **Programs**: every job that has not ended runs a registered program until its deadline
+//!    has passed, and a retiring program's `removable_at` is after the deadline of every such
+//!    job.
 //! 8. **Liveness**: every job that has not ended has exactly one wake-up in `Deadlines`, at its
 //!    `wake_at`, which the block-start hook has not passed yet and which is no later than its
 //!    earliest pending deadline (so it always ends by its deadline); an ended job has none, and
@@ -32,7 +34,6 @@ impl<T: Config> Pallet<T> {
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut in_use: BTreeMap<OfferId, u32> = BTreeMap::new();
-		let mut program_jobs: BTreeMap<sp_core::H256, u32> = BTreeMap::new();
 		let now = frame_system::Pallet::<T>::block_number();
 		let cursor = TimeoutCursor::<T>::get();
 		for (id, job) in Jobs::<T>::iter() {
@@ -55,9 +56,13 @@ impl<T: Config> Pallet<T> {
 			*deposit = deposit.saturating_add(job.deposit);
 			if job.phase.is_final() {
 				ensure(job.escrow == Default::default(), "1: a finished job holds escrow")?;
-			} else {
-				let n = program_jobs.entry(job.program).or_default();
-				*n = n.saturating_add(1);
+			} else if job.deadline >= now {
+				let program = Programs::<T>::get(job.program);
+				ensure(program.is_some(), "7: a job runs a missing program")?;
+				ensure(
+					program.and_then(|p| p.removable_at).is_none_or(|at| at > job.deadline),
+					"7: a program removable before the deadline of a job that runs it",
+				)?;
 			}
 			let mut providers = Vec::new();
 			for replica in job.replicas.iter() {
@@ -144,13 +149,6 @@ impl<T: Config> Pallet<T> {
 			OfferBook::<T>::iter().count() == booked,
 			"6: an offer-book entry without an offer",
 		)?;
-		for (hash, info) in Programs::<T>::iter() {
-			ensure(
-				program_jobs.remove(&hash).unwrap_or(0) == info.jobs,
-				"7: a program's job count is wrong",
-			)?;
-		}
-		ensure(program_jobs.is_empty(), "7: a job runs a missing program")?;
 		for (at, id, ()) in Deadlines::<T>::iter() {
 			let job = Jobs::<T>::get(id);
 			ensure(

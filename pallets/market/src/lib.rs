@@ -272,8 +272,13 @@ pub mod pallet {
 	///
 	/// Identity: the key is a blake2-256 hash of the program, already uniformly distributed.
 	#[pallet::storage]
-	pub type Programs<T: Config> =
-		StorageMap<_, Identity, H256, ProgramInfo<T::AccountId, BalanceOf<T>>, OptionQuery>;
+	pub type Programs<T: Config> = StorageMap<
+		_,
+		Identity,
+		H256,
+		ProgramInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>,
+		OptionQuery,
+	>;
 
 	/// Registered programs' bytes, apart from their metadata so that matching never loads them.
 	///
@@ -396,6 +401,14 @@ pub mod pallet {
 			len: u32,
 			/// The deposit held.
 			deposit: BalanceOf<T>,
+		},
+		/// A program's owner asked to remove it: no job may be submitted with it any more, and
+		/// its owner may remove it from block `removable_at` on.
+		ProgramRetiring {
+			/// The program's hash.
+			program: H256,
+			/// The first block its owner may remove it in.
+			removable_at: BlockNumberFor<T>,
 		},
 		/// A program was removed and its deposit returned.
 		ProgramRemoved {
@@ -604,8 +617,12 @@ pub mod pallet {
 		UnknownProgram,
 		/// Only the account that registered a program may remove it.
 		NotProgramOwner,
-		/// Unfinished jobs run this program; remove it after they end.
+		/// The program is retiring, and jobs submitted before may still run it: its owner may
+		/// remove it from the block in its `removable_at` on.
 		ProgramInUse,
+		/// The program's owner is removing it, so no new job may use it. Ask its owner, or
+		/// register it again once it is removed.
+		ProgramRetiring,
 		/// The signer is not a registered provider (nor a provider's worker key). Register with
 		/// `ProviderStaking::register` first.
 		NotProvider,
@@ -745,7 +762,10 @@ pub mod pallet {
 			Self::do_register_program(owner, kind, code).map(|_| ())
 		}
 
-		/// Remove a program nobody runs any more and return its deposit. Owner only.
+		/// Remove a program, in two calls by its owner. The first retires it: no job may be
+		/// submitted with it from then on, and it stays for `MaxJobDuration` blocks more, until
+		/// every job that could run it is past its deadline (`ProgramRetiring`). A call from then
+		/// on deletes it and returns the deposit (`ProgramRemoved`).
 		#[pallet::call_index(1)]
 		pub fn remove_program(origin: OriginFor<T>, program: H256) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
@@ -801,13 +821,13 @@ pub mod pallet {
 		/// the cheapest eligible offers; what cannot be matched rests until an eligible offer
 		/// arrives or the job's time runs out.
 		#[pallet::call_index(5)]
-		#[pallet::weight(Pallet::<T>::submit_job_weight(None, spec.input.stored_kib()))]
+		#[pallet::weight(Pallet::<T>::submit_job_weight(None, spec.input.stored_apart_kib()))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			spec: JobSpec<BalanceOf<T>, BlockNumberFor<T>>,
 		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
-			let input = spec.input.stored_kib();
+			let input = spec.input.stored_apart_kib();
 			let placement = Self::do_submit_job(requester, spec)?;
 			Ok(Some(Self::submit_job_weight(Some(&placement), input)).into())
 		}

@@ -149,13 +149,17 @@ pub(crate) struct Placement {
 impl<T: Config> Pallet<T> {
 	/// The weight `submit_job` is charged. `None`: its worst case, before dispatch.
 	///
-	/// `submit_job(r, k)` places `r` replicas on the first offers met, each keeping a free slot,
-	/// and stores `k` KiB of input; each replica that takes its offer's last slot adds
+	/// `submit_job(r)` places `r` replicas on the first offers met, each keeping a free slot,
+	/// with a small input kept in the job's record; an input stored apart adds `store_input(k)`
+	/// for its `k` KiB; each replica that takes its offer's last slot adds
 	/// `fill_offer` (the offer leaves the book and its dense index); the walk past `s` ineligible
 	/// and `e` expired entries comes on top, as its cost over an empty walk
 	/// (`match_walk(s, e) − match_walk(0, 0)`). A job left short of replicas also pays for resting
 	/// (`rest_job`).
-	pub(crate) fn submit_job_weight(placement: Option<&Placement>, input_kib: u32) -> Weight {
+	pub(crate) fn submit_job_weight(
+		placement: Option<&Placement>,
+		input_kib: Option<u32>,
+	) -> Weight {
 		let walk = |passed: u32, expired: u32| {
 			T::WeightInfo::match_walk(passed, expired)
 				.saturating_sub(T::WeightInfo::match_walk(0, 0))
@@ -180,11 +184,12 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Placing `matched` replicas of a job with `input_kib` KiB of input, `filled` of them on
-	/// their offer's last slot.
-	pub(crate) fn placed_weight(matched: u32, filled: u32, input_kib: u32) -> Weight {
-		T::WeightInfo::submit_job(matched, input_kib)
+	/// Placing `matched` replicas of a job, `filled` of them on their offer's last slot, with
+	/// `input_kib` KiB of input stored apart (`None`: none).
+	pub(crate) fn placed_weight(matched: u32, filled: u32, input_kib: Option<u32>) -> Weight {
+		T::WeightInfo::submit_job(matched)
 			.saturating_add(T::WeightInfo::fill_offer().saturating_mul(u64::from(filled)))
+			.saturating_add(input_kib.map_or(Weight::zero(), T::WeightInfo::store_input))
 	}
 
 	/// The weight `acknowledge` is charged: with `drew`, the draw of a missing verifier (a walk
@@ -206,7 +211,7 @@ impl<T: Config> Pallet<T> {
 		let passed = T::WeightInfo::match_walk(scan.saturating_mul(2), 0)
 			.saturating_sub(T::WeightInfo::match_walk(0, 0));
 		let r = u32::from(T::MaxReplication::get());
-		Self::placed_weight(r, r, 0)
+		Self::placed_weight(r, r, None)
 			.saturating_add(passed)
 			.saturating_add(T::WeightInfo::rest_job())
 			.saturating_add(T::DbWeight::get().reads_writes(2, 3))

@@ -338,9 +338,12 @@ impl<T: Config> Pallet<T> {
 	/// A job's full status.
 	pub fn job_status(id: JobId) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
 		let job = Jobs::<T>::get(id)?;
-		let (inline_input_bytes, input_url) = match crate::JobInputs::<T>::get(id)? {
-			JobInput::Inline(bytes) => (Some(bytes.len() as u32), None),
-			JobInput::Remote { url, hash, size } => (None, Some((url.to_vec(), hash, size))),
+		let (inline_input_bytes, input_url) = match &job.small_input {
+			Some(bytes) => (Some(bytes.len() as u32), None),
+			None => match crate::JobInputs::<T>::get(id)? {
+				JobInput::Inline(bytes) => (Some(bytes.len() as u32), None),
+				JobInput::Remote { url, hash, size } => (None, Some((url.to_vec(), hash, size))),
+			},
 		};
 		Some(JobView {
 			job: id,

@@ -2,7 +2,7 @@
 
 use crate::{
 	BalanceOf, Config, Deadlines, Event, HoldReason, Job, JobPhase, Missed, Offers, Pallet,
-	Programs, ProviderOffers, ReplicaState, Role,
+	ProviderOffers, ReplicaState, Role,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -205,11 +205,6 @@ impl<T: Config> Pallet<T> {
 			Deadlines::<T>::remove(at, id);
 		}
 		T::Verifier::forget(id);
-		Programs::<T>::mutate(job.program, |p| {
-			if let Some(p) = p {
-				p.jobs = p.jobs.saturating_sub(1);
-			}
-		});
 		Self::leave_bid_book(id, job);
 		refunded
 	}

@@ -1,8 +1,9 @@
 #![allow(clippy::arithmetic_side_effects)]
 
 use crate::{
-	mock::*, runtime_api::Requirement, Error, Event, InputSpec, JobPhase, JobSpec, Jobs, Missed,
-	OfferBook, Offers, ProgramCode, Programs, ReplicaState, RequirementsSpec,
+	mock::*, runtime_api::Requirement, Error, Event, HoldReason, InputSpec, JobInput, JobInputs,
+	JobPhase, JobSpec, Jobs, Missed, OfferBook, Offers, ProgramCode, Programs, ReplicaState,
+	RequirementsSpec,
 };
 use frame_support::{
 	assert_noop, assert_ok,
@@ -188,8 +189,8 @@ fn register_program_holds_deposit_and_stores_code() {
 		let hash = register_wasm(ALICE);
 		let info = Programs::<Test>::get(hash).unwrap();
 		assert_eq!(
-			(info.owner, info.kind, info.len, info.deposit, info.jobs),
-			(ALICE, JobKind::Wasm, 8, 18, 0)
+			(info.owner, info.kind, info.len, info.deposit, info.removable_at),
+			(ALICE, JobKind::Wasm, 8, 18, None)
 		);
 		assert_eq!(ProgramCode::<Test>::get(hash).unwrap().to_vec(), wasm_code());
 		assert_eq!(
@@ -253,16 +254,96 @@ fn remove_program_rules() {
 			Market::remove_program(RuntimeOrigin::signed(ALICE), digest(1)),
 			Error::<Test>::UnknownProgram
 		);
-		let id = submit(BOB, spec(hash));
+		providers(10..=10);
+		offer(10, 5, 4);
+		// A job submitted before the program retires runs to its end with it.
+		let running = submit(BOB, JobSpec { deadline: 1001, ..spec(hash) });
+		// The first call retires it: every job submitted so far has its deadline by 1 + 1000.
+		assert_ok!(Market::remove_program(RuntimeOrigin::signed(ALICE), hash));
+		assert_eq!(Programs::<Test>::get(hash).unwrap().removable_at, Some(1002));
+		assert!(
+			market_events().contains(&Event::ProgramRetiring { program: hash, removable_at: 1002 })
+		);
+		assert_noop!(
+			Market::submit_job(RuntimeOrigin::signed(BOB), spec(hash)),
+			Error::<Test>::ProgramRetiring
+		);
+		// Until then it stays, code and deposit, however often its owner asks.
 		assert_noop!(
 			Market::remove_program(RuntimeOrigin::signed(ALICE), hash),
 			Error::<Test>::ProgramInUse
 		);
-		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(BOB), id));
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ProgramDeposit.into(), &ALICE), 18);
+		assert_ok!(Market::acknowledge(RuntimeOrigin::signed(10), running, 0));
+		run_to_block(1001);
+		assert_noop!(
+			Market::remove_program(RuntimeOrigin::signed(ALICE), hash),
+			Error::<Test>::ProgramInUse
+		);
+		assert!(ProgramCode::<Test>::contains_key(hash));
+		run_to_block(1002);
+		assert!(job(running).phase.is_final());
+		assert_noop!(
+			Market::remove_program(RuntimeOrigin::signed(BOB), hash),
+			Error::<Test>::NotProgramOwner
+		);
 		let before = Balances::balance(&ALICE);
 		assert_ok!(Market::remove_program(RuntimeOrigin::signed(ALICE), hash));
 		assert_eq!(Balances::balance(&ALICE), before + 18);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ProgramDeposit.into(), &ALICE), 0);
 		assert!(!ProgramCode::<Test>::contains_key(hash));
+		assert!(market_events().contains(&Event::ProgramRemoved { program: hash, refunded: 18 }));
+		// The same bytes may be registered again, and used.
+		assert_eq!(register_wasm(BOB), hash);
+		assert_eq!(Programs::<Test>::get(hash).unwrap().removable_at, None);
+		submit(ALICE, spec(hash));
+	});
+}
+
+#[test]
+fn a_small_inline_input_stays_in_the_job_record() {
+	ExtBuilder.build_and_execute(|| {
+		let program = register_wasm(ALICE);
+		let with_input = |bytes: usize| {
+			let input = InputSpec::Inline(vec![7; bytes]);
+			submit(ALICE, JobSpec { input, ..spec(program) })
+		};
+		let small = with_input(crate::SMALL_INPUT_BYTES as usize);
+		let large = with_input(crate::SMALL_INPUT_BYTES as usize + 1);
+		let empty = with_input(0);
+		assert_eq!(job(small).small_input.map(|b| b.into_inner()), Some(vec![7; 128]));
+		assert!(!JobInputs::<Test>::contains_key(small));
+		assert_eq!(job(empty).small_input.map(|b| b.len()), Some(0));
+		assert!(!JobInputs::<Test>::contains_key(empty));
+		assert_eq!(job(large).small_input, None);
+		assert!(
+			matches!(JobInputs::<Test>::get(large), Some(JobInput::Inline(b)) if b.len() == 129)
+		);
+		// A remote input always lives apart.
+		let remote = submit(
+			ALICE,
+			JobSpec {
+				input: InputSpec::Remote { url: b"https://x/y".to_vec(), hash: digest(3), size: 9 },
+				..spec(program)
+			},
+		);
+		assert_eq!(job(remote).small_input, None);
+		assert!(JobInputs::<Test>::contains_key(remote));
+		let bytes = |j| Market::job_status(j).unwrap().inline_input_bytes;
+		assert_eq!(
+			(bytes(small), bytes(large), bytes(empty), bytes(remote)),
+			(Some(128), Some(129), Some(0), None)
+		);
+		// Reaping leaves nothing behind either way.
+		for j in [small, large, empty, remote] {
+			assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
+		}
+		run_to_block(21);
+		for j in [small, large, empty, remote] {
+			assert_ok!(Market::reap_job(RuntimeOrigin::signed(BOB), j));
+			assert!(!Jobs::<Test>::contains_key(j) && !JobInputs::<Test>::contains_key(j));
+		}
+		assert_eq!(JobInputs::<Test>::iter().count(), 0);
 	});
 }
 
@@ -519,8 +600,12 @@ fn submit_job_is_charged_for_the_walk_it_did() {
 			walk: crate::matching::Walk { matched: 1, filled: 1, passed: 3, expired: 0 },
 			short: true,
 		};
-		assert_eq!(post.actual_weight, Some(Market::submit_job_weight(Some(&second), 1)));
-		assert!(Market::submit_job_weight(None, 1).all_gt(post.actual_weight.unwrap()));
+		// Its five bytes of input are kept in the job's record: nothing stored apart.
+		assert_eq!(post.actual_weight, Some(Market::submit_job_weight(Some(&second), None)));
+		assert!(Market::submit_job_weight(None, None).all_gt(post.actual_weight.unwrap()));
+		// An input stored apart is charged on top.
+		assert!(Market::submit_job_weight(Some(&second), Some(1))
+			.all_gt(Market::submit_job_weight(Some(&second), None)));
 	});
 }
 
@@ -626,7 +711,6 @@ fn job_settles_pays_the_provider_and_refunds_the_rest() {
 		assert_eq!(total(FEE_ACCOUNT), 1 + 24);
 		assert_eq!(total(ALICE), alice_before - 240);
 		assert_eq!(escrow_held(ALICE), 0);
-		assert_eq!(Programs::<Test>::get(program).unwrap().jobs, 0);
 		// The slot is free again.
 		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
 		assert!(market_events().contains(&Event::JobSettled {
@@ -1225,6 +1309,26 @@ fn try_state_catches_broken_escrow() {
 		assert!(Market::do_try_state().is_ok());
 		Jobs::<Test>::mutate(j, |job| job.as_mut().unwrap().escrow -= 1);
 		assert!(Market::do_try_state().is_err());
+	});
+}
+
+#[test]
+fn try_state_catches_a_program_removable_before_its_jobs_end() {
+	ExtBuilder.build().execute_with(|| {
+		let program = register_wasm(ALICE);
+		let j = submit(ALICE, spec(program));
+		let deadline = job(j).deadline;
+		let retire =
+			|at| Programs::<Test>::mutate(program, |p| p.as_mut().unwrap().removable_at = Some(at));
+		retire(deadline + 1);
+		assert_ok!(Market::do_try_state());
+		retire(deadline);
+		assert_eq!(
+			Market::do_try_state(),
+			Err("7: a program removable before the deadline of a job that runs it".into())
+		);
+		Programs::<Test>::remove(program);
+		assert_eq!(Market::do_try_state(), Err("7: a job runs a missing program".into()));
 	});
 }
 

@@ -5,8 +5,9 @@ use crate::{BalanceOf, Config};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	pallet_prelude::BoundedVec, traits::Get, CloneNoBound, DebugNoBound, EqNoBound,
-	PartialEqNoBound,
+	pallet_prelude::{BoundedVec, ConstU32},
+	traits::Get,
+	CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
@@ -18,7 +19,7 @@ use stratus_primitives::{
 
 /// A registered program.
 #[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
-pub struct ProgramInfo<AccountId, Balance> {
+pub struct ProgramInfo<AccountId, Balance, BlockNumber> {
 	/// Who registered it and holds its deposit.
 	pub owner: AccountId,
 	/// Which executor runs it.
@@ -27,8 +28,11 @@ pub struct ProgramInfo<AccountId, Balance> {
 	pub len: u32,
 	/// The deposit held from `owner`, returned when the program is removed.
 	pub deposit: Balance,
-	/// How many unfinished jobs run it; it can be removed only at zero.
-	pub jobs: u32,
+	/// Set by its owner's first `remove_program`: no job may be submitted with it since, and from
+	/// this block on, when every job that could run it is past its deadline, the owner's next
+	/// `remove_program` deletes it and returns the deposit. Retiring costs jobs nothing: no job
+	/// writes the program's record (a use count would cost every job two writes).
+	pub removable_at: Option<BlockNumber>,
 }
 
 /// An offer (ask): slots of one resource class at a price per compute unit, until `expires_at`.
@@ -59,6 +63,14 @@ impl<T: Config> Offer<T> {
 		self.slots.saturating_sub(self.in_use)
 	}
 }
+
+/// Inline inputs of at most this many bytes (a seed, a few parameters, a hash) are kept in the
+/// job's own record rather than in `JobInputs`: the record is written anyway, so such a job costs
+/// one storage write fewer to submit and one fewer to reap.
+pub const SMALL_INPUT_BYTES: u32 = 128;
+
+/// An inline input kept in its job's record.
+pub type SmallInput = BoundedVec<u8, ConstU32<SMALL_INPUT_BYTES>>;
 
 /// A job's input as stored: inline bytes or a URL with the hash and size of what it serves.
 #[derive(
@@ -308,6 +320,9 @@ pub struct Job<T: Config> {
 	pub program: H256,
 	/// The program's kind, and so the resource class that serves it.
 	pub kind: JobKind,
+	/// Its inline input when that is at most `SMALL_INPUT_BYTES` long; `None`: its input is in
+	/// `JobInputs`.
+	pub small_input: Option<SmallInput>,
 	/// What a provider must have.
 	pub requirements: Requirements<T>,
 	/// Highest price per compute unit the requester pays.
@@ -392,14 +407,17 @@ impl<T: Config> Job<T> {
 }
 
 impl InputSpec {
-	/// What the job stores of its input on chain, in KiB rounded up: the inline bytes, or the
-	/// URL. `submit_job` is weighed by it (whole KiB keep the benchmark's fit well conditioned).
-	pub fn stored_kib(&self) -> u32 {
+	/// What the job stores of its input apart from its record (in `JobInputs`), in KiB rounded
+	/// up: the inline bytes, or the URL; `None` for an inline input of at most
+	/// `SMALL_INPUT_BYTES`, which the record keeps. `submit_job` is weighed by it (whole KiB keep
+	/// the benchmark's fit well conditioned).
+	pub fn stored_apart_kib(&self) -> Option<u32> {
 		let bytes = match self {
+			InputSpec::Inline(bytes) if bytes.len() <= SMALL_INPUT_BYTES as usize => return None,
 			InputSpec::Inline(bytes) => bytes.len(),
 			InputSpec::Remote { url, .. } => url.len(),
 		};
-		u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
+		Some(u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX))
 	}
 }
 

@@ -16,7 +16,8 @@ pub trait WeightInfo {
 	fn post_offer(s: u32) -> Weight;
 	fn update_offer(s: u32) -> Weight;
 	fn cancel_offer() -> Weight;
-	fn submit_job(r: u32, k: u32) -> Weight;
+	fn submit_job(r: u32) -> Weight;
+	fn store_input(k: u32) -> Weight;
 	fn match_walk(s: u32, e: u32) -> Weight;
 	fn fill_offer() -> Weight;
 	fn rest_job() -> Weight;
@@ -66,12 +67,17 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
-	fn submit_job(r: u32, _k: u32) -> Weight {
+	fn submit_job(r: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().reads(1_u64.saturating_mul(r.into())))
+	}
+	fn store_input(k: u32) -> Weight {
+		Weight::from_parts(5_000_000, 1000)
+			.saturating_add(Weight::from_parts(500_000, 1024).saturating_mul(k.into()))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn match_walk(s: u32, e: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)

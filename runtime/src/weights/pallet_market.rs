@@ -45,7 +45,7 @@ use core::marker::PhantomData;
 pub struct WeightInfo<T>(PhantomData<T>);
 impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::Programs` (r:1 w:1)
-	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -57,16 +57,16 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `103`
 		//  Estimated: `3593`
-		// Minimum execution time: 51_007_000 picoseconds.
-		Weight::from_parts(34_815_942, 0)
+		// Minimum execution time: 49_093_000 picoseconds.
+		Weight::from_parts(40_366_104, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			// Standard Error: 1
-			.saturating_add(Weight::from_parts(1_788, 0).saturating_mul(l.into()))
+			.saturating_add(Weight::from_parts(1_656, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Market::Programs` (r:1 w:1)
-	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -75,10 +75,10 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::ProgramCode` (`max_values`: None, `max_size`: Some(2097188), added: 2099663, mode: `MaxEncodedLen`)
 	fn remove_program() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `236`
+		//  Measured:  `237`
 		//  Estimated: `3593`
-		// Minimum execution time: 40_861_000 picoseconds.
-		Weight::from_parts(43_646_000, 0)
+		// Minimum execution time: 39_589_000 picoseconds.
+		Weight::from_parts(42_464_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -96,7 +96,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::BidBook` (r:65 w:64)
 	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:64 w:64)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::RestingJobs` (r:1 w:1)
 	/// Proof: `Market::RestingJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:128)
@@ -110,18 +110,18 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `s` is `[0, 64]`.
 	fn post_offer(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `595 + s * (54 ±0)`
-		//  Estimated: `4706 + s * (5678 ±0)`
-		// Minimum execution time: 37_906_000 picoseconds.
-		Weight::from_parts(53_604_031, 0)
+		//  Measured:  `629 + s * (54 ±0)`
+		//  Estimated: `4706 + s * (5809 ±0)`
+		// Minimum execution time: 36_425_000 picoseconds.
+		Weight::from_parts(59_202_653, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
-			// Standard Error: 22_404
-			.saturating_add(Weight::from_parts(20_961_038, 0).saturating_mul(s.into()))
+			// Standard Error: 18_776
+			.saturating_add(Weight::from_parts(19_682_999, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(9))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 5678).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 5809).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Offers` (r:1 w:1)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
@@ -134,7 +134,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::BidBook` (r:65 w:64)
 	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:64 w:64)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::RestingJobs` (r:1 w:1)
 	/// Proof: `Market::RestingJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:128)
@@ -146,18 +146,18 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `s` is `[0, 64]`.
 	fn update_offer(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `684 + s * (54 ±0)`
-		//  Estimated: `4706 + s * (5678 ±0)`
-		// Minimum execution time: 41_182_000 picoseconds.
-		Weight::from_parts(56_791_219, 0)
+		//  Measured:  `718 + s * (54 ±0)`
+		//  Estimated: `4706 + s * (5809 ±0)`
+		// Minimum execution time: 39_569_000 picoseconds.
+		Weight::from_parts(59_762_824, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
-			// Standard Error: 23_009
-			.saturating_add(Weight::from_parts(21_093_920, 0).saturating_mul(s.into()))
+			// Standard Error: 15_939
+			.saturating_add(Weight::from_parts(19_872_807, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(8))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 5678).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 5809).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Offers` (r:1 w:1)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
@@ -177,14 +177,14 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `304`
 		//  Estimated: `4706`
-		// Minimum execution time: 29_754_000 picoseconds.
-		Weight::from_parts(32_359_000, 0)
+		// Minimum execution time: 28_473_000 picoseconds.
+		Weight::from_parts(30_737_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(7))
 	}
-	/// Storage: `Market::Programs` (r:1 w:1)
-	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Programs` (r:1 w:0)
+	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Market::OfferBook` (r:3 w:0)
@@ -200,30 +200,38 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::BookSlots` (r:5 w:0)
 	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:0 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Market::JobInputs` (r:0 w:1)
-	/// Proof: `Market::JobInputs` (`max_values`: None, `max_size`: Some(65557), added: 68032, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
-	/// The range of component `k` is `[0, 64]`.
-	fn submit_job(r: u32, k: u32, ) -> Weight {
+	fn submit_job(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `299 + r * (282 ±0)`
-		//  Estimated: `5953 + k * (9 ±1) + r * (3716 ±0)`
-		// Minimum execution time: 145_369_000 picoseconds.
-		Weight::from_parts(111_344_511, 0)
-			.saturating_add(Weight::from_parts(0, 5953))
-			// Standard Error: 87_866
-			.saturating_add(Weight::from_parts(20_152_346, 0).saturating_mul(r.into()))
-			// Standard Error: 6_155
-			.saturating_add(Weight::from_parts(497_351, 0).saturating_mul(k.into()))
+		//  Measured:  `296 + r * (282 ±0)`
+		//  Estimated: `6177 + r * (3716 ±27)`
+		// Minimum execution time: 108_683_000 picoseconds.
+		Weight::from_parts(104_991_404, 0)
+			.saturating_add(Weight::from_parts(0, 6177))
+			// Standard Error: 74_037
+			.saturating_add(Weight::from_parts(20_505_774, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(5))
+			.saturating_add(T::DbWeight::get().writes(3))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 9).saturating_mul(k.into()))
 			.saturating_add(Weight::from_parts(0, 3716).saturating_mul(r.into()))
+	}
+	/// Storage: `Market::JobInputs` (r:0 w:1)
+	/// Proof: `Market::JobInputs` (`max_values`: None, `max_size`: Some(65557), added: 68032, mode: `MaxEncodedLen`)
+	/// The range of component `k` is `[1, 64]`.
+	fn store_input(k: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 1_682_000 picoseconds.
+		Weight::from_parts(1_752_673, 0)
+			.saturating_add(Weight::from_parts(0, 0))
+			// Standard Error: 27
+			.saturating_add(Weight::from_parts(158_459, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Market::BookPosition` (r:1 w:2)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
@@ -237,14 +245,14 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `79`
 		//  Estimated: `3494`
-		// Minimum execution time: 14_973_000 picoseconds.
-		Weight::from_parts(16_604_000, 0)
+		// Minimum execution time: 14_682_000 picoseconds.
+		Weight::from_parts(16_044_000, 0)
 			.saturating_add(Weight::from_parts(0, 3494))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
-	/// Storage: `Market::Programs` (r:1 w:1)
-	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Programs` (r:1 w:0)
+	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Market::OfferBook` (r:64 w:31)
@@ -262,28 +270,26 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::ProviderOffers` (r:31 w:31)
 	/// Proof: `Market::ProviderOffers` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:0 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Market::JobInputs` (r:0 w:1)
-	/// Proof: `Market::JobInputs` (`max_values`: None, `max_size`: Some(65557), added: 68032, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 31]`.
 	/// The range of component `e` is `[0, 31]`.
 	fn match_walk(s: u32, e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + e * (389 ±0) + s * (323 ±0)`
-		//  Estimated: `6006 + e * (3716 ±43) + s * (3716 ±43)`
-		// Minimum execution time: 458_689_000 picoseconds.
-		Weight::from_parts(470_326_000, 0)
+		//  Estimated: `6006 + e * (3716 ±0) + s * (3716 ±0)`
+		// Minimum execution time: 427_723_000 picoseconds.
+		Weight::from_parts(441_734_000, 0)
 			.saturating_add(Weight::from_parts(0, 6006))
-			// Standard Error: 272_728
-			.saturating_add(Weight::from_parts(6_752_028, 0).saturating_mul(s.into()))
-			// Standard Error: 272_728
-			.saturating_add(Weight::from_parts(31_979_742, 0).saturating_mul(e.into()))
+			// Standard Error: 241_244
+			.saturating_add(Weight::from_parts(6_633_482, 0).saturating_mul(s.into()))
+			// Standard Error: 241_244
+			.saturating_add(Weight::from_parts(30_519_484, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(99))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(e.into())))
-			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes(4))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 3716).saturating_mul(e.into()))
@@ -297,14 +303,14 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `73`
 		//  Estimated: `3517`
-		// Minimum execution time: 6_720_000 picoseconds.
-		Weight::from_parts(7_391_000, 0)
+		// Minimum execution time: 6_801_000 picoseconds.
+		Weight::from_parts(7_381_000, 0)
 			.saturating_add(Weight::from_parts(0, 3517))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:5 w:5)
@@ -315,8 +321,6 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Programs` (r:1 w:1)
-	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BidBook` (r:1 w:0)
 	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
@@ -328,37 +332,37 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `r` is `[1, 5]`.
 	fn cancel_job(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `561 + r * (211 ±0)`
-		//  Estimated: `6668 + r * (2554 ±0)`
-		// Minimum execution time: 68_573_000 picoseconds.
-		Weight::from_parts(60_422_928, 0)
-			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 23_548
-			.saturating_add(Weight::from_parts(14_768_361, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(6))
+		//  Measured:  `568 + r * (211 ±0)`
+		//  Estimated: `6799 + r * (2554 ±0)`
+		// Minimum execution time: 66_550_000 picoseconds.
+		Weight::from_parts(57_355_183, 0)
+			.saturating_add(Weight::from_parts(0, 6799))
+			// Standard Error: 17_586
+			.saturating_add(Weight::from_parts(14_793_463, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2554).saturating_mul(r.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:1 w:0)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:2)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn acknowledge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `561`
-		//  Estimated: `6668`
-		// Minimum execution time: 18_168_000 picoseconds.
-		Weight::from_parts(20_100_000, 0)
-			.saturating_add(Weight::from_parts(0, 6668))
+		//  Measured:  `595`
+		//  Estimated: `6799`
+		// Minimum execution time: 18_618_000 picoseconds.
+		Weight::from_parts(20_440_000, 0)
+			.saturating_add(Weight::from_parts(0, 6799))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:102 w:0)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:102 w:2)
@@ -377,10 +381,10 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	fn decline() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `36400`
+		//  Measured:  `36434`
 		//  Estimated: `380022`
-		// Minimum execution time: 1_503_208_000 picoseconds.
-		Weight::from_parts(1_605_562_000, 0)
+		// Minimum execution time: 1_442_857_000 picoseconds.
+		Weight::from_parts(1_526_794_000, 0)
 			.saturating_add(Weight::from_parts(0, 380022))
 			.saturating_add(T::DbWeight::get().reads(335))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -403,14 +407,14 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `304`
 		//  Estimated: `4706`
-		// Minimum execution time: 26_911_000 picoseconds.
-		Weight::from_parts(29_554_000, 0)
+		// Minimum execution time: 27_571_000 picoseconds.
+		Weight::from_parts(29_975_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(7))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -419,11 +423,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::JobInputs` (`max_values`: None, `max_size`: Some(65557), added: 68032, mode: `MaxEncodedLen`)
 	fn reap_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `409`
-		//  Estimated: `6668`
-		// Minimum execution time: 42_354_000 picoseconds.
-		Weight::from_parts(45_569_000, 0)
-			.saturating_add(Weight::from_parts(0, 6668))
+		//  Measured:  `410`
+		//  Estimated: `6799`
+		// Minimum execution time: 42_944_000 picoseconds.
+		Weight::from_parts(45_889_000, 0)
+			.saturating_add(Weight::from_parts(0, 6799))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -435,14 +439,14 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `3493`
-		// Minimum execution time: 4_146_000 picoseconds.
-		Weight::from_parts(4_607_000, 0)
+		// Minimum execution time: 4_046_000 picoseconds.
+		Weight::from_parts(4_507_000, 0)
 			.saturating_add(Weight::from_parts(0, 3493))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:64 w:64)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:33 w:64)
@@ -476,13 +480,13 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `s` is `[1, 64]`.
 	fn timeout_ack(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `508 + s * (355 ±0)`
-		//  Estimated: `6668 + s * (3700 ±2)`
-		// Minimum execution time: 94_272_000 picoseconds.
-		Weight::from_parts(28_875_238, 0)
-			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 60_420
-			.saturating_add(Weight::from_parts(34_041_440, 0).saturating_mul(s.into()))
+		//  Measured:  `542 + s * (355 ±0)`
+		//  Estimated: `6799 + s * (3700 ±15)`
+		// Minimum execution time: 93_550_000 picoseconds.
+		Weight::from_parts(32_119_244, 0)
+			.saturating_add(Weight::from_parts(0, 6799))
+			// Standard Error: 30_656
+			.saturating_add(Weight::from_parts(32_149_437, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -490,7 +494,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 3700).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:64 w:64)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:33 w:64)
@@ -524,13 +528,13 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `s` is `[1, 64]`.
 	fn timeout_commit(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `512 + s * (355 ±0)`
-		//  Estimated: `6668 + s * (3700 ±14)`
-		// Minimum execution time: 92_349_000 picoseconds.
-		Weight::from_parts(33_041_037, 0)
-			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 66_075
-			.saturating_add(Weight::from_parts(33_574_271, 0).saturating_mul(s.into()))
+		//  Measured:  `546 + s * (355 ±0)`
+		//  Estimated: `6799 + s * (3700 ±3)`
+		// Minimum execution time: 92_319_000 picoseconds.
+		Weight::from_parts(32_850_786, 0)
+			.saturating_add(Weight::from_parts(0, 6799))
+			// Standard Error: 32_671
+			.saturating_add(Weight::from_parts(32_223_381, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -538,7 +542,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 3700).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:5 w:5)
@@ -559,8 +563,6 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Programs` (r:1 w:1)
-	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSlots` (r:0 w:5)
@@ -576,21 +578,21 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `r` is `[1, 5]`.
 	fn timeout_commit_close(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `686 + r * (369 ±0)`
-		//  Estimated: `6668 + r * (3716 ±0)`
-		// Minimum execution time: 97_276_000 picoseconds.
-		Weight::from_parts(67_203_199, 0)
-			.saturating_add(Weight::from_parts(0, 6668))
-			// Standard Error: 27_707
-			.saturating_add(Weight::from_parts(37_040_261, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(8))
+		//  Measured:  `693 + r * (369 ±0)`
+		//  Estimated: `6799 + r * (3716 ±0)`
+		// Minimum execution time: 95_764_000 picoseconds.
+		Weight::from_parts(65_485_146, 0)
+			.saturating_add(Weight::from_parts(0, 6799))
+			// Standard Error: 26_294
+			.saturating_add(Weight::from_parts(37_947_784, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(7))
+			.saturating_add(T::DbWeight::get().writes(6))
 			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 3716).saturating_mul(r.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3203), added: 5678, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
 	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:5 w:5)
@@ -609,8 +611,6 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:6 w:6)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Programs` (r:1 w:1)
-	/// Proof: `Market::Programs` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BidBook` (r:1 w:0)
 	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
@@ -630,17 +630,17 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `r` is `[1, 5]`.
 	fn timeout_reveal(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `377 + r * (478 ±0)`
-		//  Estimated: `9792 + r * (2603 ±0)`
-		// Minimum execution time: 69_495_000 picoseconds.
-		Weight::from_parts(73_491_000, 0)
-			.saturating_add(Weight::from_parts(0, 9792))
-			// Standard Error: 386_015
-			.saturating_add(Weight::from_parts(63_524_548, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(7))
+		//  Measured:  `420 + r * (469 ±0)`
+		//  Estimated: `9776 + r * (2603 ±35)`
+		// Minimum execution time: 70_756_000 picoseconds.
+		Weight::from_parts(74_142_000, 0)
+			.saturating_add(Weight::from_parts(0, 9776))
+			// Standard Error: 368_127
+			.saturating_add(Weight::from_parts(62_356_941, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(9))
-			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(r.into()))
 	}
 }
