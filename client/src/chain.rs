@@ -34,6 +34,11 @@ pub type Offer = OfferView<u128, u32>;
 pub type AtBlock = OnlineClientAtBlock<StratusConfig>;
 /// An offer as the chain stores it.
 pub type OfferRecord = StoredOffer;
+
+/// How many of an offer's slots serve replicas now: the jobs its record lists.
+pub fn slots_in_use(offer: &OfferRecord) -> u32 {
+	u32::try_from(offer.jobs.0.len()).unwrap_or(u32::MAX)
+}
 /// A registered provider.
 pub type Provider = ProviderInfo;
 /// A slash reported and not yet applied or cancelled.

@@ -207,6 +207,8 @@ pub const INCLUSION_SLACK_BLOCKS: u32 = 3;
 pub struct Limits {
 	pub block_ms: u64,
 	pub max_inline_input: u32,
+	/// Largest `max_output` a job may allow, in bytes.
+	pub max_output_bytes: u32,
 	pub max_url_length: u32,
 	pub max_replication: u8,
 	/// Referee replicas a dispute calls (counted into the escrow).
@@ -456,6 +458,14 @@ impl Manifest {
 			.ok()
 			.filter(|n| *n > 0)
 			.ok_or_else(|| self.err("max_output must be from 1 byte to 4 GiB"))?;
+		if max_output_bytes > limits.max_output_bytes {
+			return Err(self.err(format!(
+				"max_output is too large: the chain allows jobs at most {} bytes of output; write \
+				 max_output = \"{} MiB\" or less (a digest or a summary instead of the raw data)",
+				limits.max_output_bytes,
+				limits.max_output_bytes >> 20
+			)));
+		}
 		let commit_window_blocks = self.commit_window.blocks(limits.block_ms);
 		if commit_window_blocks == 0 {
 			return Err(self.err("commit_window is 0: give the worker time to run the job"));
@@ -641,6 +651,7 @@ mod tests {
 	const LIMITS: Limits = Limits {
 		block_ms: 3000,
 		max_inline_input: 1024,
+		max_output_bytes: 64 << 20,
 		max_url_length: 256,
 		max_replication: 5,
 		referees: 2,
@@ -756,6 +767,13 @@ deadline = "5m"
 		assert!(p.contains("input is too large") && p.contains("url ="), "{p}");
 		let zero = GOOD.replace(r#""1000 planck""#, "0");
 		assert!(problem(&zero).contains("max_price is 0"));
+		let huge = format!("{GOOD}max_output = \"65 MiB\"\n");
+		let p = problem(&huge);
+		assert!(
+			p.contains("max_output is too large") && p.contains("max_output = \"64 MiB\""),
+			"{p}"
+		);
+		assert!(plan(&format!("{GOOD}max_output = \"64 MiB\"\n")).is_ok());
 		let many = format!("{GOOD}policy = \"replicated(6)\"\n");
 		assert!(problem(&many).contains("from 2 to 5"));
 		let hash = GOOD.replace("0x1111", "0x11");

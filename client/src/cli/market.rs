@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, process::ExitCode};
 use serde::Serialize;
 use stratus_client::{
 	amount::Amount,
-	chain::{Chain, OfferRecord, Provider},
+	chain::{slots_in_use, Chain, OfferRecord, Provider},
 	runtime::runtime_types::{
 		pallet_provider_staking::types::ProviderStatus,
 		stratus_primitives::{GpuSpec, JobKind, ResourceClass},
@@ -91,8 +91,8 @@ fn books(
 			levels.entry(offer.price).or_insert(Level { price: offer.price, ..Level::default() });
 		level.offers = level.offers.saturating_add(1);
 		level.free_slots =
-			level.free_slots.saturating_add(offer.slots.saturating_sub(offer.in_use));
-		*in_use = in_use.saturating_add(offer.in_use);
+			level.free_slots.saturating_add(offer.slots.saturating_sub(slots_in_use(&offer)));
+		*in_use = in_use.saturating_add(slots_in_use(&offer));
 	}
 	classes
 		.into_iter()
@@ -243,7 +243,7 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 					class: class_name(&o.class, Some(p)),
 					price: o.price,
 					slots: o.slots,
-					in_use: o.in_use,
+					in_use: slots_in_use(o),
 					expires_at: o.expires_at,
 					open: live(o, now),
 				})

@@ -94,6 +94,7 @@ pub fn limits(at: &AtBlock) -> anyhow::Result<Limits> {
 	Ok(Limits {
 		block_ms: block_ms.saturating_mul(2),
 		max_inline_input: constants.entry(market.max_inline_input()).map_err(read)?,
+		max_output_bytes: constants.entry(market.max_output_bytes()).map_err(read)?,
 		max_url_length: constants.entry(market.max_url_length()).map_err(read)?,
 		max_replication: constants.entry(market.max_replication()).map_err(read)?,
 		referees: constants.entry(market.referees()).map_err(read)?,

@@ -262,7 +262,7 @@ mod benches {
 		);
 
 		let matched = s.min(slots) as usize;
-		assert_eq!(Offers::<T>::get(0).unwrap().in_use as usize, matched);
+		assert_eq!(Offers::<T>::get(0).unwrap().in_use() as usize, matched);
 	}
 
 	#[benchmark]
@@ -279,7 +279,7 @@ mod benches {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), id, 2u32.into(), slots, now::<T>() + 1_000u32.into());
 
-		assert_eq!(Offers::<T>::get(id).unwrap().in_use, s.min(slots));
+		assert_eq!(Offers::<T>::get(id).unwrap().in_use(), s.min(slots));
 	}
 
 	#[benchmark]

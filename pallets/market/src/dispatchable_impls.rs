@@ -146,7 +146,7 @@ impl<T: Config> Pallet<T> {
 				class,
 				price,
 				slots,
-				in_use: 0,
+				jobs: Default::default(),
 				expires_at,
 				open: true,
 			},
@@ -181,7 +181,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<(u32, bool), DispatchError> {
 		let mut offer = Self::own_offer(&signer, offer_id)?;
 		Self::check_offer_terms(price, slots, expires_at)?;
-		ensure!(slots >= offer.in_use, Error::<T>::SlotsInUse);
+		ensure!(slots >= offer.in_use(), Error::<T>::SlotsInUse);
 		if slots > offer.slots {
 			T::Providers::reserve_slots(&offer.provider, slots.saturating_sub(offer.slots))?;
 		} else {
@@ -248,6 +248,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!spec.max_price.is_zero(), Error::<T>::ZeroPrice);
 		ensure!(spec.max_units > 0, Error::<T>::ZeroUnits);
 		ensure!(spec.max_output_bytes > 0, Error::<T>::ZeroOutput);
+		ensure!(spec.max_output_bytes <= T::MaxOutputBytes::get(), Error::<T>::OutputTooLarge);
 		ensure!(!spec.commit_window.is_zero(), Error::<T>::ZeroCommitWindow);
 		ensure!(spec.deadline > now, Error::<T>::DeadlineInPast);
 		ensure!(
@@ -437,7 +438,7 @@ impl<T: Config> Pallet<T> {
 		);
 		replica.state = ReplicaState::Missed(Missed::Declined);
 		let (offer, provider) = (replica.offer, replica.provider.clone());
-		Self::release_slot(offer);
+		Self::release_slot(offer, id);
 		Self::deposit_event(Event::ReplicaDeclined { job: id, replica: index, provider });
 		if job.phase == JobPhase::Open {
 			Self::refill(id, &mut job);

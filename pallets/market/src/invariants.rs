@@ -6,8 +6,9 @@
 //!    when the replica was assigned; a slash may since have taken some).
 //! 3. **Price**: no replica is priced above its job's `max_price`.
 //! 4. **Distinct providers**: no provider holds two replicas of one job.
-//! 5. **Slots**: every offer's `in_use` is the number of live replicas on it, never above its
-//!    `slots`; a closed offer holds exactly its slots in use.
+//! 5. **Slots**: every offer's `jobs` are exactly the jobs of the live replicas on it (their
+//!    number is its `in_use`, never above its `slots`); a closed offer holds exactly its slots
+//!    in use.
 //! 6. **Books**: `OfferBook` holds exactly the open offers with a free slot, under their price
 //!    key; every `BidBook` entry is an open job with replicas to match.
 //! 7. **Programs**: every job that has not ended runs a registered program until its deadline
@@ -26,14 +27,14 @@ use crate::{
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
 use frame_support::traits::fungible::InspectHold;
 use sp_runtime::{traits::Saturating, TryRuntimeError};
-use stratus_primitives::{OfferId, ProviderRegistry};
+use stratus_primitives::{JobId, OfferId, ProviderRegistry};
 
 impl<T: Config> Pallet<T> {
 	/// Check every invariant listed in this module's documentation.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		let mut in_use: BTreeMap<OfferId, u32> = BTreeMap::new();
+		let mut in_use: BTreeMap<OfferId, Vec<JobId>> = BTreeMap::new();
 		let now = frame_system::Pallet::<T>::block_number();
 		let cursor = TimeoutCursor::<T>::get();
 		for (id, job) in Jobs::<T>::iter() {
@@ -74,8 +75,7 @@ impl<T: Config> Pallet<T> {
 						T::Providers::profile(&replica.provider).is_some(),
 						"2: a replica's provider is unregistered",
 					)?;
-					let n = in_use.entry(replica.offer).or_default();
-					*n = n.saturating_add(1);
+					in_use.entry(replica.offer).or_default().push(id);
 				}
 			}
 		}
@@ -111,11 +111,14 @@ impl<T: Config> Pallet<T> {
 		)?;
 		let mut booked = 0usize;
 		for (id, offer) in Offers::<T>::iter() {
-			let used = in_use.remove(&id).unwrap_or(0);
-			ensure(offer.in_use == used, "5: an offer's in_use differs from its live replicas")?;
-			ensure(offer.in_use <= offer.slots, "5: an offer uses more slots than it has")?;
+			let mut used = in_use.remove(&id).unwrap_or_default();
+			let mut jobs = offer.jobs.to_vec();
+			used.sort_unstable();
+			jobs.sort_unstable();
+			ensure(jobs == used, "5: an offer's jobs differ from its live replicas")?;
+			ensure(offer.in_use() <= offer.slots, "5: an offer uses more slots than it has")?;
 			if !offer.open {
-				ensure(offer.slots == offer.in_use, "5: a closed offer holds free slots")?;
+				ensure(offer.slots == offer.in_use(), "5: a closed offer holds free slots")?;
 			}
 			let in_book =
 				OfferBook::<T>::contains_key(offer.class.kind(), ask_key::<T>(offer.price, id));

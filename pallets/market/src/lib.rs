@@ -227,6 +227,10 @@ pub mod pallet {
 		/// Largest inline input, in bytes.
 		#[pallet::constant]
 		type MaxInlineInput: Get<u32>;
+		/// Largest output a job may allow (its `max_output_bytes`), in bytes: every provider must
+		/// be able to hold and serve it, so it is the chain's, not each requester's.
+		#[pallet::constant]
+		type MaxOutputBytes: Get<u32>;
 		/// Longest input URL, in bytes.
 		#[pallet::constant]
 		type MaxUrlLength: Get<u32>;
@@ -662,6 +666,9 @@ pub mod pallet {
 		ZeroUnits,
 		/// `max_output_bytes` is zero: a job must allow some output.
 		ZeroOutput,
+		/// `max_output_bytes` is above `MaxOutputBytes`: write a smaller output (a digest, a
+		/// summary), or split the work into several jobs.
+		OutputTooLarge,
 		/// `replicated(n)` needs `n` of at least 2 (one replica is `unverified`) and at most
 		/// `MaxReplication`.
 		BadReplication,

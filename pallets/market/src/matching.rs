@@ -330,7 +330,7 @@ impl<T: Config> Pallet<T> {
 				paid: Default::default(),
 			})
 			.map_err(|_| Error::<T>::UnknownReplica)?;
-		offer.in_use = offer.in_use.saturating_add(1);
+		offer.jobs.try_push(id).map_err(|_| Error::<T>::UnknownReplica)?;
 		if offer.free() == 0 {
 			Self::book_remove(offer.class.kind(), offer.price, offer_id);
 		}

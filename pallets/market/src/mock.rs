@@ -184,6 +184,7 @@ impl pallet_market::Config for Test {
 	type ProgramDepositPerByte = ConstU128<1>;
 	type MaxProgramSize = ConstU32<1024>;
 	type MaxInlineInput = ConstU32<256>;
+	type MaxOutputBytes = ConstU32<{ 1 << 20 }>;
 	type MaxUrlLength = ConstU32<64>;
 	type MaxRequirementItems = ConstU32<4>;
 	type MaxReplication = ConstU8<5>;

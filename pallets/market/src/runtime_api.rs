@@ -304,15 +304,22 @@ impl<T: Config> Pallet<T> {
 	/// The live replicas of the provider `who` acts for (scans the jobs; for off-chain use).
 	pub fn provider_assignments(who: T::AccountId) -> Vec<ReplicaViewOf<T>> {
 		let Some(provider) = T::Providers::provider_of(&who) else { return Vec::new() };
+		// Bounded by the provider's offers and their slots (`MaxOffersPerProvider ×
+		// MaxSlotsPerOffer` jobs read), however many jobs the chain holds.
 		let mut out = Vec::new();
-		for (id, job) in Jobs::<T>::iter().filter(|(_, job)| !job.phase.is_final()) {
-			out.extend(
-				job.replicas
-					.iter()
-					.filter(|r| r.provider == provider && r.state.is_live())
-					.map(|r| Self::replica_view(id, r)),
-			);
+		for offer_id in ProviderOffers::<T>::get(&provider) {
+			let Some(offer) = Offers::<T>::get(offer_id) else { continue };
+			for id in offer.jobs {
+				let Some(job) = Jobs::<T>::get(id) else { continue };
+				out.extend(
+					job.replicas
+						.iter()
+						.filter(|r| r.offer == offer_id && r.state.is_live())
+						.map(|r| Self::replica_view(id, r)),
+				);
+			}
 		}
+		out.sort_unstable_by_key(|r| (r.job, r.replica));
 		out
 	}
 
@@ -327,7 +334,7 @@ impl<T: Config> Pallet<T> {
 					class: o.class,
 					price: o.price,
 					slots: o.slots,
-					in_use: o.in_use,
+					in_use: o.in_use(),
 					expires_at: o.expires_at,
 					open: o.open,
 				})

@@ -37,14 +37,14 @@ impl<T: Config> Pallet<T> {
 		Self::book_remove(offer.class.kind(), offer.price, offer_id);
 		T::Providers::release_slots(&offer.provider, offer.free());
 		offer.open = false;
-		offer.slots = offer.in_use;
+		offer.slots = offer.in_use();
 		Self::deposit_event(Event::OfferClosed { offer: offer_id, expired });
 		Self::store_or_drop_offer(offer_id, offer);
 	}
 
 	/// Keep an offer's record, or drop it when it is closed and serves nobody.
 	fn store_or_drop_offer(offer_id: OfferId, offer: crate::Offer<T>) {
-		if !offer.open && offer.in_use == 0 {
+		if !offer.open && offer.jobs.is_empty() {
 			ProviderOffers::<T>::mutate(&offer.provider, |ids| ids.retain(|id| *id != offer_id));
 			Offers::<T>::remove(offer_id);
 			Self::deposit_event(Event::OfferReaped { offer: offer_id });
@@ -55,11 +55,11 @@ impl<T: Config> Pallet<T> {
 
 	/// A replica ends: its slot goes back to its offer (and the offer back into the book), or,
 	/// when the offer is closed or expired, back to the provider's stake.
-	pub(crate) fn release_slot(offer_id: OfferId) {
+	pub(crate) fn release_slot(offer_id: OfferId, job: JobId) {
 		let Some(mut offer) = Offers::<T>::get(offer_id) else { return };
 		let now = frame_system::Pallet::<T>::block_number();
 		let was_full = offer.free() == 0;
-		offer.in_use = offer.in_use.saturating_sub(1);
+		offer.jobs.retain(|j| *j != job);
 		if offer.open && offer.expires_at <= now {
 			Self::close_loaded_offer(offer_id, offer, true);
 			return;
@@ -103,7 +103,7 @@ impl<T: Config> Pallet<T> {
 		let Some(replica) = job.replica_mut(index) else { return };
 		replica.state = ReplicaState::Missed(missed);
 		let (offer, provider) = (replica.offer, replica.provider.clone());
-		Self::release_slot(offer);
+		Self::release_slot(offer, id);
 		Self::deposit_event(Event::ReplicaMissed {
 			job: id,
 			replica: index,
@@ -188,7 +188,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		for offer in offers {
-			Self::release_slot(offer);
+			Self::release_slot(offer, id);
 		}
 		let refunded = T::Currency::release(
 			&HoldReason::JobEscrow.into(),
@@ -223,7 +223,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		for offer in offers {
-			Self::release_slot(offer);
+			Self::release_slot(offer, id);
 		}
 		T::Verifier::forget(id);
 		job.round = job.round.saturating_add(1);
@@ -249,7 +249,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		for offer in offers {
-			Self::release_slot(offer);
+			Self::release_slot(offer, id);
 		}
 		T::Verifier::forget(id);
 		job.round = job.round.saturating_add(1);

@@ -461,7 +461,7 @@ fn cancelled_offer_serving_a_replica_waits_for_it() {
 		assert_ok!(Market::cancel_offer(RuntimeOrigin::signed(10), o));
 		let closed = Offers::<Test>::get(o).unwrap();
 		assert!(!closed.open);
-		assert_eq!((closed.slots, closed.in_use), (1, 1));
+		assert_eq!((closed.slots, closed.in_use()), (1, 1));
 		assert_eq!(<Staking as ProviderRegistry<_, _>>::reserved_slots(&10), 1);
 		assert_noop!(
 			Market::update_offer(RuntimeOrigin::signed(10), o, 5, 2, EXPIRY),
@@ -493,6 +493,7 @@ fn bad_jobs_are_refused_without_a_trace() {
 		refused(&|s| s.max_price = 0, Error::<Test>::ZeroPrice);
 		refused(&|s| s.max_units = 0, Error::<Test>::ZeroUnits);
 		refused(&|s| s.max_output_bytes = 0, Error::<Test>::ZeroOutput);
+		refused(&|s| s.max_output_bytes = (1 << 20) + 1, Error::<Test>::OutputTooLarge);
 		refused(&|s| s.commit_window = 0, Error::<Test>::ZeroCommitWindow);
 		refused(&|s| s.deadline = now, Error::<Test>::DeadlineInPast);
 		refused(&|s| s.deadline = now + ACK + 5 + REVEAL, Error::<Test>::DeadlineTooSoon);
@@ -712,7 +713,7 @@ fn job_settles_pays_the_provider_and_refunds_the_rest() {
 		assert_eq!(total(ALICE), alice_before - 240);
 		assert_eq!(escrow_held(ALICE), 0);
 		// The slot is free again.
-		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use(), 0);
 		assert!(market_events().contains(&Event::JobSettled {
 			job: j,
 			digest: digest(7),
@@ -873,7 +874,7 @@ fn missed_ack_is_reissued_to_the_next_offer() {
 			Error::<Test>::NotAwaitingAck
 		);
 		// The missed replica's slot is back in the book.
-		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use(), 0);
 		ack(11, j, 1);
 		commit(11, j, 1, digest(3), 10);
 		reveal(11, j, 1, digest(3));
@@ -1025,8 +1026,8 @@ fn cancel_running_job_before_any_commit_refunds_everything() {
 		ack(10, j, 0);
 		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), j));
 		assert_eq!(total(ALICE), before);
-		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
-		assert_eq!(Offers::<Test>::get(1).unwrap().in_use, 0);
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use(), 0);
+		assert_eq!(Offers::<Test>::get(1).unwrap().in_use(), 0);
 	});
 }
 
@@ -1161,7 +1162,7 @@ fn after_a_missed_reveal_the_new_round_is_judged_without_the_public_digest() {
 		assert_eq!(fresh, others);
 		assert!(market_events().contains(&Event::RoundStarted { job: j, round: 1 }));
 		// The superseded replica's slot is free again.
-		assert_eq!(Offers::<Test>::get(0).unwrap().in_use, 0);
+		assert_eq!(Offers::<Test>::get(0).unwrap().in_use(), 0);
 		for p in others.iter().copied() {
 			ack(p, j, replica_of(j, p));
 			commit(p, j, replica_of(j, p), digest(1), 20);
@@ -1296,6 +1297,54 @@ fn best_price_and_provider_views() {
 		assert_eq!(Market::provider_offers(11)[0].in_use, 1);
 		let status = Market::job_status(j).unwrap();
 		assert_eq!((status.escrow, status.unfilled, status.inline_input_bytes), (1000, 0, Some(5)));
+	});
+}
+
+#[test]
+fn provider_assignments_come_from_the_providers_offers() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=12);
+		let program = register_wasm(ALICE);
+		let a = offer(10, 3, 3);
+		offer(11, 5, 4);
+		offer(12, 6, 4);
+		let of = |p| {
+			Market::provider_assignments(p).iter().map(|r| (r.job, r.offer)).collect::<Vec<_>>()
+		};
+		// What a scan of every job finds (the index replaced it), for each provider.
+		let agrees_with_a_scan = || {
+			for p in 10..=12 {
+				let mut scanned: Vec<(JobId, u64)> = Jobs::<Test>::iter()
+					.flat_map(|(id, job)| {
+						job.replicas
+							.into_iter()
+							.filter(move |r| r.provider == p && r.state.is_live())
+							.map(move |r| (id, r.offer))
+					})
+					.collect();
+				scanned.sort_unstable();
+				assert_eq!(of(p), scanned, "provider {p}");
+			}
+		};
+		let jobs: Vec<JobId> = (0..3).map(|_| submit(ALICE, spec(program))).collect();
+		let pair = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		assert_eq!(of(10), vec![(jobs[0], a), (jobs[1], a), (jobs[2], a)]);
+		assert_eq!(Offers::<Test>::get(a).unwrap().jobs.to_vec(), jobs);
+		assert!(of(11).contains(&(pair, 1)));
+		agrees_with_a_scan();
+		// A replica that ends leaves its offer's list, whichever way it ends.
+		assert_ok!(Market::decline(RuntimeOrigin::signed(10), jobs[1], 0));
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), jobs[2]));
+		assert_eq!(of(10), vec![(jobs[0], a)]);
+		agrees_with_a_scan();
+		// A cancelled offer keeps its list until its replicas end, then goes.
+		assert_ok!(Market::cancel_offer(RuntimeOrigin::signed(10), a));
+		assert_eq!(of(10), vec![(jobs[0], a)]);
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(ALICE), jobs[0]));
+		assert!(of(10).is_empty() && Offers::<Test>::get(a).is_none());
+		agrees_with_a_scan();
+		// Strangers and unregistered accounts see nothing.
+		assert!(of(99).is_empty());
 	});
 }
 
@@ -1757,7 +1806,7 @@ fn offer_cannot_shrink_below_its_slots_in_use() {
 		let o = offer(10, 5, 2);
 		submit(ALICE, spec(program));
 		submit(BOB, spec(program));
-		assert_eq!(Offers::<Test>::get(o).unwrap().in_use, 2);
+		assert_eq!(Offers::<Test>::get(o).unwrap().in_use(), 2);
 		assert_noop!(
 			Market::update_offer(RuntimeOrigin::signed(10), o, 5, 1, EXPIRY),
 			Error::<Test>::SlotsInUse

@@ -14,7 +14,7 @@ use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_runtime::traits::Saturating;
 use stratus_primitives::{
-	GpuModel, JobKind, OfferId, RegionCode, ReplicaIndex, ResourceClass, VerificationPolicy,
+	GpuModel, JobId, JobKind, OfferId, RegionCode, ReplicaIndex, ResourceClass, VerificationPolicy,
 };
 
 /// A registered program.
@@ -49,8 +49,10 @@ pub struct Offer<T: Config> {
 	pub price: BalanceOf<T>,
 	/// Concurrent slots the offer holds against the provider's stake.
 	pub slots: u32,
-	/// Slots serving replicas now.
-	pub in_use: u32,
+	/// The jobs whose live replicas it serves, one slot each (a job has at most one replica on a
+	/// provider): the index `market_providerAssignments` reads instead of every job. The record
+	/// is written whenever a slot is taken or given back, so the index costs no write of its own.
+	pub jobs: BoundedVec<JobId, T::MaxSlotsPerOffer>,
 	/// The block from which the offer no longer matches.
 	pub expires_at: BlockNumberFor<T>,
 	/// `false` once cancelled or expired: the offer only waits for its replicas to end.
@@ -58,9 +60,14 @@ pub struct Offer<T: Config> {
 }
 
 impl<T: Config> Offer<T> {
+	/// Slots serving replicas now.
+	pub fn in_use(&self) -> u32 {
+		self.jobs.len() as u32
+	}
+
 	/// Slots not serving a replica.
 	pub fn free(&self) -> u32 {
-		self.slots.saturating_sub(self.in_use)
+		self.slots.saturating_sub(self.in_use())
 	}
 }
 

@@ -65,6 +65,8 @@ impl pallet_market::Config for Runtime {
 	type MaxProgramSize = ConstU32<{ 2 * 1024 * 1024 }>;
 	/// 64 KiB inline; larger inputs are served from a URL.
 	type MaxInlineInput = ConstU32<{ 64 * 1024 }>;
+	// What a worker holds by default (`max_output_mib = 64`): a provider may decline larger.
+	type MaxOutputBytes = ConstU32<{ 64 * 1024 * 1024 }>;
 	type MaxUrlLength = ConstU32<512>;
 	type MaxRequirementItems = ConstU32<16>;
 	type MaxReplication = ConstU8<5>;

@@ -57,11 +57,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `103`
 		//  Estimated: `3593`
-		// Minimum execution time: 49_093_000 picoseconds.
-		Weight::from_parts(40_366_104, 0)
+		// Minimum execution time: 47_611_000 picoseconds.
+		Weight::from_parts(66_034_229, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
-			// Standard Error: 1
-			.saturating_add(Weight::from_parts(1_656, 0).saturating_mul(l.into()))
+			// Standard Error: 2
+			.saturating_add(Weight::from_parts(1_674, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -77,8 +77,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `237`
 		//  Estimated: `3593`
-		// Minimum execution time: 39_589_000 picoseconds.
-		Weight::from_parts(42_464_000, 0)
+		// Minimum execution time: 37_566_000 picoseconds.
+		Weight::from_parts(40_561_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -102,7 +102,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::Deadlines` (r:0 w:128)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:0 w:1)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSlots` (r:0 w:1)
 	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Market::OfferBook` (r:0 w:1)
@@ -112,11 +112,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `629 + s * (54 ±0)`
 		//  Estimated: `4706 + s * (5809 ±0)`
-		// Minimum execution time: 36_425_000 picoseconds.
-		Weight::from_parts(59_202_653, 0)
+		// Minimum execution time: 34_412_000 picoseconds.
+		Weight::from_parts(57_947_705, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
-			// Standard Error: 18_776
-			.saturating_add(Weight::from_parts(19_682_999, 0).saturating_mul(s.into()))
+			// Standard Error: 19_869
+			.saturating_add(Weight::from_parts(18_734_656, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(9))
@@ -124,7 +124,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 5809).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Offers` (r:1 w:1)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:1 w:1)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:1 w:1)
@@ -146,13 +146,13 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `s` is `[0, 64]`.
 	fn update_offer(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `718 + s * (54 ±0)`
+		//  Measured:  `715 + s * (54 ±0)`
 		//  Estimated: `4706 + s * (5809 ±0)`
-		// Minimum execution time: 39_569_000 picoseconds.
-		Weight::from_parts(59_762_824, 0)
+		// Minimum execution time: 37_156_000 picoseconds.
+		Weight::from_parts(56_188_101, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
-			// Standard Error: 15_939
-			.saturating_add(Weight::from_parts(19_872_807, 0).saturating_mul(s.into()))
+			// Standard Error: 15_324
+			.saturating_add(Weight::from_parts(18_820_642, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(8))
@@ -160,7 +160,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 5809).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Offers` (r:1 w:1)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:1 w:1)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:1 w:1)
@@ -175,10 +175,10 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	fn cancel_offer() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `304`
+		//  Measured:  `301`
 		//  Estimated: `4706`
-		// Minimum execution time: 28_473_000 picoseconds.
-		Weight::from_parts(30_737_000, 0)
+		// Minimum execution time: 28_022_000 picoseconds.
+		Weight::from_parts(30_406_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -190,7 +190,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::OfferBook` (r:3 w:0)
 	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:5 w:0)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:0)
@@ -206,13 +206,13 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `r` is `[1, 5]`.
 	fn submit_job(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `296 + r * (282 ±0)`
-		//  Estimated: `6177 + r * (3716 ±27)`
-		// Minimum execution time: 108_683_000 picoseconds.
-		Weight::from_parts(104_991_404, 0)
-			.saturating_add(Weight::from_parts(0, 6177))
-			// Standard Error: 74_037
-			.saturating_add(Weight::from_parts(20_505_774, 0).saturating_mul(r.into()))
+		//  Measured:  `296 + r * (279 ±0)`
+		//  Estimated: `6179 + r * (3716 ±0)`
+		// Minimum execution time: 109_114_000 picoseconds.
+		Weight::from_parts(102_572_529, 0)
+			.saturating_add(Weight::from_parts(0, 6179))
+			// Standard Error: 73_469
+			.saturating_add(Weight::from_parts(20_622_430, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -226,11 +226,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_682_000 picoseconds.
-		Weight::from_parts(1_752_673, 0)
+		// Minimum execution time: 1_653_000 picoseconds.
+		Weight::from_parts(1_690_930, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			// Standard Error: 27
-			.saturating_add(Weight::from_parts(158_459, 0).saturating_mul(k.into()))
+			// Standard Error: 32
+			.saturating_add(Weight::from_parts(157_101, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Market::BookPosition` (r:1 w:2)
@@ -245,8 +245,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `79`
 		//  Estimated: `3494`
-		// Minimum execution time: 14_682_000 picoseconds.
-		Weight::from_parts(16_044_000, 0)
+		// Minimum execution time: 14_902_000 picoseconds.
+		Weight::from_parts(16_134_000, 0)
 			.saturating_add(Weight::from_parts(0, 3494))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -258,7 +258,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::OfferBook` (r:64 w:31)
 	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:63 w:32)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `ProviderStaking::Providers` (r:63 w:31)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:31 w:62)
@@ -277,15 +277,15 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `e` is `[0, 31]`.
 	fn match_walk(s: u32, e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `0 + e * (389 ±0) + s * (323 ±0)`
+		//  Measured:  `0 + e * (386 ±0) + s * (320 ±0)`
 		//  Estimated: `6006 + e * (3716 ±0) + s * (3716 ±0)`
-		// Minimum execution time: 427_723_000 picoseconds.
-		Weight::from_parts(441_734_000, 0)
+		// Minimum execution time: 429_776_000 picoseconds.
+		Weight::from_parts(437_777_000, 0)
 			.saturating_add(Weight::from_parts(0, 6006))
-			// Standard Error: 241_244
-			.saturating_add(Weight::from_parts(6_633_482, 0).saturating_mul(s.into()))
-			// Standard Error: 241_244
-			.saturating_add(Weight::from_parts(30_519_484, 0).saturating_mul(e.into()))
+			// Standard Error: 230_146
+			.saturating_add(Weight::from_parts(6_616_716, 0).saturating_mul(s.into()))
+			// Standard Error: 230_146
+			.saturating_add(Weight::from_parts(29_589_706, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(99))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(e.into())))
@@ -303,8 +303,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `73`
 		//  Estimated: `3517`
-		// Minimum execution time: 6_801_000 picoseconds.
-		Weight::from_parts(7_381_000, 0)
+		// Minimum execution time: 6_270_000 picoseconds.
+		Weight::from_parts(7_261_000, 0)
 			.saturating_add(Weight::from_parts(0, 3517))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -312,7 +312,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:5 w:5)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
@@ -332,18 +332,18 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `r` is `[1, 5]`.
 	fn cancel_job(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `568 + r * (211 ±0)`
-		//  Estimated: `6799 + r * (2554 ±0)`
-		// Minimum execution time: 66_550_000 picoseconds.
-		Weight::from_parts(57_355_183, 0)
+		//  Measured:  `568 + r * (217 ±0)`
+		//  Estimated: `6799 + r * (3064 ±0)`
+		// Minimum execution time: 65_138_000 picoseconds.
+		Weight::from_parts(57_701_756, 0)
 			.saturating_add(Weight::from_parts(0, 6799))
-			// Standard Error: 17_586
-			.saturating_add(Weight::from_parts(14_793_463, 0).saturating_mul(r.into()))
+			// Standard Error: 39_251
+			.saturating_add(Weight::from_parts(14_992_389, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 2554).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 3064).saturating_mul(r.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
@@ -355,8 +355,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `595`
 		//  Estimated: `6799`
-		// Minimum execution time: 18_618_000 picoseconds.
-		Weight::from_parts(20_440_000, 0)
+		// Minimum execution time: 17_416_000 picoseconds.
+		Weight::from_parts(19_499_000, 0)
 			.saturating_add(Weight::from_parts(0, 6799))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -366,7 +366,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `ProviderStaking::Providers` (r:102 w:0)
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:102 w:2)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:2 w:2)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
@@ -381,16 +381,16 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	fn decline() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `36434`
+		//  Measured:  `36137`
 		//  Estimated: `380022`
-		// Minimum execution time: 1_442_857_000 picoseconds.
-		Weight::from_parts(1_526_794_000, 0)
+		// Minimum execution time: 1_410_839_000 picoseconds.
+		Weight::from_parts(1_532_863_000, 0)
 			.saturating_add(Weight::from_parts(0, 380022))
 			.saturating_add(T::DbWeight::get().reads(335))
 			.saturating_add(T::DbWeight::get().writes(10))
 	}
 	/// Storage: `Market::Offers` (r:1 w:1)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:1 w:1)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
@@ -405,10 +405,10 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	fn reap_offer() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `304`
+		//  Measured:  `301`
 		//  Estimated: `4706`
-		// Minimum execution time: 27_571_000 picoseconds.
-		Weight::from_parts(29_975_000, 0)
+		// Minimum execution time: 26_149_000 picoseconds.
+		Weight::from_parts(28_412_000, 0)
 			.saturating_add(Weight::from_parts(0, 4706))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -425,8 +425,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `410`
 		//  Estimated: `6799`
-		// Minimum execution time: 42_944_000 picoseconds.
-		Weight::from_parts(45_889_000, 0)
+		// Minimum execution time: 41_081_000 picoseconds.
+		Weight::from_parts(44_837_000, 0)
 			.saturating_add(Weight::from_parts(0, 6799))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -439,8 +439,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `3493`
-		// Minimum execution time: 4_046_000 picoseconds.
-		Weight::from_parts(4_507_000, 0)
+		// Minimum execution time: 3_896_000 picoseconds.
+		Weight::from_parts(4_396_000, 0)
 			.saturating_add(Weight::from_parts(0, 3493))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -448,7 +448,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:64 w:64)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:33 w:64)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
@@ -480,13 +480,13 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `s` is `[1, 64]`.
 	fn timeout_ack(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `542 + s * (355 ±0)`
-		//  Estimated: `6799 + s * (3700 ±15)`
-		// Minimum execution time: 93_550_000 picoseconds.
-		Weight::from_parts(32_119_244, 0)
+		//  Measured:  `551 + s * (352 ±0)`
+		//  Estimated: `6799 + s * (3700 ±3)`
+		// Minimum execution time: 92_399_000 picoseconds.
+		Weight::from_parts(44_083_308, 0)
 			.saturating_add(Weight::from_parts(0, 6799))
-			// Standard Error: 30_656
-			.saturating_add(Weight::from_parts(32_149_437, 0).saturating_mul(s.into()))
+			// Standard Error: 61_524
+			.saturating_add(Weight::from_parts(32_432_139, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -496,7 +496,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:64 w:64)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:33 w:64)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
@@ -528,13 +528,13 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `s` is `[1, 64]`.
 	fn timeout_commit(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `546 + s * (355 ±0)`
-		//  Estimated: `6799 + s * (3700 ±3)`
-		// Minimum execution time: 92_319_000 picoseconds.
-		Weight::from_parts(32_850_786, 0)
+		//  Measured:  `555 + s * (352 ±0)`
+		//  Estimated: `6799 + s * (3700 ±2)`
+		// Minimum execution time: 90_516_000 picoseconds.
+		Weight::from_parts(16_659_541, 0)
 			.saturating_add(Weight::from_parts(0, 6799))
-			// Standard Error: 32_671
-			.saturating_add(Weight::from_parts(32_223_381, 0).saturating_mul(s.into()))
+			// Standard Error: 63_576
+			.saturating_add(Weight::from_parts(34_136_617, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -544,7 +544,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:5 w:5)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
@@ -578,13 +578,13 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `r` is `[1, 5]`.
 	fn timeout_commit_close(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `693 + r * (369 ±0)`
+		//  Measured:  `693 + r * (375 ±0)`
 		//  Estimated: `6799 + r * (3716 ±0)`
-		// Minimum execution time: 95_764_000 picoseconds.
-		Weight::from_parts(65_485_146, 0)
+		// Minimum execution time: 94_682_000 picoseconds.
+		Weight::from_parts(67_749_804, 0)
 			.saturating_add(Weight::from_parts(0, 6799))
-			// Standard Error: 26_294
-			.saturating_add(Weight::from_parts(37_947_784, 0).saturating_mul(r.into()))
+			// Standard Error: 38_840
+			.saturating_add(Weight::from_parts(38_814_183, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -594,7 +594,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Offers` (r:5 w:5)
-	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(79), added: 2554, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Offers` (`max_values`: None, `max_size`: Some(589), added: 3064, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookPosition` (r:5 w:5)
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
@@ -630,17 +630,17 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// The range of component `r` is `[1, 5]`.
 	fn timeout_reveal(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `420 + r * (469 ±0)`
-		//  Estimated: `9776 + r * (2603 ±35)`
-		// Minimum execution time: 70_756_000 picoseconds.
-		Weight::from_parts(74_142_000, 0)
-			.saturating_add(Weight::from_parts(0, 9776))
-			// Standard Error: 368_127
-			.saturating_add(Weight::from_parts(62_356_941, 0).saturating_mul(r.into()))
+		//  Measured:  `420 + r * (475 ±0)`
+		//  Estimated: `9784 + r * (3064 ±0)`
+		// Minimum execution time: 70_967_000 picoseconds.
+		Weight::from_parts(75_223_000, 0)
+			.saturating_add(Weight::from_parts(0, 9784))
+			// Standard Error: 377_070
+			.saturating_add(Weight::from_parts(63_493_879, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(9))
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 3064).saturating_mul(r.into()))
 	}
 }
