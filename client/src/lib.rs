@@ -19,9 +19,11 @@ use std::time::Duration;
 pub mod amount;
 pub mod auth;
 pub mod chain;
+pub mod keyfile;
 pub mod keystore;
 pub mod manifest;
 pub mod program;
+pub mod provider;
 pub mod seal;
 pub mod tx;
 
@@ -32,6 +34,12 @@ pub use subxt_signer::sr25519::Keypair;
 #[subxt::subxt(
 	runtime_metadata_path = "metadata/stratus.scale",
 	derive_for_all_types = "Clone, PartialEq, Eq, Debug",
+	// A provider's profile travels in registration files (`provider`) as SCALE bytes.
+	derive_for_type(
+		path = "stratus_primitives::CapabilityProfile",
+		derive = "::subxt::ext::codec::Encode, ::subxt::ext::codec::Decode",
+		recursive
+	),
 	substitute_type(path = "sp_core::crypto::AccountId32", with = "::subxt::utils::AccountId32")
 )]
 pub mod runtime {}

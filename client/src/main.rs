@@ -4,6 +4,7 @@ mod cli {
 	pub mod account;
 	pub mod job;
 	pub mod market;
+	pub mod provider;
 	pub mod session;
 }
 
@@ -40,7 +41,9 @@ pub struct Cli {
 		global = true
 	)]
 	pub endpoints: Vec<String>,
-	/// The keystore file (default: $XDG_CONFIG_HOME/stratus/keystore.toml).
+	/// The keystore: a directory of encrypted polkadot-js JSON key files, one per account
+	/// (default: $XDG_CONFIG_HOME/stratus/keys). Their passphrase comes from STRATUS_PASSPHRASE
+	/// or is asked on the terminal.
 	#[arg(long, env = "STRATUS_KEYSTORE", global = true)]
 	pub keystore: Option<PathBuf>,
 	/// The keystore account that signs (needed when the keystore holds several).
@@ -101,6 +104,18 @@ pub enum ProgramCommand {
 pub enum ProviderCommand {
 	/// Registered providers: capability profiles, stakes and offers.
 	List,
+	/// Register the signing account as a provider from the file `stratus-worker register` wrote
+	/// on the worker host (profile, worker key and its proof of consent, stake), and fund the
+	/// worker key's fees. The operator's key stays on this machine. Run again, it bonds what the
+	/// file's stake adds.
+	#[command(
+		after_help = "Example (on the operator's machine, after copying the file over):\n  \
+		              stratus --account operator provider register registration.json"
+	)]
+	Register {
+		/// The registration file.
+		file: PathBuf,
+	},
 }
 
 #[tokio::main]
@@ -129,6 +144,9 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 		Command::Job(command) => job::run(cli, command).await,
 		Command::Market => market::market(cli).await,
 		Command::Provider(ProviderCommand::List) => market::providers(cli).await,
+		Command::Provider(ProviderCommand::Register { file }) => {
+			cli::provider::register(cli, file).await
+		},
 		Command::Hash { file } => {
 			let bytes = std::fs::read(file)
 				.map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;

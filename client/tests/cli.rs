@@ -20,6 +20,7 @@ fn stratus(keystore: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 		.arg(keystore)
 		.args(args)
 		.env_remove("STRATUS_ACCOUNT")
+		.env("STRATUS_PASSPHRASE", "cli test passphrase")
 		.env_remove("STRATUS_ENDPOINTS")
 		.stdin(Stdio::piped())
 		.stdout(Stdio::piped())
@@ -53,9 +54,9 @@ fn help_shows_examples() {
 }
 
 #[test]
-fn accounts_come_from_stdin_into_a_private_keystore() {
+fn accounts_come_from_stdin_into_a_private_encrypted_keystore() {
 	let dir = tempfile::tempdir().unwrap();
-	let keystore = dir.path().join("keystore.toml");
+	let keystore = dir.path().join("keys");
 	let out = stratus(&keystore, &["account", "import", "alice"], Some("//Alice\n"));
 	let (stdout, stderr) = text(&out);
 	assert!(out.status.success(), "{stderr}");
@@ -66,8 +67,22 @@ fn accounts_come_from_stdin_into_a_private_keystore() {
 	#[cfg(unix)]
 	{
 		use std::os::unix::fs::PermissionsExt;
-		assert_eq!(std::fs::metadata(&keystore).unwrap().permissions().mode() & 0o777, 0o600);
+		let file = keystore.join("alice.json");
+		assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
 	}
+	// The key file is encrypted (polkadot-js JSON), and exports as it is.
+	let out = stratus(&keystore, &["account", "export", "alice"], None);
+	let exported = text(&out).0;
+	assert!(exported.contains("xsalsa20-poly1305") && !exported.contains("Alice\""), "{exported}");
+	let other = dir.path().join("other");
+	let file = dir.path().join("alice.json");
+	std::fs::write(&file, &exported).unwrap();
+	let out = stratus(
+		&other,
+		&["account", "import", "mine", "--from-json", file.to_str().unwrap()],
+		None,
+	);
+	assert!(text(&out).0.contains(&alice), "{:?}", text(&out));
 	let out = stratus(&keystore, &["account", "new", "fresh"], None);
 	let (stdout, stderr) = text(&out);
 	assert!(out.status.success(), "{stderr}");
@@ -87,12 +102,36 @@ fn accounts_come_from_stdin_into_a_private_keystore() {
 	assert!(text(&out).1.contains("no secret on standard input"));
 	let out = stratus(&keystore, &["account", "import", "alice"], Some("//Bob\n"));
 	assert!(text(&out).1.contains("already has an account named \"alice\""));
+
+	// An earlier CLI's unencrypted keystore file is refused with the command that migrates it,
+	// and migrating it encrypts its accounts and deletes it.
+	let legacy = dir.path().join("keystore.toml");
+	let bob = stratus_client::ss58(&stratus_client::account_of(
+		&stratus_client::keypair("//Bob").unwrap(),
+	));
+	std::fs::write(
+		&legacy,
+		format!("[[account]]\nname = \"bob\"\naddress = \"{bob}\"\nsecret = \"//Bob\"\n"),
+	)
+	.unwrap();
+	#[cfg(unix)]
+	{
+		use std::os::unix::fs::PermissionsExt;
+		std::fs::set_permissions(&legacy, std::fs::Permissions::from_mode(0o600)).unwrap();
+	}
+	let out = stratus(&legacy, &["account", "list"], None);
+	assert!(text(&out).1.contains("stratus account migrate --from"), "{:?}", text(&out));
+	let out = stratus(&keystore, &["account", "migrate", "--from", legacy.to_str().unwrap()], None);
+	assert!(out.status.success(), "{:?}", text(&out));
+	assert!(!legacy.exists());
+	let out = stratus(&keystore, &["account", "list"], None);
+	assert!(text(&out).0.contains(&bob));
 }
 
 #[test]
 fn bad_manifests_and_programs_are_refused_before_connecting() {
 	let dir = tempfile::tempdir().unwrap();
-	let keystore = dir.path().join("keystore.toml");
+	let keystore = dir.path().join("keys");
 	assert!(stratus(&keystore, &["account", "import", "me"], Some("//Alice\n")).status.success());
 	let good = "program = \"0x1111111111111111111111111111111111111111111111111111111111111111\"\n\
 	            input = { text = \"hi\" }\nmax_price = \"1000 planck\"\nmax_units = 1000\n\

@@ -36,6 +36,11 @@ const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
 const WORKER = process.env.STRATUS_WORKER;
 const KERNEL = process.env.STRATUS_KERNEL_WASM;
 const STRATUS = process.env.STRATUS_CLI;
+// Key files are encrypted; the passphrases come from the environment the children inherit.
+const WORKER_PASSPHRASE = 'worker test passphrase';
+process.env.STRATUS_WORKER_PASSPHRASE = WORKER_PASSPHRASE;
+process.env.STRATUS_PASSPHRASE = 'operator and requester test passphrase';
+delete process.env.STRATUS_WORKER_SURI;
 // The provider's price per unit in this run; jobs offer exactly this much.
 const PRICE = 1000n;
 const UNIT = 10n ** 12n;
@@ -222,7 +227,7 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stratus-worker-test-'));
   config = path.join(dir, 'worker.toml');
   workerLog = path.join(dir, 'worker.log');
-  keystore = path.join(dir, 'keystore.toml');
+  keystore = path.join(dir, 'keys');
   const port = await freePort();
   resultsUrl = `http://127.0.0.1:${port}`;
 });
@@ -237,10 +242,24 @@ describe('stratus-worker on a real node', () => {
     // Two endpoints, the first a port nothing listens on: every command and the daemon fail over
     // to the next endpoint.
     const dead = `ws://127.0.0.1:${await freePort()}`;
-    const out = cli('init', '--endpoint', dead, '--endpoint', URL, '--region', String(REGION));
-    operator = out.match(/operator account: (\S+)/)?.[1];
-    assert.ok(operator, out);
-    assert.equal(fs.statSync(path.join(dir, 'keys.toml')).mode & 0o777, 0o600);
+    // The operator's key lives in the CLI keystore (the operator's machine), never on the worker
+    // host: the worker gets its own fresh key, encrypted, and only the operator's address.
+    let r = await stratus(['account', 'new', 'operator']);
+    assert.equal(r.status, 0, r.stderr);
+    operator = r.stdout.match(/created operator: (\S+)/)?.[1];
+    assert.ok(operator, r.stdout);
+    const out = cli('init', '--endpoint', dead, '--endpoint', URL, '--region', String(REGION), '--operator', operator);
+    const workerAddress = out.match(/worker key: (\S+)/)?.[1];
+    assert.ok(workerAddress && workerAddress !== operator, out);
+    const keyFile = path.join(dir, 'worker-key.json');
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    // The key file is polkadot-js JSON: @polkadot/keyring opens it with the passphrase (and a
+    // wrong one does not), so the key moves to polkadot.js and back.
+    const keyJson = JSON.parse(fs.readFileSync(keyFile, 'utf8'));
+    const restored = new Keyring({ type: 'sr25519' }).addFromJson(keyJson);
+    assert.throws(() => restored.decodePkcs8('not the passphrase'));
+    restored.decodePkcs8(WORKER_PASSPHRASE);
+    assert.equal(u8aToHex(restored.publicKey), u8aToHex(decodeAddress(workerAddress)));
     // The provider's price policy and result server for this test.
     let text = fs.readFileSync(config, 'utf8');
     text = text
@@ -252,7 +271,22 @@ describe('stratus-worker on a real node', () => {
     fs.writeFileSync(config, text);
 
     await send(api.tx.balances.transferKeepAlive(operator, 200n * UNIT), alice, { finalized: true });
-    const registered = cli('register');
+    // The worker host writes the registration (no secret in it); the operator signs and sends it.
+    const made = cli('register');
+    assert.match(made, /stratus provider register registration\.json/);
+    const registration = path.join(dir, 'registration.json');
+    // A registration tampered with (another worker key claimed) is refused before any fee.
+    const tampered = JSON.parse(fs.readFileSync(registration, 'utf8'));
+    tampered.worker = alice.address;
+    fs.writeFileSync(path.join(dir, 'tampered.json'), JSON.stringify(tampered));
+    const stateBefore = (await api.query.system.account(operator)).toHex();
+    r = await stratus(['provider', 'register', path.join(dir, 'tampered.json')]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /proof of consent does not verify/);
+    assert.equal((await api.query.system.account(operator)).toHex(), stateBefore);
+    r = await stratus(['provider', 'register', registration]);
+    assert.equal(r.status, 0, r.stderr);
+    const registered = r.stdout;
     assert.match(registered, /registered provider/);
     assert.match(registered, /to the worker key for fees/);
     const info = (await api.query.providerStaking.providers(operator)).unwrap();
@@ -260,7 +294,10 @@ describe('stratus-worker on a real node', () => {
     assert.equal(info.profile.region.toNumber(), REGION);
     assert.equal(u8aToString(info.profile.endpoint.unwrap()), resultsUrl);
     // Running it again changes nothing and says so.
-    assert.match(cli('register'), /already registered/);
+    assert.match(cli('register'), /registered already/);
+    r = await stratus(['provider', 'register', registration]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /already registered/);
 
     assert.match(cli('offer'), /posted Cpu offer: 1 slots/);
     const status = JSON.parse(cli('status', '--json'));
@@ -384,7 +421,7 @@ describe('stratus-worker on a real node', () => {
     let r = await stratus(['account', 'import', 'requester'], `${suri}\n`);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stdout.includes(cliAccount.address), r.stdout);
-    assert.equal(fs.statSync(keystore).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.join(keystore, 'requester.json')).mode & 0o777, 0o600);
 
     // A program nobody registered yet (the kernel with a random custom section): the CLI
     // registers it on submission.

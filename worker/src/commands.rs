@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use stratus_client::{
+	provider::Registration,
+	runtime as rt,
 	runtime::runtime_types::stratus_primitives::{
 		CapabilityProfile, GpuSpec, JobKind, ResourceClass,
 	},
@@ -13,7 +15,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
 	chain::{Chain, ChainError},
-	config::{Amount, Config, ConfigError, Keys},
+	config::{Amount, Config, ConfigError, WorkerKey},
 	host::HostInfo,
 	metrics::Metrics,
 	submitter::{bounded, Submitter, Tx, TxError},
@@ -132,91 +134,123 @@ pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
 	}
 }
 
-/// `stratus-worker register`: registers the operator account as a provider with this host's
-/// profile, the worker key and the configured stake; tops the worker key up to the fee allowance.
-/// Run again, it bonds what the config's stake adds and tops up again.
-pub async fn register(config: &Config, host: &HostInfo) -> Result<Vec<String>, CommandError> {
-	let keys = Keys::load(&config.keys.file)?;
-	let operator_key = stratus_client::keypair(&keys.operator)?;
-	let worker_key = stratus_client::keypair(&keys.worker)?;
-	let operator = stratus_client::account_of(&operator_key);
-	let worker = stratus_client::account_of(&worker_key);
+/// What `stratus-worker register` made.
+#[derive(Debug)]
+pub struct RegistrationReport {
+	/// Where the registration file went.
+	pub file: std::path::PathBuf,
+	/// Its contents.
+	pub registration: Registration,
+	/// Whether the operator is registered already (the file then bonds what its stake adds and
+	/// tops the worker key up).
+	pub registered: bool,
+}
+
+/// `stratus-worker register`: the worker host's half of a registration. Writes `out` (by default
+/// `registration.json` beside the config): the operator (`operator`, else the config's
+/// `keys.operator`), this host's profile, the configured stake and fee allowance, and the worker
+/// key's proof of consent, which the operator signs and sends from its own machine with `stratus
+/// provider register` (or pastes into polkadot.js). The operator's secret is never needed here.
+pub async fn register(
+	config: &Config,
+	host: &HostInfo,
+	operator: Option<&str>,
+	out: Option<&std::path::Path>,
+) -> Result<RegistrationReport, CommandError> {
+	let operator = match operator {
+		Some(text) => {
+			Some(stratus_client::parse_account(text).map_err(ConfigError::from_operator)?)
+		},
+		None => config.keys.operator()?,
+	};
+	let Some(operator) = operator else {
+		return Err(CommandError::Refused(
+			"which account operates this worker? Pass `--operator <address>` or set \
+			 keys.operator in the config (its address only: its secret stays on your own machine)"
+				.into(),
+		));
+	};
+	let worker_key = WorkerKey::load(&config.keys.file)?;
 	let session = Session::open(config).await?;
-	let signer = session.signer(operator_key);
-	let mut report = Vec::new();
+	let genesis = session.conn.client.genesis_hash().0;
 	let at = session.chain.finalized().await?;
-	let free = Chain::free_balance(&at, &operator).await?;
+	let registered = Chain::provider(&at, &operator).await?.is_some();
+	let worker = stratus_client::account_of(&worker_key);
+	let profile = profile(config, host);
 	let stake = config.worker.stake.0;
-	match Chain::provider(&at, &operator).await? {
-		None => {
-			let needed = stake.saturating_add(config.worker.fee_allowance.0);
-			if free < needed {
-				return Err(CommandError::Refused(format!(
-					"the operator account {} has {} free; registering needs {} (stake {} + fee \
-					 allowance {}) plus fees: fund it first",
-					stratus_client::ss58(&operator),
-					Amount(free),
-					Amount(needed),
-					config.worker.stake,
-					config.worker.fee_allowance
-				)));
-			}
-			let profile = profile(config, host);
-			// The worker key consents to sign for the operator (the chain refuses a worker key
-			// without it, so nobody can register someone else's key).
-			let genesis = session.conn.client.genesis_hash().0;
-			let payload = stratus_primitives::worker_key_payload(&operator, &genesis);
-			let proof = (worker != operator).then(|| worker_key.sign(&payload).0);
-			session.submit(&signer, Tx::Register { worker, profile, stake, proof }).await?;
-			report.push(format!(
-				"registered provider {} with worker key {} and {} stake",
-				stratus_client::ss58(&operator),
-				stratus_client::ss58(&worker),
-				config.worker.stake
-			));
-		},
-		Some(provider) => {
-			report.push(format!(
-				"provider {} is already registered (stake {})",
-				stratus_client::ss58(&operator),
-				Amount(provider.stake)
-			));
-			if provider.worker != worker {
-				report.push(format!(
-					"note: its worker key on chain is {}, not this config's {}",
-					stratus_client::ss58(&provider.worker),
-					stratus_client::ss58(&worker)
-				));
-			}
-			if stake > provider.stake {
-				let amount = stake.saturating_sub(provider.stake);
-				session.submit(&signer, Tx::BondExtra { amount }).await?;
-				report.push(format!("bonded {} more", Amount(amount)));
-			}
-		},
-	}
-	let at = session.chain.finalized().await?;
-	let worker_free = Chain::free_balance(&at, &worker).await?;
-	let allowance = config.worker.fee_allowance.0;
-	if worker_free < allowance {
-		let amount = allowance.saturating_sub(worker_free);
-		session.submit(&signer, Tx::Transfer { to: worker, amount }).await?;
-		report.push(format!("moved {} to the worker key for fees", Amount(amount)));
-	}
+	let proof = (worker != operator).then(|| {
+		let payload = stratus_primitives::worker_key_payload(&operator, &genesis);
+		rt::runtime_types::sp_runtime::MultiSignature::Sr25519(worker_key.sign(&payload).0)
+	});
+	let call = rt::tx().provider_staking().register(worker, profile.clone(), stake, proof);
+	let call = session
+		.conn
+		.client
+		.at_current_block()
+		.await
+		.map_err(|e| CommandError::Refused(format!("reading the chain: {e}")))?
+		.transactions()
+		.call_data(&call)
+		.map_err(|e| CommandError::Refused(format!("encoding the register call: {e}")))?;
 	session.close();
-	Ok(report)
+	let registration = Registration::new(
+		genesis,
+		&operator,
+		&worker_key,
+		&profile,
+		stake,
+		config.worker.fee_allowance.0,
+		&call,
+	);
+	let file = out.map(std::path::Path::to_path_buf).unwrap_or_else(|| {
+		config.keys.file.parent().unwrap_or(std::path::Path::new(".")).join("registration.json")
+	});
+	let text = serde_json::to_string_pretty(&registration)
+		.map_err(|e| CommandError::Refused(e.to_string()))?;
+	std::fs::write(&file, text + "\n")
+		.map_err(|e| CommandError::Refused(format!("cannot write {}: {e}", file.display())))?;
+	Ok(RegistrationReport { file, registration, registered })
+}
+
+impl RegistrationReport {
+	/// What to do next, in words.
+	pub fn lines(&self) -> Vec<String> {
+		let r = &self.registration;
+		let mut lines = vec![format!(
+			"wrote {}: operator {} registers worker key {} with {} stake{} (no secret in it)",
+			self.file.display(),
+			r.operator,
+			r.worker,
+			r.stake,
+			if self.registered { "; it is registered already" } else { "" }
+		)];
+		lines.push("on the operator's machine, with its account in the stratus keystore:".into());
+		lines.push(format!(
+			"  stratus provider register {}",
+			self.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+		));
+		if !self.registered {
+			lines.push(format!(
+				"or in polkadot.js apps (Developer → Extrinsics → Decode), send from {} the call",
+				r.operator
+			));
+			lines.push(format!("  {}", r.call));
+			lines.push(format!("and transfer {} to {} for its fees", r.fee_allowance, r.worker));
+		}
+		lines
+	}
 }
 
 /// `stratus-worker offer`: posts (or renews) the configured offers, signed by the worker key.
 pub async fn offer(config: &Config, host: &HostInfo) -> Result<Vec<String>, CommandError> {
-	let keys = Keys::load(&config.keys.file)?;
-	let worker_key = stratus_client::keypair(&keys.worker)?;
+	let worker_key = WorkerKey::load(&config.keys.file)?;
 	let worker = stratus_client::account_of(&worker_key);
 	let session = Session::open(config).await?;
 	let at = session.chain.finalized().await?;
 	if Chain::operator_of(&at, &worker).await?.is_none() {
 		return Err(CommandError::Refused(format!(
-			"the worker key {} belongs to no registered provider: run `stratus-worker register` first",
+			"the worker key {} belongs to no registered provider: run `stratus-worker register` and \
+			 send the registration from the operator's machine first",
 			stratus_client::ss58(&worker)
 		)));
 	}
@@ -285,11 +319,14 @@ pub struct Status {
 
 /// `stratus-worker status`.
 pub async fn status(config: &Config) -> Result<Status, CommandError> {
-	let keys = Keys::load(&config.keys.file)?;
-	let operator = stratus_client::account_of(&stratus_client::keypair(&keys.operator)?);
-	let worker = stratus_client::account_of(&stratus_client::keypair(&keys.worker)?);
+	let worker = WorkerKey::address(&config.keys.file)?;
 	let session = Session::open(config).await?;
 	let at = session.chain.finalized().await?;
+	// The operator the chain knows for this worker key, else the one the config names.
+	let operator = match Chain::operator_of(&at, &worker).await? {
+		Some(operator) => operator,
+		None => config.keys.operator()?.unwrap_or(worker),
+	};
 	let provider = Chain::provider(&at, &operator).await?;
 	let offers = Chain::offers(&at, &worker).await?;
 	let assignments = Chain::assignments(&at, &worker).await?;

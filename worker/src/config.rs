@@ -1,9 +1,10 @@
 //! The worker's configuration file (TOML) and its key file.
 //!
 //! `stratus-worker init` writes a commented config from what it detects on the host
-//! ([`Config::template`]); every other command reads it ([`Config::load`]). Secret keys never sit
-//! in the config or on the command line: they live in a key file only its owner may read
-//! (mode 0600, [`Keys::load`]) or come from the environment.
+//! ([`Config::template`]); every other command reads it ([`Config::load`]). The worker host holds
+//! one secret: the worker key, in an encrypted polkadot-js JSON key file only its owner may read
+//! (mode 0600, [`WorkerKey::load`]), opened with a passphrase from the environment or the
+//! terminal. The operator account's secret never comes here: the config names only its address.
 
 use serde::{Deserialize, Serialize};
 use std::{
@@ -11,9 +12,11 @@ use std::{
 	path::{Path, PathBuf},
 };
 
-/// Environment variable holding the operator account's secret URI (overrides the key file).
-pub const OPERATOR_SURI_ENV: &str = "STRATUS_OPERATOR_SURI";
-/// Environment variable holding the worker key's secret URI (overrides the key file).
+/// Environment variable holding the worker key file's passphrase (else it is asked on the
+/// terminal).
+pub const WORKER_PASSPHRASE_ENV: &str = "STRATUS_WORKER_PASSPHRASE";
+/// Environment variable holding the worker key's secret URI instead of the key file (development
+/// chains' well-known keys).
 pub const WORKER_SURI_ENV: &str = "STRATUS_WORKER_SURI";
 
 /// Why a config or key file cannot be used.
@@ -30,8 +33,18 @@ pub enum ConfigError {
 		 must be readable by their owner only"
 	)]
 	KeyFileMode { path: PathBuf, mode: u32 },
-	#[error("no {what} key: set {env} or put `{field} = \"…\"` in the key file {path}")]
-	MissingKey { what: &'static str, env: &'static str, field: &'static str, path: PathBuf },
+	#[error(
+		"{path} is the key file of an earlier stratus-worker, unencrypted and holding the \
+		 operator's secret. Move the operator's phrase to your own machine (`stratus account \
+		 import`), delete this file, run `stratus-worker init --force` for an encrypted worker \
+		 key and register it (`stratus-worker register`; a registered provider changes its \
+		 worker key with providerStaking.rotateWorkerKey)"
+	)]
+	LegacyKeyFile { path: PathBuf },
+	#[error("{path}: {source}")]
+	KeyFile { path: PathBuf, source: stratus_client::keyfile::KeyFileError },
+	#[error("the config's keys.operator is not an account: {0}")]
+	BadOperator(String),
 }
 
 pub use stratus_client::amount::Amount;
@@ -61,8 +74,29 @@ pub struct Chain {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
-	/// The key file (mode 0600) with `operator` and `worker` secret URIs.
+	/// The worker key file (polkadot-js JSON, encrypted, mode 0600).
 	pub file: PathBuf,
+	/// The operator account's address (never its secret): whom `register` makes the
+	/// registration for.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub operator: Option<String>,
+}
+
+impl ConfigError {
+	/// An operator address that does not parse.
+	pub fn from_operator(e: stratus_client::ClientError) -> Self {
+		Self::BadOperator(e.to_string())
+	}
+}
+
+impl KeysConfig {
+	/// The operator account, when the config names one.
+	pub fn operator(&self) -> Result<Option<stratus_client::AccountId>, ConfigError> {
+		self.operator
+			.as_deref()
+			.map(|text| stratus_client::parse_account(text).map_err(ConfigError::from_operator))
+			.transpose()
+	}
 }
 
 /// What this machine offers and where the worker keeps its state.
@@ -235,11 +269,14 @@ impl Config {
 endpoints = [{endpoints}]
 
 [keys]
-# The key file: `operator = "<secret URI>"` (the account that registers, stakes and is paid) and
-# `worker = "<secret URI>"` (the key the worker signs commits and reveals with). Mode 0600: the
-# worker refuses a key file others can read. STRATUS_OPERATOR_SURI / STRATUS_WORKER_SURI in the
-# environment take precedence. Never put keys on the command line.
+# The worker key file: the key the worker signs acknowledgements, commits, reveals and offers
+# with, and this host's only secret. A polkadot-js JSON key file, encrypted with a passphrase
+# that `run` takes from STRATUS_WORKER_PASSPHRASE or asks on the terminal. Mode 0600: the worker
+# refuses a key file others can read.
 file = {keys:?}
+# The operator account (the one that registers, stakes and is paid): its address only. Its
+# secret stays on the operator's own machine, where `stratus provider register` signs.
+{operator}
 
 [worker]
 # Job state, results, checkpoints and the compiled-module cache.
@@ -249,10 +286,10 @@ region = {region}
 # CPU cores and memory (MiB) offered to jobs; detected values, lower them to keep some back.
 cpu_cores = {cpu_cores}
 memory_mib = {memory_mib}
-# Stake bonded at `stratus-worker register` ("100 STRAT", or planck: 1 STRAT = 10^12 planck).
+# Stake the registration bonds ("100 STRAT", or planck: 1 STRAT = 10^12 planck).
 # The chain needs a minimum stake per concurrent slot on offer.
 stake = "{stake}"
-# Topped up from the operator account to the worker key at `register`, for transaction fees.
+# Moved from the operator account to the worker key by `stratus provider register`, for fees.
 fee_allowance = "{fee_allowance}"
 # WASM units (about one per instruction) this host runs per second: a job is acknowledged only if
 # its max units fit before its commit deadline at this rate. `init` writes half the rate it
@@ -289,6 +326,10 @@ max_connections = {max_connections}
 # metrics_listen = "127.0.0.1:9617"
 "#,
 			keys = self.keys.file,
+			operator = match &self.keys.operator {
+				Some(address) => format!("operator = {address:?}"),
+				None => "# operator = \"<the operator account's address>\"".into(),
+			},
 			data_dir = self.worker.data_dir,
 			region = self.worker.region,
 			cpu_cores = self.worker.cpu_cores,
@@ -312,71 +353,71 @@ max_connections = {max_connections}
 	}
 }
 
-/// The secret URIs the worker signs with.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Keys {
-	/// The operator account: registers, stakes, posts offers, is paid.
-	pub operator: String,
-	/// The worker key: acknowledges, commits and reveals.
-	pub worker: String,
-}
+/// The worker key: the one secret on the worker host.
+pub struct WorkerKey;
 
-impl std::fmt::Debug for Keys {
-	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-		f.write_str("Keys { .. }")
-	}
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct KeyFile {
-	operator: Option<String>,
-	worker: Option<String>,
-}
-
-impl Keys {
-	/// Reads the keys: the environment first, then the key file, which must exist with mode 0600
-	/// when a key is taken from it.
-	pub fn load(path: &Path) -> Result<Self, ConfigError> {
-		let from_env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-		let (operator_env, worker_env) = (from_env(OPERATOR_SURI_ENV), from_env(WORKER_SURI_ENV));
-		let file = if operator_env.is_some() && worker_env.is_some() {
-			KeyFile::default()
-		} else {
-			Self::read_file(path)?
-		};
-		let operator = operator_env.or(file.operator).ok_or_else(|| ConfigError::MissingKey {
-			what: "operator",
-			env: OPERATOR_SURI_ENV,
-			field: "operator",
-			path: path.to_owned(),
-		})?;
-		let worker = worker_env.or(file.worker).ok_or_else(|| ConfigError::MissingKey {
-			what: "worker",
-			env: WORKER_SURI_ENV,
-			field: "worker",
-			path: path.to_owned(),
-		})?;
-		Ok(Self { operator, worker })
+impl WorkerKey {
+	/// Reads the worker key: `STRATUS_WORKER_SURI` when set (development chains), else the key
+	/// file, which must have mode 0600, opened with the passphrase from
+	/// `STRATUS_WORKER_PASSPHRASE` or the terminal.
+	pub fn load(path: &Path) -> Result<stratus_client::Keypair, ConfigError> {
+		if let Some(suri) = std::env::var(WORKER_SURI_ENV).ok().filter(|v| !v.is_empty()) {
+			return stratus_client::keypair(&suri).map_err(|e| ConfigError::Invalid {
+				path: PathBuf::from(WORKER_SURI_ENV),
+				message: e.to_string(),
+			});
+		}
+		let text = Self::read(path)?;
+		let key_file = |source| ConfigError::KeyFile { path: path.to_owned(), source };
+		let what = format!("the worker key {}", path.display());
+		let passphrase = stratus_client::keyfile::passphrase(WORKER_PASSPHRASE_ENV, &what, false)
+			.map_err(key_file)?;
+		stratus_client::keyfile::decrypt(&text, &passphrase, WORKER_PASSPHRASE_ENV)
+			.map_err(key_file)
 	}
 
-	fn read_file(path: &Path) -> Result<KeyFile, ConfigError> {
+	/// The worker key's address, without the passphrase (as the key file declares it).
+	pub fn address(path: &Path) -> Result<stratus_client::AccountId, ConfigError> {
+		if let Some(suri) = std::env::var(WORKER_SURI_ENV).ok().filter(|v| !v.is_empty()) {
+			return stratus_client::keypair(&suri)
+				.map(|key| stratus_client::account_of(&key))
+				.map_err(|e| ConfigError::Invalid {
+					path: PathBuf::from(WORKER_SURI_ENV),
+					message: e.to_string(),
+				});
+		}
+		let text = Self::read(path)?;
+		stratus_client::keyfile::public_part(&text)
+			.map(|(account, _)| account)
+			.map_err(|source| ConfigError::KeyFile { path: path.to_owned(), source })
+	}
+
+	fn read(path: &Path) -> Result<String, ConfigError> {
 		let text = read_private(path).map_err(|e| match e {
 			KeystoreError::Mode { path, mode } => ConfigError::KeyFileMode { path, mode },
 			KeystoreError::Read { path, source } => ConfigError::Read { path, source },
 			other => ConfigError::Invalid { path: path.to_owned(), message: other.to_string() },
 		})?;
-		toml::from_str(&text)
-			.map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+		if !text.trim_start().starts_with('{') && text.contains("operator") {
+			return Err(ConfigError::LegacyKeyFile { path: path.to_owned() });
+		}
+		Ok(text)
 	}
 
-	/// Writes a key file with mode 0600, refusing to overwrite one.
-	pub fn write_new(path: &Path, operator: &str, worker: &str) -> std::io::Result<()> {
-		let text = format!(
-			"# stratus-worker keys: secret URIs. Keep this file mode 0600.\noperator = \
-			 {operator:?}\nworker = {worker:?}\n"
-		);
-		write_private(path, &text, true)
+	/// Writes a new worker key (independent of every other key: fresh randomness) to `path`,
+	/// encrypted with `passphrase`, mode 0600, refusing to overwrite a file. Returns its address.
+	pub fn write_new(
+		path: &Path,
+		passphrase: &str,
+	) -> Result<stratus_client::AccountId, ConfigError> {
+		use sp_core::Pair;
+		let (_, seed) = sp_core::sr25519::Pair::generate();
+		let suri = zeroize::Zeroizing::new(format!("0x{}", hex::encode(seed)));
+		let json = stratus_client::keyfile::encrypt(&suri, passphrase, "stratus worker")
+			.map_err(|source| ConfigError::KeyFile { path: path.to_owned(), source })?;
+		write_private(path, &json, true)
+			.map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+		Self::address(path)
 	}
 }
 
@@ -388,7 +429,10 @@ mod tests {
 	fn sample(dir: &Path) -> Config {
 		Config {
 			chain: Chain { endpoints: vec!["ws://127.0.0.1:9944".into()] },
-			keys: KeysConfig { file: dir.join("keys.toml") },
+			keys: KeysConfig {
+				file: dir.join("worker-key.json"),
+				operator: Some("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY".into()),
+			},
 			worker: Worker {
 				data_dir: dir.join("data"),
 				region: 276,
@@ -457,29 +501,35 @@ mod tests {
 	}
 
 	#[test]
-	fn a_key_file_readable_by_others_is_refused() {
+	fn a_worker_key_file_is_encrypted_private_and_never_overwritten() {
 		use std::os::unix::fs::PermissionsExt;
 		let dir = tempdir("keys");
-		let path = dir.join("keys.toml");
-		Keys::write_new(&path, "//Alice", "//Alice//worker").unwrap();
+		let path = dir.join("worker-key.json");
+		std::env::set_var(WORKER_PASSPHRASE_ENV, "worker test passphrase");
+		let address = WorkerKey::write_new(&path, "worker test passphrase").unwrap();
 		let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
 		assert_eq!(mode, 0o600);
-		let keys = Keys::read_file(&path).unwrap();
-		assert_eq!(keys.operator.as_deref(), Some("//Alice"));
-		assert_eq!(keys.worker.as_deref(), Some("//Alice//worker"));
+		let key = WorkerKey::load(&path).unwrap();
+		assert_eq!(stratus_client::account_of(&key), address);
+		// Two new keys are unrelated.
+		let other =
+			WorkerKey::write_new(&dir.join("other.json"), "worker test passphrase").unwrap();
+		assert_ne!(other, address);
 		// Never overwritten.
-		assert!(Keys::write_new(&path, "//Bob", "//Bob").is_err());
+		assert!(WorkerKey::write_new(&path, "worker test passphrase").is_err());
+		assert_eq!(WorkerKey::address(&path).unwrap(), address);
 
 		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
 		assert!(matches!(
-			Keys::read_file(&path),
+			WorkerKey::load(&path),
 			Err(ConfigError::KeyFileMode { mode: 0o644, .. })
 		));
-	}
 
-	#[test]
-	fn keys_never_show_in_debug_output() {
-		let keys = Keys { operator: "//Alice".into(), worker: "secret words".into() };
-		assert_eq!(format!("{keys:?}"), "Keys { .. }");
+		// An earlier worker's plain key file with the operator's secret is refused, naming why.
+		let legacy = dir.join("keys.toml");
+		write_private(&legacy, "operator = \"//Alice\"\nworker = \"//Alice//worker\"\n", true)
+			.unwrap();
+		let err = WorkerKey::load(&legacy).unwrap_err();
+		assert!(matches!(err, ConfigError::LegacyKeyFile { .. }), "{err}");
 	}
 }

@@ -1,12 +1,10 @@
 //! `stratus-worker init`: detect the host and write a commented config and a key file.
 
 use crate::{
-	config::{self, Amount, Config, Keys},
+	config::{self, Amount, Config, WorkerKey},
 	host::HostInfo,
 };
-use sp_core::{crypto::Ss58Codec, sr25519, Pair};
 use std::path::{Path, PathBuf};
-use stratus_primitives::SS58_PREFIX;
 
 /// What `init` was asked for.
 #[derive(Clone, Debug)]
@@ -19,6 +17,8 @@ pub struct InitOptions {
 	pub region: u16,
 	/// Overwrite an existing config (never an existing key file).
 	pub force: bool,
+	/// The operator account's address, when known (`register` needs it).
+	pub operator: Option<String>,
 }
 
 /// What `init` did, for the user.
@@ -28,10 +28,10 @@ pub struct InitReport {
 	pub keys: PathBuf,
 	/// Whether a new key file was written (an existing one is kept).
 	pub new_keys: bool,
-	/// The operator account's address, to fund before `register`.
+	/// The operator account's address, as the config names it.
 	pub operator: Option<String>,
 	/// The worker key's address.
-	pub worker: Option<String>,
+	pub worker: String,
 }
 
 /// Why `init` stopped.
@@ -45,8 +45,8 @@ pub enum InitError {
 	Write { path: PathBuf, source: std::io::Error },
 	#[error(transparent)]
 	Config(#[from] config::ConfigError),
-	#[error("the key file holds an invalid secret URI for the {0} key")]
-	BadKey(&'static str),
+	#[error(transparent)]
+	Passphrase(#[from] stratus_client::keyfile::KeyFileError),
 }
 
 /// A human summary of the host, as comment lines for the config.
@@ -79,14 +79,10 @@ pub fn describe(host: &HostInfo) -> String {
 	lines.join("\n") + "\n"
 }
 
-/// The address of a secret URI's sr25519 public key.
-pub fn address_of(suri: &str) -> Option<String> {
-	let pair = sr25519::Pair::from_string(suri, None).ok()?;
-	Some(pair.public().to_ss58check_with_version(SS58_PREFIX.into()))
-}
-
-/// Detects nothing itself: writes the config for `host` and, when there is none, a key file
-/// with a fresh operator key (a 12-word phrase) and a worker key derived from it (`//worker`).
+/// Detects nothing itself: writes the config for `host` and, when there is none, a worker key
+/// file with a fresh worker key (independent of the operator's and of every other key),
+/// encrypted with the passphrase from `STRATUS_WORKER_PASSPHRASE` or the terminal. With
+/// `STRATUS_WORKER_SURI` set (development chains) no key file is written.
 pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitError> {
 	let dir = options.config.parent().map(Path::to_path_buf).unwrap_or_default();
 	if options.config.exists() && !options.force {
@@ -94,18 +90,22 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 	}
 	std::fs::create_dir_all(&dir)
 		.map_err(|source| InitError::Write { path: dir.clone(), source })?;
-	let keys_path = dir.join("keys.toml");
-	let new_keys = !keys_path.exists();
+	if let Some(operator) = &options.operator {
+		stratus_client::parse_account(operator).map_err(config::ConfigError::from_operator)?;
+	}
+	let keys_path = dir.join("worker-key.json");
+	let from_env = std::env::var(config::WORKER_SURI_ENV).is_ok_and(|v| !v.is_empty());
+	let new_keys = !from_env && !keys_path.exists();
 	if new_keys {
-		let (_, phrase, _) = sr25519::Pair::generate_with_phrase(None);
-		let worker = format!("{}//worker", phrase.as_str());
-		Keys::write_new(&keys_path, phrase.as_str(), &worker)
-			.map_err(|source| InitError::Write { path: keys_path.clone(), source })?;
+		let what = format!("the new worker key {}", keys_path.display());
+		let passphrase =
+			stratus_client::keyfile::passphrase(config::WORKER_PASSPHRASE_ENV, &what, true)?;
+		WorkerKey::write_new(&keys_path, &passphrase)?;
 	}
 	let gpus = !host.gpus.is_empty();
 	let config = Config {
 		chain: config::Chain { endpoints: options.endpoints.clone() },
-		keys: config::KeysConfig { file: keys_path.clone() },
+		keys: config::KeysConfig { file: keys_path.clone(), operator: options.operator.clone() },
 		worker: config::Worker {
 			data_dir: dir.join("data"),
 			region: options.region,
@@ -140,13 +140,13 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 		.map_err(|source| InitError::Write { path: options.config.clone(), source })?;
 	// What was written must load back.
 	Config::load(&options.config)?;
-	let keys = Keys::load(&keys_path)?;
+	let worker = stratus_client::ss58(&WorkerKey::address(&keys_path)?);
 	Ok(InitReport {
 		config: options.config.clone(),
 		keys: keys_path,
 		new_keys,
-		operator: Some(address_of(&keys.operator).ok_or(InitError::BadKey("operator"))?),
-		worker: Some(address_of(&keys.worker).ok_or(InitError::BadKey("worker"))?),
+		operator: options.operator.clone(),
+		worker,
 	})
 }
 
@@ -184,12 +184,14 @@ mod tests {
 			endpoints: vec!["ws://127.0.0.1:9944".into()],
 			region: 276,
 			force: false,
+			operator: Some("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY".into()),
 		}
 	}
 
 	#[test]
 	fn init_writes_a_config_that_loads_and_a_private_key_file() {
 		use std::os::unix::fs::PermissionsExt;
+		std::env::set_var(config::WORKER_PASSPHRASE_ENV, "worker test passphrase");
 		let options = options("fresh");
 		let report = init(&options, &host(1)).unwrap();
 		assert!(report.new_keys);
@@ -203,16 +205,23 @@ mod tests {
 		assert!(text.contains("GPU 0: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability 9.0"));
 		let mode = std::fs::metadata(&report.keys).unwrap().permissions().mode() & 0o777;
 		assert_eq!(mode, 0o600);
-		// The addresses are Stratus addresses, and the secrets are not in the config.
-		let keys = Keys::load(&report.keys).unwrap();
-		assert!(!text.contains(&keys.operator));
-		assert_ne!(report.operator, report.worker);
+		// The config names the operator by its address; the worker key is encrypted, and its
+		// address is its own (no derivation of the operator's).
+		assert_eq!(config.keys.operator, options.operator);
+		let key = WorkerKey::load(&report.keys).unwrap();
+		assert_eq!(stratus_client::ss58(&stratus_client::account_of(&key)), report.worker);
+		assert!(std::fs::read_to_string(&report.keys).unwrap().contains("xsalsa20-poly1305"));
+		assert_ne!(report.operator.as_deref(), Some(report.worker.as_str()));
+		// A bad operator address is refused before anything is written.
+		let bad = InitOptions { operator: Some("not an address".into()), ..self::options("bad") };
+		assert!(init(&bad, &host(0)).is_err());
+		assert!(!bad.config.exists());
 
 		// A second init refuses to overwrite, and --force keeps the keys.
 		assert!(matches!(init(&options, &host(0)), Err(InitError::ConfigExists(_))));
 		let again = init(&InitOptions { force: true, ..options }, &host(0)).unwrap();
 		assert!(!again.new_keys);
-		assert_eq!(again.operator, report.operator);
+		assert_eq!(again.worker, report.worker);
 		assert_eq!(Config::load(&again.config).unwrap().offers.gpu_slots, 0);
 		let unmeasured = HostInfo { wasm_units_per_second: None, ..host(0) };
 		let third =
@@ -224,7 +233,5 @@ mod tests {
 	#[test]
 	fn a_host_without_gpus_is_described_as_such() {
 		assert!(describe(&host(0)).contains("GPUs: none"));
-		assert!(address_of("//Alice").unwrap().len() > 40);
-		assert!(address_of("not a uri at all //").is_none());
 	}
 }

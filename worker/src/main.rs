@@ -16,8 +16,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-	/// Detect this host (GPUs, CPU, memory) and write a commented config and a key file.
+	/// Detect this host (GPUs, CPU, memory) and write a commented config and a worker key file
+	/// (a fresh key, encrypted with a passphrase from STRATUS_WORKER_PASSPHRASE or the terminal).
 	Init {
+		/// The operator account's address (its secret stays on the operator's own machine).
+		#[arg(long)]
+		operator: Option<String>,
 		/// A node's WebSocket endpoint; repeat for several.
 		#[arg(long = "endpoint", default_value = "ws://127.0.0.1:9944")]
 		endpoints: Vec<String>,
@@ -30,9 +34,17 @@ enum Command {
 	},
 	/// Print what this host has, as `init` detects it.
 	Detect,
-	/// Register the operator account as a provider (profile, worker key, stake) and fund the
-	/// worker key's fees. Safe to run again: bonds what the config's stake adds.
-	Register,
+	/// Write the registration (this host's profile, the worker key and its proof of consent,
+	/// the stake) for the operator to sign and send from its own machine with `stratus provider
+	/// register`. Needs no operator secret.
+	Register {
+		/// The operator account's address (default: the config's keys.operator).
+		#[arg(long)]
+		operator: Option<String>,
+		/// Where to write the registration (default: registration.json beside the key file).
+		#[arg(long)]
+		out: Option<PathBuf>,
+	},
 	/// Post (or renew) the offers of the config's price policy.
 	Offer,
 	/// Show stake, offers, assignments and earnings.
@@ -68,29 +80,37 @@ fn main() -> ExitCode {
 		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	match cli.command {
-		Command::Register | Command::Offer | Command::Status { .. } | Command::Run => {
+		Command::Register { .. } | Command::Offer | Command::Status { .. } | Command::Run => {
 			chain_command(cli.config, cli.command)
 		},
 		Command::Detect => {
 			print!("{}", init::describe(&host::detect_and_measure()).replace("#   ", ""));
 			ExitCode::SUCCESS
 		},
-		Command::Init { endpoints, region, force } => {
-			let options = init::InitOptions { config: cli.config, endpoints, region, force };
+		Command::Init { endpoints, region, force, operator } => {
+			let options =
+				init::InitOptions { config: cli.config, endpoints, region, force, operator };
 			match init::init(&options, &host::detect_and_measure()) {
 				Ok(report) => {
 					println!("wrote {}", report.config.display());
 					if report.new_keys {
 						println!(
-							"wrote {} (mode 0600): new operator and worker keys",
+							"wrote {} (mode 0600, encrypted): a new worker key",
 							report.keys.display()
 						);
-					} else {
+					} else if report.keys.exists() {
 						println!("kept the existing key file {}", report.keys.display());
 					}
-					if let (Some(operator), Some(worker)) = (report.operator, report.worker) {
-						println!("operator account: {operator} (fund it before `register`)");
-						println!("worker key:       {worker}");
+					println!("worker key: {}", report.worker);
+					match report.operator {
+						Some(operator) => println!(
+							"operator:   {operator} (next: `stratus-worker register`, then send \
+							 the registration from the operator's machine)"
+						),
+						None => println!(
+							"operator:   not set (next: `stratus-worker register --operator \
+							 <address>`)"
+						),
 					}
 					ExitCode::SUCCESS
 				},
@@ -120,9 +140,18 @@ fn chain_command(config_path: PathBuf, command: Command) -> ExitCode {
 	};
 	let code = runtime.block_on(async move {
 		match command {
-			Command::Register => match commands::register(&config, &host::detect()).await {
-				Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
-				Err(e) => return fail(e),
+			Command::Register { operator, out } => {
+				let made = commands::register(
+					&config,
+					&host::detect(),
+					operator.as_deref(),
+					out.as_deref(),
+				)
+				.await;
+				match made {
+					Ok(report) => report.lines().iter().for_each(|l| println!("{l}")),
+					Err(e) => return fail(e),
+				}
 			},
 			Command::Offer => match commands::offer(&config, &host::detect()).await {
 				Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
@@ -148,11 +177,8 @@ fn chain_command(config_path: PathBuf, command: Command) -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
-	let keys = match stratus_worker::config::Keys::load(&config.keys.file) {
-		Ok(keys) => keys,
-		Err(e) => return fail(e),
-	};
-	let worker_key = match stratus_client::keypair(&keys.worker) {
+	// The worker key, and nothing else: the operator's secret is never on this host.
+	let worker_key = match stratus_worker::config::WorkerKey::load(&config.keys.file) {
 		Ok(key) => key,
 		Err(e) => return fail(e),
 	};

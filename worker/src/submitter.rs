@@ -9,12 +9,11 @@ use stratus_client::{
 	runtime::{
 		self as rt,
 		runtime_types::{
-			bounded_collections::bounded_vec::BoundedVec,
-			stratus_primitives::{CapabilityProfile, ResourceClass},
+			bounded_collections::bounded_vec::BoundedVec, stratus_primitives::ResourceClass,
 		},
 	},
 	tx::Wait,
-	AccountId, Connection, Keypair,
+	Connection, Keypair,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -24,56 +23,13 @@ use crate::metrics::Metrics;
 /// A transaction the worker sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tx {
-	Acknowledge {
-		job: u64,
-		replica: u8,
-	},
-	Decline {
-		job: u64,
-		replica: u8,
-	},
-	Commit {
-		job: u64,
-		replica: u8,
-		commitment: [u8; 32],
-	},
-	Reveal {
-		job: u64,
-		replica: u8,
-		digest: [u8; 32],
-		units: u64,
-		salt: [u8; 32],
-	},
-	PostOffer {
-		class: ResourceClass,
-		price: u128,
-		slots: u32,
-		expires_at: u32,
-	},
-	UpdateOffer {
-		offer: u64,
-		price: u128,
-		slots: u32,
-		expires_at: u32,
-	},
-	/// `proof`: the worker key's consent ([`WorkerProof`]); none when it is the operator itself.
-	Register {
-		worker: AccountId,
-		profile: CapabilityProfile,
-		stake: u128,
-		proof: Option<WorkerProof>,
-	},
-	BondExtra {
-		amount: u128,
-	},
-	Transfer {
-		to: AccountId,
-		amount: u128,
-	},
+	Acknowledge { job: u64, replica: u8 },
+	Decline { job: u64, replica: u8 },
+	Commit { job: u64, replica: u8, commitment: [u8; 32] },
+	Reveal { job: u64, replica: u8, digest: [u8; 32], units: u64, salt: [u8; 32] },
+	PostOffer { class: ResourceClass, price: u128, slots: u32, expires_at: u32 },
+	UpdateOffer { offer: u64, price: u128, slots: u32, expires_at: u32 },
 }
-
-/// The worker key's sr25519 signature of `stratus_primitives::worker_key_payload`.
-pub type WorkerProof = [u8; 64];
 
 impl Tx {
 	/// A short name for logs and metrics.
@@ -85,9 +41,6 @@ impl Tx {
 			Tx::Reveal { .. } => "reveal",
 			Tx::PostOffer { .. } => "post_offer",
 			Tx::UpdateOffer { .. } => "update_offer",
-			Tx::Register { .. } => "register",
-			Tx::BondExtra { .. } => "bond_extra",
-			Tx::Transfer { .. } => "transfer",
 		}
 	}
 }
@@ -204,14 +157,6 @@ async fn submit_one(
 		},
 		Tx::UpdateOffer { offer, price, slots, expires_at } => {
 			submit!(rt::tx().market().update_offer(*offer, *price, *slots, *expires_at))
-		},
-		Tx::Register { worker, profile, stake, proof } => {
-			let proof = proof.map(rt::runtime_types::sp_runtime::MultiSignature::Sr25519);
-			submit!(rt::tx().provider_staking().register(*worker, profile.clone(), *stake, proof))
-		},
-		Tx::BondExtra { amount } => submit!(rt::tx().provider_staking().bond_extra(*amount)),
-		Tx::Transfer { to, amount } => {
-			submit!(rt::tx().balances().transfer_keep_alive((*to).into(), *amount))
 		},
 	}
 }
