@@ -46,9 +46,12 @@ const REGIONS = { eve: 276, ferdie: 250 };
 // js-scripts are loaded once per zombienet run: this state lasts from step to step.
 const state = { workers: {}, endpoints: null };
 
+// The CLI's keystores are encrypted: their passphrase comes from the environment.
+const PASSPHRASE = { STRATUS_PASSPHRASE: "zombienet test passphrase" };
+
 function exec(command, args, { env = {}, input = "" } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env } });
+    const child = spawn(command, args, { env: { ...process.env, ...PASSPHRASE, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => { stdout += d; });
@@ -63,8 +66,8 @@ function must(result, what) {
   return result.stdout;
 }
 
-function stratus(args, input) {
-  return exec(CLI, ["--keystore", path.join(WORK, "keystore.toml"), ...state.endpoints.flatMap((e) => ["--endpoint", e]), ...args], { input });
+function stratus(args, input, keystore = path.join(WORK, "keys")) {
+  return exec(CLI, ["--keystore", keystore, ...state.endpoints.flatMap((e) => ["--endpoint", e]), ...args], { input });
 }
 
 async function jobStatus(job) {
@@ -82,9 +85,12 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const suriOf = (name) => `//${name[0].toUpperCase()}${name.slice(1)}`;
+
+/// The worker's environment: its development worker key only (the operator's key is in the
+/// operators' keystore, which `stratus provider register` signs with).
 function keysOf(name) {
-  const suri = `//${name[0].toUpperCase()}${name.slice(1)}`;
-  return { STRATUS_OPERATOR_SURI: suri, STRATUS_WORKER_SURI: `${suri}//worker` };
+  return { STRATUS_WORKER_SURI: `${suriOf(name)}//worker` };
 }
 
 function startWorker(name) {
@@ -106,7 +112,11 @@ async function setUpWorker(name) {
   fs.mkdirSync(dir, { recursive: true });
   const env = keysOf(name);
   const cli = (...args) => exec(WORKER, ["--config", config, ...args], { env });
-  must(await cli("init", ...state.endpoints.flatMap((e) => ["--endpoint", e]), "--region", String(REGIONS[name])), `${name}: init`);
+  const operatorKeys = path.join(WORK, "operators");
+  const asOperator = (args, input = "") => stratus(["--account", name, ...args], input, operatorKeys);
+  const imported = must(await asOperator(["--json", "account", "import", name], `${suriOf(name)}\n`), `${name}: account import`);
+  const operator = JSON.parse(imported).address;
+  must(await cli("init", ...state.endpoints.flatMap((e) => ["--endpoint", e]), "--region", String(REGIONS[name]), "--operator", operator), `${name}: init`);
   const port = await freePort();
   const text = fs.readFileSync(config, "utf8")
     .replace(/^cpu_slots = .*$/m, "cpu_slots = 1")
@@ -116,6 +126,7 @@ async function setUpWorker(name) {
   fs.writeFileSync(config, text);
   state.workers[name] = { dir, config };
   must(await cli("register"), `${name}: register`);
+  must(await asOperator(["provider", "register", path.join(dir, "registration.json")]), `${name}: provider register`);
   must(await cli("offer"), `${name}: offer`);
   startWorker(name);
 }

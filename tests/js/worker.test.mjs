@@ -92,9 +92,9 @@ function cli(...args) {
 }
 
 /// Runs the `stratus` CLI with this run's keystore; resolves to its exit status and output.
-function stratus(args, input = '') {
+function stratus(args, input = '', store = keystore) {
   return new Promise((resolve) => {
-    const child = spawn(STRATUS, ['--endpoint', URL, '--keystore', keystore, ...args]);
+    const child = spawn(STRATUS, ['--endpoint', URL, '--keystore', store, ...args]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -244,7 +244,9 @@ describe('stratus-worker on a real node', () => {
     const dead = `ws://127.0.0.1:${await freePort()}`;
     // The operator's key lives in the CLI keystore (the operator's machine), never on the worker
     // host: the worker gets its own fresh key, encrypted, and only the operator's address.
-    let r = await stratus(['account', 'new', 'operator']);
+    const operatorKeys = path.join(dir, 'operator-machine', 'keys');
+    const asOperator = (args) => stratus(args, '', operatorKeys);
+    let r = await asOperator(['account', 'new', 'operator']);
     assert.equal(r.status, 0, r.stderr);
     operator = r.stdout.match(/created operator: (\S+)/)?.[1];
     assert.ok(operator, r.stdout);
@@ -280,11 +282,11 @@ describe('stratus-worker on a real node', () => {
     tampered.worker = alice.address;
     fs.writeFileSync(path.join(dir, 'tampered.json'), JSON.stringify(tampered));
     const stateBefore = (await api.query.system.account(operator)).toHex();
-    r = await stratus(['provider', 'register', path.join(dir, 'tampered.json')]);
+    r = await asOperator(['provider', 'register', path.join(dir, 'tampered.json')]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /proof of consent does not verify/);
     assert.equal((await api.query.system.account(operator)).toHex(), stateBefore);
-    r = await stratus(['provider', 'register', registration]);
+    r = await asOperator(['provider', 'register', registration]);
     assert.equal(r.status, 0, r.stderr);
     const registered = r.stdout;
     assert.match(registered, /registered provider/);
@@ -295,7 +297,7 @@ describe('stratus-worker on a real node', () => {
     assert.equal(u8aToString(info.profile.endpoint.unwrap()), resultsUrl);
     // Running it again changes nothing and says so.
     assert.match(cli('register'), /registered already/);
-    r = await stratus(['provider', 'register', registration]);
+    r = await asOperator(['provider', 'register', registration]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /already registered/);
 

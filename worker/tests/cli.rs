@@ -6,7 +6,8 @@ use std::{os::unix::fs::PermissionsExt, path::PathBuf, process::Command};
 
 fn worker() -> Command {
 	let mut command = Command::new(env!("CARGO_BIN_EXE_stratus-worker"));
-	command.env_remove("STRATUS_WORKER_CONFIG");
+	command.env_remove("STRATUS_WORKER_CONFIG").env_remove("STRATUS_WORKER_SURI");
+	command.env("STRATUS_WORKER_PASSPHRASE", "cli test passphrase");
 	command
 }
 
@@ -27,32 +28,51 @@ fn detect_reports_the_host() {
 }
 
 #[test]
-fn init_writes_config_and_private_keys_and_never_overwrites() {
+fn init_writes_config_and_an_encrypted_worker_key_and_never_overwrites() {
 	let dir = tempdir("init");
 	let config = dir.join("worker.toml");
+	let operator = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 	let output = worker()
 		.args(["--config", config.to_str().unwrap(), "init", "--region", "276"])
 		.args(["--endpoint", "ws://127.0.0.1:9944", "--endpoint", "ws://127.0.0.1:9955"])
+		.args(["--operator", operator])
 		.output()
 		.unwrap();
 	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 	let stdout = String::from_utf8(output.stdout).unwrap();
-	assert!(stdout.contains("operator account: "), "{stdout}");
+	assert!(stdout.contains("worker key: ") && stdout.contains(operator), "{stdout}");
 	let text = std::fs::read_to_string(&config).unwrap();
 	assert!(text.contains(r#"endpoints = ["ws://127.0.0.1:9944", "ws://127.0.0.1:9955"]"#));
 	assert!(text.contains("region = 276"));
-	let keys = dir.join("keys.toml");
+	assert!(text.contains(&format!("operator = \"{operator}\"")), "{text}");
+	let keys = dir.join("worker-key.json");
 	assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o600);
 	let secrets = std::fs::read_to_string(&keys).unwrap();
-	// The secret phrase is nowhere in what the command printed.
-	let phrase = secrets.lines().find(|l| l.starts_with("operator")).unwrap();
-	let phrase = phrase.split('"').nth(1).unwrap();
-	assert!(!stdout.contains(phrase));
+	assert!(secrets.contains("xsalsa20-poly1305"), "{secrets}");
 
 	let again = worker().args(["--config", config.to_str().unwrap(), "init"]).output().unwrap();
 	assert!(!again.status.success());
 	assert!(String::from_utf8_lossy(&again.stderr).contains("pass --force"));
 	assert_eq!(std::fs::read_to_string(&keys).unwrap(), secrets);
+
+	// Without a passphrase (none in the environment, and no terminal: a session of its own has
+	// no controlling terminal) nothing is written, and the error says where it comes from.
+	let fresh = tempdir("init-no-passphrase");
+	let mut command = worker();
+	command
+		.env_remove("STRATUS_WORKER_PASSPHRASE")
+		.args(["--config", fresh.join("worker.toml").to_str().unwrap(), "init"])
+		.stdin(std::process::Stdio::null());
+	// SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+	unsafe {
+		std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+			nix::unistd::setsid().map(drop).map_err(std::io::Error::from)
+		});
+	}
+	let output = command.output().unwrap();
+	assert!(!output.status.success());
+	assert!(String::from_utf8_lossy(&output.stderr).contains("STRATUS_WORKER_PASSPHRASE"));
+	assert!(!fresh.join("worker-key.json").exists());
 }
 
 #[test]
