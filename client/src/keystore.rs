@@ -307,10 +307,9 @@ impl Keystore {
 	/// passphrase from `STRATUS_PASSPHRASE` or the terminal.
 	pub fn key(&self, name: Option<&str>) -> Result<crate::Keypair, KeystoreError> {
 		let entry = self.entry(name)?;
-		let key_file = |source| KeystoreError::KeyFile { path: entry.path.clone(), source };
 		let passphrase =
 			crate::keyfile::passphrase(PASSPHRASE_ENV, &format!("account {}", entry.name), false)
-				.map_err(key_file)?;
+				.map_err(|source| KeystoreError::KeyFile { path: entry.path.clone(), source })?;
 		self.key_with(name, &passphrase)
 	}
 

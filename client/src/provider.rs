@@ -33,6 +33,13 @@ pub enum RegistrationError {
 	BadProof { operator: String },
 }
 
+/// The worker key's consent to act for `operator` on the chain whose genesis is `genesis`: its
+/// signature of `stratus_primitives::worker_key_payload`; none when the worker key is the operator.
+pub fn consent(worker_key: &Keypair, operator: &AccountId, genesis: &[u8; 32]) -> Option<[u8; 64]> {
+	(crate::account_of(worker_key) != *operator)
+		.then(|| worker_key.sign(&stratus_primitives::worker_key_payload(operator, genesis)).0)
+}
+
 /// A registration request, as the file holds it (JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,31 +93,28 @@ fn array<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], Reg
 
 impl Registration {
 	/// The request for `operator` to register `worker_key` with `profile`, bonding `stake`, on
-	/// the chain whose genesis is `genesis`; `call` is the encoded `register` call.
+	/// the chain whose genesis is `genesis`; `proof` is [`consent`]'s, `call` the encoded
+	/// `register` call with these arguments.
 	#[allow(clippy::too_many_arguments)]
 	pub fn new(
 		genesis: [u8; 32],
 		operator: &AccountId,
-		worker_key: &Keypair,
+		worker: &AccountId,
+		proof: Option<[u8; 64]>,
 		profile: &CapabilityProfile,
 		stake: u128,
 		fee_allowance: u128,
 		call: &[u8],
 	) -> Self {
-		let worker = crate::account_of(worker_key);
-		let proof = (worker != *operator).then(|| {
-			let payload = stratus_primitives::worker_key_payload(operator, &genesis);
-			format!("0x{}", hex::encode(worker_key.sign(&payload).0))
-		});
 		Self {
 			about: ABOUT.into(),
 			genesis: format!("0x{}", hex::encode(genesis)),
 			operator: crate::ss58(operator),
-			worker: crate::ss58(&worker),
+			worker: crate::ss58(worker),
 			stake: Amount(stake),
 			fee_allowance: Amount(fee_allowance),
 			profile: format!("0x{}", hex::encode(profile.encode())),
-			proof,
+			proof: proof.map(|p| format!("0x{}", hex::encode(p))),
 			call: format!("0x{}", hex::encode(call)),
 		}
 	}
@@ -177,7 +181,10 @@ mod tests {
 		let operator = crate::account_of(&crate::keypair("//Eve").unwrap());
 		let worker = crate::keypair("//EveWorker").unwrap();
 		let genesis = [7u8; 32];
-		let made = Registration::new(genesis, &operator, &worker, &profile(), 5, 6, &[1, 2]);
+		let proof = consent(&worker, &operator, &genesis);
+		let worker_id = crate::account_of(&worker);
+		let made =
+			Registration::new(genesis, &operator, &worker_id, proof, &profile(), 5, 6, &[1, 2]);
 		let text = serde_json::to_string(&made).unwrap();
 		let read: Registration = serde_json::from_str(&text).unwrap();
 		let checked = read.check().unwrap();
@@ -201,7 +208,8 @@ mod tests {
 
 		// The operator as its own worker key needs no proof.
 		let own = crate::keypair("//Eve").unwrap();
-		let made = Registration::new(genesis, &operator, &own, &profile(), 5, 6, &[]);
+		let proof = consent(&own, &operator, &genesis);
+		let made = Registration::new(genesis, &operator, &operator, proof, &profile(), 5, 6, &[]);
 		assert_eq!(made.proof, None);
 		made.check().unwrap();
 	}

@@ -178,25 +178,23 @@ pub async fn register(
 	let worker = stratus_client::account_of(&worker_key);
 	let profile = profile(config, host);
 	let stake = config.worker.stake.0;
-	let proof = (worker != operator).then(|| {
-		let payload = stratus_primitives::worker_key_payload(&operator, &genesis);
-		rt::runtime_types::sp_runtime::MultiSignature::Sr25519(worker_key.sign(&payload).0)
-	});
-	let call = rt::tx().provider_staking().register(worker, profile.clone(), stake, proof);
-	let call = session
-		.conn
-		.client
-		.at_current_block()
-		.await
-		.map_err(|e| CommandError::Refused(format!("reading the chain: {e}")))?
+	let proof = stratus_client::provider::consent(&worker_key, &operator, &genesis);
+	let register = rt::tx().provider_staking().register(
+		worker,
+		profile.clone(),
+		stake,
+		proof.map(rt::runtime_types::sp_runtime::MultiSignature::Sr25519),
+	);
+	let call = at
 		.transactions()
-		.call_data(&call)
+		.call_data(&register)
 		.map_err(|e| CommandError::Refused(format!("encoding the register call: {e}")))?;
 	session.close();
 	let registration = Registration::new(
 		genesis,
 		&operator,
-		&worker_key,
+		&worker,
+		proof,
 		&profile,
 		stake,
 		config.worker.fee_allowance.0,

@@ -361,11 +361,8 @@ impl WorkerKey {
 	/// file, which must have mode 0600, opened with the passphrase from
 	/// `STRATUS_WORKER_PASSPHRASE` or the terminal.
 	pub fn load(path: &Path) -> Result<stratus_client::Keypair, ConfigError> {
-		if let Some(suri) = std::env::var(WORKER_SURI_ENV).ok().filter(|v| !v.is_empty()) {
-			return stratus_client::keypair(&suri).map_err(|e| ConfigError::Invalid {
-				path: PathBuf::from(WORKER_SURI_ENV),
-				message: e.to_string(),
-			});
+		if let Some(key) = Self::from_env() {
+			return key;
 		}
 		let text = Self::read(path)?;
 		let key_file = |source| ConfigError::KeyFile { path: path.to_owned(), source };
@@ -390,6 +387,15 @@ impl WorkerKey {
 		stratus_client::keyfile::public_part(&text)
 			.map(|(account, _)| account)
 			.map_err(|source| ConfigError::KeyFile { path: path.to_owned(), source })
+	}
+
+	/// The key `STRATUS_WORKER_SURI` names, when it is set.
+	pub fn from_env() -> Option<Result<stratus_client::Keypair, ConfigError>> {
+		let suri = std::env::var(WORKER_SURI_ENV).ok().filter(|v| !v.is_empty())?;
+		Some(stratus_client::keypair(&suri).map_err(|e| ConfigError::Invalid {
+			path: PathBuf::from(WORKER_SURI_ENV),
+			message: e.to_string(),
+		}))
 	}
 
 	fn read(path: &Path) -> Result<String, ConfigError> {

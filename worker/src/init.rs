@@ -94,8 +94,7 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 		stratus_client::parse_account(operator).map_err(config::ConfigError::from_operator)?;
 	}
 	let keys_path = dir.join("worker-key.json");
-	let from_env = std::env::var(config::WORKER_SURI_ENV).is_ok_and(|v| !v.is_empty());
-	let new_keys = !from_env && !keys_path.exists();
+	let new_keys = WorkerKey::from_env().is_none() && !keys_path.exists();
 	if new_keys {
 		let what = format!("the new worker key {}", keys_path.display());
 		let passphrase =

@@ -63,6 +63,15 @@ fn new_passphrase(store: &Keystore) -> anyhow::Result<zeroize::Zeroizing<String>
 	Ok(passphrase(PASSPHRASE_ENV, &format!("the keystore {}", store.path().display()), true)?)
 }
 
+fn imported(cli: &Cli, entry: &stratus_client::keystore::Entry) -> anyhow::Result<()> {
+	if cli.json {
+		print_json(&serde_json::json!({ "name": entry.name, "address": entry.address }))?;
+	} else {
+		println!("imported {}: {}", entry.name, entry.address);
+	}
+	Ok(())
+}
+
 pub fn run(cli: &Cli, command: &AccountCommand) -> anyhow::Result<ExitCode> {
 	let mut store = match command {
 		AccountCommand::Migrate { .. } => Keystore::open_for_migration(
@@ -94,11 +103,7 @@ pub fn run(cli: &Cli, command: &AccountCommand) -> anyhow::Result<ExitCode> {
 				.map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
 			let what = format!("the key file {}", file.display());
 			let entry = store.add_json(name, &json, &passphrase(PASSPHRASE_ENV, &what, false)?)?;
-			if cli.json {
-				print_json(&serde_json::json!({ "name": entry.name, "address": entry.address }))?;
-			} else {
-				println!("imported {}: {}", entry.name, entry.address);
-			}
+			imported(cli, entry)?;
 		},
 		AccountCommand::Import { name, from_json: None } => {
 			let mut secret = zeroize::Zeroizing::new(String::new());
@@ -111,12 +116,7 @@ pub fn run(cli: &Cli, command: &AccountCommand) -> anyhow::Result<ExitCode> {
 			}
 			// Checked before a passphrase is asked for.
 			stratus_client::keypair(secret.trim())?;
-			let entry = store.add(name, &secret, &new_passphrase(&store)?)?.clone();
-			if cli.json {
-				print_json(&serde_json::json!({ "name": entry.name, "address": entry.address }))?;
-			} else {
-				println!("imported {}: {}", entry.name, entry.address);
-			}
+			imported(cli, store.add(name, &secret, &new_passphrase(&store)?)?)?;
 		},
 		AccountCommand::Export { name } => print!("{}", store.export(name.as_deref())?),
 		AccountCommand::Migrate { from } => {
