@@ -226,6 +226,13 @@ impl Chain {
 		Ok(record.and_then(|job| job.small_input).map(JobInput::Inline))
 	}
 
+	/// The least memory (MiB) a job's requirements ask for, which is also its memory limit
+	/// ([`stratus_primitives::job_memory_mib`]); `None` when there is no such job.
+	pub async fn job_min_memory_mib(at: &AtBlock, job: u64) -> Result<Option<u32>, ChainError> {
+		let record = fetch(at, rt::storage().market().jobs(), (job,)).await?;
+		Ok(record.map(|job| job.requirements.min_memory_mib))
+	}
+
 	/// The provider registered under operator account `operator`.
 	pub async fn provider(
 		at: &AtBlock,

@@ -105,6 +105,8 @@ pub enum InputSource {
 pub struct Requirements {
 	#[serde(default)]
 	pub min_cpu_cores: u16,
+	/// The least memory a provider must have, and the job's memory limit
+	/// (`stratus_primitives::job_memory_mib`: 256 MiB when 0).
 	#[serde(default)]
 	pub min_memory_mib: u32,
 	#[serde(default)]

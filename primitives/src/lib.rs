@@ -243,6 +243,24 @@ pub fn failure_output(kind: &str) -> Vec<u8> {
 	output
 }
 
+/// The memory a WASM job runs with when its requirements name none (`min_memory_mib` = 0), in
+/// MiB.
+pub const DEFAULT_JOB_MEMORY_MIB: u32 = 256;
+
+/// The most memory a WASM job can use, in MiB: a 32-bit linear memory's 4 GiB.
+pub const MAX_JOB_MEMORY_MIB: u32 = 4096;
+
+/// The memory limit of a WASM job whose requirements ask for `min_memory_mib`: its linear
+/// memory and its output together may use this much, on every provider alike (a job's limits
+/// are part of the job, so honest replicas cannot disagree because their hosts differ). A
+/// worker that cannot give a job this much declines it.
+pub fn job_memory_mib(min_memory_mib: u32) -> u32 {
+	match min_memory_mib {
+		0 => DEFAULT_JOB_MEMORY_MIB,
+		asked => asked.min(MAX_JOB_MEMORY_MIB),
+	}
+}
+
 /// The failure kind of a job that ran past its wall-clock limit.
 pub const TIMEOUT_FAILURE: &str = "timeout";
 

@@ -20,7 +20,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,9 +28,8 @@ import path from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex, u8aToString } from '@polkadot/util';
-import {
-  blake2AsHex, blake2AsU8a, cryptoWaitReady, decodeAddress, naclDecrypt, randomAsU8a,
-} from '@polkadot/util-crypto';
+import { blake2AsHex, cryptoWaitReady, decodeAddress, randomAsU8a } from '@polkadot/util-crypto';
+import sodium from 'libsodium-wrappers';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
 const WORKER = process.env.STRATUS_WORKER;
@@ -344,23 +343,19 @@ describe('stratus-worker on a real node', () => {
     assert.equal(response.headers.get('x-stratus-digest'), status.phase.Settled.digest);
     assert.equal(blake2AsHex(body), status.phase.Settled.digest);
 
-    // Encrypted to an X25519 key of the requester's (docs/provider-guide.md): only that key's
-    // holder can read it, and it decrypts to the same output.
-    const { publicKey, privateKey } = generateKeyPairSync('x25519');
-    const boxKey = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(-32));
-    const sealedResponse = await download(first, requester, { boxKey });
+    // Encrypted to an X25519 key of the requester's (docs/provider-guide.md): a libsodium sealed
+    // box, opened here by libsodium itself; only that key's holder can read it, and it opens to
+    // the same output.
+    await sodium.ready;
+    const box = sodium.crypto_box_keypair();
+    const sealedResponse = await download(first, requester, { boxKey: box.publicKey });
     assert.equal(sealedResponse.status, 200);
-    assert.equal(sealedResponse.headers.get('x-stratus-encryption'), 'x25519-blake2-xsalsa20poly1305');
+    assert.equal(sealedResponse.headers.get('x-stratus-encryption'), 'libsodium-sealedbox');
     const sealed = new Uint8Array(await sealedResponse.arrayBuffer());
-    assert.notDeepEqual(sealed.subarray(56), output);
-    const ephemeral = sealed.subarray(0, 32);
-    const x25519Spki = Buffer.from('302a300506032b656e032100', 'hex');
-    const shared = diffieHellman({
-      privateKey,
-      publicKey: createPublicKey({ key: Buffer.concat([x25519Spki, ephemeral]), format: 'der', type: 'spki' }),
-    });
-    const key = blake2AsU8a(u8aConcat(new TextEncoder().encode('stratus-output-key'), shared, ephemeral, boxKey));
-    assert.deepEqual(naclDecrypt(sealed.subarray(56), sealed.subarray(32, 56), key), output);
+    assert.equal(sealed.length, output.length + sodium.crypto_box_SEALBYTES);
+    assert.deepEqual(sodium.crypto_box_seal_open(sealed, box.publicKey, box.privateKey), output);
+    const stranger = sodium.crypto_box_keypair();
+    assert.throws(() => sodium.crypto_box_seal_open(sealed, stranger.publicKey, stranger.privateKey));
 
     const other = await download(first, alice);
     assert.equal(other.status, 403);

@@ -134,9 +134,7 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 	let slots = config.offers.cpu_slots.clamp(1, 256);
 	let wasm = WasmExecutor::new(WasmConfig {
 		max_concurrent_jobs: slots,
-		max_memory_bytes: mib(config.worker.memory_mib.max(1))
-			.checked_div(u64::from(slots))
-			.unwrap_or(0),
+		max_memory_bytes: slot_memory_mib(&config).saturating_mul(1024 * 1024),
 		..WasmConfig::default()
 	})
 	.map_err(DaemonError::Executor)?;
@@ -357,8 +355,10 @@ impl Daemon {
 			(ReplicaState::Assigned, None) => {
 				self.metrics.assigned.inc();
 				let Some(job) = Chain::job(at, replica.job).await? else { return Ok(()) };
-				let record = new_record(&job, replica);
-				match self.decide(&job, replica, now) {
+				let min_memory_mib =
+					Chain::job_min_memory_mib(at, replica.job).await?.unwrap_or_default();
+				let record = new_record(&job, replica, min_memory_mib);
+				match self.decide(&job, replica, now, min_memory_mib) {
 					Ok(()) => {
 						tracing::info!(job = key.0, replica = key.1, "accepted; acknowledging");
 						self.store.put(Record { stage: Stage::Acknowledging, ..record })?;
@@ -454,7 +454,17 @@ impl Daemon {
 	}
 
 	/// Whether this worker can run `replica` of `job` before its commit deadline.
-	fn decide(&self, job: &Job, replica: &Replica, now: u32) -> Result<(), Decline> {
+	fn slot_memory_mib(&self) -> u64 {
+		slot_memory_mib(&self.config)
+	}
+
+	fn decide(
+		&self,
+		job: &Job,
+		replica: &Replica,
+		now: u32,
+		min_memory_mib: u32,
+	) -> Result<(), Decline> {
 		let slots = match job.kind {
 			JobKind::Wasm => self.config.offers.cpu_slots,
 			JobKind::Cuda if self.gpus.is_empty() => return Err(Decline::NoGpu),
@@ -474,6 +484,9 @@ impl Daemon {
 			}
 		}
 		output_fits(job.max_output_bytes, self.config.worker.max_output_mib)?;
+		if matches!(job.kind, JobKind::Wasm) {
+			memory_fits(min_memory_mib, self.slot_memory_mib())?;
+		}
 		let kind = kind_name(&job.kind);
 		let busy = self.store.live().iter().filter(|r| r.kind == kind).count();
 		if busy >= slots as usize {
@@ -553,7 +566,12 @@ impl Daemon {
 		};
 		let limits = Limits {
 			max_units: record.max_units,
-			max_memory_bytes: mib(self.config.worker.memory_mib),
+			// A WASM job's memory limit is the job's own, the same on every provider; `decide`
+			// declined the job if this host cannot give it that much per slot.
+			max_memory_bytes: match record.kind.as_str() {
+				"wasm" => mib(stratus_primitives::job_memory_mib(record.memory_mib)),
+				_ => mib(self.config.worker.memory_mib),
+			},
 			max_wall: time_left.saturating_sub(started.elapsed()).max(Duration::from_secs(1)),
 			max_output_bytes: u64::from(record.max_output_bytes),
 		};
@@ -759,7 +777,7 @@ impl Daemon {
 	}
 }
 
-fn new_record(job: &Job, replica: &Replica) -> Record {
+fn new_record(job: &Job, replica: &Replica, min_memory_mib: u32) -> Record {
 	Record {
 		job: replica.job,
 		replica: replica.replica,
@@ -770,9 +788,27 @@ fn new_record(job: &Job, replica: &Replica) -> Record {
 		offer: replica.offer,
 		max_units: job.max_units,
 		max_output_bytes: job.max_output_bytes,
+		memory_mib: stratus_primitives::job_memory_mib(min_memory_mib),
 		stage: Stage::Declined,
 		..Record::default()
 	}
+}
+
+/// The memory of one WASM slot, MiB: the worker's `memory_mib` shared by its CPU slots.
+fn slot_memory_mib(config: &Config) -> u64 {
+	u64::from(config.worker.memory_mib)
+		.checked_div(u64::from(config.offers.cpu_slots.clamp(1, 256)))
+		.unwrap_or(0)
+}
+
+/// Refuses a WASM job whose memory limit ([`stratus_primitives::job_memory_mib`]) is more than
+/// one of this worker's slots has: running it with less would fail it here and not elsewhere.
+fn memory_fits(min_memory_mib: u32, slot_mib: u64) -> Result<(), Decline> {
+	let needed = u64::from(stratus_primitives::job_memory_mib(min_memory_mib));
+	if needed > slot_mib {
+		return Err(Decline::MemoryTooLarge { needed, slot: slot_mib });
+	}
+	Ok(())
 }
 
 fn kind_name(kind: &JobKind) -> &'static str {
@@ -826,6 +862,8 @@ pub enum Decline {
 	InputTooLarge { size: u64, max: u64 },
 	#[error("the job may write {size} bytes of output, more than this worker keeps ({max})")]
 	OutputTooLarge { size: u64, max: u64 },
+	#[error("the job's memory limit is {needed} MiB, more than this worker's {slot} MiB per slot")]
+	MemoryTooLarge { needed: u64, slot: u64 },
 	#[error("every slot is busy")]
 	Busy,
 	#[error("its max units need about {needed:?} at this host's rate; the commit window leaves {available:?}")]
@@ -839,6 +877,7 @@ impl Decline {
 			Decline::Late => "late",
 			Decline::InputTooLarge { .. } => "input_too_large",
 			Decline::OutputTooLarge { .. } => "output_too_large",
+			Decline::MemoryTooLarge { .. } => "memory_too_large",
 			Decline::Busy => "busy",
 			Decline::TooSlow { .. } => "too_slow",
 		}
@@ -849,6 +888,20 @@ impl Decline {
 mod tests {
 	use super::*;
 	use stratus_client::subxt::utils::H256;
+
+	#[test]
+	fn jobs_whose_memory_limit_a_slot_cannot_give_are_declined() {
+		// No requirement: the default limit.
+		assert!(memory_fits(0, u64::from(stratus_primitives::DEFAULT_JOB_MEMORY_MIB)).is_ok());
+		assert!(matches!(
+			memory_fits(0, 255),
+			Err(Decline::MemoryTooLarge { needed: 256, slot: 255 })
+		));
+		assert!(memory_fits(1024, 1024).is_ok());
+		assert!(matches!(memory_fits(1025, 1024), Err(Decline::MemoryTooLarge { .. })));
+		// Past what a 32-bit memory can use, the limit is 4 GiB.
+		assert!(memory_fits(u32::MAX, 4096).is_ok());
+	}
 
 	#[test]
 	fn jobs_whose_output_could_outgrow_the_worker_are_declined() {

@@ -6,7 +6,8 @@
 //!   requester ([`crate::auth`]). The response carries
 //!   `x-stratus-digest: 0x…` (the blake2-256 the worker revealed; the requester compares it with the
 //!   job's canonical digest on chain). With `x-stratus-box-key` the body is encrypted to that key
-//!   ([`crate::seal`]) and `x-stratus-encryption` names the scheme. 401 for a missing, malformed, stale or bad signature, 403 for
+//!   ([`crate::seal`]; made in memory, two at a time, 503 beyond) and `x-stratus-encryption`
+//!   names the scheme; without it the body streams from disk. 401 for a missing, malformed, stale or bad signature, 403 for
 //!   a valid signature by another account, 404 when this worker has no paid output for the job.
 //! - `GET /metrics`: Prometheus text format (on a listener of its own, e.g. localhost, when the
 //!   config names `metrics_listen`).
@@ -27,6 +28,7 @@ use std::{
 };
 
 use axum::{
+	body::Body,
 	extract::{ConnectInfo, Path, State},
 	http::{HeaderMap, HeaderValue, StatusCode},
 	response::{IntoResponse, Response},
@@ -36,7 +38,7 @@ use axum::{
 use governor::Quota;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::Semaphore;
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio_util::{io::ReaderStream, sync::CancellationToken, task::TaskTracker};
 use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
 
 use crate::{
@@ -59,7 +61,14 @@ pub struct ServerState {
 	pub endpoint: String,
 	/// The nonces of the requests served within the clock's skew.
 	pub seen: Arc<Mutex<Seen>>,
+	/// Encrypted downloads being sealed: a sealed box is made whole in memory (the output and
+	/// its sealed copy), so only [`SEALING_AT_ONCE`] are made at once; plain downloads stream
+	/// from disk and need no permit.
+	pub sealing: Arc<Semaphore>,
 }
+
+/// How many encrypted downloads are sealed at once; more are answered 503 (try again).
+pub const SEALING_AT_ONCE: usize = 2;
 
 impl ServerState {
 	/// The state of a server at `endpoint` (genesis set once known).
@@ -70,6 +79,7 @@ impl ServerState {
 			genesis: Arc::new(OnceLock::new()),
 			endpoint,
 			seen: Arc::new(Mutex::new(Seen::default())),
+			sealing: Arc::new(Semaphore::new(SEALING_AT_ONCE)),
 		}
 	}
 }
@@ -328,40 +338,57 @@ async fn output(
 		return refuse(status, why);
 	}
 	let key = (record.job, record.replica);
-	match state.store.output(key) {
-		Ok(bytes) => {
-			let digest = format!("0x{}", hex::encode(record.digest.unwrap_or_default()));
-			let mut headers = HeaderMap::new();
-			headers.insert("content-type", HeaderValue::from_static("application/octet-stream"));
-			if let Ok(value) = HeaderValue::from_str(&digest) {
-				headers.insert("x-stratus-digest", value);
-			}
-			let body = match request.box_key {
-				None => bytes,
-				Some(key) => match seal::seal(&bytes, key) {
-					Some(sealed) => {
-						headers.insert(
-							seal::ENCRYPTION_HEADER,
-							HeaderValue::from_static(seal::SCHEME),
-						);
-						sealed
-					},
-					None => {
-						return (StatusCode::INTERNAL_SERVER_ERROR, "encryption failed\n")
-							.into_response()
-					},
-				},
-			};
-			state.metrics.downloads.with_label_values(&["served"]).inc();
-			(StatusCode::OK, headers, body).into_response()
-		},
-		Err(e) => {
-			state.metrics.downloads.with_label_values(&["missing"]).inc();
-			(StatusCode::NOT_FOUND, format!("the output of job {job} is gone: {e}\n"))
-				.into_response()
-		},
+	let gone = |e: std::io::Error| {
+		state.metrics.downloads.with_label_values(&["missing"]).inc();
+		(StatusCode::NOT_FOUND, format!("the output of job {job} is gone: {e}\n")).into_response()
+	};
+	let file = match state.store.open_output(key) {
+		Ok(file) => file,
+		Err(e) => return gone(e),
+	};
+	let mut headers = HeaderMap::new();
+	headers.insert("content-type", HeaderValue::from_static("application/octet-stream"));
+	let digest = format!("0x{}", hex::encode(record.digest.unwrap_or_default()));
+	if let Ok(value) = HeaderValue::from_str(&digest) {
+		headers.insert("x-stratus-digest", value);
 	}
+	let body = match request.box_key {
+		// Streamed from disk: a download holds a buffer, never the whole output.
+		None => {
+			let file = tokio::fs::File::from_std(file);
+			Body::from_stream(ReaderStream::with_capacity(file, STREAM_CHUNK))
+		},
+		Some(box_key) => {
+			let Ok(_permit) = state.sealing.clone().try_acquire_owned() else {
+				return (
+					StatusCode::SERVICE_UNAVAILABLE,
+					[("retry-after", "1")],
+					"too many encrypted downloads at once; try again\n",
+				)
+					.into_response();
+			};
+			let sealed = tokio::task::spawn_blocking(move || {
+				let mut output = Vec::new();
+				std::io::Read::read_to_end(&mut &file, &mut output)?;
+				seal::seal(&output, box_key).ok_or_else(|| std::io::Error::other("sealing failed"))
+			})
+			.await;
+			match sealed {
+				Ok(Ok(sealed)) => {
+					headers.insert(seal::ENCRYPTION_HEADER, HeaderValue::from_static(seal::SCHEME));
+					Body::from(sealed)
+				},
+				Ok(Err(e)) => return gone(e),
+				Err(e) => return gone(std::io::Error::other(e)),
+			}
+		},
+	};
+	state.metrics.downloads.with_label_values(&["served"]).inc();
+	(StatusCode::OK, headers, body).into_response()
 }
+
+/// The read buffer of a streamed download.
+const STREAM_CHUNK: usize = 64 << 10;
 
 async fn metrics(State(state): State<ServerState>) -> Response {
 	([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
@@ -455,6 +482,60 @@ mod tests {
 		// Paid is on disk: a restarted worker still serves it.
 		let reopened = server_state(Store::open(dir.path()).unwrap());
 		assert_eq!(get(&reopened, signed_get(&requester, 9)).await.0, StatusCode::OK);
+	}
+
+	/// A plain download streams the output from disk (a body larger than one read buffer comes
+	/// in pieces); an encrypted one is a sealed box only the named key opens, and while every
+	/// sealing permit is taken an encrypted download is told to retry, a plain one still served.
+	#[tokio::test]
+	async fn outputs_stream_and_encrypted_ones_are_sealed_a_few_at_a_time() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		let requester = sp_core::sr25519::Pair::from_seed(&[1; 32]);
+		let output: Vec<u8> = (0..(3 * STREAM_CHUNK + 5)).map(|i| (i % 251) as u8).collect();
+		computed(&store, (4, 0), &requester, &output);
+		store.mark_paid((4, 0)).unwrap();
+		let state = server_state(store);
+
+		let response =
+			router(state.clone(), true).oneshot(signed_get(&requester, 4)).await.unwrap();
+		assert_eq!(response.status(), StatusCode::OK);
+		assert!(response.headers().get(seal::ENCRYPTION_HEADER).is_none());
+		let mut body = response.into_body().into_data_stream();
+		let mut pieces = 0;
+		let mut received = Vec::new();
+		while let Some(piece) = futures::StreamExt::next(&mut body).await {
+			received.extend_from_slice(&piece.unwrap());
+			pieces += 1;
+		}
+		assert_eq!(received, output);
+		assert!(pieces > 1, "streamed in {pieces} piece(s)");
+
+		let secret: [u8; 32] = [7; 32];
+		let sealed_get = || {
+			let headers = auth::signed_headers(
+				&GENESIS,
+				ENDPOINT,
+				4,
+				now_ms(),
+				Some(&seal::public_key(secret)),
+				&requester.public().0,
+				|m| requester.sign(m).0,
+			);
+			request(&headers, 4)
+		};
+		let response = router(state.clone(), true).oneshot(sealed_get()).await.unwrap();
+		assert_eq!(response.headers()[seal::ENCRYPTION_HEADER], seal::SCHEME);
+		let sealed = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+		assert_eq!(sealed.len(), output.len() + seal::OVERHEAD);
+		assert_eq!(seal::open(&sealed, secret).unwrap(), output);
+		assert_eq!(seal::open(&sealed, [8; 32]), None);
+
+		let _taken = state.sealing.clone().acquire_many_owned(SEALING_AT_ONCE as u32).await;
+		let (status, _) = get(&state, sealed_get()).await;
+		assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+		let (status, body) = get(&state, signed_get(&requester, 4)).await;
+		assert_eq!((status, body.len()), (StatusCode::OK, output.len()));
 	}
 
 	/// A request is good once: the same headers again are refused, and so is a request signed

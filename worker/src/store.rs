@@ -14,6 +14,7 @@
 //! jobs/<job>-<replica>.json         the record (JSON, human readable)
 //! outputs/<job>-<replica>.bin       the output bytes served to the requester
 //! checkpoints/<job>-<replica>.ckpt  the WASM job's last checkpoint (executor::wasm::Checkpoint)
+//! checkpoints/<job>-<replica>.out   the output it counts, appended at each save
 //! <dir>/.<name>.<random>.partial     a write in progress (`tempfile`); removed on open
 //! ```
 //!
@@ -24,7 +25,7 @@
 use std::{
 	collections::BTreeMap,
 	fs,
-	io::{self, Write},
+	io::{self, Read, Seek, Write},
 	path::{Path, PathBuf},
 	sync::{Arc, Mutex},
 	time::{Duration, SystemTime, UNIX_EPOCH},
@@ -82,6 +83,10 @@ pub struct Record {
 	/// The job's budget and bounds.
 	pub max_units: u64,
 	pub max_output_bytes: u32,
+	/// The job's memory limit in MiB (WASM: [`stratus_primitives::job_memory_mib`] of its
+	/// requirements); 0 in records from before it was kept, read as the default.
+	#[serde(default)]
+	pub memory_mib: u32,
 	/// Where the replica is.
 	pub stage: Stage,
 	/// The output digest, once computed.
@@ -267,6 +272,11 @@ impl Store {
 		self.root.join("checkpoints").join(format!("{}.ckpt", Self::name(key)))
 	}
 
+	/// The output a WASM job had written at its checkpoints, appended at each save.
+	fn checkpoint_output_path(&self, key: ReplicaKey) -> PathBuf {
+		self.root.join("checkpoints").join(format!("{}.out", Self::name(key)))
+	}
+
 	/// The record of a replica.
 	pub fn get(&self, key: ReplicaKey) -> Option<Record> {
 		crate::lock(&self.records).get(&key).cloned()
@@ -392,17 +402,22 @@ impl Store {
 		record.stage = Stage::Computed;
 		self.write_record(record.clone())?;
 		let _ = fs::remove_file(self.checkpoint_path(key));
+		let _ = fs::remove_file(self.checkpoint_output_path(key));
 		Ok(record)
 	}
 
-	/// The output of a replica, if stored.
-	pub fn output(&self, key: ReplicaKey) -> io::Result<Vec<u8>> {
-		fs::read(self.output_path(key))
+	/// The output of a replica, if stored, opened for reading (the result server streams it).
+	pub fn open_output(&self, key: ReplicaKey) -> io::Result<fs::File> {
+		fs::File::open(self.output_path(key))
 	}
 
 	/// The on-disk checkpoint store of a replica (for [`crate::executor::wasm`]).
 	pub fn checkpoints(&self, key: ReplicaKey) -> Arc<dyn CheckpointStore> {
-		Arc::new(FileCheckpoints(self.checkpoint_path(key)))
+		Arc::new(FileCheckpoints {
+			checkpoint: self.checkpoint_path(key),
+			output: self.checkpoint_output_path(key),
+			synced: Mutex::new(0),
+		})
 	}
 
 	/// Forgets the replicas that ended more than `keep` ago — record, output and checkpoint — and
@@ -424,7 +439,12 @@ impl Store {
 	pub fn remove(&self, key: ReplicaKey) -> Result<(), StoreError> {
 		let writer = self.writer(key);
 		let _writing = crate::lock(&writer);
-		for path in [self.record_path(key), self.output_path(key), self.checkpoint_path(key)] {
+		for path in [
+			self.record_path(key),
+			self.output_path(key),
+			self.checkpoint_path(key),
+			self.checkpoint_output_path(key),
+		] {
 			match fs::remove_file(&path) {
 				Ok(()) => {},
 				Err(e) if e.kind() == io::ErrorKind::NotFound => {},
@@ -437,16 +457,51 @@ impl Store {
 	}
 }
 
-/// A WASM job's checkpoint in one file, written durably.
-struct FileCheckpoints(PathBuf);
+/// A WASM job's checkpoint on disk: the checkpoint in one file, written durably (replaced whole at
+/// each save), and the output it counts in another, to which each save appends what the job
+/// wrote since the last one. The output file's first `output_len` bytes are the checkpoint's:
+/// whatever lies past them (a save that crashed between the two writes) is cut off before the
+/// next append.
+struct FileCheckpoints {
+	checkpoint: PathBuf,
+	output: PathBuf,
+	/// How many bytes of the output file are known to be the job's output: those of the
+	/// checkpoint loaded, or of the last save.
+	synced: Mutex<u64>,
+}
 
 impl CheckpointStore for FileCheckpoints {
-	fn load(&self) -> Option<Checkpoint> {
-		fs::read(&self.0).ok().and_then(|bytes| Checkpoint::decode(&bytes))
+	fn load(&self) -> Option<(Checkpoint, Vec<u8>)> {
+		let checkpoint = Checkpoint::decode(&fs::read(&self.checkpoint).ok()?)?;
+		let mut output = Vec::new();
+		let file = fs::File::open(&self.output);
+		match file {
+			Ok(file) => {
+				file.take(checkpoint.output_len).read_to_end(&mut output).ok()?;
+			},
+			Err(e) if e.kind() == io::ErrorKind::NotFound => {},
+			Err(_) => return None,
+		}
+		if output.len() as u64 != checkpoint.output_len {
+			return None;
+		}
+		*crate::lock(&self.synced) = checkpoint.output_len;
+		Some((checkpoint, output))
 	}
 
-	fn save(&self, checkpoint: Checkpoint) -> io::Result<()> {
-		write_durably(&self.0, &checkpoint.encode()).map_err(|e| match e {
+	fn save(&self, checkpoint: Checkpoint, output: &[u8]) -> io::Result<()> {
+		let mut synced = crate::lock(&self.synced);
+		let mut file =
+			fs::OpenOptions::new().create(true).truncate(false).write(true).open(&self.output)?;
+		let from = (*synced).min(output.len() as u64);
+		if file.metadata()?.len() != from {
+			file.set_len(from)?;
+		}
+		file.seek(io::SeekFrom::Start(from))?;
+		file.write_all(output.get(from as usize..).unwrap_or_default())?;
+		file.sync_data()?;
+		*synced = output.len() as u64;
+		write_durably(&self.checkpoint, &checkpoint.encode()).map_err(|e| match e {
 			StoreError::Io { source, .. } => source,
 			StoreError::Corrupt { message, .. } => io::Error::other(message),
 		})
@@ -529,7 +584,7 @@ mod tests {
 		assert!(store.get((3, 0)).unwrap().ended_at.is_some(), "dated at open");
 		assert_eq!(store.prune(Duration::from_secs(3_600)).unwrap(), 1);
 		assert_eq!(store.get((1, 0)), None);
-		assert!(store.output((1, 0)).is_err(), "the output went with the record");
+		assert!(store.open_output((1, 0)).is_err(), "the output went with the record");
 		assert!(store.get((2, 0)).is_some() && store.get((3, 0)).is_some());
 		assert_eq!(store.get((4, 0)).unwrap().stage, Stage::Acknowledging, "live: kept");
 		// Gone for good: not back after a reopen.
@@ -547,7 +602,7 @@ mod tests {
 		let reopened = Store::open(dir.path()).unwrap();
 		assert_eq!(reopened.get((1, 0)), Some(stored.clone()));
 		assert_eq!(reopened.get((2, 1)).unwrap().stage, Stage::Acknowledging);
-		assert_eq!(reopened.output((1, 0)).unwrap(), b"out");
+		assert_eq!(fs::read(reopened.output_path((1, 0))).unwrap(), b"out");
 		assert_eq!(reopened.of_job(1).len(), 1);
 		assert!(stored.commitment(&[0; 32]).is_some());
 	}
@@ -561,7 +616,7 @@ mod tests {
 		// A second run after a restart (or a bug) must not produce a second commitment.
 		let second = store.store_result((1, 0), b"second", [2; 32], 20, None).unwrap();
 		assert_eq!(first, second);
-		assert_eq!(store.output((1, 0)).unwrap(), b"first");
+		assert_eq!(fs::read(store.output_path((1, 0))).unwrap(), b"first");
 		let reopened = Store::open(dir.path()).unwrap();
 		assert_eq!(reopened.get((1, 0)).unwrap().commitment(&[0; 32]), first.commitment(&[0; 32]));
 	}
@@ -637,12 +692,37 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let store = Store::open(dir.path()).unwrap();
 		store.put(record(6, 0)).unwrap();
-		let checkpoint =
-			Checkpoint { program_hash: [9; 32], units: 5, state: vec![1, 2], output: vec![3] };
-		store.checkpoints((6, 0)).save(checkpoint.clone()).unwrap();
+		let at = |units, state: &[u8], output_len| Checkpoint {
+			program_hash: [9; 32],
+			units,
+			state: state.to_vec(),
+			output_len,
+		};
+		let checkpoints = store.checkpoints((6, 0));
+		checkpoints.save(at(5, &[1, 2], 1), b"a").unwrap();
+		checkpoints.save(at(9, &[3], 3), b"abc").unwrap();
+		// Each save appended what was new: the output is on disk once, not in every checkpoint.
+		let out = dir.path().join("checkpoints/6-0.out");
+		assert_eq!(fs::read(&out).unwrap(), b"abc");
+		assert!(fs::metadata(dir.path().join("checkpoints/6-0.ckpt")).unwrap().len() < 70);
 		let reopened = Store::open(dir.path()).unwrap();
-		assert_eq!(reopened.checkpoints((6, 0)).load(), Some(checkpoint));
+		let resumed = reopened.checkpoints((6, 0));
+		assert_eq!(resumed.load(), Some((at(9, &[3], 3), b"abc".to_vec())));
+		// A save that crashed after appending and before its checkpoint left bytes past the
+		// checkpoint's output: they are not read, and the next save cuts them off.
+		fs::write(&out, b"abcJUNK").unwrap();
+		let resumed = reopened.checkpoints((6, 0));
+		assert_eq!(resumed.load(), Some((at(9, &[3], 3), b"abc".to_vec())));
+		resumed.save(at(12, &[4], 5), b"abcde").unwrap();
+		assert_eq!(fs::read(&out).unwrap(), b"abcde");
+		// An output shorter than its checkpoint says is no checkpoint: the job starts over.
+		fs::write(&out, b"ab").unwrap();
+		assert_eq!(reopened.checkpoints((6, 0)).load(), None);
+		// A fresh run (no checkpoint loaded) starts the output file over.
+		reopened.checkpoints((6, 0)).save(at(1, &[], 2), b"xy").unwrap();
+		assert_eq!(fs::read(&out).unwrap(), b"xy");
 		reopened.store_result((6, 0), b"x", [0; 32], 1, None).unwrap();
 		assert_eq!(reopened.checkpoints((6, 0)).load(), None);
+		assert!(!out.exists());
 	}
 }

@@ -52,6 +52,16 @@ pub use stratus_client::program::{ABI_MODULE, MEMORY_EXPORT, RUN_EXPORT};
 /// the call instruction itself.
 pub const UNIT_BYTES: u64 = 64;
 
+/// Every `checkpoint_save` costs this many units, saved or not.
+pub const CHECKPOINT_CALL_UNITS: u64 = 1_000;
+/// A save that is taken costs `max(CHECKPOINT_SAVE_FLOOR_UNITS, len)` units more: one per byte
+/// (the bytes are written to disk durably), and at least this much (the `fsync`).
+pub const CHECKPOINT_SAVE_FLOOR_UNITS: u64 = 100_000;
+/// A save is taken only when the job has used at least this many units since its last taken
+/// save (or its start): a deterministic rate limit, the same on every replica. A save asked for
+/// sooner stores nothing and returns 1.
+pub const CHECKPOINT_INTERVAL_UNITS: u64 = 5_000_000;
+
 /// The largest linear memory any job may have: the whole 32-bit address space. Jobs are limited
 /// further by their own [`Limits::max_memory_bytes`] and by [`WasmConfig::max_memory_bytes`].
 const POOL_MAX_MEMORY_BYTES: u64 = 1 << 32;
@@ -98,8 +108,10 @@ pub struct WasmJob<'a> {
 	pub limits: Limits,
 }
 
-/// A job's saved state: what `stratus::checkpoint_save` stored, with the units used and the output
-/// written up to that point.
+/// A job's saved state: what `stratus::checkpoint_save` stored, with the units used and the length
+/// of the output written up to that point. The output itself is not part of it: it only grows,
+/// so the store keeps it beside the checkpoint and appends what is new at each save, instead of
+/// copying all of it into every checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
 	/// The program that saved it; a checkpoint of another program is ignored.
@@ -108,27 +120,25 @@ pub struct Checkpoint {
 	pub units: u64,
 	/// The bytes the program saved.
 	pub state: Vec<u8>,
-	/// The output written up to the save.
-	pub output: Vec<u8>,
+	/// How many output bytes the job had written at the save.
+	pub output_len: u64,
 }
 
-const CHECKPOINT_MAGIC: &[u8; 5] = b"STCK\x01";
+const CHECKPOINT_MAGIC: &[u8; 5] = b"STCK\x02";
 
 impl Checkpoint {
-	/// A self-describing encoding for storing the checkpoint on disk: `STCK`, version 1, the
-	/// program hash, the units (u64 LE), then the state and the output, each as a u64 LE length
-	/// followed by the bytes.
+	/// A self-describing encoding for storing the checkpoint on disk: `STCK`, version 2, the
+	/// program hash, the units and the output's length (u64 LE each), then the state as a u64 LE
+	/// length followed by the bytes. (Version 1 held the output too; such a file is not read,
+	/// and its job starts over, which is always correct.)
 	pub fn encode(&self) -> Vec<u8> {
-		let mut bytes = Vec::with_capacity(
-			61_usize.saturating_add(self.state.len()).saturating_add(self.output.len()),
-		);
+		let mut bytes = Vec::with_capacity(61_usize.saturating_add(self.state.len()));
 		bytes.extend_from_slice(CHECKPOINT_MAGIC);
 		bytes.extend_from_slice(&self.program_hash);
 		bytes.extend_from_slice(&self.units.to_le_bytes());
-		for part in [&self.state, &self.output] {
-			bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
-			bytes.extend_from_slice(part);
-		}
+		bytes.extend_from_slice(&self.output_len.to_le_bytes());
+		bytes.extend_from_slice(&(self.state.len() as u64).to_le_bytes());
+		bytes.extend_from_slice(&self.state);
 		bytes
 	}
 
@@ -140,9 +150,9 @@ impl Checkpoint {
 		}
 		let program_hash = reader.take(32)?.try_into().ok()?;
 		let units = reader.u64()?;
+		let output_len = reader.u64()?;
 		let state = reader.part()?;
-		let output = reader.part()?;
-		reader.0.is_empty().then_some(Self { program_hash, units, state, output })
+		reader.0.is_empty().then_some(Self { program_hash, units, state, output_len })
 	}
 }
 
@@ -169,12 +179,14 @@ impl<'a> Reader<'a> {
 /// restarted worker resumes the job; [`Checkpoint::encode`] is a ready file format). Called from
 /// the thread running the job, inside the job's time: a slow `save` uses up its wall clock.
 pub trait CheckpointStore: Send + Sync {
-	/// The job's last saved checkpoint, if any. A store that cannot read it returns `None`: the
-	/// job then starts over, which is always correct.
-	fn load(&self) -> Option<Checkpoint>;
-	/// Replaces the job's checkpoint. An error is reported to the program (`checkpoint_save`
-	/// returns -1), which goes on.
-	fn save(&self, checkpoint: Checkpoint) -> io::Result<()>;
+	/// The job's last saved checkpoint, if any, with the output it counted (its first
+	/// `output_len` bytes). A store that cannot read them returns `None`: the job then starts
+	/// over, which is always correct.
+	fn load(&self) -> Option<(Checkpoint, Vec<u8>)>;
+	/// Replaces the job's checkpoint. `output` is the job's whole output so far (`output_len`
+	/// bytes), which only ever grows from what the store holds: a store on disk appends the new
+	/// bytes. An error is reported to the program (`checkpoint_save` returns -1), which goes on.
+	fn save(&self, checkpoint: Checkpoint, output: &[u8]) -> io::Result<()>;
 }
 
 /// No checkpoints: nothing to resume from, and saves fail (`checkpoint_save` returns -1).
@@ -182,38 +194,39 @@ pub trait CheckpointStore: Send + Sync {
 pub struct NoCheckpoints;
 
 impl CheckpointStore for NoCheckpoints {
-	fn load(&self) -> Option<Checkpoint> {
+	fn load(&self) -> Option<(Checkpoint, Vec<u8>)> {
 		None
 	}
 
-	fn save(&self, _: Checkpoint) -> io::Result<()> {
+	fn save(&self, _: Checkpoint, _: &[u8]) -> io::Result<()> {
 		Err(io::Error::new(io::ErrorKind::Unsupported, "this job keeps no checkpoints"))
 	}
 }
 
 /// Checkpoints kept in memory (they do not survive the process).
 #[derive(Debug, Default)]
-pub struct MemoryCheckpoints(Mutex<Option<Checkpoint>>);
+pub struct MemoryCheckpoints(Mutex<Option<(Checkpoint, Vec<u8>)>>);
 
 impl MemoryCheckpoints {
-	/// A store holding `checkpoint`.
-	pub fn new(checkpoint: Option<Checkpoint>) -> Self {
+	/// A store holding `checkpoint` and its output.
+	pub fn new(checkpoint: Option<(Checkpoint, Vec<u8>)>) -> Self {
 		Self(Mutex::new(checkpoint))
 	}
 
-	/// The checkpoint held, if any.
-	pub fn get(&self) -> Option<Checkpoint> {
+	/// The checkpoint held and its output, if any.
+	pub fn get(&self) -> Option<(Checkpoint, Vec<u8>)> {
 		self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
 	}
 }
 
 impl CheckpointStore for MemoryCheckpoints {
-	fn load(&self) -> Option<Checkpoint> {
+	fn load(&self) -> Option<(Checkpoint, Vec<u8>)> {
 		self.get()
 	}
 
-	fn save(&self, checkpoint: Checkpoint) -> io::Result<()> {
-		*self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(checkpoint);
+	fn save(&self, checkpoint: Checkpoint, output: &[u8]) -> io::Result<()> {
+		*self.0.lock().unwrap_or_else(PoisonError::into_inner) =
+			Some((checkpoint, output.to_vec()));
 		Ok(())
 	}
 }
@@ -323,9 +336,11 @@ impl WasmExecutor {
 			))
 			.into());
 		}
-		let resumed = checkpoints.load().filter(|c| c.program_hash == job.program_hash);
+		let resumed = checkpoints.load().filter(|(c, output)| {
+			c.program_hash == job.program_hash && c.output_len == output.len() as u64
+		});
 		let (prior_units, output, resume) = match resumed {
-			Some(c) => (c.units, c.output, Some(c.state)),
+			Some((c, output)) => (c.units, output, Some(c.state)),
 			None => (0, Vec::new(), None),
 		};
 		let output_len = output.len() as u64;
@@ -347,10 +362,12 @@ impl WasmExecutor {
 			memory: None,
 			limiter: JobLimiter {
 				max_memory_bytes: usize::try_from(memory_limit).unwrap_or(usize::MAX),
+				output_bytes: output_len as usize,
 				refused: false,
 			},
 			program_hash: job.program_hash,
 			prior_units,
+			last_save_units: prior_units,
 			budget,
 			max_units: limits.max_units,
 			units: None,
@@ -706,6 +723,9 @@ struct JobState {
 	program_hash: [u8; 32],
 	/// Units recorded with the checkpoint this run resumed from.
 	prior_units: u64,
+	/// The job's units at its last taken save (or its start, or the checkpoint it resumed
+	/// from): what the rate limit of `checkpoint_save` counts from.
+	last_save_units: u64,
 	/// Units this run started with.
 	budget: u64,
 	max_units: u64,
@@ -727,10 +747,13 @@ impl JobState {
 	}
 }
 
-/// The memory limit of one job. Growth past it traps (rather than returning -1), so a memory bomb
-/// ends as [`ExecError::OutOfMemory`] at once, the same way on every machine.
+/// The memory limit of one job: its linear memory and its output together. Growth past it traps
+/// (rather than returning -1), so a memory bomb ends as [`ExecError::OutOfMemory`] at once, the
+/// same way on every machine.
 struct JobLimiter {
 	max_memory_bytes: usize,
+	/// The output written so far, which counts against the limit.
+	output_bytes: usize,
 	refused: bool,
 }
 
@@ -741,7 +764,7 @@ impl ResourceLimiter for JobLimiter {
 		desired: usize,
 		_maximum: Option<usize>,
 	) -> wasmtime::Result<bool> {
-		if desired > self.max_memory_bytes {
+		if desired.saturating_add(self.output_bytes) > self.max_memory_bytes {
 			self.refused = true;
 			wasmtime::bail!("memory limit of {} bytes reached", self.max_memory_bytes);
 		}
@@ -806,7 +829,12 @@ fn units_left(caller: &mut Host<'_>) -> wasmtime::Result<(Global, i64)> {
 
 /// Takes the units for copying `bytes` from the units left.
 fn charge(caller: &mut Host<'_>, bytes: usize) -> wasmtime::Result<()> {
-	let cost = i64::try_from((bytes as u64).div_ceil(UNIT_BYTES)).unwrap_or(i64::MAX);
+	charge_units(caller, (bytes as u64).div_ceil(UNIT_BYTES))
+}
+
+/// Takes `units` from the units left; the job stops out of units when it has fewer.
+fn charge_units(caller: &mut Host<'_>, units: u64) -> wasmtime::Result<()> {
+	let cost = i64::try_from(units).unwrap_or(i64::MAX);
 	if cost == 0 {
 		return Ok(());
 	}
@@ -877,8 +905,16 @@ fn output_write(mut caller: Host<'_>, ptr: i32, len: i32) -> wasmtime::Result<i3
 		let max = state.max_output_bytes;
 		return Err(state.fail(ExecError::OutputTooLarge { size, max }));
 	}
+	// The output counts against the job's memory, with the linear memory.
+	let used = memory.len().saturating_add(state.output.len()).saturating_add(len);
+	if used > state.limiter.max_memory_bytes {
+		state.limiter.refused = true;
+		let limit = state.limiter.max_memory_bytes as u64;
+		return Err(state.fail(ExecError::OutOfMemory(limit)));
+	}
 	let src = region(memory, state, "output_write", ptr, len)?;
 	state.output.extend_from_slice(src);
+	state.limiter.output_bytes = state.output.len();
 	Ok(signed(len))
 }
 
@@ -897,9 +933,21 @@ fn checkpoint_load(mut caller: Host<'_>, ptr: i32) -> wasmtime::Result<i32> {
 	Ok(signed(len))
 }
 
+/// The job's units so far, over all its runs, with `left` units left in this run.
+fn units_used(state: &JobState, left: i64) -> u64 {
+	state.prior_units.saturating_add(state.budget.saturating_sub(left.max(0) as u64))
+}
+
 fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> wasmtime::Result<i32> {
 	let (ptr, len) = (unsigned(ptr), unsigned(len));
-	charge(&mut caller, len)?;
+	charge_units(&mut caller, CHECKPOINT_CALL_UNITS)?;
+	let (_, left) = units_left(&mut caller)?;
+	let since = units_used(caller.data(), left).saturating_sub(caller.data().last_save_units);
+	if since < CHECKPOINT_INTERVAL_UNITS {
+		// Too soon after the last save: nothing is stored, the same on every replica.
+		return Ok(1);
+	}
+	charge_units(&mut caller, (len as u64).max(CHECKPOINT_SAVE_FLOOR_UNITS))?;
 	let (_, left) = units_left(&mut caller)?;
 	let (memory, state) = memory_and_state(&mut caller)?;
 	let saved = region(memory, state, "checkpoint_save", ptr, len)?;
@@ -907,14 +955,17 @@ fn checkpoint_save(mut caller: Host<'_>, ptr: i32, len: i32) -> wasmtime::Result
 		// It could not be loaded back through `checkpoint_len`.
 		return Ok(-1);
 	}
-	let saved = saved.to_vec();
+	let units = units_used(state, left);
 	let checkpoint = Checkpoint {
 		program_hash: state.program_hash,
-		units: state.prior_units.saturating_add(state.budget.saturating_sub(left.max(0) as u64)),
-		state: saved,
-		output: state.output.clone(),
+		units,
+		state: saved.to_vec(),
+		output_len: state.output.len() as u64,
 	};
-	Ok(match state.checkpoints.save(checkpoint) {
+	// The rate limit counts from this save whether the store took it or not: it depends on the
+	// units alone.
+	state.last_save_units = units;
+	Ok(match state.checkpoints.save(checkpoint, &state.output) {
 		Ok(()) => 0,
 		Err(_) => -1,
 	})
@@ -1419,12 +1470,13 @@ mod tests {
 		// A program that asks for more than the limit up front never starts.
 		let big = r#"(module (memory (export "memory") 200) (func (export "run")))"#;
 		assert_eq!(run_wat(big, b"", small.clone()), Err(ExecError::OutOfMemory(8 * MIB)));
-		// Growth within the limit works: from 1 page to 128 (8 MiB), and the last page is usable.
+		// Growth within the limit works: from 1 page to 127 (the 8 MiB less a page's room for
+		// the output, which counts against the limit too), and the last page is usable.
 		let grow = module(
 			r#"(func (export "run")
-				(i32.store (i32.const 0) (memory.grow (i32.const 127)))
-				(i32.store (i32.const 0x7ffffc) (i32.const 42))
-				(drop (call $output_write (i32.const 0x7ffffc) (i32.const 4)))
+				(i32.store (i32.const 0) (memory.grow (i32.const 126)))
+				(i32.store (i32.const 0x7efffc) (i32.const 42))
+				(drop (call $output_write (i32.const 0x7efffc) (i32.const 4)))
 				(drop (call $output_write (i32.const 0) (i32.const 4))))"#,
 		);
 		let outcome = run_wat(&grow, b"", small).unwrap();
@@ -1600,16 +1652,27 @@ mod tests {
 			run_on(executor(), &program, &input, first.clone(), store.clone()),
 			Err(ExecError::OutOfUnits(first.max_units))
 		);
-		let saved = store.get().expect("a checkpoint was saved");
+		let (saved, saved_output) = store.get().expect("a checkpoint was saved");
 		assert_eq!(saved.program_hash, digest(&program));
-		assert_eq!(saved.output, b"sum=");
-		assert!(saved.units > whole.units / 3 && saved.units <= first.max_units, "{}", saved.units);
+		assert_eq!((saved.output_len, &saved_output[..]), (4, &b"sum="[..]));
+		// Saves are taken once every CHECKPOINT_INTERVAL_UNITS: the last one lies within one
+		// interval of the cut, plus the 10,000 steps between the program's calls and a save's
+		// cost (well under a million units).
+		let recent = first.max_units - CHECKPOINT_INTERVAL_UNITS - 1_000_000;
+		assert!(
+			saved.units > recent && saved.units <= first.max_units,
+			"{} of {}",
+			saved.units,
+			first.max_units
+		);
 		let steps = u64::from_le_bytes(saved.state[..8].try_into().unwrap());
 		assert_eq!(steps % 10_000, 0);
 
 		// ...then the worker restarts: a new executor, the checkpoint read back from "disk".
 		let restarted = WasmExecutor::new(WasmConfig::default()).unwrap();
-		let from_disk = Arc::new(MemoryCheckpoints::new(Checkpoint::decode(&saved.encode())));
+		let from_disk = Arc::new(MemoryCheckpoints::new(
+			Checkpoint::decode(&saved.encode()).map(|c| (c, saved_output.clone())),
+		));
 		let resumed = run_on(&restarted, &program, &input, limits(), from_disk).unwrap();
 		assert_eq!(resumed.output, expected);
 		assert_eq!(resumed.digest, whole.digest);
@@ -1622,13 +1685,14 @@ mod tests {
 		// The job's unit limit counts all its runs: the checkpoint's units included.
 		let mut total = limits();
 		total.max_units = saved.units + (whole.units - saved.units) / 2;
-		let from_disk = Arc::new(MemoryCheckpoints::new(Some(saved.clone())));
+		let from_disk =
+			Arc::new(MemoryCheckpoints::new(Some((saved.clone(), saved_output.clone()))));
 		assert_eq!(
 			run_on(&restarted, &program, &input, total.clone(), from_disk),
 			Err(ExecError::OutOfUnits(total.max_units))
 		);
 		total.max_units = saved.units;
-		let from_disk = Arc::new(MemoryCheckpoints::new(Some(saved)));
+		let from_disk = Arc::new(MemoryCheckpoints::new(Some((saved, saved_output))));
 		assert_eq!(
 			run_on(&restarted, &program, &input, total.clone(), from_disk),
 			Err(ExecError::OutOfUnits(total.max_units))
@@ -1647,27 +1711,121 @@ mod tests {
 			run_on(executor(), &program, &input, first, store.clone()),
 			Err(ExecError::Timeout(Duration::from_millis(20)))
 		);
-		let saved = store.get().expect("a checkpoint was saved");
+		let (saved, _) = store.get().expect("a checkpoint was saved");
 		let outcome = run_on(executor(), &program, &input, limits(), store).unwrap();
 		assert_eq!(outcome.output, sum_of_squares_reference(n));
 		assert!(outcome.units > saved.units);
 	}
 
+	/// Counts the saves it is given.
+	#[derive(Default)]
+	struct CountingSaves(AtomicU64);
+
+	impl CheckpointStore for CountingSaves {
+		fn load(&self) -> Option<(Checkpoint, Vec<u8>)> {
+			None
+		}
+
+		fn save(&self, _: Checkpoint, _: &[u8]) -> io::Result<()> {
+			self.0.fetch_add(1, Ordering::Relaxed);
+			Ok(())
+		}
+	}
+
+	/// A program that does nothing but call `checkpoint_save` runs out of units at the documented
+	/// price: every call costs CHECKPOINT_CALL_UNITS, a save is taken once every
+	/// CHECKPOINT_INTERVAL_UNITS (5M) units and costs max(CHECKPOINT_SAVE_FLOOR_UNITS, len) more.
+	#[test]
+	fn a_checkpoint_save_loop_runs_out_of_units_at_the_documented_price() {
+		let save_loop = |len: u32| {
+			format!(
+				"(module {IMPORTS} (memory (export \"memory\") 17)
+					(func (export \"run\")
+						(loop $again
+							(drop (call $checkpoint_save (i32.const 0) (i32.const {len})))
+							(br $again))))"
+			)
+		};
+		let mut budget = limits();
+		budget.max_units = 50_000_000;
+		budget.max_memory_bytes = 32 * MIB;
+		// 1 MiB saves: taken at ~5M, 11M, 17M, ... 47M units (5M apart, plus 1M each): 8.
+		// 16-byte saves cost the floor (100k): taken at ~5M, 10.1M, ... 45.8M: 9.
+		for (len, saves) in [(1u32 << 20, 8), (16, 9)] {
+			let program = wat::parse_str(save_loop(len)).unwrap();
+			let store = Arc::new(CountingSaves::default());
+			let job = WasmJob {
+				program_hash: digest(&program),
+				program: &program,
+				input: b"",
+				limits: budget.clone(),
+			};
+			let started = Instant::now();
+			let failed = executor().run_counted(&job, store.clone()).unwrap_err();
+			assert_eq!(failed.error, ExecError::OutOfUnits(budget.max_units), "{len}");
+			assert_eq!(failed.units, budget.max_units);
+			assert_eq!(store.0.load(Ordering::Relaxed), saves, "saves of {len} bytes");
+			// About 50,000 calls: the host's time is what the units say, not more.
+			assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+		}
+		// The rate limit counts units, not time: a second run takes the same saves.
+		let program = wat::parse_str(save_loop(16)).unwrap();
+		let store = Arc::new(CountingSaves::default());
+		let _ = run_on(executor(), &program, b"", budget, store.clone());
+		assert_eq!(store.0.load(Ordering::Relaxed), 9);
+	}
+
+	/// The output counts against the job's memory limit with the linear memory: a job cannot keep
+	/// more in the worker's memory than its limit by writing it out.
+	#[test]
+	fn the_output_counts_against_the_memory_limit() {
+		let mut small = limits();
+		small.max_memory_bytes = MIB;
+		small.max_output_bytes = 4 * MIB;
+		// One 64 KiB page of memory, written out `n` times.
+		let writes = |n: u32| {
+			module(&format!(
+				r#"(func (export "run") (local $i i32)
+					(loop $again
+						(drop (call $output_write (i32.const 0) (i32.const 65536)))
+						(local.set $i (i32.add (local.get $i) (i32.const 1)))
+						(br_if $again (i32.lt_u (local.get $i) (i32.const {n})))))"#
+			))
+		};
+		// 64 KiB of memory and 15 × 64 KiB of output: exactly 1 MiB.
+		assert_eq!(run_wat(&writes(15), b"", small.clone()).unwrap().output.len(), 15 << 16);
+		assert_eq!(run_wat(&writes(16), b"", small.clone()), Err(ExecError::OutOfMemory(MIB)));
+		// Memory cannot grow into what the output holds either.
+		let grow_after_output = module(
+			r#"(func (export "run")
+				(drop (call $output_write (i32.const 0) (i32.const 65536)))
+				(drop (call $output_write (i32.const 0) (i32.const 65536)))
+				(drop (memory.grow (i32.const 14))))"#,
+		);
+		assert_eq!(
+			run_wat(&grow_after_output, b"", small.clone()),
+			Err(ExecError::OutOfMemory(MIB))
+		);
+		let fits = grow_after_output.replace("(i32.const 14)", "(i32.const 13)");
+		assert!(run_wat(&fits, b"", small).is_ok());
+	}
+
 	#[test]
 	fn a_checkpoint_of_another_program_is_ignored() {
 		let program = wat::parse_str(sum_of_squares()).unwrap();
-		let input = 50_000u64.to_le_bytes();
+		// Long enough to save (past CHECKPOINT_INTERVAL_UNITS).
+		let input = 1_000_000u64.to_le_bytes();
 		let stranger = Checkpoint {
 			program_hash: [9; 32],
 			units: 1 << 39,
 			state: [7u8; 16].to_vec(),
-			output: b"junk".to_vec(),
+			output_len: 4,
 		};
-		let store = Arc::new(MemoryCheckpoints::new(Some(stranger)));
+		let store = Arc::new(MemoryCheckpoints::new(Some((stranger, b"junk".to_vec()))));
 		let outcome = run_on(executor(), &program, &input, limits(), store.clone()).unwrap();
-		assert_eq!(outcome.output, sum_of_squares_reference(50_000));
+		assert_eq!(outcome.output, sum_of_squares_reference(1_000_000));
 		assert!(outcome.units < 1 << 30);
-		assert_eq!(store.get().unwrap().program_hash, digest(&program));
+		assert_eq!(store.get().unwrap().0.program_hash, digest(&program));
 	}
 
 	#[test]
@@ -1676,7 +1834,7 @@ mod tests {
 			program_hash: [3; 32],
 			units: 123_456_789,
 			state: pseudo_random(1000),
-			output: b"partial".to_vec(),
+			output_len: 7,
 		};
 		let bytes = checkpoint.encode();
 		assert_eq!(Checkpoint::decode(&bytes), Some(checkpoint.clone()));
@@ -1689,7 +1847,7 @@ mod tests {
 		let mut corrupt = bytes;
 		corrupt[0] = b'X';
 		assert_eq!(Checkpoint::decode(&corrupt), None);
-		let empty = Checkpoint { program_hash: [0; 32], units: 0, state: vec![], output: vec![] };
+		let empty = Checkpoint { program_hash: [0; 32], units: 0, state: vec![], output_len: 0 };
 		assert_eq!(Checkpoint::decode(&empty.encode()), Some(empty));
 	}
 
@@ -2166,11 +2324,11 @@ mod tests {
 	struct Signal(Mutex<mpsc::Sender<()>>);
 
 	impl CheckpointStore for Signal {
-		fn load(&self) -> Option<Checkpoint> {
+		fn load(&self) -> Option<(Checkpoint, Vec<u8>)> {
 			None
 		}
 
-		fn save(&self, _: Checkpoint) -> io::Result<()> {
+		fn save(&self, _: Checkpoint, _: &[u8]) -> io::Result<()> {
 			let _ = self.0.lock().unwrap().send(());
 			Ok(())
 		}
@@ -2182,7 +2340,9 @@ mod tests {
 			WasmExecutor::new(WasmConfig { max_concurrent_jobs: 1, ..WasmConfig::default() })
 				.unwrap();
 		let busy = wat::parse_str(module(
-			r#"(func (export "run") (drop (call $checkpoint_save (i32.const 0) (i32.const 0)))
+			// Saves as soon as the rate limit lets it (the store signals the save), then spins.
+			r#"(func (export "run")
+				(loop $save (br_if $save (call $checkpoint_save (i32.const 0) (i32.const 0))))
 				(loop $l (br $l)))"#,
 		))
 		.unwrap();
