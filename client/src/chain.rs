@@ -226,11 +226,15 @@ impl Chain {
 		Ok(record.and_then(|job| job.small_input).map(JobInput::Inline))
 	}
 
-	/// The least memory (MiB) a job's requirements ask for, which is also its memory limit
-	/// ([`stratus_primitives::job_memory_mib`]); `None` when there is no such job.
-	pub async fn job_min_memory_mib(at: &AtBlock, job: u64) -> Result<Option<u32>, ChainError> {
+	/// The least memory and GPU memory (MiB) a job's requirements ask for, which are also its
+	/// limits ([`stratus_primitives::job_memory_mib`]; a CUDA job's device memory); `None` when
+	/// there is no such job.
+	pub async fn job_memory_requirements(
+		at: &AtBlock,
+		job: u64,
+	) -> Result<Option<(u32, u32)>, ChainError> {
 		let record = fetch(at, rt::storage().market().jobs(), (job,)).await?;
-		Ok(record.map(|job| job.requirements.min_memory_mib))
+		Ok(record.map(|job| (job.requirements.min_memory_mib, job.requirements.min_vram_mib)))
 	}
 
 	/// The provider registered under operator account `operator`.

@@ -10,7 +10,8 @@
 //   it matches the digest (and the SHA-256 computed here); another key and an unsigned request are
 //   refused;
 // - a worker killed (SIGKILL) in the middle of a job and started again still ends with a verified,
-//   paid job; SIGTERM stops it cleanly;
+//   paid job; one that crashes right after each stage (running, computed, committed, revealed)
+//   resumes and the replica settles with one commit and one reveal; SIGTERM stops it cleanly;
 // - the config names a dead endpoint before the live one: commands and daemon fail over;
 // - a requester uses the `stratus` CLI ($STRATUS_CLI) as docs/requester-guide.md says: imports a
 //   key, submits a WASM job from a manifest and follows it to settlement, downloads the verified
@@ -112,9 +113,11 @@ function freePort() {
   });
 }
 
-function startWorker() {
+function startWorker(env = {}) {
   const log = fs.openSync(workerLog, 'a');
-  worker = spawn(WORKER, ['--config', config, 'run'], { stdio: ['ignore', log, log] });
+  worker = spawn(WORKER, ['--config', config, 'run'], {
+    stdio: ['ignore', log, log], env: { ...process.env, ...env },
+  });
   worker.exited = new Promise((resolve) => worker.on('exit', (code, signal) => resolve({ code, signal })));
 }
 
@@ -402,6 +405,60 @@ describe('stratus-worker on a real node', () => {
     }, 30_000, 250);
     assert.equal(response.status, 200);
     assert.equal(blake2AsHex(new Uint8Array(await response.arrayBuffer())), status.phase.Settled.digest);
+  });
+
+  /// The verification pallet's `method` events for `job` in the finalized blocks from `from` on.
+  async function eventsOf(job, method, from) {
+    const to = (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
+    let found = 0;
+    for (let n = from; n <= to; n += 1) {
+      const at = await api.at(await api.rpc.chain.getBlockHash(n));
+      for (const { event } of await at.query.system.events()) {
+        if (event.section === 'verification' && event.method === method && event.data.job.toNumber() === job) found += 1;
+      }
+    }
+    return found;
+  }
+
+  test('a worker that crashes right after each stage is on disk resumes, and the replica settles with one commit', async () => {
+    const code = program();
+    const programHash = blake2AsHex(code);
+    await send(api.tx.market.registerProgram('Wasm', u8aToHex(code)), requester);
+    // The running worker stops first (SIGTERM: a clean stop).
+    worker.kill('SIGTERM');
+    assert.equal((await worker.exited).code, 0);
+    for (const stage of ['running', 'computed', 'committed', 'revealed']) {
+      // The worker aborts (no cleanup, like a power cut) right after this replica's record reached
+      // `stage` on disk (store.rs, STRATUS_WORKER_CRASH_AT).
+      startWorker({ STRATUS_WORKER_CRASH_AT: stage });
+      const from = (await api.rpc.chain.getHeader()).number.toNumber();
+      const data = new TextEncoder().encode(`crash at ${stage} `);
+      const job = await submitJob(programHash, kernelInput(3, data), 50_000_000);
+      const crashed = await Promise.race([
+        worker.exited,
+        new Promise((r) => setTimeout(() => r('still running'), 180_000)),
+      ]);
+      assert.equal(crashed.signal, 'SIGABRT', `the worker crashed at ${stage}: ${JSON.stringify(crashed)}\n${tail(workerLog)}`);
+      assert.match(tail(workerLog), new RegExp(`crashing at stage ${stage}`, 'i'));
+      startWorker();
+      const status = await settled(job, 240_000);
+      assert.equal(status.phase.Settled.digest, blake2AsHex(expectedOutput(3, data)), stage);
+      assert.ok(BigInt(status.replicas[0].paid) > 0n, `paid after a crash at ${stage}`);
+      // One commit and one reveal: the restarted worker carried on from the record, it did not
+      // compute or commit a second result.
+      await waitFor('the settlement to be finalized', async () => (await eventsOf(job, 'ResultRevealed', from)) > 0, 60_000);
+      assert.equal(await eventsOf(job, 'ResultCommitted', from), 1, `commits after a crash at ${stage}`);
+      assert.equal(await eventsOf(job, 'ResultRevealed', from), 1, `reveals after a crash at ${stage}`);
+      const response = await waitFor('the worker to serve the output', async () => {
+        const r = await download(job, requester);
+        return r.status === 404 ? undefined : r;
+      }, 30_000, 250);
+      assert.equal(blake2AsHex(new Uint8Array(await response.arrayBuffer())), status.phase.Settled.digest);
+      if (stage !== 'revealed') {
+        worker.kill('SIGTERM');
+        assert.equal((await worker.exited).code, 0);
+      }
+    }
   });
 
   const cliData = new TextEncoder().encode('stratus CLI end-to-end ');

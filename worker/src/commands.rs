@@ -69,10 +69,12 @@ impl Session {
 
 /// This host's GPUs grouped into the profile's GPU classes (identical model, VRAM and compute
 /// capability): each class's spec and the CUDA ordinals of its devices. An offer for
-/// `ResourceClass::Gpu(i)` runs on the devices of class `i`.
+/// `ResourceClass::Gpu(i)` runs on the devices of class `i`. A GPU that can access the host's
+/// pageable memory ([`crate::host::GpuInfo::pageable_memory_access`]) is left out: a job's kernel
+/// could read the worker's memory through it, so it serves no jobs.
 pub fn gpu_classes(host: &HostInfo) -> Vec<(GpuSpec, Vec<u32>)> {
 	let mut classes: Vec<(GpuSpec, Vec<u32>)> = Vec::new();
-	for gpu in &host.gpus {
+	for gpu in host.gpus.iter().filter(|gpu| !gpu.pageable_memory_access) {
 		let model: Vec<u8> =
 			gpu.name.bytes().take(stratus_primitives::MAX_GPU_MODEL_LEN as usize).collect();
 		let vram_mib = u32::try_from(gpu.vram_mib).unwrap_or(u32::MAX);
@@ -475,6 +477,7 @@ mod tests {
 			driver_version: Some("550.54.15".into()),
 			cuda_major: 12,
 			cuda_minor: 4,
+			pageable_memory_access: false,
 		}
 	}
 
@@ -498,5 +501,24 @@ mod tests {
 		assert_eq!(classes[0].0.driver_version, 55_054);
 		assert_eq!(classes[0].0.cuda_version, 12_040);
 		assert_eq!(classes[1].1, vec![1]);
+	}
+
+	/// A GPU that can reach the host's pageable memory (HMM, ATS) is not offered; the others of
+	/// its model still are.
+	#[test]
+	fn gpus_with_pageable_memory_access_are_not_offered() {
+		let mut exposed = gpu(1, "NVIDIA H100", 81_559);
+		exposed.pageable_memory_access = true;
+		let host = HostInfo {
+			cpu_cores: 16,
+			memory_mib: 1 << 17,
+			gpus: vec![gpu(0, "NVIDIA H100", 81_559), exposed.clone()],
+			wasm_units_per_second: None,
+		};
+		let classes = gpu_classes(&host);
+		assert_eq!(classes.len(), 1);
+		assert_eq!((classes[0].1.clone(), classes[0].0.count), (vec![0], 1));
+		let only_exposed = HostInfo { gpus: vec![exposed], ..host };
+		assert!(gpu_classes(&only_exposed).is_empty());
 	}
 }

@@ -85,6 +85,9 @@ pub struct Daemon {
 	wasm: Arc<WasmExecutor>,
 	/// CUDA ordinals of each GPU class of the profile (`ResourceClass::Gpu(i)` → `gpus[i]`).
 	gpus: Vec<Vec<u32>>,
+	/// The device memory of one CUDA slot, MiB: the smallest class's GPU memory shared by its
+	/// `gpu_slots` (a slot's jobs may all land on one device).
+	gpu_slot_vram_mib: u64,
 	fetcher: fetch::Fetcher,
 	/// The follower's current connection (None while reconnecting).
 	conn: watch::Receiver<Option<Connection>>,
@@ -118,6 +121,8 @@ impl Running {
 /// Starts the daemon's tasks.
 pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, DaemonError> {
 	let store = Store::open(&config.worker.data_dir)?;
+	let gpu_classes = crate::commands::gpu_classes(&crate::host::detect());
+	let config_gpu_slots = config.offers.gpu_slots;
 	let metrics = Metrics::new();
 	let cancel = CancellationToken::new();
 	let tracker = TaskTracker::new();
@@ -193,10 +198,14 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 		metrics,
 		submitter,
 		wasm: Arc::new(wasm),
-		gpus: crate::commands::gpu_classes(&crate::host::detect())
-			.into_iter()
-			.map(|(_, ordinals)| ordinals)
-			.collect(),
+		gpu_slot_vram_mib: gpu_classes
+			.iter()
+			.map(|(spec, _)| u64::from(spec.vram_mib))
+			.min()
+			.unwrap_or(0)
+			.checked_div(u64::from(config_gpu_slots.max(1)))
+			.unwrap_or(0),
+		gpus: gpu_classes.into_iter().map(|(_, ordinals)| ordinals).collect(),
 		fetcher,
 		conn: conn_rx,
 		running: Mutex::new(HashSet::new()),
@@ -355,10 +364,11 @@ impl Daemon {
 			(ReplicaState::Assigned, None) => {
 				self.metrics.assigned.inc();
 				let Some(job) = Chain::job(at, replica.job).await? else { return Ok(()) };
-				let min_memory_mib =
-					Chain::job_min_memory_mib(at, replica.job).await?.unwrap_or_default();
-				let record = new_record(&job, replica, min_memory_mib);
-				match self.decide(&job, replica, now, min_memory_mib) {
+				let (min_memory_mib, min_vram_mib) =
+					Chain::job_memory_requirements(at, replica.job).await?.unwrap_or_default();
+				let mut record = new_record(&job, replica, min_memory_mib);
+				record.vram_mib = min_vram_mib;
+				match self.decide(&job, replica, now, (min_memory_mib, min_vram_mib)) {
 					Ok(()) => {
 						tracing::info!(job = key.0, replica = key.1, "accepted; acknowledging");
 						self.store.put(Record { stage: Stage::Acknowledging, ..record })?;
@@ -463,7 +473,7 @@ impl Daemon {
 		job: &Job,
 		replica: &Replica,
 		now: u32,
-		min_memory_mib: u32,
+		(min_memory_mib, min_vram_mib): (u32, u32),
 	) -> Result<(), Decline> {
 		let slots = match job.kind {
 			JobKind::Wasm => self.config.offers.cpu_slots,
@@ -484,8 +494,9 @@ impl Daemon {
 			}
 		}
 		output_fits(job.max_output_bytes, self.config.worker.max_output_mib)?;
-		if matches!(job.kind, JobKind::Wasm) {
-			memory_fits(min_memory_mib, self.slot_memory_mib())?;
+		match job.kind {
+			JobKind::Wasm => memory_fits(min_memory_mib, self.slot_memory_mib())?,
+			JobKind::Cuda => vram_fits(min_vram_mib, self.gpu_slot_vram_mib)?,
 		}
 		let kind = kind_name(&job.kind);
 		let busy = self.store.live().iter().filter(|r| r.kind == kind).count();
@@ -570,7 +581,12 @@ impl Daemon {
 			// declined the job if this host cannot give it that much per slot.
 			max_memory_bytes: match record.kind.as_str() {
 				"wasm" => mib(stratus_primitives::job_memory_mib(record.memory_mib)),
-				_ => mib(self.config.worker.memory_mib),
+				// A CUDA job's device memory: what it asked for (`decide` checked that a slot
+				// has it), else the slot's share of the GPU.
+				_ => match record.vram_mib {
+					0 => self.gpu_slot_vram_mib.saturating_mul(1024 * 1024),
+					asked => mib(asked),
+				},
 			},
 			max_wall: time_left.saturating_sub(started.elapsed()).max(Duration::from_secs(1)),
 			max_output_bytes: u64::from(record.max_output_bytes),
@@ -811,6 +827,15 @@ fn memory_fits(min_memory_mib: u32, slot_mib: u64) -> Result<(), Decline> {
 	Ok(())
 }
 
+/// Refuses a CUDA job that asks for more device memory than one CUDA slot's share of the GPU.
+fn vram_fits(min_vram_mib: u32, slot_vram_mib: u64) -> Result<(), Decline> {
+	let needed = u64::from(min_vram_mib);
+	if needed > slot_vram_mib {
+		return Err(Decline::VramTooLarge { needed, slot: slot_vram_mib });
+	}
+	Ok(())
+}
+
 fn kind_name(kind: &JobKind) -> &'static str {
 	match kind {
 		JobKind::Wasm => "wasm",
@@ -864,6 +889,8 @@ pub enum Decline {
 	OutputTooLarge { size: u64, max: u64 },
 	#[error("the job's memory limit is {needed} MiB, more than this worker's {slot} MiB per slot")]
 	MemoryTooLarge { needed: u64, slot: u64 },
+	#[error("the job asks for {needed} MiB of GPU memory, more than this worker's {slot} MiB per CUDA slot")]
+	VramTooLarge { needed: u64, slot: u64 },
 	#[error("every slot is busy")]
 	Busy,
 	#[error("its max units need about {needed:?} at this host's rate; the commit window leaves {available:?}")]
@@ -878,6 +905,7 @@ impl Decline {
 			Decline::InputTooLarge { .. } => "input_too_large",
 			Decline::OutputTooLarge { .. } => "output_too_large",
 			Decline::MemoryTooLarge { .. } => "memory_too_large",
+			Decline::VramTooLarge { .. } => "vram_too_large",
 			Decline::Busy => "busy",
 			Decline::TooSlow { .. } => "too_slow",
 		}
@@ -901,6 +929,13 @@ mod tests {
 		assert!(matches!(memory_fits(1025, 1024), Err(Decline::MemoryTooLarge { .. })));
 		// Past what a 32-bit memory can use, the limit is 4 GiB.
 		assert!(memory_fits(u32::MAX, 4096).is_ok());
+		// CUDA: what the job asks for against a slot's share of the GPU; nothing asked fits.
+		assert!(vram_fits(0, 0).is_ok());
+		assert!(vram_fits(40_000, 40_779).is_ok());
+		assert!(matches!(
+			vram_fits(40_780, 40_779),
+			Err(Decline::VramTooLarge { needed: 40_780, slot: 40_779 })
+		));
 	}
 
 	#[test]

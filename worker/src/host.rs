@@ -29,6 +29,11 @@ pub struct GpuInfo {
 	pub cuda_major: u32,
 	/// The newest CUDA version the driver supports, minor.
 	pub cuda_minor: u32,
+	/// The GPU can read and write the host's pageable memory directly
+	/// (`CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS`: Linux HMM with the open kernel modules, ATS
+	/// on Grace Hopper). A kernel could then reach any memory of the process that runs it, so the
+	/// worker does not offer such a GPU ([`crate::commands::gpu_classes`]).
+	pub pageable_memory_access: bool,
 }
 
 /// This host's resources.
@@ -176,6 +181,9 @@ fn probe_driver() -> Result<Vec<GpuInfo>, GpuProbeError> {
 			driver_version: driver_version.clone(),
 			cuda_major,
 			cuda_minor,
+			pageable_memory_access: attribute(
+				sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS,
+			)? != 0,
 		});
 	}
 	Ok(gpus)

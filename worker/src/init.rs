@@ -75,6 +75,14 @@ pub fn describe(host: &HostInfo) -> String {
 			gpu.cuda_major,
 			gpu.cuda_minor
 		));
+		if gpu.pageable_memory_access {
+			lines.push(format!(
+				"#   GPU {}: NOT OFFERED: it can access the host's pageable memory (HMM/ATS), so \
+				 a job's kernel could read the worker's memory; see docs/provider-guide.md, \
+				 \"The CUDA sandbox\"",
+				gpu.ordinal
+			));
+		}
 	}
 	lines.join("\n") + "\n"
 }
@@ -101,7 +109,7 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 			stratus_client::keyfile::passphrase(config::WORKER_PASSPHRASE_ENV, &what, true)?;
 		WorkerKey::write_new(&keys_path, &passphrase)?;
 	}
-	let gpus = !host.gpus.is_empty();
+	let gpus = host.gpus.iter().any(|gpu| !gpu.pageable_memory_access);
 	let config = Config {
 		chain: config::Chain { endpoints: options.endpoints.clone() },
 		keys: config::KeysConfig { file: keys_path.clone(), operator: options.operator.clone() },
@@ -169,6 +177,7 @@ mod tests {
 					driver_version: Some("550.54.15".into()),
 					cuda_major: 12,
 					cuda_minor: 4,
+					pageable_memory_access: false,
 				})
 				.collect(),
 			wasm_units_per_second: Some(12_000_000_000),

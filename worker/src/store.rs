@@ -87,6 +87,10 @@ pub struct Record {
 	/// requirements); 0 in records from before it was kept, read as the default.
 	#[serde(default)]
 	pub memory_mib: u32,
+	/// A CUDA job's device memory limit in MiB (its `min_vram_mib`); 0: the slot's share of the
+	/// GPU.
+	#[serde(default)]
+	pub vram_mib: u32,
 	/// Where the replica is.
 	pub stage: Stage,
 	/// The output digest, once computed.
@@ -205,6 +209,27 @@ pub fn write_durably_with(
 	tmp.persist(path).map_err(|e| StoreError::Io { path: path.to_owned(), source: e.error })?;
 	fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
 	Ok(())
+}
+
+/// The environment variable naming a stage at which the worker crashes on purpose, for the
+/// crash-safety test (`tests/js/worker.test.mjs`, "killed at each stage"): `running`, `computed`,
+/// `committed` or `revealed`. Unset in production.
+pub const CRASH_AT_ENV: &str = "STRATUS_WORKER_CRASH_AT";
+
+/// Aborts the process, as a power cut or a SIGKILL would end it (no destructors, no flushing),
+/// right after a record reached the stage [`CRASH_AT_ENV`] names and is on disk.
+fn crash_point(stage: Stage) {
+	static CRASH_AT: std::sync::OnceLock<Option<Stage>> = std::sync::OnceLock::new();
+	let at = CRASH_AT.get_or_init(|| {
+		let name = std::env::var(CRASH_AT_ENV).ok()?;
+		serde_json::from_value(serde_json::Value::String(name)).ok()
+	});
+	if *at == Some(stage) {
+		eprintln!("{CRASH_AT_ENV}: crashing at stage {stage:?}");
+		// No core file for a crash asked for.
+		let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+		std::process::abort();
+	}
 }
 
 /// Removes the writes a crash left unfinished in `dir` (`*.partial`, and the `*.tmp` of earlier
@@ -327,7 +352,9 @@ impl Store {
 		let bytes = serde_json::to_vec_pretty(&record)
 			.map_err(|e| StoreError::Corrupt { path: path.clone(), message: e.to_string() })?;
 		write_durably(&path, &bytes)?;
+		let stage = record.stage;
 		crate::lock(&self.records).insert(key, record);
+		crash_point(stage);
 		Ok(())
 	}
 
