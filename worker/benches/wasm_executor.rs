@@ -191,6 +191,7 @@ fn main() {
 	println!("  kernel           native    executor    ratio       plain    ratio   work per run");
 	let mut ratios = Vec::new();
 	let mut sha_module = None;
+	let mut kernel_compile_ms = 0.0;
 	for kernel in kernels(&options) {
 		let path = dir.join(format!("{}.wasm", kernel.name));
 		let program = fs::read(&path).unwrap_or_else(|e| {
@@ -203,6 +204,9 @@ fn main() {
 		let started = Instant::now();
 		executor.prepare(&program_hash, &program).expect("the kernel compiles");
 		let compile = started.elapsed();
+		if kernel.name == "sha256" {
+			kernel_compile_ms = ms(compile);
+		}
 		let job = WasmJob {
 			program_hash,
 			program: &program,
@@ -325,6 +329,87 @@ fn main() {
 		"  module cache: {} hits, {} misses, {} programs",
 		stats.hits, stats.misses, stats.programs
 	);
+	compile_at_the_limits(&executor, sha_program.len(), kernel_compile_ms);
+}
+
+/// `locals` i64 locals; a body of about `body_bytes` that keeps them all live (each step adds
+/// one local into another, far apart), then stores their sum, so none is dead.
+fn live_locals_function(locals: u32, body_bytes: usize, export: bool) -> String {
+	let mut body = String::new();
+	let steps = body_bytes / 10;
+	for step in 0..steps as u32 {
+		let (to, from) = (step % locals, (step.wrapping_mul(7) + 13) % locals);
+		body.push_str(&format!("(local.set {to} (i64.add (local.get {to}) (local.get {from})))\n"));
+	}
+	let mut sum = String::from("(i64.const 0)");
+	for local in 0..locals {
+		sum = format!("(i64.add {sum} (local.get {local}))");
+	}
+	format!(
+		"(func {} (local{}) {body} (i64.store (i32.const 0) {sum}))",
+		if export { "(export \"run\")" } else { "" },
+		" i64".repeat(locals as usize)
+	)
+}
+
+/// Compile time and the process's peak memory for modules at the job ABI's structural limits
+/// (`stratus_client::program`: 10,000 functions, 1,024 locals, 256 KiB bodies, 2 MiB programs),
+/// against the SHA-256 kernel's compile per byte measured above.
+fn compile_at_the_limits(executor: &WasmExecutor, sha_bytes: usize, sha_ms: f64) {
+	use stratus_client::program::{MAX_BODY_BYTES, MAX_FUNCTIONS, MAX_LOCALS};
+	let locals = MAX_LOCALS as u32;
+	let memory = r#"(memory (export "memory") 1)"#;
+	let cases: Vec<(&str, String)> = vec![
+		(
+			"one 256 KiB function, 1,024 live locals",
+			format!(
+				"(module {memory} {})",
+				live_locals_function(locals, MAX_BODY_BYTES - 8192, true)
+			),
+		),
+		(
+			"7 such functions (about 1.8 MiB)",
+			format!(
+				"(module {memory} {} {})",
+				live_locals_function(locals, MAX_BODY_BYTES - 8192, true),
+				(0..6)
+					.map(|_| live_locals_function(locals, MAX_BODY_BYTES - 8192, false))
+					.collect::<String>()
+			),
+		),
+		(
+			"9,999 small functions, 32 live locals each",
+			format!(
+				"(module {memory} (func (export \"run\")) {})",
+				(0..MAX_FUNCTIONS - 1)
+					.map(|_| live_locals_function(32, 120, false))
+					.collect::<String>()
+			),
+		),
+	];
+	let sha_per_kib = sha_ms / (sha_bytes as f64 / 1024.0);
+	println!("  compile at the job ABI's limits (cache misses; SHA-256: {sha_per_kib:.2} ms/KiB):");
+	for (name, text) in cases {
+		let program = wat::parse_str(&text).expect("valid wat");
+		let hash = digest(&program);
+		let started = Instant::now();
+		let prepared = executor.prepare(&hash, &program);
+		let took = started.elapsed();
+		let peak = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+			.map(|u| u.max_rss() / 1024)
+			.unwrap_or(0);
+		let kib = program.len() as f64 / 1024.0;
+		println!(
+			"    {name:<40} {kib:>7.0} KiB {:>9.1} ms {:>6.2} ms/KiB ({:.1}x SHA-256's) peak RSS {peak} MiB{}",
+			ms(took),
+			ms(took) / kib,
+			ms(took) / kib / sha_per_kib,
+			match prepared {
+				Ok(()) => String::new(),
+				Err(e) => format!("  refused: {e}"),
+			}
+		);
+	}
 }
 
 /// The same module in a wasmtime engine with default settings (no fuel, no epoch interruption,
