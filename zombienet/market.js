@@ -143,7 +143,7 @@ function kernelJob(rounds, data) {
 /// Writes a manifest and its input; returns the manifest's path and the expected output.
 /// `policy`: the manifest's verification policy ("unverified", "replicated(3)"); `null` writes none, which
 /// is the default, `adaptive`.
-function manifest(name, { rounds = 3, data = crypto.randomBytes(64), policy = "unverified", commitWindow = "1m", maxUnits = 50_000_000 } = {}) {
+function manifest(name, { rounds = 3, data = crypto.randomBytes(64), policy = "unverified", commitWindow = "1m", maxUnits = 200_000_000 } = {}) {
   const job = kernelJob(rounds, data);
   fs.writeFileSync(path.join(WORK, `${name}.bin`), job.input);
   const file = path.join(WORK, `${name}.toml`);

@@ -56,6 +56,19 @@ pub const MAX_LOCALS: u64 = 1_024;
 /// Bytes of one function's body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// What compiling a WASM program costs its job, in compute units per byte of the module: charged
+/// once per job, before its first instruction (a run resumed from a checkpoint has it counted
+/// already), the same on every replica whether or not a worker had the program compiled in its
+/// cache. At the unit rate a worker prices its time by (`units_per_second`, half the rate it
+/// measures), it pays for the slowest compile per byte measured for modules at the limits above
+/// (docs/performance.md, "Compile at the job ABI's structural limits").
+pub const COMPILE_UNITS_PER_BYTE: u64 = 4_096;
+
+/// The units compiling a `len`-byte WASM program costs its job ([`COMPILE_UNITS_PER_BYTE`]).
+pub fn compile_units(len: usize) -> u64 {
+	(len as u64).saturating_mul(COMPILE_UNITS_PER_BYTE)
+}
+
 /// Why a program is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProgramError {

@@ -26,6 +26,6 @@ test('the dApp example reads the market, posts a job, explains it and cancels it
   // Every open offer there is (none on a fresh chain) is excluded by the cores asked for.
   assert.equal(seen.why.excludedBy.find(([req]) => req === 'minCpuCores')?.[1] ?? 0, seen.why.offers,
     JSON.stringify(seen.why));
-  assert.equal(seen.escrow, String(1_000 * 1_000_000));
+  assert.equal(seen.escrow, String(1_000 * 100_000_000));
   assert.equal(seen.refunded, seen.escrow, 'cancelling an unmatched job refunds all of it');
 });

@@ -318,7 +318,7 @@ describe('stratus-worker on a real node', () => {
     const programHash = blake2AsHex(code);
     await send(api.tx.market.registerProgram('Wasm', u8aToHex(code)), requester);
     const before = (await api.query.system.account(operator)).data.free.toBigInt();
-    first = await submitJob(programHash, kernelInput(3, data), 50_000_000);
+    first = await submitJob(programHash, kernelInput(3, data), 200_000_000);
     const status = await settled(first, 180_000);
     const output = expectedOutput(3, data);
     assert.equal(status.phase.Settled.digest, blake2AsHex(output), 'canonical digest = blake2(output)');
@@ -433,7 +433,7 @@ describe('stratus-worker on a real node', () => {
       startWorker({ STRATUS_WORKER_CRASH_AT: stage });
       const from = (await api.rpc.chain.getHeader()).number.toNumber();
       const data = new TextEncoder().encode(`crash at ${stage} `);
-      const job = await submitJob(programHash, kernelInput(3, data), 50_000_000);
+      const job = await submitJob(programHash, kernelInput(3, data), 200_000_000);
       const crashed = await Promise.race([
         worker.exited,
         new Promise((r) => setTimeout(() => r('still running'), 180_000)),
@@ -485,7 +485,7 @@ describe('stratus-worker on a real node', () => {
       'program = "sha256.wasm"',
       'input = { file = "input.bin" }',
       `max_price = "${PRICE} planck"`,
-      'max_units = 50_000_000',
+      'max_units = 200_000_000',
       // One worker on this chain: the default, adaptive, would wait for a second provider to
       // check it (the zombienet network runs a default-policy job on two).
       'policy = "unverified"',
@@ -538,7 +538,7 @@ describe('stratus-worker on a real node', () => {
       `program = "${blake2AsHex(fs.readFileSync(path.join(dir, 'sha256.wasm')))}"`,
       'input = { text = "abcd" }',
       `max_price = "${PRICE} planck"`,
-      'max_units = 1_000_000',
+      'max_units = 100_000_000',
       'deadline = "20m"',
       '[requirements]',
       `regions = [${REGION}]`,
@@ -556,7 +556,7 @@ describe('stratus-worker on a real node', () => {
     assert.equal(posted.bestPrice, null);
     // The default policy, adaptive, holds its worst case: two replicas and three referees.
     assert.equal(posted.policy, 'adaptive');
-    assert.equal(posted.escrow, String(PRICE * 1_000_000n * 5n));
+    assert.equal(posted.escrow, String(PRICE * 100_000_000n * 5n));
     assert.equal(posted.worstCaseCost, posted.escrow);
     assert.equal((await stratus(['job', 'cancel', String(posted.job)])).status, 0);
     r = await stratus(['job', 'watch', '999999']);
@@ -588,6 +588,10 @@ describe('stratus-worker on a real node', () => {
         new RegExp(`below the best price .*\\(${PRICE} planck per unit\\); raise max_price to at least "${PRICE} planck"`)],
       [base.map((l) => (l.startsWith('deadline') ? 'deadline = "30s"' : l)), /deadline is too short: .* write deadline = "\d+s" or more/],
       [base.map((l) => (l.startsWith('input') ? 'input = { file = "big.bin" }' : l)), /input is too large: .* at most 65536 bytes inline/],
+      // Units that would not pay for compiling the program (4,096 a byte): out of units on
+      // every worker before the first instruction.
+      [base.map((l) => (l.startsWith('max_units') ? 'max_units = 1_000_000' : l)),
+        new RegExp(`max_units 1000000 does not cover compiling the program: every worker charges ${4096 * fs.statSync(path.join(dir, 'sha256.wasm')).size} units`)],
     ];
     for (const [lines, expected] of cases) {
       fs.writeFileSync(manifest, [...lines, ''].join('\n'));

@@ -29,10 +29,11 @@ use std::{
 	sync::Arc,
 	time::{Duration, Instant},
 };
+use stratus_client::program::{compile_units, COMPILE_UNITS_PER_BYTE};
 use stratus_kernels::{header, mandelbrot, matmul, matmul_scratch, sha256_rounds, SliceInput};
 use stratus_worker::executor::{
 	canonicalise_nans, digest,
-	wasm::{NoCheckpoints, WasmConfig, WasmExecutor, WasmJob},
+	wasm::{measure_unit_rate, NoCheckpoints, WasmConfig, WasmExecutor, WasmJob},
 	Limits,
 };
 
@@ -252,14 +253,15 @@ fn main() {
 			kernel.work
 		);
 		println!(
-			"  {:<11} {:>8.1} {:<8} native, {:.1} executor, {:.1} plain; {} units/run; \
-			 {} bytes, compiled in {:.1} ms on a cache miss",
+			"  {:<11} {:>8.1} {:<8} native, {:.1} executor, {:.1} plain; {} units/run ({} of \
+			 them the compile charge); {} bytes, compiled in {:.1} ms on a cache miss",
 			"",
 			rate(native),
 			kernel.unit,
 			rate(wasm),
 			rate(plain),
 			outcome.units,
+			compile_units(program.len()),
 			program.len(),
 			ms(compile)
 		);
@@ -354,9 +356,14 @@ fn live_locals_function(locals: u32, body_bytes: usize, export: bool) -> String 
 
 /// Compile time and the process's peak memory for modules at the job ABI's structural limits
 /// (`stratus_client::program`: 10,000 functions, 1,024 locals, 256 KiB bodies, 2 MiB programs),
-/// against the SHA-256 kernel's compile per byte measured above.
+/// against the SHA-256 kernel's compile per byte measured above; and the compile time per byte
+/// in units at this host's unit rate (what `stratus-worker init` measures) against the compile
+/// charge, `COMPILE_UNITS_PER_BYTE`.
 fn compile_at_the_limits(executor: &WasmExecutor, sha_bytes: usize, sha_ms: f64) {
 	use stratus_client::program::{MAX_BODY_BYTES, MAX_FUNCTIONS, MAX_LOCALS};
+	let rate = measure_unit_rate(Duration::from_millis(300)).expect("the calibration runs");
+	// Units of this host's rate that `ms` milliseconds for `bytes` bytes come to, per byte.
+	let units_per_byte = |ms: f64, bytes: usize| ms / 1e3 * rate as f64 / bytes as f64;
 	let locals = MAX_LOCALS as u32;
 	let memory = r#"(memory (export "memory") 1)"#;
 	let cases: Vec<(&str, String)> = vec![
@@ -388,7 +395,14 @@ fn compile_at_the_limits(executor: &WasmExecutor, sha_bytes: usize, sha_ms: f64)
 		),
 	];
 	let sha_per_kib = sha_ms / (sha_bytes as f64 / 1024.0);
-	println!("  compile at the job ABI's limits (cache misses; SHA-256: {sha_per_kib:.2} ms/KiB):");
+	let sha_units = units_per_byte(sha_ms, sha_bytes);
+	println!(
+		"  compile at the job ABI's limits (cache misses; SHA-256: {sha_per_kib:.2} ms/KiB, {:.0} \
+		 units a byte at this host's unit rate of {rate} units/s, charged {COMPILE_UNITS_PER_BYTE} \
+		 = {:.2}x):",
+		sha_units,
+		COMPILE_UNITS_PER_BYTE as f64 / sha_units
+	);
 	for (name, text) in cases {
 		let program = wat::parse_str(&text).expect("valid wat");
 		let hash = digest(&program);
@@ -399,11 +413,14 @@ fn compile_at_the_limits(executor: &WasmExecutor, sha_bytes: usize, sha_ms: f64)
 			.map(|u| u.max_rss() / 1024)
 			.unwrap_or(0);
 		let kib = program.len() as f64 / 1024.0;
+		let units = units_per_byte(ms(took), program.len());
 		println!(
-			"    {name:<40} {kib:>7.0} KiB {:>9.1} ms {:>6.2} ms/KiB ({:.1}x SHA-256's) peak RSS {peak} MiB{}",
+			"    {name:<40} {kib:>7.0} KiB {:>9.1} ms {:>6.2} ms/KiB ({:.1}x SHA-256's; {units:.0} \
+			 units a byte, charged {:.2}x) peak RSS {peak} MiB{}",
 			ms(took),
 			ms(took) / kib,
 			ms(took) / kib / sha_per_kib,
+			COMPILE_UNITS_PER_BYTE as f64 / units,
 			match prepared {
 				Ok(()) => String::new(),
 				Err(e) => format!("  refused: {e}"),

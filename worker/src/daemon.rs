@@ -71,8 +71,8 @@ pub enum DaemonError {
 }
 
 /// `n` MiB in bytes.
-fn mib(n: u32) -> u64 {
-	u64::from(n).saturating_mul(1024 * 1024)
+fn mib(n: impl Into<u64>) -> u64 {
+	n.into().saturating_mul(1024 * 1024)
 }
 
 /// The daemon's shared state.
@@ -139,7 +139,7 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 	let slots = config.offers.cpu_slots.clamp(1, 256);
 	let wasm = WasmExecutor::new(WasmConfig {
 		max_concurrent_jobs: slots,
-		max_memory_bytes: slot_memory_mib(&config).saturating_mul(1024 * 1024),
+		max_memory_bytes: mib(slot_memory_mib(&config)),
 		..WasmConfig::default()
 	})
 	.map_err(DaemonError::Executor)?;
@@ -364,11 +364,10 @@ impl Daemon {
 			(ReplicaState::Assigned, None) => {
 				self.metrics.assigned.inc();
 				let Some(job) = Chain::job(at, replica.job).await? else { return Ok(()) };
-				let (min_memory_mib, min_vram_mib) =
+				let memory =
 					Chain::job_memory_requirements(at, replica.job).await?.unwrap_or_default();
-				let mut record = new_record(&job, replica, min_memory_mib);
-				record.vram_mib = min_vram_mib;
-				match self.decide(&job, replica, now, (min_memory_mib, min_vram_mib)) {
+				let record = new_record(&job, replica, memory);
+				match self.decide(&job, replica, now, memory) {
 					Ok(()) => {
 						tracing::info!(job = key.0, replica = key.1, "accepted; acknowledging");
 						self.store.put(Record { stage: Stage::Acknowledging, ..record })?;
@@ -580,11 +579,13 @@ impl Daemon {
 			// A WASM job's memory limit is the job's own, the same on every provider; `decide`
 			// declined the job if this host cannot give it that much per slot.
 			max_memory_bytes: match record.kind.as_str() {
+				// (`record.memory_mib` is the limit already; mapped again for a record written
+				// before jobs had one, whose 0 is the default.)
 				"wasm" => mib(stratus_primitives::job_memory_mib(record.memory_mib)),
 				// A CUDA job's device memory: what it asked for (`decide` checked that a slot
 				// has it), else the slot's share of the GPU.
 				_ => match record.vram_mib {
-					0 => self.gpu_slot_vram_mib.saturating_mul(1024 * 1024),
+					0 => mib(self.gpu_slot_vram_mib),
 					asked => mib(asked),
 				},
 			},
@@ -793,7 +794,8 @@ impl Daemon {
 	}
 }
 
-fn new_record(job: &Job, replica: &Replica, min_memory_mib: u32) -> Record {
+/// A new replica's record; `(min_memory_mib, min_vram_mib)` are the job's memory requirements.
+fn new_record(job: &Job, replica: &Replica, (min_memory_mib, min_vram_mib): (u32, u32)) -> Record {
 	Record {
 		job: replica.job,
 		replica: replica.replica,
@@ -805,6 +807,7 @@ fn new_record(job: &Job, replica: &Replica, min_memory_mib: u32) -> Record {
 		max_units: job.max_units,
 		max_output_bytes: job.max_output_bytes,
 		memory_mib: stratus_primitives::job_memory_mib(min_memory_mib),
+		vram_mib: min_vram_mib,
 		stage: Stage::Declined,
 		..Record::default()
 	}

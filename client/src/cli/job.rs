@@ -15,7 +15,7 @@ use stratus_client::{
 	auth, chain,
 	chain::AtBlock,
 	manifest::{policy_name, Manifest, Plan, PlannedInput, ProgramRef, VerificationPolicy},
-	program::{self, ProgramKind},
+	program::{self, compile_units, ProgramKind, COMPILE_UNITS_PER_BYTE},
 	runtime::{
 		self as rt,
 		runtime_types::{
@@ -297,11 +297,11 @@ async fn submit(
 	let plan = manifest.plan(&limits)?;
 
 	// The program: registered already, or registered now (after every other check passed).
-	let kind = match &plan.program {
+	let (kind, program_len) = match &plan.program {
 		ProgramRef::Hash(hash) => match chain::Chain::program_info(&at, *hash).await? {
 			Some(info) => {
 				ensure_not_retiring(hash, info.removable_at)?;
-				info.kind
+				(info.kind, info.len as usize)
 			},
 			None => bail!(
 				"{}: program {} is not registered; name the program file instead (it is \
@@ -310,8 +310,26 @@ async fn submit(
 				hex32(hash)
 			),
 		},
-		ProgramRef::File { kind, .. } => job_kind(*kind, Path::new(&manifest.program)),
+		ProgramRef::File { kind, code, .. } => {
+			(job_kind(*kind, Path::new(&manifest.program)), code.len())
+		},
 	};
+	// Every worker charges a WASM job its program's compile first: units that do not cover it
+	// buy a job that is out of units before its first instruction.
+	let charge = compile_units(program_len);
+	if matches!(kind, JobKind::Wasm) && plan.max_units <= charge {
+		bail!(
+			"{}: max_units {} does not cover compiling the program: every worker charges {} units \
+			 for its {} bytes ({} a byte, docs/job-abi.md, \"Limits and units\") before it runs; \
+			 raise max_units above {} by what the run needs",
+			manifest_path.display(),
+			plan.max_units,
+			charge,
+			program_len,
+			COMPILE_UNITS_PER_BYTE,
+			charge
+		);
+	}
 
 	// The price against the market, and the escrow against the balance.
 	let requirements = requirements_spec(&plan);

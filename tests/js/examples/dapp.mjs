@@ -58,7 +58,7 @@ export async function tour(url, programFile, suri = '//Alice') {
       input: { Inline: u8aToHex(new TextEncoder().encode('hello')) },
       requirements: { ...noRequirements, minCpuCores: 65_000 },
       maxPrice: 1_000,
-      maxUnits: 1_000_000,
+      maxUnits: 100_000_000,
       policy: 'Unverified',
       commitWindow: 20,
       deadline: best + 200,

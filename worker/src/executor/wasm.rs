@@ -9,7 +9,8 @@
 //! units: NaNs are canonicalised wherever their bits can be seen (`super::nan`), threads, relaxed SIMD, memory64 and multi-memory are off
 //! (the program is validated with the job features before anything else), the units are counted
 //! by the program's own code (`super::meter`: one per instruction, plus [`UNIT_BYTES`] bytes per
-//! unit copied by host calls) and a memory growth past the job's limit stops the job. The
+//! unit copied by host calls), after a compile charge per byte of the program
+//! ([`compile_units`]), and a memory growth past the job's limit stops the job. The
 //! wall-clock limit is the one limit that depends on the machine; it only ever fails a job.
 //!
 //! The limits are checked at every function entry and every loop round (as wasmtime's fuel and
@@ -38,7 +39,7 @@ use std::{
 	thread,
 	time::{Duration, Instant},
 };
-use stratus_client::program::{check_wasm, ProgramError};
+use stratus_client::program::{check_wasm, compile_units, ProgramError};
 use wasmtime::{
 	Caller, Config, Engine, Extern, Global, GlobalType, Instance, InstanceAllocationStrategy,
 	Linker, Memory, MemoryType, Module, Mutability, OptLevel, PoolConcurrencyLimitError,
@@ -308,7 +309,8 @@ impl WasmExecutor {
 
 	/// Runs a job to completion or to its first failure. Resumes from `checkpoints` when it holds
 	/// a checkpoint of this program; the units of a resumed job are those recorded with the
-	/// checkpoint plus those of this run. `job.limits.max_units` counts the job's units over all
+	/// checkpoint plus those of this run, and a job's first run starts with the program's
+	/// compile charge ([`compile_units`]). `job.limits.max_units` counts the job's units over all
 	/// its runs; `max_wall` is for this run.
 	///
 	/// Blocks the calling thread for up to `max_wall` (plus compilation on a cache miss).
@@ -341,7 +343,9 @@ impl WasmExecutor {
 		});
 		let (prior_units, output, resume) = match resumed {
 			Some((c, output)) => (c.units, output, Some(c.state)),
-			None => (0, Vec::new(), None),
+			// A job's first run pays for compiling its program first; a resumed run's checkpoint
+			// counts it already.
+			None => (compile_units(job.program.len()), Vec::new(), None),
 		};
 		let output_len = output.len() as u64;
 		if output_len > limits.max_output_bytes {
@@ -545,7 +549,9 @@ pub fn measure_unit_rate(duration: Duration) -> Result<u64, ExecError> {
 	while rates.len() < 3 || started.elapsed() < duration {
 		let run = Instant::now();
 		let outcome = executor.run(&job, Arc::new(NoCheckpoints))?;
-		rates.push(outcome.units as f64 / run.elapsed().as_secs_f64().max(1e-9));
+		// The instructions executed: the compile charge is not time this run spent.
+		let executed = outcome.units.saturating_sub(compile_units(program.len()));
+		rates.push(executed as f64 / run.elapsed().as_secs_f64().max(1e-9));
 	}
 	rates.sort_by(f64::total_cmp);
 	let median = rates.get(rates.len() / 2).copied().unwrap_or(0.0);
@@ -1053,6 +1059,17 @@ mod tests {
 		run_on(executor(), &wat::parse_str(wat).unwrap(), input, limits, Arc::new(NoCheckpoints))
 	}
 
+	/// The compile charge of a program given as text: the units a job of it has used before its
+	/// first instruction.
+	fn compile_charge(wat: &str) -> u64 {
+		compile_units(wat::parse_str(wat).unwrap().len())
+	}
+
+	/// The units a failed or finished job of `program` used beyond its compile charge.
+	fn executed(program: &[u8], units: u64) -> u64 {
+		units - compile_units(program.len())
+	}
+
 	/// The ABI imports, for test programs to paste in.
 	const IMPORTS: &str = r#"
 		(import "stratus" "input_len" (func $input_len (result i32)))
@@ -1187,9 +1204,14 @@ mod tests {
 		let short = run_failing(&count_then(100, "unreachable"), limits());
 		let long = run_failing(&count_then(10_000, "unreachable"), limits());
 		assert!(matches!(long.error, ExecError::Trap(_)), "{:?}", long.error);
-		// About five instructions a round: the work done before the trap is what is paid.
-		assert!(long.units > 10_000 * 4, "{}", long.units);
-		assert!(long.units > 50 * short.units, "{} vs {}", long.units, short.units);
+		// About five instructions a round: the work done before the trap is what is paid, with
+		// the compile charge.
+		let (short_run, long_run) = (
+			executed(&count_then(100, "unreachable"), short.units),
+			executed(&count_then(10_000, "unreachable"), long.units),
+		);
+		assert!(long_run > 10_000 * 4, "{long_run}");
+		assert!(long_run > 50 * short_run, "{long_run} vs {short_run}");
 		// Deterministic: every replica commits the same units for the same failure.
 		for _ in 0..3 {
 			assert_eq!(run_failing(&count_then(10_000, "unreachable"), limits()), long);
@@ -1198,7 +1220,7 @@ mod tests {
 		let out_of_bounds = run_failing(&oob, limits());
 		assert!(matches!(out_of_bounds.error, ExecError::Trap(_)));
 		assert_eq!(out_of_bounds, run_failing(&oob, limits()));
-		assert!(out_of_bounds.units.abs_diff(long.units) < 10);
+		assert!(executed(&oob, out_of_bounds.units).abs_diff(long_run) < 10);
 	}
 
 	#[test]
@@ -1261,18 +1283,17 @@ mod tests {
 		assert_eq!(outcome.output, sum_of_squares_reference(n));
 		// Units are fuel: some instructions per step, proportional to n.
 		let small = run_wat(&sum_of_squares(), &1000u64.to_le_bytes(), limits()).unwrap();
-		assert!(outcome.units > 100 * small.units, "{} vs {}", outcome.units, small.units);
+		let charge = compile_charge(&sum_of_squares());
+		let (run, small_run) = (outcome.units - charge, small.units - charge);
+		assert!(run > 100 * small_run, "{run} vs {small_run}");
 	}
 
 	#[test]
 	fn units_are_fuel_and_host_copies() {
-		// `run` with one `nop`: the call costs nothing measurable but the `end`.
-		let nothing = run_wat(
-			r#"(module (memory (export "memory") 1) (func (export "run") nop))"#,
-			b"",
-			limits(),
-		)
-		.unwrap();
+		// `run` with one `nop`: the call costs nothing measurable but the `end` (and the compile
+		// charge).
+		let empty = r#"(module (memory (export "memory") 1) (func (export "run") nop))"#;
+		let nothing = run_wat(empty, b"", limits()).unwrap();
 		// Reading 64 KiB - 1 bytes costs ceil(65535 / 64) = 1024 units beyond the instructions.
 		let read = |len: usize| {
 			run_wat(
@@ -1287,7 +1308,53 @@ mod tests {
 			.units
 		};
 		assert_eq!(read(65_535) - read(0), 1024);
-		assert!(nothing.units < 10, "{}", nothing.units);
+		assert!(nothing.units - compile_charge(empty) < 10, "{}", nothing.units);
+	}
+
+	/// Compiling costs the job its program's size at COMPILE_UNITS_PER_BYTE, once, before its
+	/// first instruction: the same whether the worker compiles it or has it cached, more for a
+	/// larger module (custom sections included: the worker parses them too), and a job whose
+	/// units do not cover it is out of units before anything runs.
+	#[test]
+	fn compiling_is_charged_by_the_programs_size_once_per_job() {
+		use stratus_client::program::COMPILE_UNITS_PER_BYTE;
+		let counted = wat::parse_str(module(
+			r#"(func (export "run") (local i32)
+				(loop $l
+					(local.set 0 (i32.add (local.get 0) (i32.const 1)))
+					(br_if $l (i32.lt_u (local.get 0) (i32.const 100)))))"#,
+		))
+		.unwrap();
+		// The same code with a 100 KiB custom section appended: a different program.
+		let mut padded = counted.clone();
+		wasm_encoder::Section::append_to(
+			&wasm_encoder::CustomSection {
+				name: "note".into(),
+				data: vec![0u8; 100 * 1024].into(),
+			},
+			&mut padded,
+		);
+		let fresh = WasmExecutor::new(WasmConfig::default()).unwrap();
+		let first = run_on(&fresh, &counted, b"", limits(), Arc::new(NoCheckpoints)).unwrap();
+		assert_eq!(first.units, counted.len() as u64 * COMPILE_UNITS_PER_BYTE + 801);
+		// From the cache: the same units, on this worker as on one that compiles it.
+		let cached = run_on(&fresh, &counted, b"", limits(), Arc::new(NoCheckpoints)).unwrap();
+		assert_eq!(fresh.cache_stats().hits, 1);
+		assert_eq!(cached.units, first.units);
+		let larger = run_on(&fresh, &padded, b"", limits(), Arc::new(NoCheckpoints)).unwrap();
+		assert_eq!(
+			larger.units - first.units,
+			(padded.len() - counted.len()) as u64 * COMPILE_UNITS_PER_BYTE
+		);
+		// Units that cover the compile but not the run, or not even the compile: out of units,
+		// the whole budget paid.
+		for max_units in [compile_units(counted.len()) + 100, compile_units(counted.len()) - 1, 1] {
+			let failed = run_failing(&counted, Limits { max_units, ..limits() });
+			assert_eq!(
+				failed,
+				Failed { error: ExecError::OutOfUnits(max_units), units: max_units }
+			);
+		}
 	}
 
 	#[test]
@@ -1306,17 +1373,13 @@ mod tests {
 		use super::super::meter::{
 			UNITS_PER_BULK_BYTE, UNITS_PER_MEMORY_PAGE, UNITS_PER_TABLE_ELEMENT,
 		};
+		// The units beyond the compile charge (the programs' sizes differ).
 		let units = |body: &str| {
-			run_wat(
-				&format!(
-					"(module (memory (export \"memory\") 2) (table 64 funcref) (elem $e func $f $f) \
-					 (data $d \"abcdefgh\") (func $f) (func (export \"run\") {body}))"
-				),
-				b"",
-				limits(),
-			)
-			.unwrap()
-			.units
+			let program = format!(
+				"(module (memory (export \"memory\") 2) (table 64 funcref) (elem $e func $f $f) \
+				 (data $d \"abcdefgh\") (func $f) (func (export \"run\") {body}))"
+			);
+			run_wat(&program, b"", limits()).unwrap().units - compile_charge(&program)
 		};
 		let base = units("");
 		let length = |op: &str, n: u32| units(&op.replace("N", &n.to_string())) - base;
@@ -1336,9 +1399,6 @@ mod tests {
 			assert_eq!(extra, (rate * i64::from(b - a)) as u64, "{op}");
 		}
 		// 64 MiB a fill, a thousand fills, a budget of ten: out of units before the eleventh.
-		let mut budget = limits();
-		budget.max_memory_bytes = 128 << 20;
-		budget.max_units = 10 * (64 << 20) + 1_000;
 		let fills = module(
 			r#"(func (export "run") (local $i i32)
 				(drop (memory.grow (i32.const 1024)))
@@ -1347,6 +1407,9 @@ mod tests {
 					(local.set $i (i32.add (local.get $i) (i32.const 1)))
 					(br_if $l (i32.lt_u (local.get $i) (i32.const 1000)))))"#,
 		);
+		let mut budget = limits();
+		budget.max_memory_bytes = 128 << 20;
+		budget.max_units = compile_charge(&fills) + 10 * (64 << 20) + 1_000;
 		assert_eq!(
 			run_wat(&fills, b"", budget.clone()),
 			Err(ExecError::OutOfUnits(budget.max_units))
@@ -1403,7 +1466,7 @@ mod tests {
 		let fuel = wasmtime_fuel(&program);
 		let outcome = run_on(executor(), &program, b"", limits(), Arc::new(NoCheckpoints)).unwrap();
 		assert!(fuel > 1000, "{fuel}");
-		assert_eq!(outcome.units, fuel);
+		assert_eq!(executed(&program, outcome.units), fuel);
 		// A loop of eight instructions a round, a hundred rounds, and one unit for entering `run`.
 		let counted = module(
 			r#"(func (export "run") (local i32)
@@ -1411,7 +1474,7 @@ mod tests {
 					(local.set 0 (i32.add (local.get 0) (i32.const 1)))
 					(br_if $l (i32.lt_u (local.get 0) (i32.const 100)))))"#,
 		);
-		assert_eq!(run_wat(&counted, b"", limits()).unwrap().units, 801);
+		assert_eq!(run_wat(&counted, b"", limits()).unwrap().units, compile_charge(&counted) + 801);
 	}
 
 	#[test]
@@ -1432,10 +1495,11 @@ mod tests {
 		// Units spent after the last check still count: out of units, not a success past them.
 		let straight =
 			module(&format!(r#"(func (export "run") {})"#, "(drop (i32.const 0))".repeat(50)));
-		tight.max_units = 20;
-		assert_eq!(run_wat(&straight, b"", tight.clone()), Err(ExecError::OutOfUnits(20)));
-		tight.max_units = 51;
-		assert_eq!(run_wat(&straight, b"", tight).unwrap().units, 51);
+		let charge = compile_charge(&straight);
+		tight.max_units = charge + 20;
+		assert_eq!(run_wat(&straight, b"", tight.clone()), Err(ExecError::OutOfUnits(charge + 20)));
+		tight.max_units = charge + 51;
+		assert_eq!(run_wat(&straight, b"", tight).unwrap().units, charge + 51);
 		// The metering imports are not the program's to take.
 		let meter = r#"(module (import "stratus:meter" "units" (global (mut i64)))
 			(memory (export "memory") 1) (func (export "run")))"#;
@@ -1679,6 +1743,7 @@ mod tests {
 		// Units add up: those before the checkpoint plus the rest. The work done after the last
 		// save and before the cut is not counted, loading the checkpoint is: within a few units
 		// of the uninterrupted run.
+		// The compile charge is in the checkpoint's units, not charged again.
 		assert!(resumed.units > saved.units);
 		assert!(resumed.units.abs_diff(whole.units) < 100, "{} vs {}", resumed.units, whole.units);
 
