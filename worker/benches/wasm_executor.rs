@@ -432,7 +432,7 @@ fn compile_at_the_limits(executor: &WasmExecutor, sha_bytes: usize, sha_ms: f64)
 /// The same module in a wasmtime engine with default settings (no fuel, no epoch interruption,
 /// no NaN canonicalisation, on-demand allocation): what the executor's limits cost. With
 /// `metered`, wasmtime's own fuel and epoch interruption: given the module after the executor's
-/// NaN rewrite, the executor as it was before its metering rewrite (executor/meter.rs), the
+/// NaN rewrite, the executor as it was before its metering rewrite (executor/wasm/meter.rs), the
 /// baseline for that rewrite.
 fn plain_wasmtime(
 	program: &[u8],

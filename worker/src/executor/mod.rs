@@ -8,9 +8,6 @@
 //! the worker.
 
 pub mod cuda;
-mod meter;
-mod nan;
-mod rewrite;
 pub mod wasm;
 
 use std::time::Duration;
@@ -18,7 +15,7 @@ use std::time::Duration;
 /// What a job may use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-	/// Most compute units: WASM instructions (`executor::meter`), CUDA GPU milliseconds.
+	/// Most compute units: WASM instructions (`executor::wasm::meter`), CUDA GPU milliseconds.
 	pub max_units: u64,
 	/// Most bytes of memory (WASM linear memory; CUDA device allocations).
 	pub max_memory_bytes: u64,
@@ -148,11 +145,11 @@ impl From<ExecError> for Failed {
 	}
 }
 
-/// The WASM executor's NaN rewrite alone (`nan.rs`), for the benchmark that measures the
+/// The WASM executor's NaN rewrite alone (`wasm/nan.rs`), for the benchmark that measures the
 /// executor against wasmtime's own metering. Not part of the worker's interface.
 #[doc(hidden)]
 pub fn canonicalise_nans(program: &[u8]) -> Result<Vec<u8>, String> {
-	nan::canonicalise(program)
+	wasm::nan::canonicalise(program)
 }
 
 /// The output a failed job commits to: `stratus-failure/1 <kind>`, the chain's rule

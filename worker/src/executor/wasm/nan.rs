@@ -22,13 +22,12 @@
 //!
 //! Each function gets three extra locals (`f32`, `f64`, `v128`) to hold the value being checked.
 
-use super::rewrite::Locals;
+use super::rewrite::{rewrite, track_locals, Locals};
 use wasm_encoder::{
-	reencode::{utils, Error, Reencode},
-	CodeSection, Function, FunctionSection, Ieee32, Ieee64, Instruction, Module, TypeSection,
-	ValType,
+	reencode::{Error, Reencode},
+	CodeSection, Function, Ieee32, Ieee64, Instruction, ValType,
 };
-use wasmparser::{FunctionBody, FunctionSectionReader, Operator, Parser, TypeSectionReader};
+use wasmparser::{FunctionBody, Operator};
 
 /// The canonical NaNs.
 const CANONICAL_F32: u32 = 0x7fc0_0000;
@@ -37,10 +36,7 @@ const CANONICAL_F64: u64 = 0x7ff8_0000_0000_0000;
 /// The module with NaNs canonicalised wherever their bits can be seen. An error is a module
 /// that does not parse.
 pub fn canonicalise(program: &[u8]) -> Result<Vec<u8>, String> {
-	let mut rewriter = Rewriter::default();
-	let mut module = Module::new();
-	rewriter.parse_core_module(&mut module, Parser::new(0), program).map_err(|e| format!("{e}"))?;
-	Ok(module.finish())
+	rewrite(&mut Rewriter::default(), program)
 }
 
 /// Collects, as the sections go by, what the function bodies need: where their own locals end.
@@ -163,23 +159,7 @@ fn splat64(bits: u64) -> i128 {
 impl Reencode for Rewriter {
 	type Error = std::convert::Infallible;
 
-	fn parse_type_section(
-		&mut self,
-		types: &mut TypeSection,
-		section: TypeSectionReader<'_>,
-	) -> Result<(), Error<Self::Error>> {
-		self.locals.types(&section)?;
-		utils::parse_type_section(self, types, section)
-	}
-
-	fn parse_function_section(
-		&mut self,
-		functions: &mut FunctionSection,
-		section: FunctionSectionReader<'_>,
-	) -> Result<(), Error<Self::Error>> {
-		self.locals.functions(&section)?;
-		utils::parse_function_section(self, functions, section)
-	}
+	track_locals!();
 
 	fn parse_function_body(
 		&mut self,

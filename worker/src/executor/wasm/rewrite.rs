@@ -1,11 +1,47 @@
-//! What the module rewrites (`super::meter`, `super::nan`) share: where each function body's own
-//! locals end, so that a rewrite can add locals after them.
+//! What the module rewrites (`super::meter`, `super::nan`) share: the run of a rewrite over a
+//! module ([`rewrite`]), and where each function body's own locals end ([`Locals`], kept up to
+//! date by the hooks [`track_locals!`] writes), so that a rewrite can add locals after them.
 
 use wasm_encoder::{
 	reencode::{Error, Reencode, RoundtripReencoder},
-	ValType,
+	Module, ValType,
 };
-use wasmparser::{FunctionBody, FunctionSectionReader, TypeSectionReader};
+use wasmparser::{FunctionBody, FunctionSectionReader, Parser, TypeSectionReader};
+
+/// `program` re-encoded through `rewriter`'s hooks. An error is a module that does not parse.
+pub fn rewrite<R: Reencode>(rewriter: &mut R, program: &[u8]) -> Result<Vec<u8>, String>
+where
+	R::Error: std::fmt::Display,
+{
+	let mut module = Module::new();
+	rewriter.parse_core_module(&mut module, Parser::new(0), program).map_err(|e| format!("{e}"))?;
+	Ok(module.finish())
+}
+
+/// The two `Reencode` hooks that keep a rewriter's `locals: Locals` field up to date (the type
+/// and function sections, before the bodies), for the `impl Reencode` of each rewrite.
+macro_rules! track_locals {
+	() => {
+		fn parse_type_section(
+			&mut self,
+			types: &mut wasm_encoder::TypeSection,
+			section: wasmparser::TypeSectionReader<'_>,
+		) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+			self.locals.types(&section)?;
+			wasm_encoder::reencode::utils::parse_type_section(self, types, section)
+		}
+
+		fn parse_function_section(
+			&mut self,
+			functions: &mut wasm_encoder::FunctionSection,
+			section: wasmparser::FunctionSectionReader<'_>,
+		) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+			self.locals.functions(&section)?;
+			wasm_encoder::reencode::utils::parse_function_section(self, functions, section)
+		}
+	};
+}
+pub(super) use track_locals;
 
 /// The parameter counts of the module's functions, collected as the sections go by.
 #[derive(Default)]

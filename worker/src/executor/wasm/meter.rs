@@ -36,13 +36,13 @@
 //! ([`UNITS_PER_BULK_BYTE`], …), taken and checked before they run: where wasmtime's fuel charged
 //! one unit for filling 64 MiB.
 
-use super::rewrite::Locals;
+use super::rewrite::{rewrite, track_locals, Locals};
 use wasm_encoder::{
 	reencode::{utils, Error, Reencode},
-	BlockType, CodeSection, EntityType, Function, FunctionSection, GlobalType, ImportSection,
-	Instruction, MemArg, MemoryType, Module, SectionId, TypeSection, ValType,
+	BlockType, CodeSection, EntityType, Function, GlobalType, ImportSection, Instruction, MemArg,
+	MemoryType, Module, SectionId, ValType,
 };
-use wasmparser::{FunctionBody, FunctionSectionReader, Operator, Parser, TypeSectionReader};
+use wasmparser::{FunctionBody, Operator};
 
 /// The import module of the metering imports.
 pub const METER_MODULE: &str = "stratus:meter";
@@ -56,10 +56,7 @@ pub const STOPPED: i64 = i64::MAX;
 /// The module with its units counted and its limits checked by its own code. An error is a
 /// module that does not parse.
 pub fn instrument(program: &[u8]) -> Result<Vec<u8>, String> {
-	let mut meter = Meter::default();
-	let mut module = Module::new();
-	meter.parse_core_module(&mut module, Parser::new(0), program).map_err(|e| format!("{e}"))?;
-	Ok(module.finish())
+	rewrite(&mut Meter::default(), program)
 }
 
 /// What the function bodies need, collected as the sections go by.
@@ -261,23 +258,7 @@ impl Reencode for Meter {
 		utils::parse_import_section(self, imports, section)
 	}
 
-	fn parse_type_section(
-		&mut self,
-		types: &mut TypeSection,
-		section: TypeSectionReader<'_>,
-	) -> Result<(), Error<Self::Error>> {
-		self.locals.types(&section)?;
-		utils::parse_type_section(self, types, section)
-	}
-
-	fn parse_function_section(
-		&mut self,
-		functions: &mut FunctionSection,
-		section: FunctionSectionReader<'_>,
-	) -> Result<(), Error<Self::Error>> {
-		self.locals.functions(&section)?;
-		utils::parse_function_section(self, functions, section)
-	}
+	track_locals!();
 
 	fn parse_function_body(
 		&mut self,
