@@ -253,6 +253,17 @@ impl Chain {
 		fetch(at, rt::storage().provider_staking().worker_keys(), (*worker,)).await
 	}
 
+	/// The chain's block time: two of `pallet_timestamp`'s `MinimumPeriod` (Aura's slot, as the
+	/// runtime sets it), read from the metadata at `at` — the one source the CLI and the worker
+	/// convert blocks to time with.
+	pub fn block_time(at: &AtBlock) -> Result<Duration, ChainError> {
+		let period = at
+			.constants()
+			.entry(rt::constants().timestamp().minimum_period())
+			.map_err(|e| ChainError::Request(format!("reading the chain's block time: {e}")))?;
+		Ok(Duration::from_millis(period.saturating_mul(2)))
+	}
+
 	/// An account's free balance.
 	pub async fn free_balance(at: &AtBlock, who: &AccountId) -> Result<u128, ChainError> {
 		let account = fetch(at, rt::storage().system().account(), (*who,)).await?;

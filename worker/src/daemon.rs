@@ -45,8 +45,6 @@ use crate::{
 	submitter::{Submitter, Tx, TxError},
 };
 
-/// Seconds per block (the runtime's 3 s slots).
-pub const BLOCK_SECONDS: u64 = 3;
 /// Blocks kept in hand between a job's estimated end and its commit deadline (commit inclusion
 /// and finality).
 pub const COMMIT_MARGIN_BLOCKS: u32 = 3;
@@ -367,7 +365,8 @@ impl Daemon {
 				let memory =
 					Chain::job_memory_requirements(at, replica.job).await?.unwrap_or_default();
 				let record = new_record(&job, replica, memory);
-				match self.decide(&job, replica, now, memory) {
+				let block_time = Chain::block_time(at)?;
+				match self.decide(&job, replica, now, memory, block_time) {
 					Ok(()) => {
 						tracing::info!(job = key.0, replica = key.1, "accepted; acknowledging");
 						self.store.put(Record { stage: Stage::Acknowledging, ..record })?;
@@ -473,6 +472,7 @@ impl Daemon {
 		replica: &Replica,
 		now: u32,
 		(min_memory_mib, min_vram_mib): (u32, u32),
+		block_time: Duration,
 	) -> Result<(), Decline> {
 		let slots = match job.kind {
 			JobKind::Wasm => self.config.offers.cpu_slots,
@@ -505,7 +505,7 @@ impl Daemon {
 		// Acknowledged in the next block or two; then `commit_window` blocks to commit, of which
 		// COMMIT_MARGIN_BLOCKS are kept for the commit to be included.
 		let usable = job.commit_window.saturating_sub(COMMIT_MARGIN_BLOCKS);
-		let available = Duration::from_secs(u64::from(usable) * BLOCK_SECONDS);
+		let available = block_time.saturating_mul(usable);
 		let needed = match job.kind {
 			JobKind::Wasm => Duration::from_secs_f64(
 				job.max_units as f64 / self.config.worker.units_per_second.max(1) as f64,
@@ -563,7 +563,8 @@ impl Daemon {
 			.saturating_sub(now)
 			.saturating_sub(COMMIT_MARGIN_BLOCKS)
 			.max(1);
-		let time_left = Duration::from_secs(u64::from(blocks_left) * BLOCK_SECONDS);
+		let time_left =
+			Chain::block_time(&at).map_err(|e| e.to_string())?.saturating_mul(blocks_left);
 		let input = match input {
 			JobInput::Inline(bytes) => Ok(bytes.0),
 			JobInput::Remote { url, hash, size } => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 use stratus_client::{
-	chain::{timed, AtBlock},
+	chain::{self, timed, AtBlock},
 	keystore::Keystore,
 	manifest::Limits,
 	runtime as rt,
@@ -90,9 +90,9 @@ pub fn limits(at: &AtBlock) -> anyhow::Result<Limits> {
 	let read = |e: stratus_client::subxt::error::ConstantError| {
 		anyhow::anyhow!("reading the chain's constants: {e}")
 	};
-	let block_ms = constants.entry(rt::constants().timestamp().minimum_period()).map_err(read)?;
+	let block_time = chain::Chain::block_time(at)?;
 	Ok(Limits {
-		block_ms: block_ms.saturating_mul(2),
+		block_ms: u64::try_from(block_time.as_millis()).unwrap_or(u64::MAX),
 		max_inline_input: constants.entry(market.max_inline_input()).map_err(read)?,
 		max_output_bytes: constants.entry(market.max_output_bytes()).map_err(read)?,
 		max_url_length: constants.entry(market.max_url_length()).map_err(read)?,
