@@ -45,9 +45,9 @@ pub use isolate::{
 	IsolatedRunner, Request, CHILD_ARG,
 };
 pub use manifest::{
-	forbidden_identifier, validate, Arg, ArgSpec, Buffer, BufferSpec, Code, CudaJob, Dtype, Gemm,
-	GemmSpec, GemmType, Launch, LaunchSpec, Manifest, Role, Step, StepSpec, MANIFEST_VERSION,
-	MAX_ARGS, MAX_BUFFERS, MAX_SHARED_BYTES, MAX_STEPS,
+	forbidden_identifier, validate, Arg, ArgSpec, Buffer, BufferSpec, Code, CudaJob, CudaProgram,
+	Dtype, Gemm, GemmSpec, GemmType, JobChecks, Launch, LaunchSpec, Role, Scalar, Step, StepSpec,
+	MAX_ARGS, MAX_BUFFERS, MAX_SHARED_BYTES, MAX_STEPS, PROGRAM_VERSION,
 };
 
 use super::{ExecError, Limits, Outcome};

@@ -29,7 +29,7 @@ use cudarc::{
 };
 
 use super::{
-	manifest::{Arg, Code, CudaJob, Gemm, GemmType, Launch, Step},
+	manifest::{Arg, Code, CudaJob, Gemm, GemmType, JobChecks, Launch, Scalar, Step},
 	JobReport,
 };
 use crate::executor::{ExecError, Limits, Outcome};
@@ -174,16 +174,6 @@ struct Session {
 	in_flight: bool,
 	/// The driver reported an error after work was enqueued.
 	faulted: bool,
-}
-
-/// A kernel parameter's value, kept alive until its launch is enqueued.
-enum Value {
-	U32(u32),
-	I32(i32),
-	U64(u64),
-	I64(i64),
-	F32(f32),
-	F64(f64),
 }
 
 impl Session {
@@ -380,28 +370,25 @@ impl Session {
 			.args
 			.iter()
 			.map(|arg| {
+				// A buffer is passed as its device address; the values are kept alive until the
+				// launch is enqueued.
 				Ok(match *arg {
-					Arg::Buffer(index) => Value::U64(*pointers.get(index).ok_or_else(|| {
+					Arg::Buffer(index) => Scalar::U64(*pointers.get(index).ok_or_else(|| {
 						ExecError::Trap(format!("step {step}: no buffer {index}"))
 					})?),
-					Arg::U32(v) => Value::U32(v),
-					Arg::I32(v) => Value::I32(v),
-					Arg::U64(v) => Value::U64(v),
-					Arg::I64(v) => Value::I64(v),
-					Arg::F32(v) => Value::F32(v),
-					Arg::F64(v) => Value::F64(v),
+					Arg::Scalar(value) => value,
 				})
 			})
-			.collect::<Result<Vec<Value>, ExecError>>()?;
+			.collect::<Result<Vec<Scalar>, ExecError>>()?;
 		let mut builder = self.stream.launch_builder(function);
 		for value in &values {
 			match value {
-				Value::U32(v) => builder.arg(v),
-				Value::I32(v) => builder.arg(v),
-				Value::U64(v) => builder.arg(v),
-				Value::I64(v) => builder.arg(v),
-				Value::F32(v) => builder.arg(v),
-				Value::F64(v) => builder.arg(v),
+				Scalar::U32(v) => builder.arg(v),
+				Scalar::I32(v) => builder.arg(v),
+				Scalar::U64(v) => builder.arg(v),
+				Scalar::I64(v) => builder.arg(v),
+				Scalar::F32(v) => builder.arg(v),
+				Scalar::F64(v) => builder.arg(v),
 			};
 		}
 		let config = LaunchConfig {

@@ -83,7 +83,12 @@ fn the_example_parses_into_a_resolved_job() {
 			grid: (4, 1, 1),
 			block: (256, 1, 1),
 			shared_bytes: 0,
-			args: vec![Arg::Buffer(0), Arg::Buffer(1), Arg::Buffer(4), Arg::U32(1024)],
+			args: vec![
+				Arg::Buffer(0),
+				Arg::Buffer(1),
+				Arg::Buffer(4),
+				Arg::Scalar(Scalar::U32(1024))
+			],
 		})
 	);
 	assert_eq!(
@@ -111,8 +116,9 @@ fn the_example_parses_into_a_resolved_job() {
 
 #[test]
 fn manifests_round_trip_through_serde() {
-	let manifest: Manifest = serde_json::from_value(example()).unwrap();
-	let again: Manifest = serde_json::from_slice(&serde_json::to_vec(&manifest).unwrap()).unwrap();
+	let manifest: CudaProgram = serde_json::from_value(example()).unwrap();
+	let again: CudaProgram =
+		serde_json::from_slice(&serde_json::to_vec(&manifest).unwrap()).unwrap();
 	assert_eq!(manifest, again);
 	assert_eq!(CudaJob::from_manifest(manifest).unwrap(), parse(&example()).unwrap());
 }
@@ -138,12 +144,12 @@ fn ptx_jobs_and_every_scalar_argument_parse() {
 		launch.args,
 		vec![
 			Arg::Buffer(0),
-			Arg::U32(u32::MAX),
-			Arg::I32(-1),
-			Arg::U64(u64::MAX),
-			Arg::I64(-9),
-			Arg::F32(0.5),
-			Arg::F64(-2.25)
+			Arg::Scalar(Scalar::U32(u32::MAX)),
+			Arg::Scalar(Scalar::I32(-1)),
+			Arg::Scalar(Scalar::U64(u64::MAX)),
+			Arg::Scalar(Scalar::I64(-9)),
+			Arg::Scalar(Scalar::F32(0.5)),
+			Arg::Scalar(Scalar::F64(-2.25))
 		]
 	);
 }

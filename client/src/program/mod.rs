@@ -9,6 +9,8 @@
 
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef, ValType, Validator, WasmFeatures};
 
+pub mod cuda;
+
 /// The import module of the job ABI's host functions; a program may import nothing else.
 pub const ABI_MODULE: &str = "stratus";
 /// The exported function the executor calls: no parameters, no results.
@@ -97,6 +99,10 @@ pub enum ProgramError {
 	NotCudaManifest,
 	#[error("its CUDA source does not compile with NVRTC:\n{0}")]
 	CudaCompile(String),
+	#[error(
+		"every worker would refuse this CUDA program: {0} (see docs/job-abi.md, \"CUDA jobs\")"
+	)]
+	BadCuda(String),
 }
 
 /// What a program file holds, once checked as every worker would check it.
@@ -109,8 +115,9 @@ pub enum ProgramKind {
 	Cuda { source_unchecked: bool },
 }
 
-/// Checks a program file: a WASM module ([`check_wasm`]) or a CUDA job manifest (its shape, and
-/// its source compiled with NVRTC where NVRTC loads, [`check_cuda_source`]).
+/// Checks a program file: a WASM module ([`check_wasm`]) or a CUDA job manifest (every check a
+/// worker makes of the program itself, [`cuda::CudaJob::check`], and its source compiled with
+/// NVRTC where NVRTC loads, [`check_cuda_source`]).
 pub fn check_program(code: &[u8]) -> Result<ProgramKind, ProgramError> {
 	if code.starts_with(b"\0asm") {
 		return check_wasm(code).map(|()| ProgramKind::Wasm);
@@ -121,6 +128,7 @@ pub fn check_program(code: &[u8]) -> Result<ProgramKind, ProgramError> {
 	if manifest.get("version").and_then(serde_json::Value::as_u64) != Some(1) || !has_code {
 		return Err(ProgramError::NotCudaManifest);
 	}
+	cuda::CudaJob::check(code).map_err(|e| ProgramError::BadCuda(e.0))?;
 	let source_unchecked = match manifest.get("source").and_then(serde_json::Value::as_str) {
 		None => false,
 		Some(source) => match check_cuda_source(source) {
@@ -303,6 +311,30 @@ mod tests {
 				assert_eq!(compiled, NvrtcCheck::Compiled);
 				assert!(matches!(check_cuda_source("__global__ void k( {"), NvrtcCheck::Failed(_)));
 			},
+		}
+	}
+
+	/// `stratus program register` refuses a CUDA program every worker would refuse, with the
+	/// worker's reason (`cuda::CudaJob::check`, the one owner of those checks), and passes the
+	/// example of docs/job-abi.md.
+	#[test]
+	fn cuda_programs_are_checked_as_workers_check_them() {
+		let example = include_str!("../../../worker/testdata/cuda-vadd-gemm.json");
+		let checked = check_program(example.as_bytes());
+		assert!(matches!(checked, Ok(ProgramKind::Cuda { .. })), "{checked:?}");
+		let program: serde_json::Value = serde_json::from_str(example).unwrap();
+		for (pointer, value, why) in [
+			("/steps/0/launch/args/0/buffer", serde_json::json!("nope"), "unknown buffer `nope`"),
+			("/source", serde_json::json!("#include <stdio.h>\n"), "uses `include`"),
+			("/buffers/0/elements", serde_json::json!(0), "has no elements"),
+			("/steps/0/launch/block", serde_json::json!([2048, 1, 1]), "a block is at most"),
+		] {
+			let mut broken = program.clone();
+			*broken.pointer_mut(pointer).unwrap() = value;
+			match check_program(&serde_json::to_vec(&broken).unwrap()) {
+				Err(ProgramError::BadCuda(message)) => assert!(message.contains(why), "{message}"),
+				other => panic!("{why}: {other:?}"),
+			}
 		}
 	}
 
