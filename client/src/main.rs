@@ -4,6 +4,7 @@ mod cli {
 	pub mod account;
 	pub mod job;
 	pub mod market;
+	pub mod program;
 	pub mod provider;
 	pub mod session;
 }
@@ -134,11 +135,11 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 	match &cli.command {
 		Command::Account(command) => account::run(cli, command),
 		Command::Program(ProgramCommand::Register { file }) => {
-			job::register_program(cli, file).await?;
+			cli::program::register_program(cli, file).await?;
 			Ok(ExitCode::SUCCESS)
 		},
 		Command::Program(ProgramCommand::Remove { program }) => {
-			job::remove_program(cli, program).await?;
+			cli::program::remove_program(cli, program).await?;
 			Ok(ExitCode::SUCCESS)
 		},
 		Command::Job(command) => job::run(cli, command).await,

@@ -1,0 +1,118 @@
+//! `stratus job result`: the output downloaded from a replica's worker with a signed request,
+//! decrypted, checked against the settled digest and written.
+
+use super::*;
+
+pub(crate) async fn result(
+	session: &Session,
+	cli: &Cli,
+	job: u64,
+	output: &Path,
+	plain: bool,
+) -> anyhow::Result<ExitCode> {
+	let key = key(cli)?;
+	let status = job_status(session, job).await?;
+	let Phase::Settled { digest } = &status.phase else {
+		bail!(
+			"job {job} is {}, not settled: its output is served once a quorum agreed on it \
+			 (`stratus job watch {job}` follows it)",
+			phase_words(&status.phase)
+		);
+	};
+	let canonical = stratus_client::manifest::parse_hash(digest)
+		.ok_or_else(|| anyhow!("the chain's digest {digest} is not 32 bytes"))?;
+	let at = session.at().await?;
+	let genesis = session.conn.client.genesis_hash().0;
+	let http = reqwest::Client::builder()
+		.timeout(Duration::from_secs(60))
+		.build()
+		.context("starting the HTTP client")?;
+	let mut tried = Vec::new();
+	for r in status.replicas.iter().filter(|r| r.digest.as_ref() == Some(digest)) {
+		let provider = stratus_client::parse_account(&r.provider)?;
+		let endpoint = chain::Chain::provider(&at, &provider)
+			.await?
+			.and_then(|p| p.profile.endpoint)
+			.and_then(|e| String::from_utf8(e.0).ok());
+		let Some(endpoint) = endpoint else {
+			tried.push(format!("{}: no result endpoint registered", address(&r.provider)));
+			continue;
+		};
+		match download(&http, &genesis, &endpoint, job, &key, plain).await {
+			Ok(bytes) if stratus_client::blake2_256(&bytes) == canonical => {
+				write_output(output, &bytes)?;
+				if cli.json {
+					print_json(&json!({
+						"job": job, "digest": digest, "bytes": bytes.len(),
+						"provider": address(&r.provider), "output": output,
+					}))?;
+				} else {
+					eprintln!(
+						"job {job}: {} bytes from {endpoint}; blake2-256 matches the chain's \
+						 canonical digest {digest}; written to {}",
+						bytes.len(),
+						output.display()
+					);
+				}
+				return Ok(ExitCode::SUCCESS);
+			},
+			Ok(bytes) => tried.push(format!(
+				"{endpoint}: served {} bytes whose digest 0x{} is not the canonical one",
+				bytes.len(),
+				hex::encode(stratus_client::blake2_256(&bytes))
+			)),
+			Err(e) => tried.push(format!("{endpoint}: {e:#}")),
+		}
+	}
+	if tried.is_empty() {
+		bail!("job {job}: no replica revealed the canonical digest {digest}");
+	}
+	bail!("job {job}: no provider served the verified output:\n  {}", tried.join("\n  "))
+}
+
+/// One signed download; the body decrypted when it was encrypted to us.
+pub(crate) async fn download(
+	http: &reqwest::Client,
+	genesis: &[u8; 32],
+	endpoint: &str,
+	job: u64,
+	key: &Keypair,
+	plain: bool,
+) -> anyhow::Result<Vec<u8>> {
+	let url = format!("{}/jobs/{job}/output", endpoint.trim_end_matches('/'));
+	let now_ms = u64::try_from(
+		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis(),
+	)?;
+	let secret: [u8; 32] = rand::random();
+	let box_key = (!plain).then(|| seal::public_key(secret));
+	let account = stratus_client::account_of(key).0;
+	let headers =
+		auth::signed_headers(genesis, endpoint, job, now_ms, box_key.as_ref(), &account, |m| {
+			key.sign(m).0
+		});
+	let mut request = http.get(&url);
+	for (name, value) in headers {
+		request = request.header(name, value);
+	}
+	let response = request.send().await.with_context(|| format!("GET {url}"))?;
+	let status = response.status();
+	let encrypted = response.headers().get(seal::ENCRYPTION_HEADER).is_some();
+	let body = response.bytes().await.with_context(|| format!("reading {url}"))?;
+	if !status.is_success() {
+		bail!("{status}: {}", String::from_utf8_lossy(&body).trim());
+	}
+	if encrypted {
+		return seal::open(&body, secret)
+			.ok_or_else(|| anyhow!("the encrypted output does not open with our key"));
+	}
+	Ok(body.to_vec())
+}
+
+pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+	if path == Path::new("-") {
+		use std::io::Write;
+		std::io::stdout().write_all(bytes)?;
+		return Ok(());
+	}
+	std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
