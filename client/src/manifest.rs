@@ -346,7 +346,7 @@ impl Manifest {
 	pub fn parse(text: &str, path: &Path) -> Result<Self, ManifestError> {
 		let mut manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError {
 			path: path.to_owned(),
-			problem: describe_toml_error(&e),
+			problem: describe_toml_error(&e, text),
 		})?;
 		manifest.dir = path.parent().map(Path::to_owned).unwrap_or_default();
 		manifest.path = path.to_owned();
@@ -598,9 +598,42 @@ pub fn parse_fraction(text: &str) -> Option<u32> {
 	parts.to_u32().filter(|p| *p <= 1_000_000_000)
 }
 
-/// A TOML error in one line: where, and what (serde names the missing field or the unknown key).
-fn describe_toml_error(e: &toml::de::Error) -> String {
+/// A TOML error in one line: where (the line and the key, `table.key` inside a table), and what
+/// (serde names the missing field or the unknown key).
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
 	let message = e.message().trim().to_owned();
+	// A missing field has no line of its own: serde names it.
+	let place = match e.span() {
+		Some(span) if !message.starts_with("missing field") => place_of(text, span.start),
+		_ => String::new(),
+	};
+	format!("{place}{}", describe_toml_message(message))
+}
+
+/// `line N, `key`: ` for the byte `at` of the manifest's text: the line it is on, and the key
+/// that line sets, with the `[table]` it is in.
+fn place_of(text: &str, at: usize) -> String {
+	let before = text.get(..at).unwrap_or(text);
+	let number = before.matches('\n').count().saturating_add(1);
+	let line_start = before.rfind('\n').map_or(0, |i| i.saturating_add(1));
+	let line = text.get(line_start..).and_then(|rest| rest.lines().next()).unwrap_or_default();
+	let table = before
+		.lines()
+		.rev()
+		.map(str::trim)
+		.find(|l| l.starts_with('[') && l.ends_with(']'))
+		.map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+	match line.split_once('=').map(|(key, _)| key.trim()).filter(|k| !k.is_empty()) {
+		Some(key) => match table {
+			Some(table) => format!("line {number}, `{table}.{key}`: "),
+			None => format!("line {number}, `{key}`: "),
+		},
+		None => format!("line {number}: "),
+	}
+}
+
+/// A TOML error's message with a hint of what to do.
+fn describe_toml_message(message: String) -> String {
 	let hint = if message.starts_with("missing field") {
 		" (see docs/requester-guide.md, \"The job manifest\", for every field)"
 	} else if message.starts_with("unknown field") {
@@ -679,6 +712,33 @@ deadline = "5m"
 
 	fn problem(text: &str) -> String {
 		plan(text).unwrap_err().problem
+	}
+
+	/// A value that does not read names its line and its key (inside a table, `table.key`);
+	/// an unknown key too; a missing field has no line, and serde names it.
+	#[test]
+	fn a_value_that_does_not_read_names_its_line_and_key() {
+		// GOOD starts with an empty line: max_units is on line 5.
+		let units = GOOD.replace("max_units = 1_000_000", "max_units = \"lots\"");
+		assert_eq!(
+			problem(&units),
+			"line 5, `max_units`: invalid type: string \"lots\", expected u64"
+		);
+		let policy = format!("{GOOD}policy = 7\n");
+		assert!(problem(&policy).starts_with("line 7, `policy`: invalid type: integer `7`"));
+		let cores = format!("{GOOD}[requirements]\nregions = [276]\nmin_cpu_cores = \"four\"\n");
+		assert_eq!(
+			problem(&cores),
+			"line 9, `requirements.min_cpu_cores`: invalid type: string \"four\", expected u16"
+		);
+		let unknown = format!("{GOOD}max_unit = 5\n");
+		assert!(problem(&unknown).starts_with("line 7, `max_unit`: unknown field `max_unit`"));
+		let missing = GOOD.replace("max_units = 1_000_000\n", "");
+		assert!(
+			problem(&missing).starts_with("missing field `max_units`"),
+			"{}",
+			problem(&missing)
+		);
 	}
 
 	#[test]
