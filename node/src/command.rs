@@ -100,6 +100,11 @@ fn check_port_free(what: &str, address: SocketAddr, flag: &str) -> sc_cli::Resul
 /// Parses the command line and runs what it asks for.
 pub fn run() -> sc_cli::Result<()> {
 	let cli = Cli::parse();
+	// Accounts in the node's JSON (the market_* RPC answers) and logs in the chain's own address
+	// format, as wallets and @polkadot/api print them, not Substrate's generic 42.
+	sp_core::crypto::set_default_ss58_version(sp_core::crypto::Ss58AddressFormat::custom(
+		stratus_primitives::SS58_PREFIX,
+	));
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),

@@ -29,7 +29,7 @@ import path from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex, u8aToString } from '@polkadot/util';
-import { blake2AsHex, cryptoWaitReady, decodeAddress, randomAsU8a } from '@polkadot/util-crypto';
+import { blake2AsHex, cryptoWaitReady, decodeAddress, encodeAddress, randomAsU8a } from '@polkadot/util-crypto';
 import sodium from 'libsodium-wrappers';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
@@ -324,6 +324,8 @@ describe('stratus-worker on a real node', () => {
     assert.equal(status.phase.Settled.digest, blake2AsHex(output), 'canonical digest = blake2(output)');
     const replica = status.replicas[0];
     assert.equal(u8aToHex(decodeAddress(replica.provider)), u8aToHex(decodeAddress(operator)));
+    // The node's market_* answers write accounts in the chain's own SS58 format (7007).
+    assert.equal(replica.provider, encodeAddress(decodeAddress(operator), 7007));
     assert.ok(BigInt(replica.paid) > 0n, 'the provider was paid');
     const afterPaid = (await api.query.system.account(operator)).data.free.toBigInt();
     assert.ok(afterPaid > before, 'the operator account received the payment');
