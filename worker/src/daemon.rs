@@ -119,7 +119,7 @@ impl Running {
 /// Starts the daemon's tasks.
 pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, DaemonError> {
 	let store = Store::open(&config.worker.data_dir)?;
-	let gpu_classes = crate::commands::gpu_classes(&crate::host::detect());
+	let gpu_classes = crate::host::gpu_classes(&crate::host::detect());
 	let config_gpu_slots = config.offers.gpu_slots;
 	let metrics = Metrics::new();
 	let cancel = CancellationToken::new();

@@ -1,4 +1,5 @@
-//! What this host offers the market: CPU cores, memory and NVIDIA GPUs (`stratus-worker init`).
+//! What this host offers the market: CPU cores, memory and NVIDIA GPUs (`stratus-worker init`),
+//! grouped into the GPU classes and the capability profile the provider registers.
 //!
 //! GPUs are found through the CUDA driver API, loaded dynamically: on a host without an NVIDIA
 //! driver the list is simply empty.
@@ -7,6 +8,11 @@ use std::panic::{self, AssertUnwindSafe};
 
 use cudarc::driver::{result, sys, DriverError};
 use serde::Serialize;
+use stratus_client::runtime::runtime_types::stratus_primitives::{
+	CapabilityProfile, GpuSpec, JobKind,
+};
+
+use crate::{config::Config, submitter::bounded};
 
 const MIB: u64 = 1_048_576;
 
@@ -232,6 +238,75 @@ fn is_version(word: &str) -> bool {
 	parts.len() >= 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// This host's GPUs grouped into the profile's GPU classes (identical model, VRAM and compute
+/// capability): each class's spec and the CUDA ordinals of its devices. An offer for
+/// `ResourceClass::Gpu(i)` runs on the devices of class `i`. A GPU that can access the host's
+/// pageable memory ([`crate::host::GpuInfo::pageable_memory_access`]) is left out: a job's kernel
+/// could read the worker's memory through it, so it serves no jobs.
+pub fn gpu_classes(host: &HostInfo) -> Vec<(GpuSpec, Vec<u32>)> {
+	let mut classes: Vec<(GpuSpec, Vec<u32>)> = Vec::new();
+	for gpu in host.gpus.iter().filter(|gpu| !gpu.pageable_memory_access) {
+		let model: Vec<u8> =
+			gpu.name.bytes().take(stratus_primitives::MAX_GPU_MODEL_LEN as usize).collect();
+		let vram_mib = u32::try_from(gpu.vram_mib).unwrap_or(u32::MAX);
+		let compute_capability =
+			u16::try_from(gpu.compute_major.saturating_mul(10).saturating_add(gpu.compute_minor))
+				.unwrap_or(u16::MAX);
+		if let Some((spec, ordinals)) = classes.iter_mut().find(|(c, _)| {
+			c.model.0 == model
+				&& c.vram_mib == vram_mib
+				&& c.compute_capability == compute_capability
+		}) {
+			spec.count = spec.count.saturating_add(1);
+			ordinals.push(gpu.ordinal);
+			continue;
+		}
+		let driver_version = gpu
+			.driver_version
+			.as_deref()
+			.and_then(|v| {
+				let mut parts = v.split('.');
+				let major: u32 = parts.next()?.parse().ok()?;
+				let minor: u32 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+				Some(major.saturating_mul(100).saturating_add(minor))
+			})
+			.unwrap_or(0);
+		let spec = GpuSpec {
+			model: bounded(model),
+			vram_mib,
+			compute_capability,
+			driver_version,
+			cuda_version: gpu
+				.cuda_major
+				.saturating_mul(1000)
+				.saturating_add(gpu.cuda_minor.saturating_mul(10)),
+			count: 1,
+		};
+		classes.push((spec, vec![gpu.ordinal]));
+	}
+	classes.truncate(stratus_primitives::MAX_GPU_CLASSES as usize);
+	classes
+}
+
+/// The capability profile this host registers: detected GPUs, the config's cores, memory, region
+/// and result URL.
+pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
+	let mut kinds = vec![JobKind::Wasm];
+	if !host.gpus.is_empty() {
+		kinds.push(JobKind::Cuda);
+	}
+	let gpus = gpu_classes(host).into_iter().map(|(spec, _)| spec).collect();
+	let url = &config.results.public_url;
+	CapabilityProfile {
+		kinds: bounded(kinds),
+		gpus: bounded(gpus),
+		cpu_cores: config.worker.cpu_cores,
+		memory_mib: config.worker.memory_mib,
+		region: config.worker.region,
+		endpoint: (!url.is_empty()).then(|| bounded(url.as_bytes().to_vec())),
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -285,5 +360,60 @@ mod tests {
 		assert_eq!(probe_gpus(), Err(GpuProbeError::NoDriver));
 		assert!(detect_gpus().is_empty());
 		assert!(detect().gpus.is_empty());
+	}
+
+	fn gpu(ordinal: u32, name: &str, vram_mib: u64) -> GpuInfo {
+		GpuInfo {
+			ordinal,
+			name: name.into(),
+			vram_mib,
+			compute_major: 9,
+			compute_minor: 0,
+			driver_version: Some("550.54.15".into()),
+			cuda_major: 12,
+			cuda_minor: 4,
+			pageable_memory_access: false,
+		}
+	}
+
+	#[test]
+	fn identical_gpus_form_one_class_with_their_ordinals() {
+		let host = HostInfo {
+			cpu_cores: 16,
+			memory_mib: 1 << 17,
+			gpus: vec![
+				gpu(0, "NVIDIA H100", 81_559),
+				gpu(1, "NVIDIA L4", 23_034),
+				gpu(2, "NVIDIA H100", 81_559),
+			],
+			wasm_units_per_second: None,
+		};
+		let classes = gpu_classes(&host);
+		assert_eq!(classes.len(), 2);
+		assert_eq!(classes[0].1, vec![0, 2]);
+		assert_eq!(classes[0].0.count, 2);
+		assert_eq!(classes[0].0.compute_capability, 90);
+		assert_eq!(classes[0].0.driver_version, 55_054);
+		assert_eq!(classes[0].0.cuda_version, 12_040);
+		assert_eq!(classes[1].1, vec![1]);
+	}
+
+	/// A GPU that can reach the host's pageable memory (HMM, ATS) is not offered; the others of
+	/// its model still are.
+	#[test]
+	fn gpus_with_pageable_memory_access_are_not_offered() {
+		let mut exposed = gpu(1, "NVIDIA H100", 81_559);
+		exposed.pageable_memory_access = true;
+		let host = HostInfo {
+			cpu_cores: 16,
+			memory_mib: 1 << 17,
+			gpus: vec![gpu(0, "NVIDIA H100", 81_559), exposed.clone()],
+			wasm_units_per_second: None,
+		};
+		let classes = gpu_classes(&host);
+		assert_eq!(classes.len(), 1);
+		assert_eq!((classes[0].1.clone(), classes[0].0.count), (vec![0], 1));
+		let only_exposed = HostInfo { gpus: vec![exposed], ..host };
+		assert!(gpu_classes(&only_exposed).is_empty());
 	}
 }
