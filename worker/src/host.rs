@@ -307,6 +307,22 @@ pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
 	}
 }
 
+/// A Hopper GPU as the driver would describe it, for tests.
+#[cfg(test)]
+pub(crate) fn test_gpu(ordinal: u32, name: &str, vram_mib: u64) -> GpuInfo {
+	GpuInfo {
+		ordinal,
+		name: name.into(),
+		vram_mib,
+		compute_major: 9,
+		compute_minor: 0,
+		driver_version: Some("550.54.15".into()),
+		cuda_major: 12,
+		cuda_minor: 4,
+		pageable_memory_access: false,
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -362,19 +378,7 @@ mod tests {
 		assert!(detect().gpus.is_empty());
 	}
 
-	fn gpu(ordinal: u32, name: &str, vram_mib: u64) -> GpuInfo {
-		GpuInfo {
-			ordinal,
-			name: name.into(),
-			vram_mib,
-			compute_major: 9,
-			compute_minor: 0,
-			driver_version: Some("550.54.15".into()),
-			cuda_major: 12,
-			cuda_minor: 4,
-			pageable_memory_access: false,
-		}
-	}
+	use super::test_gpu as gpu;
 
 	#[test]
 	fn identical_gpus_form_one_class_with_their_ordinals() {

@@ -161,24 +161,13 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 mod tests {
 	#![allow(clippy::unwrap_used)]
 	use super::*;
-	use crate::host::GpuInfo;
 
 	fn host(gpus: usize) -> HostInfo {
 		HostInfo {
 			cpu_cores: 8,
 			memory_mib: 32_000,
 			gpus: (0..gpus)
-				.map(|i| GpuInfo {
-					ordinal: i as u32,
-					name: "NVIDIA H100 80GB HBM3".into(),
-					vram_mib: 81_559,
-					compute_major: 9,
-					compute_minor: 0,
-					driver_version: Some("550.54.15".into()),
-					cuda_major: 12,
-					cuda_minor: 4,
-					pageable_memory_access: false,
-				})
+				.map(|i| crate::host::test_gpu(i as u32, "NVIDIA H100 80GB HBM3", 81_559))
 				.collect(),
 			wasm_units_per_second: Some(12_000_000_000),
 		}
