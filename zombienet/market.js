@@ -157,7 +157,7 @@ function manifest(name, { rounds = 3, data = crypto.randomBytes(64), policy = "u
     `commit_window = "${commitWindow}"`,
     'max_output = "1 KiB"',
     "[requirements]",
-    `regions = [${Object.values(REGIONS).join(", ")}]`,
+    `regions_allowed = [${Object.values(REGIONS).join(", ")}]`,
     "",
   ].join("\n"));
   return { file, output: job.output };

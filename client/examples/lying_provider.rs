@@ -19,16 +19,13 @@ use anyhow::{anyhow, Context};
 use clap::Parser;
 use stratus_client::{
 	chain::{Chain, Replica},
-	runtime::{
-		self as rt,
-		runtime_types::{
-			bounded_collections::bounded_vec::BoundedVec,
-			pallet_market::types::{JobPhase, ReplicaState},
-			stratus_primitives::{CapabilityProfile, JobKind, ResourceClass},
-		},
-	},
+	runtime as rt,
 	tx::{submit, Wait},
 	AccountId,
+};
+use stratus_primitives::{
+	market::{JobPhase, ReplicaState},
+	CapabilityProfile, JobKind, ResourceClass,
 };
 
 #[derive(Parser)]
@@ -74,8 +71,8 @@ async fn main() -> anyhow::Result<()> {
 	let at = chain.client.at_current_block().await?;
 	if Chain::provider(&at, &me).await?.is_none() {
 		let profile = CapabilityProfile {
-			kinds: BoundedVec(vec![JobKind::Wasm]),
-			gpus: BoundedVec(vec![]),
+			kinds: vec![JobKind::Wasm].try_into().map_err(|_| anyhow!("one job kind"))?,
+			gpus: Default::default(),
 			cpu_cores: 64,
 			memory_mib: 65_536,
 			region: 276,
@@ -85,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
 		submit(
 			&conn,
 			&key,
-			&rt::tx().provider_staking().register(me, profile, stake, None),
+			&rt::tx().provider_staking().register(me, profile.into(), stake, None),
 			&mut nonce,
 			Wait::InBlock,
 		)
@@ -96,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
 	submit(
 		&conn,
 		&key,
-		&rt::tx().market().post_offer(ResourceClass::Cpu, args.price, 1, expires),
+		&rt::tx().market().post_offer(ResourceClass::Cpu.into(), args.price, 1, expires),
 		&mut nonce,
 		Wait::InBlock,
 	)
@@ -123,8 +120,8 @@ async fn main() -> anyhow::Result<()> {
 		}
 		tokio::time::sleep(Duration::from_millis(1500)).await;
 		let at = chain.client.at_current_block().await?;
-		let assignments: Vec<Replica> = Chain::assignments(&at, &me).await?;
-		for r in assignments {
+		let replicas: Vec<Replica> = Chain::provider_replicas(&at, &me).await?;
+		for r in replicas {
 			let key_ = (r.job, r.replica);
 			// Each call has its own payload type: one submission path, spelled once.
 			macro_rules! send {

@@ -7,10 +7,7 @@ use crate::{
 	runtime::{
 		self as rt,
 		runtime_types::{
-			pallet_market::{
-				runtime_api::{JobView, OfferView, ReplicaView},
-				types::{JobInput, Offer as StoredOffer, ProgramInfo},
-			},
+			pallet_market::types::{JobInput, Offer as StoredOffer, ProgramInfo},
 			pallet_provider_staking::types::ProviderInfo,
 			pallet_reputation::ReputationView,
 			pallet_slashing::types::{AppliedSlash as StoredAppliedSlash, PendingSlashView},
@@ -19,15 +16,25 @@ use crate::{
 	subxt::{self, client::OnlineClientAtBlock, storage::Address},
 	AccountId, Client, StratusConfig,
 };
+use stratus_primitives::market::{JobView, NoMatchReport, OfferView, ReplicaView};
+
+/// An account as the market's views hold it: `sp_core`'s, whose serde writes it in Stratus's
+/// SS58 format once [`crate::connect`] has set that format (as the node's `market_*` RPC does).
+pub type ViewAccount = sp_core::crypto::AccountId32;
+
+/// A view's account as the client's other calls take it.
+pub fn account(view: &ViewAccount) -> AccountId {
+	AccountId::from(*<ViewAccount as AsRef<[u8; 32]>>::as_ref(view))
+}
 
 /// How long one chain request may take before it is given up (the worker then re-establishes
 /// its connection; the CLI reports the endpoint).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A replica as the market reports it.
-pub type Replica = ReplicaView<AccountId, u128, u32>;
+pub type Replica = ReplicaView<ViewAccount, u128, u32>;
 /// A job as the market reports it.
-pub type Job = JobView<AccountId, u128, u32>;
+pub type Job = JobView<ViewAccount, u128, u32>;
 /// An offer as the market reports it.
 pub type Offer = OfferView<u128, u32>;
 /// The chain at one block.
@@ -127,15 +134,18 @@ impl Chain {
 	}
 
 	/// The live replicas assigned to `who` (operator account or worker key).
-	pub async fn assignments(at: &AtBlock, who: &AccountId) -> Result<Vec<Replica>, ChainError> {
-		let call = rt::runtime_apis().market_api().provider_assignments(*who);
-		timed(at.runtime_apis().call(call)).await
+	pub async fn provider_replicas(
+		at: &AtBlock,
+		who: &AccountId,
+	) -> Result<Vec<Replica>, ChainError> {
+		let call = rt::runtime_apis().market_api().provider_replicas(*who);
+		Ok(timed(at.runtime_apis().call(call)).await?.into_iter().map(|r| r.0).collect())
 	}
 
 	/// The offers of `who` (operator account or worker key).
 	pub async fn offers(at: &AtBlock, who: &AccountId) -> Result<Vec<Offer>, ChainError> {
 		let call = rt::runtime_apis().market_api().provider_offers(*who);
-		timed(at.runtime_apis().call(call)).await
+		Ok(timed(at.runtime_apis().call(call)).await?.into_iter().map(|o| o.0).collect())
 	}
 
 	/// The pending slashes of provider `operator`, oldest first.
@@ -168,7 +178,14 @@ impl Chain {
 	/// A job's status, while its record exists.
 	pub async fn job(at: &AtBlock, job: u64) -> Result<Option<Job>, ChainError> {
 		let call = rt::runtime_apis().market_api().job_status(job);
-		timed(at.runtime_apis().call(call)).await
+		Ok(timed(at.runtime_apis().call(call)).await?.map(|j| j.0))
+	}
+
+	/// Why a job is not (fully) matched, while its record exists: how many offers each of its
+	/// requirements excludes.
+	pub async fn why_no_match(at: &AtBlock, job: u64) -> Result<Option<NoMatchReport>, ChainError> {
+		let call = rt::runtime_apis().market_api().why_no_match(job);
+		Ok(timed(at.runtime_apis().call(call)).await?.map(|r| r.0))
 	}
 
 	/// A registered program's code.

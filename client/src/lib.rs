@@ -30,17 +30,72 @@ pub mod tx;
 pub use subxt;
 pub use subxt_signer::sr25519::Keypair;
 
-/// The runtime's types, generated from the committed metadata.
+/// The runtime's types, generated from the committed metadata. The types the pallets share
+/// through `stratus-primitives` (job kinds, resource classes, capability profiles, verification
+/// policies, and the market's phases, states and views) are decoded into those types themselves
+/// rather than into generated copies: one definition on chain and off. The market's views hold
+/// accounts as `sp_core`'s `AccountId32`, whose serde writes them in Stratus's SS58 format
+/// (as the node's `market_*` RPC does), so `stratus --json` prints what the node serves.
 #[subxt::subxt(
 	runtime_metadata_path = "metadata/stratus.scale",
 	derive_for_all_types = "Clone, PartialEq, Eq, Debug",
-	// A provider's profile travels in registration files (`provider`) as SCALE bytes.
-	derive_for_type(
-		path = "stratus_primitives::CapabilityProfile",
-		derive = "::subxt::ext::codec::Encode, ::subxt::ext::codec::Decode",
-		recursive
+	substitute_type(path = "sp_core::crypto::AccountId32", with = "::subxt::utils::AccountId32"),
+	substitute_type(
+		path = "stratus_primitives::JobKind",
+		with = "::subxt::utils::Static<::stratus_primitives::JobKind>"
 	),
-	substitute_type(path = "sp_core::crypto::AccountId32", with = "::subxt::utils::AccountId32")
+	substitute_type(
+		path = "stratus_primitives::ResourceClass",
+		with = "::subxt::utils::Static<::stratus_primitives::ResourceClass>"
+	),
+	substitute_type(
+		path = "stratus_primitives::GpuSpec",
+		with = "::subxt::utils::Static<::stratus_primitives::GpuSpec>"
+	),
+	substitute_type(
+		path = "stratus_primitives::CapabilityProfile",
+		with = "::subxt::utils::Static<::stratus_primitives::CapabilityProfile>"
+	),
+	substitute_type(
+		path = "stratus_primitives::VerificationPolicy",
+		with = "::subxt::utils::Static<::stratus_primitives::VerificationPolicy>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::JobPhase<B>",
+		with = "::subxt::utils::Static<::stratus_primitives::market::JobPhase<B>>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::ReplicaState",
+		with = "::subxt::utils::Static<::stratus_primitives::market::ReplicaState>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::Role",
+		with = "::subxt::utils::Static<::stratus_primitives::market::Role>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::SpotCheck<B>",
+		with = "::subxt::utils::Static<::stratus_primitives::market::SpotCheck<B>>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::OfferView<A, B>",
+		with = "::subxt::utils::Static<::stratus_primitives::market::OfferView<A, B>>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::ReplicaView<A, B, C>",
+		with = "::subxt::utils::Static<::stratus_primitives::market::ReplicaView<::sp_core::crypto::AccountId32, B, C>>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::JobView<A, B, C>",
+		with = "::subxt::utils::Static<::stratus_primitives::market::JobView<::sp_core::crypto::AccountId32, B, C>>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::NoMatchReport",
+		with = "::subxt::utils::Static<::stratus_primitives::market::NoMatchReport>"
+	),
+	substitute_type(
+		path = "stratus_primitives::market::RequirementsProblem",
+		with = "::subxt::utils::Static<::stratus_primitives::market::RequirementsProblem>"
+	)
 )]
 pub mod runtime {}
 
@@ -99,6 +154,10 @@ pub async fn connect(
 	first: usize,
 	timeout: Duration,
 ) -> Result<Connection, ClientError> {
+	// The market's views print accounts through `sp_core`'s serde: in Stratus's format.
+	sp_core::crypto::set_default_ss58_version(sp_core::crypto::Ss58AddressFormat::custom(
+		stratus_primitives::SS58_PREFIX,
+	));
 	let mut last = String::from("no endpoints configured");
 	let rotated = endpoints.iter().cycle().skip(first).take(endpoints.len());
 	for endpoint in rotated {

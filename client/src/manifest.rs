@@ -15,7 +15,7 @@
 //! [requirements]                   # all optional
 //! min_cpu_cores = 2
 //! min_memory_mib = 1024
-//! regions = [276, 250]             # allowed region codes; `exclude_regions` refuses some
+//! regions_allowed = [276, 250]     # allowed region codes; `regions_denied` refuses some
 //! ```
 //!
 //! [`Manifest::load`] reads the file — unknown keys and missing fields are refused by name — and
@@ -117,9 +117,9 @@ pub struct Requirements {
 	#[serde(default)]
 	pub gpu_models: Vec<String>,
 	#[serde(default)]
-	pub regions: Vec<u16>,
+	pub regions_allowed: Vec<u16>,
 	#[serde(default)]
-	pub exclude_regions: Vec<u16>,
+	pub regions_denied: Vec<u16>,
 	#[serde(default)]
 	pub min_stake: Amount,
 	/// Least provider reputation for the job's kind: `"80%"` or `"0.8"` (a newcomer has 50%).
@@ -504,8 +504,8 @@ impl Manifest {
 		let items = limits.max_requirement_items as usize;
 		for (name, len) in [
 			("gpu_models", r.gpu_models.len()),
-			("regions", r.regions.len()),
-			("exclude_regions", r.exclude_regions.len()),
+			("regions_allowed", r.regions_allowed.len()),
+			("regions_denied", r.regions_denied.len()),
 		] {
 			if len > items {
 				return Err(self.err(format!(
@@ -726,7 +726,8 @@ deadline = "5m"
 		);
 		let policy = format!("{GOOD}policy = 7\n");
 		assert!(problem(&policy).starts_with("line 7, `policy`: invalid type: integer `7`"));
-		let cores = format!("{GOOD}[requirements]\nregions = [276]\nmin_cpu_cores = \"four\"\n");
+		let cores =
+			format!("{GOOD}[requirements]\nregions_allowed = [276]\nmin_cpu_cores = \"four\"\n");
 		assert_eq!(
 			problem(&cores),
 			"line 9, `requirements.min_cpu_cores`: invalid type: string \"four\", expected u16"

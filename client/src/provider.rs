@@ -9,11 +9,9 @@
 
 use codec::{Decode, Encode};
 use serde::{Deserialize, Serialize};
+use stratus_primitives::CapabilityProfile;
 
-use crate::{
-	amount::Amount, runtime::runtime_types::stratus_primitives::CapabilityProfile, AccountId,
-	Keypair,
-};
+use crate::{amount::Amount, AccountId, Keypair};
 
 /// What a registration file says it is, for whoever finds one.
 pub const ABOUT: &str = "A Stratus provider registration, made by `stratus-worker register` on \
@@ -162,17 +160,16 @@ impl Registration {
 mod tests {
 	#![allow(clippy::unwrap_used)]
 	use super::*;
-	use crate::runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec;
 
 	fn profile() -> CapabilityProfile {
-		use crate::runtime::runtime_types::stratus_primitives::JobKind;
+		use stratus_primitives::JobKind;
 		CapabilityProfile {
-			kinds: BoundedVec(vec![JobKind::Wasm]),
+			kinds: vec![JobKind::Wasm].try_into().unwrap(),
 			cpu_cores: 8,
 			memory_mib: 16_384,
-			gpus: BoundedVec(Vec::new()),
+			gpus: Default::default(),
 			region: 276,
-			endpoint: Some(BoundedVec(b"https://worker.example".to_vec())),
+			endpoint: Some(b"https://worker.example".to_vec().try_into().unwrap()),
 		}
 	}
 

@@ -27,8 +27,8 @@ const INVALID_REQUIREMENTS: i32 = 2;
 #[rpc(server)]
 pub trait MarketApi {
 	/// The live replicas assigned to a provider (operator account or worker key).
-	#[method(name = "market_providerAssignments", blocking)]
-	fn provider_assignments(
+	#[method(name = "market_providerReplicas", blocking)]
+	fn provider_replicas(
 		&self,
 		provider: AccountId,
 		at: Option<Hash>,
@@ -103,12 +103,12 @@ where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: MarketRuntimeApi<Block, AccountId, Balance, BlockNumber>,
 {
-	fn provider_assignments(
+	fn provider_replicas(
 		&self,
 		provider: AccountId,
 		at: Option<Hash>,
 	) -> RpcResult<Vec<ReplicaView<AccountId, Balance, BlockNumber>>> {
-		self.call(at, |api, at| api.provider_assignments(at, provider))
+		self.call(at, |api, at| api.provider_replicas(at, provider))
 	}
 
 	fn provider_offers(

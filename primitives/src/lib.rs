@@ -11,6 +11,8 @@
 
 extern crate alloc;
 
+pub mod market;
+
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -57,13 +59,31 @@ pub const MAX_ENDPOINT_LEN: u32 = 256;
 	PartialOrd,
 	Ord,
 	Debug,
+	Default,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum JobKind {
-	/// A WebAssembly module run by the worker's sandbox (wasmtime) on CPU.
+	/// A WebAssembly module run by the worker's sandbox (wasmtime) on CPU: the default, the kind
+	/// every provider serves.
+	#[default]
 	Wasm,
 	/// A CUDA program (source or PTX) run on one of the provider's GPUs.
 	Cuda,
+}
+
+impl JobKind {
+	/// The kind's name in manifests, the CLI's output and the worker's records.
+	pub const fn name(&self) -> &'static str {
+		match self {
+			JobKind::Wasm => "wasm",
+			JobKind::Cuda => "cuda",
+		}
+	}
+
+	/// The kind a name (any case) names: `wasm` or `cuda`.
+	pub fn from_name(name: &str) -> Option<Self> {
+		[JobKind::Wasm, JobKind::Cuda].into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
+	}
 }
 
 /// A GPU model name as the driver reports it, e.g. `NVIDIA H100 80GB HBM3`.
@@ -594,5 +614,16 @@ mod tests {
 		assert_ne!(base, other_chain, "genesis");
 		let other_salt = commitment(&GENESIS, 5, 2, &[1u8; 32], 1234, &H256([3; 32]), &[0; 32]);
 		assert_ne!(base, other_salt, "salt");
+	}
+
+	#[test]
+	fn a_job_kind_reads_back_from_its_name_in_any_case_and_nothing_else() {
+		for kind in [JobKind::Wasm, JobKind::Cuda] {
+			assert_eq!(JobKind::from_name(kind.name()), Some(kind));
+			assert_eq!(JobKind::from_name(&kind.name().to_uppercase()), Some(kind));
+		}
+		assert_eq!((JobKind::Wasm.name(), JobKind::Cuda.name()), ("wasm", "cuda"));
+		assert_eq!(JobKind::from_name("opencl"), None);
+		assert_eq!(JobKind::from_name(""), None);
 	}
 }

@@ -154,10 +154,10 @@ impl_runtime_apis! {
 	}
 
 	impl pallet_market::runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber> for Runtime {
-		fn provider_assignments(
+		fn provider_replicas(
 			provider: AccountId,
 		) -> Vec<pallet_market::runtime_api::ReplicaView<AccountId, Balance, BlockNumber>> {
-			Market::provider_assignments(provider)
+			Market::provider_replicas(provider)
 		}
 		fn provider_offers(
 			provider: AccountId,

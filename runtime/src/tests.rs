@@ -257,7 +257,7 @@ fn market_constants_are_consistent() {
 	assert!(shortest < configs::MaxJobDuration::get());
 	// Deadline handling may not take the whole block.
 	let limit = configs::RuntimeBlockWeights::get().max_block;
-	assert!(configs::MaxTimeoutWeight::get().all_lt(limit));
+	assert!(configs::MaxDeadlineWeight::get().all_lt(limit));
 }
 
 #[test]

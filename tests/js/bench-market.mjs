@@ -672,7 +672,7 @@ async function main() {
   }
   if (js) {
     const unmatched = js.records.filter((r) => r.ok && !(r.events['market.ReplicaAssigned'] > 0)).length;
-    if (unmatched) say(`  jobs: ${unmatched} submitted but not matched (they rest in the bid book)`);
+    if (unmatched) say(`  jobs: ${unmatched} submitted but not matched (they rest in the job book)`);
   }
   say();
   const weightLine = (name, w, declared, count) => {

@@ -197,7 +197,7 @@ describe('the compute market through @polkadot/api', () => {
     assert.equal(assigned[0].data.price.toBigInt(), offerPrice);
     const submitFee = feePaid(submitted.events);
 
-    const work = await rpc('market_providerAssignments', [provider.address, null]);
+    const work = await rpc('market_providerReplicas', [provider.address, null]);
     assert.ok(work.some((r) => r.job === jobId && r.state === 'Assigned'));
 
     // The provider's worker: acknowledge, run, commit the bound commitment (docs/market.md):
@@ -208,7 +208,7 @@ describe('the compute market through @polkadot/api', () => {
     const units = 600n;
     const commitment = commitmentOf(jobId, 0, provider.publicKey, units, digest, salt);
     const committed = await send(api.tx.verification.commit(jobId, 0, commitment), provider);
-    assert.ok(event(committed.events, 'verification', 'ResultCommitted'));
+    assert.ok(event(committed.events, 'verification', 'ReplicaCommitted'));
     // One replica: every replica has committed, so the reveal window opened.
     assert.ok(event(committed.events, 'market', 'RevealOpened'));
 

@@ -448,9 +448,9 @@ describe('stratus-worker on a real node', () => {
       assert.ok(BigInt(status.replicas[0].paid) > 0n, `paid after a crash at ${stage}`);
       // One commit and one reveal: the restarted worker carried on from the record, it did not
       // compute or commit a second result.
-      await waitFor('the settlement to be finalized', async () => (await eventsOf(job, 'ResultRevealed', from)) > 0, 60_000);
-      assert.equal(await eventsOf(job, 'ResultCommitted', from), 1, `commits after a crash at ${stage}`);
-      assert.equal(await eventsOf(job, 'ResultRevealed', from), 1, `reveals after a crash at ${stage}`);
+      await waitFor('the settlement to be finalized', async () => (await eventsOf(job, 'ReplicaRevealed', from)) > 0, 60_000);
+      assert.equal(await eventsOf(job, 'ReplicaCommitted', from), 1, `commits after a crash at ${stage}`);
+      assert.equal(await eventsOf(job, 'ReplicaRevealed', from), 1, `reveals after a crash at ${stage}`);
       const response = await waitFor('the worker to serve the output', async () => {
         const r = await download(job, requester);
         return r.status === 404 ? undefined : r;
@@ -495,7 +495,7 @@ describe('stratus-worker on a real node', () => {
       'commit_window = "3m"',
       'max_output = "1 KiB"',
       '[requirements]',
-      `regions = [${REGION}]`,
+      `regions_allowed = [${REGION}]`,
       '',
     ].join('\n'));
     r = await stratus(['job', 'submit', path.join(dir, 'job.toml')]);
@@ -543,7 +543,7 @@ describe('stratus-worker on a real node', () => {
       'max_units = 100_000_000',
       'deadline = "20m"',
       '[requirements]',
-      `regions = [${REGION}]`,
+      `regions_allowed = [${REGION}]`,
     ];
     fs.writeFileSync(manifest, [...base, 'min_cpu_cores = 4096', ''].join('\n'));
     let r = await stratus(['job', 'submit', '--detach', manifest]);

@@ -39,7 +39,7 @@ fn record(job: u64) -> Record {
 		replica: 0,
 		requester: [1; 32],
 		program: [2; 32],
-		kind: "wasm".into(),
+		kind: stratus_primitives::JobKind::Wasm,
 		offer: 0,
 		max_units: 1,
 		max_output_bytes: INPUT_BYTES as u32,

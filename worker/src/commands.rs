@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use stratus_client::{
-	provider::Registration, runtime as rt,
-	runtime::runtime_types::stratus_primitives::ResourceClass, Connection, Keypair,
-};
+use stratus_client::{provider::Registration, runtime as rt, Connection, Keypair};
+use stratus_primitives::ResourceClass;
 use tokio::sync::watch;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -110,7 +108,7 @@ pub async fn register(
 	let proof = stratus_client::provider::consent(&worker_key, &operator, &genesis);
 	let register = rt::tx().provider_staking().register(
 		worker,
-		profile.clone(),
+		profile.clone().into(),
 		stake,
 		proof.map(rt::runtime_types::sp_runtime::MultiSignature::Sr25519),
 	);
@@ -202,7 +200,7 @@ pub async fn offer(config: &Config, host: &HostInfo) -> Result<Vec<String>, Comm
 			Some(o) => {
 				Tx::UpdateOffer { offer: o.offer, price, slots: slots.max(o.in_use), expires_at }
 			},
-			None => Tx::PostOffer { class: class.clone(), price, slots, expires_at },
+			None => Tx::PostOffer { class, price, slots, expires_at },
 		};
 		let verb = if open.is_some() { "renewed" } else { "posted" };
 		session.submit(&signer, tx).await?;
@@ -230,7 +228,7 @@ pub struct Status {
 	pub operator_free: String,
 	pub worker_free: String,
 	pub offers: Vec<serde_json::Value>,
-	pub assignments: Vec<serde_json::Value>,
+	pub replicas: Vec<serde_json::Value>,
 	/// Paid to the provider for the jobs in this worker's store whose records are still on chain.
 	pub earned: String,
 	pub jobs_in_store: usize,
@@ -256,7 +254,7 @@ pub async fn status(config: &Config) -> Result<Status, CommandError> {
 	};
 	let provider = Chain::provider(&at, &operator).await?;
 	let offers = Chain::offers(&at, &worker).await?;
-	let assignments = Chain::assignments(&at, &worker).await?;
+	let replicas = Chain::provider_replicas(&at, &worker).await?;
 	let store = crate::store::Store::open(&config.worker.data_dir).ok();
 	let records = store.map(|s| s.all()).unwrap_or_default();
 	let mut earned = 0u128;
@@ -266,7 +264,11 @@ pub async fn status(config: &Config) -> Result<Status, CommandError> {
 	}
 	for job in &jobs {
 		if let Some(view) = Chain::job(&at, *job).await? {
-			let paid = view.replicas.iter().filter(|r| r.provider == operator).map(|r| r.paid);
+			let paid = view
+				.replicas
+				.iter()
+				.filter(|r| crate::chain::account(&r.provider) == operator)
+				.map(|r| r.paid);
 			earned = paid.fold(earned, u128::saturating_add);
 		}
 	}
@@ -324,7 +326,7 @@ pub async fn status(config: &Config) -> Result<Status, CommandError> {
 				})
 			})
 			.collect(),
-		assignments: assignments
+		replicas: replicas
 			.iter()
 			.map(|r| {
 				serde_json::json!({
@@ -365,8 +367,8 @@ impl Status {
 				if o["open"] == true { "" } else { " (closed)" }
 			);
 		}
-		out += &format!("assignments ({}):\n", self.assignments.len());
-		for a in &self.assignments {
+		out += &format!("replicas ({}):\n", self.replicas.len());
+		for a in &self.replicas {
 			out += &format!(
 				"  job {} replica {}: {} at {} per unit\n",
 				a["job"],

@@ -21,11 +21,11 @@ use std::{
 };
 
 use stratus_client::{
-	runtime::runtime_types::{
-		pallet_market::types::{JobInput, JobPhase, ReplicaState},
-		stratus_primitives::{JobKind, ResourceClass},
-	},
-	AccountId, Connection, Keypair,
+	runtime::runtime_types::pallet_market::types::JobInput, AccountId, Connection, Keypair,
+};
+use stratus_primitives::{
+	market::{JobPhase, ReplicaState},
+	JobKind, ResourceClass,
 };
 use tokio::sync::watch;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -331,9 +331,9 @@ impl Daemon {
 	/// Reconciles the market's view of this provider's replicas at `at` with the job store.
 	async fn on_block(self: &Arc<Self>, at: &AtBlock) -> Result<(), BlockError> {
 		let now = now_block(at);
-		let assignments = Chain::assignments(at, &self.worker).await?;
+		let replicas = Chain::provider_replicas(at, &self.worker).await?;
 		let mut seen = HashSet::new();
-		for replica in &assignments {
+		for replica in &replicas {
 			let key = (replica.job, replica.replica);
 			seen.insert(key);
 			self.on_replica(at, now, replica).await?;
@@ -497,8 +497,7 @@ impl Daemon {
 			JobKind::Wasm => memory_fits(min_memory_mib, self.slot_memory_mib())?,
 			JobKind::Cuda => vram_fits(min_vram_mib, self.gpu_slot_vram_mib)?,
 		}
-		let kind = kind_name(&job.kind);
-		let busy = self.store.live().iter().filter(|r| r.kind == kind).count();
+		let busy = self.store.live().iter().filter(|r| r.kind == job.kind).count();
 		if busy >= slots as usize {
 			return Err(Decline::Busy);
 		}
@@ -579,13 +578,13 @@ impl Daemon {
 			max_units: record.max_units,
 			// A WASM job's memory limit is the job's own, the same on every provider; `decide`
 			// declined the job if this host cannot give it that much per slot.
-			max_memory_bytes: match record.kind.as_str() {
+			max_memory_bytes: match record.kind {
 				// (`record.memory_mib` is the limit already; mapped again for a record written
 				// before jobs had one, whose 0 is the default.)
-				"wasm" => mib(stratus_primitives::job_memory_mib(record.memory_mib)),
+				JobKind::Wasm => mib(stratus_primitives::job_memory_mib(record.memory_mib)),
 				// A CUDA job's device memory: what it asked for (`decide` checked that a slot
 				// has it), else the slot's share of the GPU.
-				_ => match record.vram_mib {
+				JobKind::Cuda => match record.vram_mib {
 					0 => mib(self.gpu_slot_vram_mib),
 					asked => mib(asked),
 				},
@@ -594,8 +593,11 @@ impl Daemon {
 			max_output_bytes: u64::from(record.max_output_bytes),
 		};
 		let exec_started = Instant::now();
-		let device =
-			if record.kind == "cuda" { Some(self.device_for(&at, &record).await?) } else { None };
+		let device = if record.kind == JobKind::Cuda {
+			Some(self.device_for(&at, &record).await?)
+		} else {
+			None
+		};
 		let outcome = match input {
 			Ok(input) => {
 				let wasm = self.wasm.clone();
@@ -656,7 +658,7 @@ impl Daemon {
 	/// The GPU a CUDA replica runs on: a device of the GPU class its offer sells.
 	async fn device_for(&self, at: &AtBlock, record: &Record) -> Result<u32, String> {
 		let offers = Chain::offers(at, &self.worker).await.map_err(|e| e.to_string())?;
-		let class = offers.iter().find(|o| o.offer == record.offer).map(|o| o.class.clone());
+		let class = offers.iter().find(|o| o.offer == record.offer).map(|o| o.class);
 		let Some(ResourceClass::Gpu(index)) = class else {
 			return Err(format!("offer {} is not a GPU offer of this provider", record.offer));
 		};
@@ -800,10 +802,10 @@ fn new_record(job: &Job, replica: &Replica, (min_memory_mib, min_vram_mib): (u32
 	Record {
 		job: replica.job,
 		replica: replica.replica,
-		requester: job.requester.0,
-		provider: replica.provider.0,
+		requester: job.requester.clone().into(),
+		provider: replica.provider.clone().into(),
 		program: job.program.0,
-		kind: kind_name(&job.kind).into(),
+		kind: job.kind,
 		offer: replica.offer,
 		max_units: job.max_units,
 		max_output_bytes: job.max_output_bytes,
@@ -838,13 +840,6 @@ fn vram_fits(min_vram_mib: u32, slot_vram_mib: u64) -> Result<(), Decline> {
 		return Err(Decline::VramTooLarge { needed, slot: slot_vram_mib });
 	}
 	Ok(())
-}
-
-fn kind_name(kind: &JobKind) -> &'static str {
-	match kind {
-		JobKind::Wasm => "wasm",
-		JobKind::Cuda => "cuda",
-	}
 }
 
 /// Refuses a job that may write more output than this worker keeps (`max_output_mib`): the

@@ -8,11 +8,10 @@ use std::panic::{self, AssertUnwindSafe};
 
 use cudarc::driver::{result, sys, DriverError};
 use serde::Serialize;
-use stratus_client::runtime::runtime_types::stratus_primitives::{
-	CapabilityProfile, GpuSpec, JobKind,
-};
+use sp_core::bounded::BoundedVec;
+use stratus_primitives::{CapabilityProfile, GpuSpec, JobKind};
 
-use crate::{config::Config, submitter::bounded};
+use crate::config::Config;
 
 const MIB: u64 = 1_048_576;
 
@@ -253,7 +252,7 @@ pub fn gpu_classes(host: &HostInfo) -> Vec<(GpuSpec, Vec<u32>)> {
 			u16::try_from(gpu.compute_major.saturating_mul(10).saturating_add(gpu.compute_minor))
 				.unwrap_or(u16::MAX);
 		if let Some((spec, ordinals)) = classes.iter_mut().find(|(c, _)| {
-			c.model.0 == model
+			*c.model == model
 				&& c.vram_mib == vram_mib
 				&& c.compute_capability == compute_capability
 		}) {
@@ -272,7 +271,7 @@ pub fn gpu_classes(host: &HostInfo) -> Vec<(GpuSpec, Vec<u32>)> {
 			})
 			.unwrap_or(0);
 		let spec = GpuSpec {
-			model: bounded(model),
+			model: BoundedVec::truncate_from(model),
 			vram_mib,
 			compute_capability,
 			driver_version,
@@ -298,12 +297,12 @@ pub fn profile(config: &Config, host: &HostInfo) -> CapabilityProfile {
 	let gpus = gpu_classes(host).into_iter().map(|(spec, _)| spec).collect();
 	let url = &config.results.public_url;
 	CapabilityProfile {
-		kinds: bounded(kinds),
-		gpus: bounded(gpus),
+		kinds: BoundedVec::truncate_from(kinds),
+		gpus: BoundedVec::truncate_from(gpus),
 		cpu_cores: config.worker.cpu_cores,
 		memory_mib: config.worker.memory_mib,
 		region: config.worker.region,
-		endpoint: (!url.is_empty()).then(|| bounded(url.as_bytes().to_vec())),
+		endpoint: (!url.is_empty()).then(|| BoundedVec::truncate_from(url.as_bytes().to_vec())),
 	}
 }
 

@@ -47,7 +47,7 @@ enum Command {
 	},
 	/// Post (or renew) the offers of the config's price policy.
 	Offer,
-	/// Show stake, offers, assignments and earnings.
+	/// Show stake, offers, replicas and earnings.
 	Status {
 		/// Print JSON.
 		#[arg(long)]

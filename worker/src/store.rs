@@ -32,6 +32,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+use stratus_primitives::JobKind;
 
 use crate::executor::wasm::{Checkpoint, CheckpointStore};
 
@@ -76,8 +77,9 @@ pub struct Record {
 	/// The program's hash.
 	#[serde(with = "hex32")]
 	pub program: [u8; 32],
-	/// `"wasm"` or `"cuda"`.
-	pub kind: String,
+	/// The program's kind (written by its name, `"wasm"` or `"cuda"`).
+	#[serde(with = "job_kind_by_name")]
+	pub kind: JobKind,
 	/// The offer the replica uses (re-offered when the replica ends).
 	pub offer: u64,
 	/// The job's budget and bounds.
@@ -549,6 +551,22 @@ mod hex32 {
 	}
 }
 
+/// A job kind by its name ([`JobKind::name`]), as records have always written it.
+mod job_kind_by_name {
+	use serde::{de::Error, Deserialize, Deserializer, Serializer};
+	use stratus_primitives::JobKind;
+
+	pub fn serialize<S: Serializer>(kind: &JobKind, s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(kind.name())
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<JobKind, D::Error> {
+		let text = String::deserialize(d)?;
+		JobKind::from_name(&text)
+			.ok_or_else(|| D::Error::custom(format!("unknown job kind `{text}`")))
+	}
+}
+
 mod hex32_opt {
 	use serde::{Deserialize, Deserializer, Serializer};
 
@@ -576,7 +594,7 @@ mod tests {
 			replica,
 			requester: [7; 32],
 			program: [9; 32],
-			kind: "wasm".into(),
+			kind: JobKind::Wasm,
 			offer: 3,
 			max_units: 1000,
 			max_output_bytes: 64,
@@ -616,6 +634,18 @@ mod tests {
 		assert_eq!(store.get((4, 0)).unwrap().stage, Stage::Acknowledging, "live: kept");
 		// Gone for good: not back after a reopen.
 		assert_eq!(Store::open(dir.path()).unwrap().get((1, 0)), None);
+	}
+
+	#[test]
+	fn a_record_writes_its_kind_by_name_as_records_always_have() {
+		let cuda = Record { kind: JobKind::Cuda, ..record(1, 0) };
+		let json = serde_json::to_value(&cuda).unwrap();
+		assert_eq!(json["kind"], "cuda");
+		assert_eq!(serde_json::from_value::<Record>(json.clone()).unwrap(), cuda);
+		let mut other = json;
+		other["kind"] = "opencl".into();
+		let error = serde_json::from_value::<Record>(other).unwrap_err().to_string();
+		assert!(error.contains("unknown job kind `opencl`"), "{error}");
 	}
 
 	#[test]

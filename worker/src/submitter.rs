@@ -5,16 +5,8 @@
 use std::time::Duration;
 
 pub use stratus_client::tx::{TxError, INCLUSION_TIMEOUT};
-use stratus_client::{
-	runtime::{
-		self as rt,
-		runtime_types::{
-			bounded_collections::bounded_vec::BoundedVec, stratus_primitives::ResourceClass,
-		},
-	},
-	tx::Wait,
-	Connection, Keypair,
-};
+use stratus_client::{runtime as rt, tx::Wait, Connection, Keypair};
+use stratus_primitives::ResourceClass;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -153,15 +145,10 @@ async fn submit_one(
 			submit!(rt::tx().verification().reveal(*job, *replica, (*digest).into(), *units, *salt))
 		},
 		Tx::PostOffer { class, price, slots, expires_at } => {
-			submit!(rt::tx().market().post_offer(class.clone(), *price, *slots, *expires_at))
+			submit!(rt::tx().market().post_offer((*class).into(), *price, *slots, *expires_at))
 		},
 		Tx::UpdateOffer { offer, price, slots, expires_at } => {
 			submit!(rt::tx().market().update_offer(*offer, *price, *slots, *expires_at))
 		},
 	}
-}
-
-/// The bounded-vec type subxt generates, built from a plain vector.
-pub fn bounded<T>(items: Vec<T>) -> BoundedVec<T> {
-	BoundedVec(items)
 }

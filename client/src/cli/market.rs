@@ -6,15 +6,13 @@ use serde::Serialize;
 use stratus_client::{
 	amount::Amount,
 	chain::{slots_in_use, Chain, OfferRecord, Provider},
-	runtime::runtime_types::{
-		pallet_provider_staking::types::ProviderStatus,
-		stratus_primitives::{GpuSpec, JobKind, ResourceClass},
-	},
+	runtime::runtime_types::pallet_provider_staking::types::ProviderStatus,
 	AccountId,
 };
+use stratus_primitives::{market::amount, GpuSpec, ResourceClass};
 
 use crate::{
-	cli::session::{decimal, decimal_opt, print_json, Session},
+	cli::session::{decimal_opt, print_json, Session},
 	Cli,
 };
 
@@ -24,7 +22,7 @@ fn class_name(class: &ResourceClass, provider: Option<&Provider>) -> String {
 	match class {
 		ResourceClass::Cpu => "cpu".into(),
 		ResourceClass::Gpu(i) => provider
-			.and_then(|p| p.profile.gpus.0.get(usize::from(*i)))
+			.and_then(|p| p.profile.gpus.get(usize::from(*i)))
 			.map(gpu_words)
 			.unwrap_or_else(|| format!("gpu class {i}")),
 	}
@@ -33,7 +31,7 @@ fn class_name(class: &ResourceClass, provider: Option<&Provider>) -> String {
 fn gpu_words(gpu: &GpuSpec) -> String {
 	format!(
 		"gpu {} ({} MiB, cc {}.{})",
-		String::from_utf8_lossy(&gpu.model.0),
+		String::from_utf8_lossy(&gpu.model),
 		gpu.vram_mib,
 		gpu.compute_capability / 10,
 		gpu.compute_capability % 10
@@ -44,7 +42,7 @@ fn gpu_words(gpu: &GpuSpec) -> String {
 #[derive(Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Level {
-	#[serde(serialize_with = "decimal")]
+	#[serde(serialize_with = "amount::serialize")]
 	price: u128,
 	offers: u32,
 	free_slots: u32,
@@ -81,10 +79,7 @@ fn books(
 ) -> Vec<Book> {
 	let mut classes: BTreeMap<String, (&'static str, BTreeMap<u128, Level>, u32)> = BTreeMap::new();
 	for (_, offer) in offers.into_iter().filter(|(_, o)| live(o, now)) {
-		let kind = match offer.class {
-			ResourceClass::Cpu => "wasm",
-			ResourceClass::Gpu(_) => "cuda",
-		};
+		let kind = offer.class.kind().name();
 		let name = class_name(&offer.class, providers.get(&offer.provider.0));
 		let (_, levels, in_use) = classes.entry(name).or_insert((kind, BTreeMap::new(), 0));
 		let level =
@@ -151,7 +146,7 @@ struct ProviderRow {
 	operator: String,
 	worker: String,
 	status: String,
-	#[serde(serialize_with = "decimal")]
+	#[serde(serialize_with = "amount::serialize")]
 	stake: u128,
 	reserved_slots: u32,
 	kinds: Vec<String>,
@@ -161,9 +156,9 @@ struct ProviderRow {
 	gpus: Vec<String>,
 	endpoint: Option<String>,
 	offers: Vec<ProviderOffer>,
-	#[serde(serialize_with = "decimal")]
+	#[serde(serialize_with = "amount::serialize")]
 	frozen: u128,
-	#[serde(serialize_with = "decimal")]
+	#[serde(serialize_with = "amount::serialize")]
 	slashed: u128,
 	/// Reputation per job kind, pending and applied slashes, in words.
 	standing: Vec<String>,
@@ -174,7 +169,7 @@ struct ProviderRow {
 struct ProviderOffer {
 	offer: u64,
 	class: String,
-	#[serde(serialize_with = "decimal")]
+	#[serde(serialize_with = "amount::serialize")]
 	price: u128,
 	slots: u32,
 	in_use: u32,
@@ -210,31 +205,17 @@ pub async fn providers(cli: &Cli) -> anyhow::Result<ExitCode> {
 			},
 			stake: p.stake,
 			reserved_slots: p.reserved_slots,
-			kinds: p
-				.profile
-				.kinds
-				.0
-				.iter()
-				.map(|k| match k {
-					JobKind::Wasm => "wasm".to_owned(),
-					JobKind::Cuda => "cuda".to_owned(),
-				})
-				.collect(),
+			kinds: p.profile.kinds.iter().map(|k| k.name().to_owned()).collect(),
 			cpu_cores: p.profile.cpu_cores,
 			memory_mib: p.profile.memory_mib,
 			region: p.profile.region,
 			gpus: p
 				.profile
 				.gpus
-				.0
 				.iter()
 				.map(|g| format!("{} × {}", g.count, gpu_words(g)))
 				.collect(),
-			endpoint: p
-				.profile
-				.endpoint
-				.as_ref()
-				.map(|e| String::from_utf8_lossy(&e.0).into_owned()),
+			endpoint: p.profile.endpoint.as_ref().map(|e| String::from_utf8_lossy(e).into_owned()),
 			offers: offers
 				.iter()
 				.filter(|(_, o)| o.provider == *operator)

@@ -8,10 +8,12 @@ use stratus_client::{
 	amount::Amount,
 	chain::{self, AtBlock},
 	program::{self, ProgramKind},
-	runtime::{self as rt, runtime_types::stratus_primitives::JobKind},
+	runtime as rt,
 	subxt::utils::H256,
 	Keypair,
 };
+
+use stratus_primitives::JobKind;
 
 use crate::{
 	cli::session::{hex32, key, limits, print_json, Session},
@@ -155,7 +157,7 @@ pub(crate) async fn ensure_program(
 		.send(
 			key,
 			"registering the program",
-			&rt::tx().market().register_program(kind, code.to_vec()),
+			&rt::tx().market().register_program(kind.into(), code.to_vec()),
 		)
 		.await?;
 	Ok((hash, true))

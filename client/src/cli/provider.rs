@@ -76,7 +76,7 @@ pub async fn register(cli: &Cli, file: &Path) -> anyhow::Result<ExitCode> {
 			let proof = checked.proof.map(MultiSignature::Sr25519);
 			let call = rt::tx().provider_staking().register(
 				checked.worker,
-				checked.profile.clone(),
+				checked.profile.clone().into(),
 				checked.stake,
 				proof,
 			);

@@ -4,13 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::de::DeserializeOwned;
 use stratus_client::{
 	chain::{self, timed, AtBlock},
 	keystore::Keystore,
 	manifest::Limits,
 	runtime as rt,
-	subxt::rpcs::client::RpcParams,
 	tx::{self, Events, Wait},
 	Connection, Keypair,
 };
@@ -52,21 +50,6 @@ impl Session {
 			.with_context(|| format!("reading the best block at {}", self.conn.endpoint))?
 			.ok_or_else(|| anyhow::anyhow!("{} has no best block", self.conn.endpoint))?;
 		u32::try_from(header.number).context("the best block number does not fit 32 bits")
-	}
-
-	/// Calls one of the node's JSON-RPC methods.
-	pub async fn rpc<T: DeserializeOwned>(
-		&self,
-		method: &str,
-		params: impl IntoIterator<Item = serde_json::Value>,
-	) -> anyhow::Result<T> {
-		let mut rpc_params = RpcParams::new();
-		for p in params {
-			rpc_params.push(p)?;
-		}
-		timed(self.conn.rpc.request(method, rpc_params))
-			.await
-			.with_context(|| format!("{method} on {}", self.conn.endpoint))
 	}
 
 	/// Signs `call` with `key`, submits it and waits until it is finalized.
@@ -124,13 +107,8 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// Writes an amount as a decimal string, as the node's `market_*` RPC does (JavaScript reads it
-/// without loss).
-pub fn decimal<S: serde::Serializer>(amount: &u128, s: S) -> Result<S::Ok, S::Error> {
-	s.collect_str(amount)
-}
-
-/// [`decimal`], or `null`.
+/// An amount as a decimal string, as the market's views write amounts
+/// (`stratus_primitives::market::amount`), or `null`.
 pub fn decimal_opt<S: serde::Serializer>(amount: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
 	match amount {
 		Some(amount) => s.collect_str(amount),
@@ -141,11 +119,4 @@ pub fn decimal_opt<S: serde::Serializer>(amount: &Option<u128>, s: S) -> Result<
 /// `0x…` of 32 bytes.
 pub fn hex32(bytes: &[u8; 32]) -> String {
 	format!("0x{}", hex::encode(bytes))
-}
-
-/// An account in Stratus's SS58 format, from whatever format the node wrote it in.
-pub fn address(text: &str) -> String {
-	stratus_client::parse_account(text)
-		.map(|a| stratus_client::ss58(&a))
-		.unwrap_or_else(|_| text.to_owned())
 }

@@ -360,21 +360,21 @@ mod benches {
 		assert_eq!(Offers::<T>::iter().count() as u32, s + 1);
 	}
 
-	/// What a job left short of replicas adds: its entry in the bid book.
+	/// What a job left short of replicas adds: its entry in the job book.
 	#[benchmark]
 	fn rest_job() {
 		let requester = funded::<T>("requester", 0);
 		let hash = program::<T>(&requester);
 		let id = submit::<T>(&requester, spec::<T>(hash, T::MaxReplication::get(), 10));
 		let job = Jobs::<T>::get(id).unwrap();
-		Pallet::<T>::leave_bid_book(id, &job);
+		Pallet::<T>::leave_job_book(id, &job);
 
 		#[block]
 		{
-			Pallet::<T>::sync_bid_book(id, &job);
+			Pallet::<T>::sync_job_book(id, &job);
 		}
 
-		assert_eq!(BidBook::<T>::iter().count(), 1);
+		assert_eq!(JobBook::<T>::iter().count(), 1);
 	}
 
 	#[benchmark]
@@ -461,21 +461,21 @@ mod benches {
 	}
 
 	#[benchmark]
-	fn timeouts_block() {
+	fn deadlines_block() {
 		let block = now::<T>() + 1u32.into();
-		TimeoutCursor::<T>::put(block);
+		DeadlineCursor::<T>::put(block);
 
 		#[block]
 		{
 			Pallet::<T>::on_initialize(block);
 		}
 
-		assert_eq!(TimeoutCursor::<T>::get(), Some(block + 1u32.into()));
+		assert_eq!(DeadlineCursor::<T>::get(), Some(block + 1u32.into()));
 	}
 
 	/// A missed acknowledgement whose reissue walks `s` offers.
 	#[benchmark]
-	fn timeout_ack(s: Linear<1, { T::MaxMatchScan::get() }>) {
+	fn deadline_ack(s: Linear<1, { T::MaxMatchScan::get() }>) {
 		let first = book::<T>(0, 1);
 		let requester = funded::<T>("requester", 0);
 		let hash = program::<T>(&requester);
@@ -498,7 +498,7 @@ mod benches {
 
 	/// A missed commit whose reissue walks `s` offers.
 	#[benchmark]
-	fn timeout_commit(s: Linear<1, { T::MaxMatchScan::get() }>) {
+	fn deadline_commit(s: Linear<1, { T::MaxMatchScan::get() }>) {
 		let (job, _) = running_job::<T>(1, 0);
 		// The reissue walks cheaper offers that have expired by then (closing each); the freed
 		// slot of the missed replica's offer is walked too (and skipped).
@@ -518,7 +518,7 @@ mod benches {
 	/// The commit window closes on `r` acknowledged replicas that never committed: all missed,
 	/// the job expires and refunds.
 	#[benchmark]
-	fn timeout_commit_close(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
+	fn deadline_commit_close(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
 		let (job, _) = running_job::<T>(r as u8, 0);
 		let at = Jobs::<T>::get(job).unwrap().commit_close();
 		frame_system::Pallet::<T>::set_block_number(at);
@@ -534,7 +534,7 @@ mod benches {
 	/// The reveal window closes with `r − 1` agreeing reveals and one missing: the quorum is
 	/// paid.
 	#[benchmark]
-	fn timeout_reveal(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
+	fn deadline_reveal(r: Linear<1, { u32::from(T::MaxReplication::get()) }>) {
 		let (job, providers) = running_job::<T>(r as u8, r as u8);
 		for (i, p) in providers.iter().enumerate().skip(1) {
 			Pallet::<T>::on_reveal(job, i as ReplicaIndex, p, H256::repeat_byte(7), 1_000).unwrap();

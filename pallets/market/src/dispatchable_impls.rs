@@ -345,13 +345,13 @@ impl<T: Config> Pallet<T> {
 		let walk = Self::fill(id, &mut job)?;
 		let short = job.unfilled() > 0;
 		if short {
-			// A requester cannot fill the bid book with jobs nothing serves (the call is refused
+			// A requester cannot fill the job book with jobs nothing serves (the call is refused
 			// whole, holds and all).
 			ensure!(
 				RestingJobs::<T>::get(&job.requester) < T::MaxRestingJobs::get(),
 				Error::<T>::TooManyRestingJobs
 			);
-			Self::sync_bid_book(id, &job);
+			Self::sync_job_book(id, &job);
 		}
 		Self::store_job(id, job);
 		Ok(Placement { walk, short })

@@ -10,7 +10,7 @@
 //!    number is its `in_use`, never above its `slots`); a closed offer holds exactly its slots
 //!    in use.
 //! 6. **Books**: `OfferBook` holds exactly the open offers with a free slot, under their price
-//!    key; every `BidBook` entry is an open job with replicas to match.
+//!    key; every `JobBook` entry is an open job with replicas to match.
 //! 7. **Programs**: every job that has not ended runs a registered program until its deadline
 //!    has passed, and a retiring program's `removable_at` is after the deadline of every such
 //!    job.
@@ -20,9 +20,9 @@
 //!    every wake-up belongs to a job that has not ended.
 
 use crate::{
-	matching::{ask_key, bid_key, split_key},
-	BalanceOf, BidBook, BookPosition, BookSize, BookSlots, Config, Deadlines, HoldReason, JobPhase,
-	Jobs, OfferBook, Offers, Pallet, Programs, RestingJobs, TimeoutCursor,
+	matching::{job_key, offer_key, split_key},
+	BalanceOf, BookPosition, BookSize, BookSlots, Config, DeadlineCursor, Deadlines, HoldReason,
+	JobBook, JobPhase, Jobs, OfferBook, Offers, Pallet, Programs, RestingJobs,
 };
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
 use frame_support::traits::fungible::InspectHold;
@@ -36,7 +36,7 @@ impl<T: Config> Pallet<T> {
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut in_use: BTreeMap<OfferId, Vec<JobId>> = BTreeMap::new();
 		let now = frame_system::Pallet::<T>::block_number();
-		let cursor = TimeoutCursor::<T>::get();
+		let cursor = DeadlineCursor::<T>::get();
 		for (id, job) in Jobs::<T>::iter() {
 			match job.wake_at {
 				None => ensure(job.phase.is_final(), "8: a running job without a wake-up")?,
@@ -80,18 +80,18 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		let mut resting: BTreeMap<T::AccountId, u32> = BTreeMap::new();
-		for (kind, key, ()) in BidBook::<T>::iter() {
+		for (kind, key, ()) in JobBook::<T>::iter() {
 			let (_, id) = split_key(&key);
 			let job = Jobs::<T>::get(id).ok_or(TryRuntimeError::Other("6: a bid without a job"))?;
 			let n = resting.entry(job.requester.clone()).or_default();
 			*n = n.saturating_add(1);
 			ensure(
-				job.kind == kind && key == bid_key::<T>(job.max_price, id),
+				job.kind == kind && key == job_key::<T>(job.max_price, id),
 				"6: a bid under the wrong key",
 			)?;
 			ensure(
 				job.phase == JobPhase::Open && job.unfilled() > 0,
-				"6: a job rests in the bid book with nothing to match",
+				"6: a job rests in the job book with nothing to match",
 			)?;
 		}
 		for (who, total) in escrow {
@@ -121,7 +121,7 @@ impl<T: Config> Pallet<T> {
 				ensure(offer.slots == offer.in_use(), "5: a closed offer holds free slots")?;
 			}
 			let in_book =
-				OfferBook::<T>::contains_key(offer.class.kind(), ask_key::<T>(offer.price, id));
+				OfferBook::<T>::contains_key(offer.class.kind(), offer_key::<T>(offer.price, id));
 			ensure(
 				in_book == (offer.open && offer.free() > 0),
 				"6: the offer book is out of step",
@@ -138,7 +138,7 @@ impl<T: Config> Pallet<T> {
 				.ok_or(TryRuntimeError::Other("6: an index without an offer"))?;
 			ensure(
 				offer.class.kind() == kind
-					&& OfferBook::<T>::contains_key(kind, ask_key::<T>(offer.price, id)),
+					&& OfferBook::<T>::contains_key(kind, offer_key::<T>(offer.price, id)),
 				"6: an indexed offer out of the book",
 			)?;
 			indexed = indexed.saturating_add(1);

@@ -1,7 +1,7 @@
 //! # Market pallet
 //!
-//! The Stratus order book: programs, offers (asks), jobs (bids), matching, assignments of replicas
-//! to providers, escrow, and settlement.
+//! The Stratus order book: programs, offers (asks), jobs (bids), matching, replicas
+//! assigned to providers, escrow, and settlement.
 //!
 //! ## Terms
 //!
@@ -25,13 +25,13 @@
 //! ## Matching
 //!
 //! A continuous order book with price-time priority. Offers rest in `OfferBook`, ordered by
-//! price and then by offer id (posting order); jobs that are not fully matched rest in `BidBook`,
+//! price and then by offer id (posting order); jobs that are not fully matched rest in `JobBook`,
 //! ordered by highest `max_price` and then by job id. A new job walks the offer book from the
 //! cheapest offer and takes one replica per distinct eligible provider, never above its
-//! `max_price`; a new (or updated) offer walks the bid book from the highest bid. Each walk looks
+//! `max_price`; a new (or updated) offer walks the job book from the highest bid. Each walk looks
 //! at no more than `MaxMatchScan` book entries, so matching costs
 //! `O(MaxMatchScan × (1 offer read + 1 provider read))` per call (an expired offer met on the way
-//! is closed: four writes more), and every call is charged for what it actually looked at. A job that finds nothing within that window rests in the bid book and is
+//! is closed: four writes more), and every call is charged for what it actually looked at. A job that finds nothing within that window rests in the job book and is
 //! matched when an eligible offer arrives. A freed slot returns its offer to the book; it meets
 //! resting jobs when its provider updates or posts an offer (the worker re-offers freed capacity).
 //!
@@ -78,6 +78,7 @@ mod invariants;
 mod matching;
 #[cfg(test)]
 mod mock;
+mod reads;
 pub mod runtime_api;
 mod settlement;
 #[cfg(test)]
@@ -211,7 +212,7 @@ pub mod pallet {
 		/// reap it `RecordRetention` blocks after it ended; the deposit returns to the requester).
 		#[pallet::constant]
 		type JobDeposit: Get<BalanceOf<Self>>;
-		/// Most jobs one requester may have resting in the bid book when it posts another that
+		/// Most jobs one requester may have resting in the job book when it posts another that
 		/// would rest too.
 		#[pallet::constant]
 		type MaxRestingJobs: Get<u32>;
@@ -255,7 +256,7 @@ pub mod pallet {
 		/// Weight the block-start hook may spend on due deadlines (what it cannot handle in one
 		/// block it carries over; `end_overdue` lets anyone handle an overdue job at once).
 		#[pallet::constant]
-		type MaxTimeoutWeight: Get<Weight>;
+		type MaxDeadlineWeight: Get<Weight>;
 		/// Blocks a provider has to acknowledge a replica.
 		#[pallet::constant]
 		type AckWindow: Get<BlockNumberFor<Self>>;
@@ -367,10 +368,10 @@ pub mod pallet {
 	///
 	/// Twox64Concat for the job kind; Identity for the order key (see `OfferBook`).
 	#[pallet::storage]
-	pub type BidBook<T: Config> =
+	pub type JobBook<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, JobKind, Identity, [u8; 24], (), OptionQuery>;
 
-	/// How many of each requester's jobs rest in the bid book.
+	/// How many of each requester's jobs rest in the job book.
 	///
 	/// Blake2_128Concat: account ids are chosen by users.
 	#[pallet::storage]
@@ -388,7 +389,7 @@ pub mod pallet {
 
 	/// The first block whose deadlines have not all been handled.
 	#[pallet::storage]
-	pub type TimeoutCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
+	pub type DeadlineCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -687,7 +688,7 @@ pub mod pallet {
 		/// `max_price × max_units` (what one replica can earn) is below `MinJobValue`: raise
 		/// `max_price` or `max_units`, or batch small jobs into one.
 		JobTooSmall,
-		/// The job would rest in the bid book (nothing can serve it now), and `MaxRestingJobs` of
+		/// The job would rest in the job book (nothing can serve it now), and `MaxRestingJobs` of
 		/// the requester's jobs rest there already: cancel some, or post it when offers exist
 		/// (`market_whyNoMatch` explains what a resting job waits for).
 		TooManyRestingJobs,
@@ -725,7 +726,7 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::on_initialize_timeouts(now).saturating_add(Self::hot_keys_weight())
+			Self::on_initialize_deadlines(now).saturating_add(Self::hot_keys_weight())
 		}
 
 		fn integrity_test() {
@@ -885,7 +886,7 @@ pub mod pallet {
 		/// offence (a replica left unacknowledged is). Signed by the replica's provider or its
 		/// worker key, before the acknowledgement deadline; a valid decline costs no fee.
 		#[pallet::call_index(11)]
-		#[pallet::weight(T::WeightInfo::decline().max(T::WeightInfo::timeout_ack(T::MaxMatchScan::get())))]
+		#[pallet::weight(T::WeightInfo::decline().max(T::WeightInfo::deadline_ack(T::MaxMatchScan::get())))]
 		pub fn decline(
 			origin: OriginFor<T>,
 			job: JobId,

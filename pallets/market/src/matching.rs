@@ -2,8 +2,8 @@
 //! against resting jobs).
 
 use crate::{
-	weights::WeightInfo, BalanceOf, BidBook, BookPosition, BookSize, BookSlots, Config, Error,
-	Event, Job, Offer, OfferBook, Offers, Pallet, Replica, ReplicaState, Requirements, RestingJobs,
+	weights::WeightInfo, BalanceOf, BookPosition, BookSize, BookSlots, Config, Error, Event, Job,
+	JobBook, Offer, OfferBook, Offers, Pallet, Replica, ReplicaState, Requirements, RestingJobs,
 	Role, SpotCheck,
 };
 use alloc::vec::Vec;
@@ -37,12 +37,12 @@ pub(crate) fn split_key(key: &[u8; 24]) -> (u128, u64) {
 }
 
 /// An offer's key in `OfferBook`: cheapest first, then oldest.
-pub(crate) fn ask_key<T: Config>(price: BalanceOf<T>, offer: OfferId) -> [u8; 24] {
+pub(crate) fn offer_key<T: Config>(price: BalanceOf<T>, offer: OfferId) -> [u8; 24] {
 	order_key(price.unique_saturated_into(), offer)
 }
 
-/// A job's key in `BidBook`: highest `max_price` first, then oldest.
-pub(crate) fn bid_key<T: Config>(max_price: BalanceOf<T>, job: JobId) -> [u8; 24] {
+/// A job's key in `JobBook`: highest `max_price` first, then oldest.
+pub(crate) fn job_key<T: Config>(max_price: BalanceOf<T>, job: JobId) -> [u8; 24] {
 	let price: u128 = max_price.unique_saturated_into();
 	order_key(u128::MAX.saturating_sub(price), job)
 }
@@ -50,7 +50,7 @@ pub(crate) fn bid_key<T: Config>(max_price: BalanceOf<T>, job: JobId) -> [u8; 24
 impl<T: Config> Pallet<T> {
 	/// Put an offer into the ask side: `OfferBook` and its dense index `BookSlots`.
 	pub(crate) fn book_insert(kind: JobKind, price: BalanceOf<T>, offer_id: OfferId) {
-		OfferBook::<T>::insert(kind, ask_key::<T>(price, offer_id), ());
+		OfferBook::<T>::insert(kind, offer_key::<T>(price, offer_id), ());
 		if BookPosition::<T>::contains_key(offer_id) {
 			return;
 		}
@@ -62,7 +62,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Take an offer out of the ask side; the last entry of the dense index takes its position.
 	pub(crate) fn book_remove(kind: JobKind, price: BalanceOf<T>, offer_id: OfferId) {
-		OfferBook::<T>::remove(kind, ask_key::<T>(price, offer_id));
+		OfferBook::<T>::remove(kind, offer_key::<T>(price, offer_id));
 		let Some(position) = BookPosition::<T>::take(offer_id) else { return };
 		let last = BookSize::<T>::get(kind).saturating_sub(1);
 		if position != last {
@@ -129,7 +129,7 @@ impl Exclusions {
 pub(crate) struct Walk {
 	/// Replicas assigned.
 	pub matched: u32,
-	/// Of those, assignments that took an offer's last free slot (and so its book entry).
+	/// Of those, replicas that took an offer's last free slot (and so its book entry).
 	pub filled: u32,
 	/// Book entries looked at and passed over as ineligible (or from a provider the job already
 	/// has).
@@ -139,7 +139,7 @@ pub(crate) struct Walk {
 }
 
 /// What placing a job did: its walk of the book, and whether it was left short of replicas
-/// (resting in the bid book, or at least with its commit-close deadline queued).
+/// (resting in the job book, or at least with its commit-close deadline queued).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub(crate) struct Placement {
 	pub walk: Walk,
@@ -268,7 +268,7 @@ impl<T: Config> Pallet<T> {
 			< job.commit_close()
 	}
 
-	/// Whether the job should rest in the bid book: open, short of replicas, and with time and
+	/// Whether the job should rest in the job book: open, short of replicas, and with time and
 	/// room left for more.
 	fn should_rest(job: &Job<T>, now: BlockNumberFor<T>) -> bool {
 		job.phase == crate::JobPhase::Open
@@ -277,25 +277,25 @@ impl<T: Config> Pallet<T> {
 			&& Self::time_allows(job, now)
 	}
 
-	/// Put the job into the bid book or take it out, as its state says. (A job short of
+	/// Put the job into the job book or take it out, as its state says. (A job short of
 	/// replicas ends at its commit close even if nothing more is matched: `Self::next_wake`.)
-	pub(crate) fn sync_bid_book(id: JobId, job: &Job<T>) {
+	pub(crate) fn sync_job_book(id: JobId, job: &Job<T>) {
 		let now = frame_system::Pallet::<T>::block_number();
 		if Self::should_rest(job, now) {
-			let key = bid_key::<T>(job.max_price, id);
-			if !BidBook::<T>::contains_key(job.kind, key) {
-				BidBook::<T>::insert(job.kind, key, ());
+			let key = job_key::<T>(job.max_price, id);
+			if !JobBook::<T>::contains_key(job.kind, key) {
+				JobBook::<T>::insert(job.kind, key, ());
 				RestingJobs::<T>::mutate(&job.requester, |n| *n = n.saturating_add(1));
 			}
 		} else {
-			Self::leave_bid_book(id, job);
+			Self::leave_job_book(id, job);
 		}
 	}
 
-	/// Take the job out of the bid book (if it rests there).
-	pub(crate) fn leave_bid_book(id: JobId, job: &Job<T>) {
-		let key = bid_key::<T>(job.max_price, id);
-		if BidBook::<T>::take(job.kind, key).is_some() {
+	/// Take the job out of the job book (if it rests there).
+	pub(crate) fn leave_job_book(id: JobId, job: &Job<T>) {
+		let key = job_key::<T>(job.max_price, id);
+		if JobBook::<T>::take(job.kind, key).is_some() {
 			RestingJobs::<T>::mutate_exists(&job.requester, |n| {
 				*n = (*n).and_then(|v| v.checked_sub(1)).filter(|v| *v > 0);
 			});
@@ -532,7 +532,7 @@ impl<T: Config> Pallet<T> {
 	/// Match an offer's free slots against resting jobs, highest bid first: a job waiting for its
 	/// primary takes the offer; a job waiting for a verifier (which is drawn, never chosen by who
 	/// arrives) draws again among every eligible offer, this one included — at most one such draw
-	/// per call. Returns the number of bid-book entries looked at, and whether it drew.
+	/// per call. Returns the number of job-book entries looked at, and whether it drew.
 	pub(crate) fn match_offer(offer_id: OfferId) -> Result<(u32, bool), DispatchError> {
 		let Some(mut offer) = Offers::<T>::get(offer_id) else { return Ok((0, false)) };
 		let now = frame_system::Pallet::<T>::block_number();
@@ -545,7 +545,7 @@ impl<T: Config> Pallet<T> {
 		let mut scanned = 0u32;
 		let mut picked: Vec<JobId> = Vec::new();
 		let mut redraw: Option<JobId> = None;
-		for (key, ()) in BidBook::<T>::iter_prefix(kind) {
+		for (key, ()) in JobBook::<T>::iter_prefix(kind) {
 			if scanned >= T::MaxMatchScan::get() || picked.len() >= offer.free() as usize {
 				break;
 			}
@@ -578,7 +578,7 @@ impl<T: Config> Pallet<T> {
 			if job.unfilled() > 0 && redraw.is_none() {
 				redraw = Some(job_id);
 			}
-			Self::sync_bid_book(job_id, &job);
+			Self::sync_job_book(job_id, &job);
 			Self::store_job(job_id, job);
 		}
 		Offers::<T>::insert(offer_id, offer);

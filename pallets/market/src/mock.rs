@@ -157,7 +157,7 @@ pub const REVEAL: u64 = 4;
 parameter_types! {
 	pub const FeeAccount: AccountId = FEE_ACCOUNT;
 	pub const Fee: Perbill = Perbill::from_percent(10);
-	pub const TimeoutWeight: Weight = Weight::MAX;
+	pub const DeadlineWeight: Weight = Weight::MAX;
 	/// Referees a dispute calls: two, or what a test sets.
 	pub storage Referees: u8 = 2;
 	/// The chance a replicated job is spot-checked: never, unless a test sets it.
@@ -192,7 +192,7 @@ impl pallet_market::Config for Test {
 	type MaxOffersPerProvider = ConstU32<4>;
 	type MaxSlotsPerOffer = ConstU32<16>;
 	type MaxMatchScan = ConstU32<32>;
-	type MaxTimeoutWeight = TimeoutWeight;
+	type MaxDeadlineWeight = DeadlineWeight;
 	type AckWindow = ConstU64<ACK>;
 	type RevealWindow = ConstU64<REVEAL>;
 	type MaxJobDuration = ConstU64<1000>;

@@ -205,7 +205,7 @@ impl<T: Config> Pallet<T> {
 			Deadlines::<T>::remove(at, id);
 		}
 		T::Verifier::forget(id);
-		Self::leave_bid_book(id, job);
+		Self::leave_job_book(id, job);
 		refunded
 	}
 
@@ -265,7 +265,7 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let until = now.saturating_add(T::RevealWindow::get()).min(job.deadline);
 		job.phase = JobPhase::Revealing { until };
-		Self::leave_bid_book(id, job);
+		Self::leave_job_book(id, job);
 		Self::deposit_event(Event::RevealOpened { job: id, until });
 	}
 
@@ -420,7 +420,7 @@ impl<T: Config> Pallet<T> {
 				if short && room && Self::time_allows(job, now) {
 					Self::new_round(id, job);
 					job.phase = JobPhase::Open;
-					// Whatever cannot be matched now rests in the bid book.
+					// Whatever cannot be matched now rests in the job book.
 					Self::refill(id, job);
 					return;
 				}

@@ -8,8 +8,8 @@
 //! takes its wake-up with it.
 
 use crate::{
-	Config, Deadlines, Error, Event, Job, JobPhase, Jobs, Pallet, ReplicaState, SpotCheck,
-	TimeoutCursor, WeightInfo,
+	Config, DeadlineCursor, Deadlines, Error, Event, Job, JobPhase, Jobs, Pallet, ReplicaState,
+	SpotCheck, WeightInfo,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -114,12 +114,12 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Replicas missing their deadlines and their reissue: measured for a walk to the cheapest
-	/// offer (`timeout_ack`, `timeout_commit`), plus a draw, for a missed verifier, spot-check or
+	/// offer (`deadline_ack`, `deadline_commit`), plus a draw, for a missed verifier, spot-check or
 	/// referee (and the referees a judged dispute calls) is drawn instead.
 	pub(crate) fn missed_weight() -> Weight {
 		let scan = T::MaxMatchScan::get();
-		T::WeightInfo::timeout_ack(scan)
-			.max(T::WeightInfo::timeout_commit(scan))
+		T::WeightInfo::deadline_ack(scan)
+			.max(T::WeightInfo::deadline_commit(scan))
 			.saturating_add(Self::draw_weight(true))
 	}
 
@@ -147,21 +147,21 @@ impl<T: Config> Pallet<T> {
 			weight = weight.saturating_add(Self::spot_check_weight());
 		}
 		if handled.commit_close {
-			weight = weight.saturating_add(T::WeightInfo::timeout_commit_close(replicas));
+			weight = weight.saturating_add(T::WeightInfo::deadline_commit_close(replicas));
 		}
 		if handled.reveal_close {
-			weight = weight.saturating_add(T::WeightInfo::timeout_reveal(replicas));
+			weight = weight.saturating_add(T::WeightInfo::deadline_reveal(replicas));
 		}
 		weight
 	}
 
-	/// Handle every wake-up due by `now`, within `MaxTimeoutWeight`.
-	pub(crate) fn on_initialize_timeouts(now: BlockNumberFor<T>) -> Weight {
-		let mut meter = WeightMeter::with_limit(T::MaxTimeoutWeight::get());
-		let per_block = T::WeightInfo::timeouts_block();
+	/// Handle every wake-up due by `now`, within `MaxDeadlineWeight`.
+	pub(crate) fn on_initialize_deadlines(now: BlockNumberFor<T>) -> Weight {
+		let mut meter = WeightMeter::with_limit(T::MaxDeadlineWeight::get());
+		let per_block = T::WeightInfo::deadlines_block();
 		let worst = Self::wake_weight_max();
 		// A chain that gains this pallet later starts from its current block.
-		let mut block = TimeoutCursor::<T>::get().unwrap_or(now);
+		let mut block = DeadlineCursor::<T>::get().unwrap_or(now);
 		while block <= now {
 			if meter.try_consume(per_block).is_err() {
 				break;
@@ -170,7 +170,7 @@ impl<T: Config> Pallet<T> {
 			let due: Vec<JobId> = Deadlines::<T>::iter_key_prefix(block).collect();
 			for id in due {
 				if !meter.can_consume(worst) {
-					TimeoutCursor::<T>::put(block);
+					DeadlineCursor::<T>::put(block);
 					return meter.consumed();
 				}
 				let handled = Self::wake(id, now);
@@ -178,7 +178,7 @@ impl<T: Config> Pallet<T> {
 			}
 			block = block.saturating_add(One::one());
 		}
-		TimeoutCursor::<T>::put(block);
+		DeadlineCursor::<T>::put(block);
 		meter.consumed()
 	}
 
@@ -290,7 +290,7 @@ impl<T: Config> Pallet<T> {
 			if !adaptive && job.unfilled() > short {
 				job.replication = round;
 				job.spot_check = Some(SpotCheck::Spared);
-				Self::sync_bid_book(id, job);
+				Self::sync_job_book(id, job);
 				checked = false;
 			}
 		} else {
@@ -314,7 +314,7 @@ impl<T: Config> Pallet<T> {
 		for index in late {
 			Self::miss(id, job, index);
 		}
-		Self::leave_bid_book(id, job);
+		Self::leave_job_book(id, job);
 		if job.replicas.iter().any(|r| r.state == ReplicaState::Committed) {
 			Self::open_reveal(id, job);
 		} else if job.referees || job.replicas.iter().any(|r| r.state == ReplicaState::Revealed) {
@@ -327,14 +327,14 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Match a job's missing replicas and put it in (or take it out of) the bid book. A refill
+	/// Match a job's missing replicas and put it in (or take it out of) the job book. A refill
 	/// can fail only where it cannot happen (a replica index past 255, guarded by
 	/// `MaxReplicasPerJob`); the job then waits for its deadlines as it is.
 	pub(crate) fn refill(id: JobId, job: &mut Job<T>) {
 		if Self::fill(id, job).is_err() {
 			frame_support::defensive!("refilling a job failed");
 		}
-		Self::sync_bid_book(id, job);
+		Self::sync_job_book(id, job);
 	}
 
 	/// End job `id` if one of its deadlines has passed and the block-start hook has not handled

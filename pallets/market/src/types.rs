@@ -13,6 +13,7 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_runtime::traits::Saturating;
+pub use stratus_primitives::market::{JobPhase, Missed, ReplicaState, Role, SpotCheck};
 use stratus_primitives::{
 	GpuModel, JobId, JobKind, OfferId, RegionCode, ReplicaIndex, ResourceClass, VerificationPolicy,
 };
@@ -50,7 +51,7 @@ pub struct Offer<T: Config> {
 	/// Concurrent slots the offer holds against the provider's stake.
 	pub slots: u32,
 	/// The jobs whose live replicas it serves, one slot each (a job has at most one replica on a
-	/// provider): the index `market_providerAssignments` reads instead of every job. The record
+	/// provider): the index `market_providerReplicas` reads instead of every job. The record
 	/// is written whenever a slot is taken or given back, so the index costs no write of its own.
 	pub jobs: BoundedVec<JobId, T::MaxSlotsPerOffer>,
 	/// The block from which the offer no longer matches.
@@ -118,133 +119,6 @@ pub struct Requirements<T: Config> {
 	pub min_reputation: sp_runtime::Perbill,
 }
 
-/// Why a replica stopped without being paid.
-#[derive(
-	Clone,
-	Copy,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
-pub enum Missed {
-	/// It was not acknowledged before its acknowledgement deadline.
-	Ack,
-	/// It did not commit before its commit deadline (or the job's commit window closed).
-	Commit,
-	/// It committed but did not reveal before the reveal window closed.
-	Reveal,
-	/// Its provider declined it before its acknowledgement deadline (no offence).
-	Declined,
-}
-
-/// Where a replica is in its life.
-#[derive(
-	Clone,
-	Copy,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
-pub enum ReplicaState {
-	/// Assigned to a provider, waiting for its acknowledgement.
-	Assigned,
-	/// The provider took the work on.
-	Acknowledged,
-	/// The provider committed a result.
-	Committed,
-	/// The provider revealed its digest.
-	Revealed,
-	/// It missed a deadline; the job reissued it (or ran out of time to).
-	Missed(Missed),
-	/// It revealed in a round that ended without a verdict because other replicas missed their
-	/// reveal; the job went on with a new round of fresh replicas, judged without it (its digest
-	/// was public, so later replicas could have copied it). Not paid.
-	Superseded,
-	/// It revealed in a round whose results disagreed without a majority; referee replicas
-	/// decide, and its result is then held against theirs (paid when it agrees, slashed when it
-	/// does not). It gave its slot back.
-	Referred,
-	/// The job ended; `paid` on the replica says what the provider earned.
-	Done,
-}
-
-impl ReplicaState {
-	/// Whether the replica still holds one of its offer's slots.
-	pub fn is_live(&self) -> bool {
-		matches!(self, Self::Assigned | Self::Acknowledged | Self::Committed | Self::Revealed)
-	}
-
-	/// Whether the replica has committed a result (and maybe revealed it).
-	pub fn has_committed(&self) -> bool {
-		matches!(self, Self::Committed | Self::Revealed)
-	}
-}
-
-/// Why a replica was assigned, and so how its provider was chosen.
-#[derive(
-	Clone,
-	Copy,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
-pub enum Role {
-	/// The first replica of a round: the cheapest eligible offer (price-time priority).
-	Primary,
-	/// Another replica of a round (`replicated(n)`, or the second replica `adaptive` gives a
-	/// provider without a long record): drawn at random, weighted by stake.
-	Verifier,
-	/// The second replica of an `adaptive` job run alone, drawn after its commitment: drawn at
-	/// random, weighted by stake.
-	SpotCheck,
-	/// A replica of a referee round after a dispute: drawn at random, weighted by stake.
-	Referee,
-}
-
-/// Whether an `adaptive` job run by one trusted provider alone is spot-checked.
-#[derive(
-	Clone,
-	Copy,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
-pub enum SpotCheck<BlockNumber> {
-	/// The replica runs alone; the chain decides after its commitment.
-	Pending,
-	/// It committed; the block-start hook of block `at` decides, from randomness that did not
-	/// exist when it committed (the hash of the block holding its commitment).
-	Due { at: BlockNumber },
-	/// A second replica, drawn at random weighted by stake, checks it.
-	Checked,
-	/// The draw spared it: its result is judged alone.
-	Spared,
-}
-
 /// One replica of a job: an assignment of the job to one provider's offer.
 #[derive(
 	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
@@ -277,42 +151,6 @@ pub struct Replica<T: Config> {
 	pub digest: Option<H256>,
 	/// What the provider was paid (after the protocol fee).
 	pub paid: BalanceOf<T>,
-}
-
-/// Where a job is in its life.
-#[derive(
-	Clone,
-	Copy,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
-pub enum JobPhase<BlockNumber> {
-	/// Replicas are being matched, acknowledged, run and committed.
-	Open,
-	/// Every replica has committed (or the commit window closed); reveals are due by `until`.
-	Revealing { until: BlockNumber },
-	/// A quorum agreed on `digest`; its replicas were paid and the rest refunded.
-	Settled { digest: H256 },
-	/// Reveals disagreed without a quorum; the escrow was refunded.
-	Disputed,
-	/// The requester cancelled it.
-	Cancelled,
-	/// It ran out of time without a result; the escrow was refunded.
-	Expired,
-}
-
-impl<B> JobPhase<B> {
-	/// Whether the job has ended.
-	pub fn is_final(&self) -> bool {
-		matches!(self, Self::Settled { .. } | Self::Disputed | Self::Cancelled | Self::Expired)
-	}
 }
 
 /// A job (bid): a program to run on `replication` distinct providers, within a budget.

@@ -26,11 +26,11 @@ pub trait WeightInfo {
 	fn decline() -> Weight;
 	fn reap_offer() -> Weight;
 	fn reap_job() -> Weight;
-	fn timeouts_block() -> Weight;
-	fn timeout_ack(s: u32) -> Weight;
-	fn timeout_commit(s: u32) -> Weight;
-	fn timeout_commit_close(r: u32) -> Weight;
-	fn timeout_reveal(r: u32) -> Weight;
+	fn deadlines_block() -> Weight;
+	fn deadline_ack(s: u32) -> Weight;
+	fn deadline_commit(s: u32) -> Weight;
+	fn deadline_commit_close(r: u32) -> Weight;
+	fn deadline_reveal(r: u32) -> Weight;
 }
 
 
@@ -123,33 +123,33 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
-	fn timeouts_block() -> Weight {
+	fn deadlines_block() -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
-	fn timeout_ack(s: u32) -> Weight {
+	fn deadline_ack(s: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 			.saturating_add(RocksDbWeight::get().reads(1_u64.saturating_mul(s.into())))
 	}
-	fn timeout_commit(s: u32) -> Weight {
+	fn deadline_commit(s: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 			.saturating_add(RocksDbWeight::get().reads(1_u64.saturating_mul(s.into())))
 	}
-	fn timeout_commit_close(r: u32) -> Weight {
+	fn deadline_commit_close(r: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(RocksDbWeight::get().reads(1_u64.saturating_mul(r.into())))
 	}
-	fn timeout_reveal(r: u32) -> Weight {
+	fn deadline_reveal(r: u32) -> Weight {
 		Weight::from_parts(40_000_000, 10000)
 			.saturating_add(Weight::from_parts(10_000_000, 2000).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))

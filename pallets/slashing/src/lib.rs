@@ -40,6 +40,8 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod impls;
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+mod invariants;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]

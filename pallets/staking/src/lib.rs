@@ -20,7 +20,7 @@
 //! - **Stake**: the provider's *active* stake, held from its free balance under
 //!   [`HoldReason::ProviderStake`]. It stays in the operator's account but can't be spent.
 //! - **Slots**: units of capacity the market holds against a provider (one per offered slot and
-//!   per running assignment). Each reserved slot needs [`Config::MinStakePerSlot`] of active
+//!   per running replica). Each reserved slot needs [`Config::MinStakePerSlot`] of active
 //!   stake; registering needs at least one slot's worth.
 //!
 //! ## Timeline
@@ -60,6 +60,8 @@ pub use weights::WeightInfo;
 
 mod dispatchable_impls;
 mod impls;
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+mod invariants;
 mod types;
 pub mod weights;
 

@@ -37,6 +37,8 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod impls;
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+mod invariants;
 #[cfg(test)]
 mod mock;
 pub mod quorum;
@@ -84,7 +86,7 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// A replica committed its result.
-		ResultCommitted {
+		ReplicaCommitted {
 			/// The job.
 			job: JobId,
 			/// The replica that committed.
@@ -93,7 +95,7 @@ pub mod pallet {
 			commitment: H256,
 		},
 		/// A replica revealed the digest behind its commitment.
-		ResultRevealed {
+		ReplicaRevealed {
 			/// The job.
 			job: JobId,
 			/// The replica that revealed.
@@ -121,6 +123,14 @@ pub mod pallet {
 		/// replica commits its own ([`stratus_primitives::commitment`] binds its index and
 		/// provider); copying another's is refused.
 		DuplicateCommitment,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
 	}
 
 	#[pallet::call(weight(<T as Config>::WeightInfo))]
@@ -179,7 +189,7 @@ pub mod pallet {
 			);
 			T::Jobs::on_commit(job, replica, &signer)?;
 			Commitments::<T>::insert(job, replica, commitment);
-			Self::deposit_event(Event::ResultCommitted { job, replica, commitment });
+			Self::deposit_event(Event::ReplicaCommitted { job, replica, commitment });
 			Ok(())
 		}
 
@@ -200,7 +210,7 @@ pub mod pallet {
 			ensure!(opened == committed, Error::<T>::RevealMismatch);
 			// The event goes first: the reveal that completes a job settles it inside `on_reveal`,
 			// and wallets read the reveal before the settlement.
-			Self::deposit_event(Event::ResultRevealed { job, replica, digest, units });
+			Self::deposit_event(Event::ReplicaRevealed { job, replica, digest, units });
 			T::Jobs::on_reveal(job, replica, &signer, digest, units)
 		}
 

@@ -94,6 +94,19 @@ impl pallet_verification::Config for Test {
 	type WeightInfo = ();
 }
 
+/// Tests' externalities: replicas 0 and 1 of job 1 open to commit and reveal.
+pub struct ExtBuilder;
+
+impl ExtBuilder {
+	/// Run `test`, then check the pallet's invariants.
+	pub fn build_and_execute(test: impl FnOnce()) {
+		new_test_ext().execute_with(|| {
+			test();
+			Verification::do_try_state().expect("verification invariants hold");
+		})
+	}
+}
+
 /// Externalities with replicas 0 and 1 of job 1 open to commit and reveal.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	OPEN.with(|o| *o.borrow_mut() = vec![(1, 0), (1, 1)]);

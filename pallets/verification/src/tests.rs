@@ -32,18 +32,18 @@ fn reveal(
 
 #[test]
 fn commit_then_reveal() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		let c = commitment_of(PROVIDER, 0, 42, 5, 9);
 		assert_ok!(commit(0, c));
 		assert_eq!(Commitments::<Test>::get(1, 0), Some(c));
 		System::assert_last_event(
-			Event::ResultCommitted { job: 1, replica: 0, commitment: c }.into(),
+			Event::ReplicaCommitted { job: 1, replica: 0, commitment: c }.into(),
 		);
 		assert_eq!(COMMITS.with(|x| x.borrow().clone()), vec![(1, 0)]);
 
 		assert_ok!(reveal(0, 5, 42, 9));
 		System::assert_last_event(
-			Event::ResultRevealed { job: 1, replica: 0, digest: digest(5), units: 42 }.into(),
+			Event::ReplicaRevealed { job: 1, replica: 0, digest: digest(5), units: 42 }.into(),
 		);
 		assert_eq!(REVEALS.with(|x| x.borrow().clone()), vec![(1, 0, digest(5), 42)]);
 	});
@@ -51,7 +51,7 @@ fn commit_then_reveal() {
 
 #[test]
 fn the_genesis_hash_is_block_zeros() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		let genesis = frame_system::Pallet::<Test>::block_hash(0);
 		assert_eq!(Pallet::<Test>::genesis_hash(), genesis.0);
 		assert_ne!(genesis, H256::zero());
@@ -60,7 +60,7 @@ fn the_genesis_hash_is_block_zeros() {
 
 #[test]
 fn second_commit_is_refused() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		assert_ok!(commit(0, commitment_of(PROVIDER, 0, 42, 5, 9)));
 		assert_noop!(commit(0, digest(1)), Error::<Test>::AlreadyCommitted);
 	});
@@ -68,7 +68,7 @@ fn second_commit_is_refused() {
 
 #[test]
 fn a_copied_commitment_is_refused() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		let c = commitment_of(PROVIDER, 0, 42, 5, 9);
 		assert_ok!(commit(0, c));
 		// The co-replica submits replica 0's commitment as its own.
@@ -79,7 +79,7 @@ fn a_copied_commitment_is_refused() {
 
 #[test]
 fn a_copied_reveal_does_not_open_another_replicas_commitment() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		// Replica 1 committed something of its own (say, garbage), then replays replica 0's
 		// reveal: the commitment is recomputed with replica 1's index and does not open.
 		assert_ok!(commit(0, commitment_of(PROVIDER, 0, 42, 5, 9)));
@@ -93,7 +93,7 @@ fn a_copied_reveal_does_not_open_another_replicas_commitment() {
 
 #[test]
 fn a_commitment_made_for_another_provider_does_not_open() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		// A commitment made with someone else's account (e.g. copied from another chain's
 		// replica of a provider with the same job id) is refused at reveal.
 		assert_ok!(commit(0, commitment_of(PROVIDER + 1, 0, 42, 5, 9)));
@@ -103,7 +103,7 @@ fn a_commitment_made_for_another_provider_does_not_open() {
 
 #[test]
 fn units_are_bound_by_the_commitment() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		assert_ok!(commit(0, commitment_of(PROVIDER, 0, 42, 5, 9)));
 		// Claiming more (or fewer) units than committed does not open.
 		assert_noop!(reveal(0, 5, 43, 9), Error::<Test>::RevealMismatch);
@@ -114,7 +114,7 @@ fn units_are_bound_by_the_commitment() {
 
 #[test]
 fn commit_the_market_refuses_stores_nothing() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		assert_noop!(
 			Verification::commit(RuntimeOrigin::signed(2), 1, 0, digest(1)),
 			DispatchError::Other("not the replica's provider")
@@ -128,7 +128,7 @@ fn commit_the_market_refuses_stores_nothing() {
 
 #[test]
 fn a_stranger_gets_the_markets_error_even_on_a_committed_replica() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		assert_ok!(commit(0, commitment_of(PROVIDER, 0, 42, 5, 9)));
 		// Not `AlreadyCommitted`, not `RevealMismatch`: the stranger is told it is not the
 		// replica's provider.
@@ -145,14 +145,14 @@ fn a_stranger_gets_the_markets_error_even_on_a_committed_replica() {
 
 #[test]
 fn reveal_without_commit_is_refused() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		assert_noop!(reveal(0, 5, 42, 9), Error::<Test>::NoCommitment);
 	});
 }
 
 #[test]
 fn reveal_that_does_not_match_is_refused() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		assert_ok!(commit(0, commitment_of(PROVIDER, 0, 42, 5, 9)));
 		// Wrong digest, then wrong salt.
 		assert_noop!(reveal(0, 6, 42, 9), Error::<Test>::RevealMismatch);
@@ -163,7 +163,7 @@ fn reveal_that_does_not_match_is_refused() {
 
 #[test]
 fn forget_clears_a_jobs_commitments_only() {
-	new_test_ext().execute_with(|| {
+	ExtBuilder::build_and_execute(|| {
 		Commitments::<Test>::insert(1, 0, digest(1));
 		Commitments::<Test>::insert(1, 3, digest(1));
 		Commitments::<Test>::insert(2, 0, digest(1));
@@ -327,4 +327,17 @@ proptest! {
 		let two = stratus_primitives::commitment(&g, 1, 0, &providers.1, units.1, &H256(b), &s);
 		prop_assert_eq!(one == two, a == b && units.0 == units.1 && providers.0 == providers.1);
 	}
+}
+
+#[test]
+fn try_state_catches_a_copied_commitment() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Pallet::<Test>::do_try_state());
+		Commitments::<Test>::insert(1, 0, H256([4; 32]));
+		Commitments::<Test>::insert(2, 0, H256([4; 32]));
+		// The same commitment in two jobs is no copy.
+		assert_ok!(Pallet::<Test>::do_try_state());
+		Commitments::<Test>::insert(1, 1, H256([4; 32]));
+		assert!(Pallet::<Test>::do_try_state().is_err());
+	});
 }

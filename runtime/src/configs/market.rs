@@ -25,7 +25,7 @@ parameter_types! {
 	/// 10 µSTRAT per byte: a 1 MiB program holds ~10.5 STRAT.
 	pub const ProgramDepositPerByte: Balance = 10 * MICRO_UNIT;
 	/// Deadlines may take a fifth of a block's weight; the rest waits for the next block.
-	pub MaxTimeoutWeight: Weight = RuntimeBlockWeights::get().max_block.div(5);
+	pub MaxDeadlineWeight: Weight = RuntimeBlockWeights::get().max_block.div(5);
 	/// 30 s to acknowledge a replica.
 	pub const AckWindow: BlockNumber = 10;
 	/// 30 s to reveal once the reveal window opens.
@@ -57,7 +57,7 @@ impl pallet_market::Config for Runtime {
 	type MinJobValue = MinJobValue;
 	/// 10 mSTRAT per job record, returned when it is reaped.
 	type JobDeposit = JobDeposit;
-	/// A requester may have 64 jobs resting in the bid book.
+	/// A requester may have 64 jobs resting in the job book.
 	type MaxRestingJobs = ConstU32<64>;
 	type ProgramDepositBase = ProgramDepositBase;
 	type ProgramDepositPerByte = ProgramDepositPerByte;
@@ -74,7 +74,7 @@ impl pallet_market::Config for Runtime {
 	type MaxOffersPerProvider = ConstU32<32>;
 	type MaxSlotsPerOffer = ConstU32<64>;
 	type MaxMatchScan = ConstU32<64>;
-	type MaxTimeoutWeight = MaxTimeoutWeight;
+	type MaxDeadlineWeight = MaxDeadlineWeight;
 	type AckWindow = AckWindow;
 	type RevealWindow = RevealWindow;
 	type MaxJobDuration = MaxJobDuration;

@@ -17,7 +17,7 @@ mod verification;
 
 pub use aura::MAX_AUTHORITIES;
 pub use balances::ExistentialDeposit;
-pub use market::{AckWindow, FeeAccount, MaxJobDuration, MaxTimeoutWeight, RevealWindow};
+pub use market::{AckWindow, FeeAccount, MaxDeadlineWeight, MaxJobDuration, RevealWindow};
 pub use provider_staking::UnbondingPeriod;
 pub use slashing::{MaxDeferPeriod, DEV_DEFER_PERIOD};
 pub use system::{

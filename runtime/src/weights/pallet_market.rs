@@ -93,8 +93,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
 	/// Proof: `Market::BookSize` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:65 w:64)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:65 w:64)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:64 w:64)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::RestingJobs` (r:1 w:1)
@@ -131,8 +131,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::BookPosition` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSize` (r:1 w:1)
 	/// Proof: `Market::BookSize` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:65 w:64)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:65 w:64)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:64 w:64)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(3334), added: 5809, mode: `MaxEncodedLen`)
 	/// Storage: `Market::RestingJobs` (r:1 w:1)
@@ -295,8 +295,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 3716).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(0, 3716).saturating_mul(s.into()))
 	}
-	/// Storage: `Market::BidBook` (r:1 w:1)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:1 w:1)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::RestingJobs` (r:1 w:1)
 	/// Proof: `Market::RestingJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn rest_job() -> Weight {
@@ -321,8 +321,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:1 w:0)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:1 w:0)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSlots` (r:0 w:5)
@@ -377,8 +377,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Market::OfferBook` (r:66 w:2)
 	/// Proof: `Market::OfferBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:1 w:0)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:1 w:0)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	fn decline() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `36137`
@@ -431,11 +431,11 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
-	/// Storage: `Market::TimeoutCursor` (r:1 w:1)
-	/// Proof: `Market::TimeoutCursor` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineCursor` (r:1 w:1)
+	/// Proof: `Market::DeadlineCursor` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	fn timeouts_block() -> Weight {
+	fn deadlines_block() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `3493`
@@ -467,8 +467,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::ProviderOffers` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSlots` (r:31 w:64)
 	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:1 w:0)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:1 w:0)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:2)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Slashing::ProviderPending` (r:0 w:1)
@@ -478,7 +478,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Slashing::SlashQueue` (r:0 w:1)
 	/// Proof: `Slashing::SlashQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 64]`.
-	fn timeout_ack(s: u32, ) -> Weight {
+	fn deadline_ack(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `551 + s * (352 ±0)`
 		//  Estimated: `6799 + s * (3700 ±3)`
@@ -515,8 +515,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Market::ProviderOffers` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSlots` (r:31 w:64)
 	/// Proof: `Market::BookSlots` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:1 w:0)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:1 w:0)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:2)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Slashing::ProviderPending` (r:0 w:1)
@@ -526,7 +526,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Slashing::SlashQueue` (r:0 w:1)
 	/// Proof: `Slashing::SlashQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 64]`.
-	fn timeout_commit(s: u32, ) -> Weight {
+	fn deadline_commit(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `555 + s * (352 ±0)`
 		//  Estimated: `6799 + s * (3700 ±2)`
@@ -557,8 +557,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `ProviderStaking::Providers` (`max_values`: None, `max_size`: Some(1241), added: 3716, mode: `MaxEncodedLen`)
 	/// Storage: `Slashing::NextSlashId` (r:1 w:1)
 	/// Proof: `Slashing::NextSlashId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:1 w:0)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:1 w:0)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -576,7 +576,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Slashing::SlashQueue` (r:0 w:5)
 	/// Proof: `Slashing::SlashQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
-	fn timeout_commit_close(r: u32, ) -> Weight {
+	fn deadline_commit_close(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `693 + r * (375 ±0)`
 		//  Estimated: `6799 + r * (3716 ±0)`
@@ -611,8 +611,8 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:6 w:6)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Market::BidBook` (r:1 w:0)
-	/// Proof: `Market::BidBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `Market::JobBook` (r:1 w:0)
+	/// Proof: `Market::JobBook` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:0 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::BookSlots` (r:0 w:5)
@@ -628,7 +628,7 @@ impl<T: frame_system::Config> pallet_market::WeightInfo for WeightInfo<T> {
 	/// Storage: `Market::RestingJobs` (r:1 w:1)
 	/// Proof: `Market::RestingJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
-	fn timeout_reveal(r: u32, ) -> Weight {
+	fn deadline_reveal(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `420 + r * (475 ±0)`
 		//  Estimated: `9784 + r * (3064 ±0)`

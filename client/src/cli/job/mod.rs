@@ -8,27 +8,28 @@ use std::{
 
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use stratus_client::{
 	amount::Amount,
-	auth, chain,
+	auth,
+	chain::{self, Job},
 	manifest::{policy_name, Manifest, Plan, PlannedInput, ProgramRef, VerificationPolicy},
 	program::{compile_units, COMPILE_UNITS_PER_BYTE},
 	runtime::{
 		self as rt,
-		runtime_types::{
-			pallet_market::types::{InputSpec, JobSpec, RequirementsSpec},
-			stratus_primitives::JobKind,
-		},
+		runtime_types::pallet_market::types::{InputSpec, JobSpec, RequirementsSpec},
 	},
 	seal,
 	subxt::utils::H256,
 	Keypair,
 };
+use stratus_primitives::{
+	market::{JobPhase, Missed, ReplicaState, Requirement, Role, SpotCheck},
+	JobKind,
+};
 
 use crate::{
-	cli::session::{address, hex32, key, limits, print_json, Session},
+	cli::session::{hex32, key, limits, print_json, Session},
 	Cli,
 };
 
@@ -109,11 +110,10 @@ pub async fn run(cli: &Cli, command: &JobCommand) -> anyhow::Result<ExitCode> {
 			submit(&open().await?, cli, manifest, &loaded, &key, *detach).await
 		},
 		JobCommand::Status { job } => {
-			let status = status_json(&open().await?, *job).await?;
+			let status = job_status(&open().await?, *job).await?;
 			if cli.json {
 				print_json(&status)?;
 			} else {
-				let status: JobStatus = serde_json::from_value(status)?;
 				print!("{}", describe(&status));
 			}
 			Ok(ExitCode::SUCCESS)

@@ -12,15 +12,15 @@ pub(crate) async fn result(
 ) -> anyhow::Result<ExitCode> {
 	let key = key(cli)?;
 	let status = job_status(session, job).await?;
-	let Phase::Settled { digest } = &status.phase else {
+	let JobPhase::Settled { digest } = status.phase else {
 		bail!(
 			"job {job} is {}, not settled: its output is served once a quorum agreed on it \
 			 (`stratus job watch {job}` follows it)",
 			phase_words(&status.phase)
 		);
 	};
-	let canonical = stratus_client::manifest::parse_hash(digest)
-		.ok_or_else(|| anyhow!("the chain's digest {digest} is not 32 bytes"))?;
+	let canonical = digest.0;
+	let digest = hex32(&canonical);
 	let at = session.at().await?;
 	let genesis = session.conn.client.genesis_hash().0;
 	let http = reqwest::Client::builder()
@@ -28,14 +28,17 @@ pub(crate) async fn result(
 		.build()
 		.context("starting the HTTP client")?;
 	let mut tried = Vec::new();
-	for r in status.replicas.iter().filter(|r| r.digest.as_ref() == Some(digest)) {
-		let provider = stratus_client::parse_account(&r.provider)?;
+	for r in status.replicas.iter().filter(|r| r.digest.map(|d| d.0) == Some(canonical)) {
+		let provider = chain::account(&r.provider);
 		let endpoint = chain::Chain::provider(&at, &provider)
 			.await?
-			.and_then(|p| p.profile.endpoint)
-			.and_then(|e| String::from_utf8(e.0).ok());
+			.and_then(|p| p.profile.0.endpoint)
+			.and_then(|e| String::from_utf8(e.into_inner()).ok());
 		let Some(endpoint) = endpoint else {
-			tried.push(format!("{}: no result endpoint registered", address(&r.provider)));
+			tried.push(format!(
+				"{}: no result endpoint registered",
+				stratus_client::ss58(&provider)
+			));
 			continue;
 		};
 		match download(&http, &genesis, &endpoint, job, &key, plain).await {
@@ -44,7 +47,7 @@ pub(crate) async fn result(
 				if cli.json {
 					print_json(&json!({
 						"job": job, "digest": digest, "bytes": bytes.len(),
-						"provider": address(&r.provider), "output": output,
+						"provider": stratus_client::ss58(&provider), "output": output,
 					}))?;
 				} else {
 					eprintln!(

@@ -21,7 +21,7 @@ pub(crate) async fn submit(
 		ProgramRef::Hash(hash) => match chain::Chain::program_info(&at, *hash).await? {
 			Some(info) => {
 				ensure_not_retiring(hash, info.removable_at)?;
-				(info.kind, info.len as usize)
+				(*info.kind, info.len as usize)
 			},
 			None => bail!(
 				"{}: program {} is not registered; name the program file instead (it is \
@@ -55,7 +55,7 @@ pub(crate) async fn submit(
 	let requirements = requirements_spec(&plan);
 	let best: Option<u128> = chain::timed(
 		at.runtime_apis()
-			.call(rt::runtime_apis().market_api().best_price(kind.clone(), requirements.clone())),
+			.call(rt::runtime_apis().market_api().best_price(kind.into(), requirements.clone())),
 	)
 	.await?;
 	let escrow = plan.escrow().unwrap_or(u128::MAX);
@@ -98,7 +98,7 @@ pub(crate) async fn submit(
 	}
 
 	if let ProgramRef::File { code, .. } = &plan.program {
-		let (hash, registered) = ensure_program(session, &at, key, code, kind.clone()).await?;
+		let (hash, registered) = ensure_program(session, &at, key, code, kind).await?;
 		if registered && !cli.json {
 			println!("registered program {}", hex32(&hash));
 		}
@@ -115,17 +115,7 @@ pub(crate) async fn submit(
 		requirements,
 		max_price: plan.max_price,
 		max_units: plan.max_units,
-		policy: match plan.policy {
-			VerificationPolicy::Unverified => {
-				rt::runtime_types::stratus_primitives::VerificationPolicy::Unverified
-			},
-			VerificationPolicy::Replicated(n) => {
-				rt::runtime_types::stratus_primitives::VerificationPolicy::Replicated(n)
-			},
-			VerificationPolicy::Adaptive => {
-				rt::runtime_types::stratus_primitives::VerificationPolicy::Adaptive
-			},
-		},
+		policy: plan.policy.into(),
 		commit_window: plan.commit_window_blocks,
 		deadline: now.saturating_add(plan.deadline_blocks),
 		max_output_bytes: plan.max_output_bytes,
@@ -160,7 +150,7 @@ pub(crate) async fn submit(
 	if cli.json {
 		// One document for scripts: what was posted, and how the job ended.
 		if let Some(fields) = posted.as_object_mut() {
-			fields.insert("status".into(), status);
+			fields.insert("status".into(), serde_json::to_value(&status)?);
 		}
 		print_json(&posted)?;
 	}
@@ -173,8 +163,8 @@ pub(crate) fn requirements_spec(plan: &Plan) -> RequirementsSpec<u128> {
 		min_vram_mib: r.min_vram_mib,
 		min_compute_capability: plan.min_compute_capability,
 		gpu_models: r.gpu_models.iter().map(|m| m.as_bytes().to_vec()).collect(),
-		regions_allowed: r.regions.clone(),
-		regions_denied: r.exclude_regions.clone(),
+		regions_allowed: r.regions_allowed.clone(),
+		regions_denied: r.regions_denied.clone(),
 		min_cpu_cores: r.min_cpu_cores,
 		min_memory_mib: r.min_memory_mib,
 		min_stake: r.min_stake.0,

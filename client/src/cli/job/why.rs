@@ -2,60 +2,43 @@
 
 use super::*;
 
-/// `market_whyNoMatch`'s answer.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct NoMatchReport {
-	job: u64,
-	kind: String,
-	unfilled: u8,
-	time_left: bool,
-	offers: u32,
-	eligible: u32,
-	excluded_by: Vec<(String, u32)>,
-}
-
 /// What a requirement that excludes offers means, in words.
-pub(crate) fn requirement_words(requirement: &str) -> &'static str {
+pub(crate) fn requirement_words(requirement: Requirement) -> &'static str {
 	match requirement {
-		"maxPrice" => "ask more per unit than the job's max_price",
-		"notExpired" => "have expired",
-		"providerInGoodStanding" => {
+		Requirement::MaxPrice => "ask more per unit than the job's max_price",
+		Requirement::NotExpired => "have expired",
+		Requirement::ProviderInGoodStanding => {
 			"belong to providers that are leaving or whose stake no longer covers their slots"
 		},
-		"minStake" => "belong to providers with less stake than requirements.min_stake",
-		"region" => {
-			"are in regions the job does not allow (requirements.regions / exclude_regions)"
+		Requirement::MinStake => "belong to providers with less stake than requirements.min_stake",
+		Requirement::Region => {
+			"are in regions the job does not allow (requirements.regions_allowed / regions_denied)"
 		},
-		"minCpuCores" => "have fewer CPU cores than requirements.min_cpu_cores",
-		"minMemory" => "have less memory than requirements.min_memory_mib",
-		"minVram" => "have less GPU memory than requirements.min_vram_mib",
-		"minComputeCapability" => "have GPUs below requirements.min_compute_capability",
-		"gpuModel" => "have GPU models not in requirements.gpu_models",
-		"minReputation" => {
+		Requirement::MinCpuCores => "have fewer CPU cores than requirements.min_cpu_cores",
+		Requirement::MinMemory => "have less memory than requirements.min_memory_mib",
+		Requirement::MinVram => "have less GPU memory than requirements.min_vram_mib",
+		Requirement::MinComputeCapability => "have GPUs below requirements.min_compute_capability",
+		Requirement::GpuModel => "have GPU models not in requirements.gpu_models",
+		Requirement::MinReputation => {
 			"belong to providers whose reputation for this kind of job is below \
 			 requirements.min_reputation"
 		},
-		"distinctProvider" => {
+		Requirement::DistinctProvider => {
 			"belong to providers already running a replica of this job (each replica needs a \
 			 different provider)"
 		},
-		_ => "are excluded by a requirement this version of stratus does not know",
 	}
 }
 
 pub(crate) async fn why(session: &Session, cli: &Cli, job: u64) -> anyhow::Result<ExitCode> {
-	let report: Value = session.rpc("market_whyNoMatch", [json!(job)]).await?;
-	if report.is_null() {
-		return Err(no_such_job(job));
-	}
+	let at = session.at().await?;
+	let report = chain::Chain::why_no_match(&at, job).await?.ok_or_else(|| no_such_job(job))?;
 	if cli.json {
 		print_json(&report)?;
 		return Ok(ExitCode::SUCCESS);
 	}
-	let report: NoMatchReport = serde_json::from_value(report)?;
-	let status = job_status(session, job).await?;
-	if !matches!(status.phase, Phase::Open) {
+	let status = chain::Chain::job(&at, job).await?.ok_or_else(|| no_such_job(job))?;
+	if status.phase != JobPhase::Open {
 		println!("job {job} is {}: matching is over.", phase_words(&status.phase));
 		return Ok(ExitCode::SUCCESS);
 	}
@@ -71,17 +54,17 @@ pub(crate) async fn why(session: &Session, cli: &Cli, job: u64) -> anyhow::Resul
 		println!(
 			"There are no open {} offers with a free slot: no provider sells this kind of compute \
 			 right now, or every slot is taken. The job rests until one is offered.",
-			report.kind.to_lowercase()
+			report.kind.name()
 		);
 	} else {
 		println!(
 			"Of the {} open {} offer(s) with a free slot, {} meet(s) every requirement.",
 			report.offers,
-			report.kind.to_lowercase(),
+			report.kind.name(),
 			report.eligible
 		);
 		for (requirement, count) in &report.excluded_by {
-			println!("  {count} offer(s) {}", requirement_words(requirement));
+			println!("  {count} offer(s) {}", requirement_words(*requirement));
 		}
 	}
 	if !report.time_left {
