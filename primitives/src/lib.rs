@@ -173,6 +173,7 @@ pub struct Standing<Balance> {
 	TypeInfo,
 	PartialEq,
 	Eq,
+	Hash,
 	Debug,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]

@@ -29,57 +29,45 @@ pub const TESTNET_FAUCET_ENDOWMENT: u128 = 100_000_000 * UNIT;
 /// What each `testnet` validator account starts with, to pay its fees.
 pub const TESTNET_VALIDATOR_ENDOWMENT: u128 = 10_000 * UNIT;
 
-/// One validator of the `testnet` template: its account (sr25519), Aura key (sr25519) and GRANDPA
-/// key (ed25519), as raw public keys. These are placeholders: arbitrary bytes for which nobody holds
-/// a secret key, so a network launched without replacing them never produces a block.
+/// One validator of the `testnet` template, as raw public keys: its sr25519 key, which is both its
+/// account and its Aura key, and its GRANDPA key (ed25519). These are placeholders: arbitrary
+/// bytes for which nobody holds a secret key, so a network launched without replacing them never
+/// produces a block.
 struct TestnetValidator {
-	account: [u8; 32],
-	aura: [u8; 32],
-	grandpa: [u8; 32],
+	sr25519: [u8; 32],
+	ed25519: [u8; 32],
 }
 
 const TESTNET_VALIDATORS: [TestnetValidator; 4] = [
 	TestnetValidator {
-		account: sp_core::hex2array!(
+		sr25519: sp_core::hex2array!(
 			"6c1f5a0e8d6f35cb4a0a5b1d86d3b5ab0b1bda0f0e6c1d3c7f6a3e7e5c2b8a11"
 		),
-		aura: sp_core::hex2array!(
-			"6c1f5a0e8d6f35cb4a0a5b1d86d3b5ab0b1bda0f0e6c1d3c7f6a3e7e5c2b8a11"
-		),
-		grandpa: sp_core::hex2array!(
+		ed25519: sp_core::hex2array!(
 			"0b7a1e7b0f6b0ad3e2c8dd0c3e4e7f7a5f3d2c1b0a9e8d7c6b5a4f3e2d1c0b01"
 		),
 	},
 	TestnetValidator {
-		account: sp_core::hex2array!(
+		sr25519: sp_core::hex2array!(
 			"2a9c4e1b7d3f5a8c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d1f3a5c7e9b0d2f4a22"
 		),
-		aura: sp_core::hex2array!(
-			"2a9c4e1b7d3f5a8c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d1f3a5c7e9b0d2f4a22"
-		),
-		grandpa: sp_core::hex2array!(
+		ed25519: sp_core::hex2array!(
 			"1c8b2f7e4a6d9c3b5e0f2a4c6e8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e02"
 		),
 	},
 	TestnetValidator {
-		account: sp_core::hex2array!(
+		sr25519: sp_core::hex2array!(
 			"4e2d8c6a0b3f7e1d5c9a2b4f6e8d0c3a5b7f9e1d2c4a6b8f0e3d5c7a9b1f2e33"
 		),
-		aura: sp_core::hex2array!(
-			"4e2d8c6a0b3f7e1d5c9a2b4f6e8d0c3a5b7f9e1d2c4a6b8f0e3d5c7a9b1f2e33"
-		),
-		grandpa: sp_core::hex2array!(
+		ed25519: sp_core::hex2array!(
 			"3d7c1a9e5b2f8d4c0a6e3b9f1d7c5a2e8b4f0d6c3a9e5b1f7d2c8a4e0b6f3d03"
 		),
 	},
 	TestnetValidator {
-		account: sp_core::hex2array!(
+		sr25519: sp_core::hex2array!(
 			"7b5f3d1c9e7a5c3b1f9d7e5a3c1b9f7d5e3a1c9b7f5d3e1a9c7b5f3d1e9a7c44"
 		),
-		aura: sp_core::hex2array!(
-			"7b5f3d1c9e7a5c3b1f9d7e5a3c1b9f7d5e3a1c9b7f5d3e1a9c7b5f3d1e9a7c44"
-		),
-		grandpa: sp_core::hex2array!(
+		ed25519: sp_core::hex2array!(
 			"5e9a3c7b1f5d9e3a7c1b5f9d3e7a1c5b9f3d7e1a5c9b3f7d1e5a9c3b7f1d5e04"
 		),
 	},
@@ -159,14 +147,14 @@ pub fn testnet_config_genesis() -> Value {
 		.iter()
 		.map(|v| {
 			(
-				AuraId::from(sr25519::Public::from_raw(v.aura)),
-				GrandpaId::from(ed25519::Public::from_raw(v.grandpa)),
+				AuraId::from(sr25519::Public::from_raw(v.sr25519)),
+				GrandpaId::from(ed25519::Public::from_raw(v.ed25519)),
 			)
 		})
 		.collect();
 	let mut endowed: Vec<(AccountId, u128)> = TESTNET_VALIDATORS
 		.iter()
-		.map(|v| (AccountId::from(v.account), TESTNET_VALIDATOR_ENDOWMENT))
+		.map(|v| (AccountId::from(v.sr25519), TESTNET_VALIDATOR_ENDOWMENT))
 		.collect();
 	endowed.push((AccountId::from(TESTNET_FAUCET), TESTNET_FAUCET_ENDOWMENT));
 	stratus_genesis(authorities, endowed, None)

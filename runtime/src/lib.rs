@@ -70,10 +70,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("stratus"),
 	impl_name: Cow::Borrowed("stratus-node"),
 	authoring_version: 1,
-	spec_version: 110,
+	spec_version: 111,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 3,
+	transaction_version: 4,
 	system_version: 1,
 };
 
@@ -151,11 +151,15 @@ pub type TxExtension = (
 	frame_system::CheckWeight<Runtime>,
 	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
 	frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
+	// Last: gives back what a call did not use of the weight it declared, once every extension
+	// before it has run (the template's order).
+	frame_system::WeightReclaim<Runtime>,
 );
 
 /// The transaction extensions of a signed extrinsic from an account at `nonce`, valid for `era`
-/// and paying `tip` on top of its fee. Every client that signs (node benchmarks, tests, the worker
-/// and CLI later) builds them here, so they cannot drift from [`TxExtension`].
+/// and paying `tip` on top of its fee. Every signer built on the runtime's own types (the node's
+/// benchmarks, the runtime's tests and weights) builds them here, so they cannot drift from
+/// [`TxExtension`]; the worker and the CLI sign with subxt, which reads them from the metadata.
 pub fn tx_extension(nonce: Nonce, era: sp_runtime::generic::Era, tip: Balance) -> TxExtension {
 	(
 		frame_system::AuthorizeCall::<Runtime>::new(),
@@ -168,6 +172,7 @@ pub fn tx_extension(nonce: Nonce, era: sp_runtime::generic::Era, tip: Balance) -
 		frame_system::CheckWeight::<Runtime>::new(),
 		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(tip),
 		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+		frame_system::WeightReclaim::<Runtime>::new(),
 	)
 }
 

@@ -48,7 +48,7 @@ impl Session {
 
 	fn signer(&self, key: Keypair) -> Submitter {
 		let (_, rx) = watch::channel(Some(self.conn.clone()));
-		Submitter::spawn(key, true, rx, Metrics::new(), self.cancel.clone(), &self.tracker)
+		Submitter::spawn(key, true, rx, None, Metrics::new(), self.cancel.clone(), &self.tracker)
 	}
 
 	async fn submit(&self, signer: &Submitter, tx: Tx) -> Result<(), CommandError> {

@@ -1,8 +1,18 @@
 //! The one task that signs: it owns the worker key and its nonce, takes [`Tx`]s from a bounded
 //! channel, submits them one after another (each with the next nonce the node's pool reports, never
 //! below the last one used) and tells each sender how its transaction ended.
+//!
+//! It also owns de-duplication: the daemon offers the same transaction at every block until the
+//! chain shows its effect, and [`Submitter::send`] answers "in flight" or "done at block n" for a
+//! [`TxKey`] and call already sent, so each is sent once (again only if it failed, or if the
+//! finalized view still lacks it [`RESUBMIT_AFTER_BLOCKS`] later). Its outcome comes back to the
+//! daemon on a bounded channel of [`Outcome`]s.
 
-use std::time::Duration;
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
 
 pub use stratus_client::tx::{TxError, INCLUSION_TIMEOUT};
 use stratus_client::{runtime as rt, tx::Wait, Connection, Keypair};
@@ -10,7 +20,12 @@ use stratus_primitives::ResourceClass;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, store::ReplicaKey};
+
+/// A successful transaction is not sent again for this many blocks (the finalized view lags).
+pub const RESUBMIT_AFTER_BLOCKS: u32 = 8;
+/// Outcomes waiting for the daemon, at most.
+pub const OUTCOMES: usize = 64;
 
 /// A transaction the worker sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,87 +52,194 @@ impl Tx {
 	}
 }
 
-/// A request to the submitter.
-pub struct Request {
+/// What a transaction is for: a step of one replica, or the offer of one resource class. With
+/// the call's name, the key under which the submitter de-duplicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TxKey {
+	Replica(ReplicaKey),
+	Offer(ResourceClass),
+}
+
+/// How a transaction the daemon sent ended, reported on the outcomes channel.
+#[derive(Debug)]
+pub struct Outcome {
+	pub key: TxKey,
 	pub tx: Tx,
-	pub done: oneshot::Sender<Result<(), TxError>>,
+	pub result: Result<(), TxError>,
+}
+
+/// What [`Submitter::send`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queued {
+	/// Queued; its [`Outcome`] follows.
+	Sent,
+	/// The same call for the same key is being submitted.
+	InFlight,
+	/// The same call for the same key was included, sent at this block.
+	Done(u32),
+	/// The queue is full: offered again at the next block.
+	Full,
+	/// The submitter has stopped.
+	Stopped,
+}
+
+/// The calls sent per key: in flight, or included (sent at block n).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sent {
+	InFlight,
+	IncludedAt(u32),
+}
+
+type Ledger = Arc<Mutex<HashMap<(TxKey, &'static str), Sent>>>;
+
+/// Whom a request's result goes to.
+enum Reply {
+	/// A caller waiting for it ([`Submitter::submit`]).
+	Caller(oneshot::Sender<Result<(), TxError>>),
+	/// The outcomes channel, under `key`, sent at block `at` ([`Submitter::send`]).
+	Outcome { key: TxKey, at: u32 },
+}
+
+/// A request to the submitter.
+struct Request {
+	tx: Tx,
+	reply: Reply,
 }
 
 /// The sending side, cloned by every task that needs a transaction.
 #[derive(Clone)]
 pub struct Submitter {
 	sender: mpsc::Sender<Request>,
+	ledger: Ledger,
 }
 
 impl Submitter {
 	/// Starts the submitter task for `key`, on the connection `connection` currently holds. With
 	/// `finalized`, a transaction counts as done when its block is finalized (one-shot commands);
-	/// otherwise when it is in a best block (the daemon, which follows finality itself).
+	/// otherwise when it is in a best block (the daemon, which follows finality itself). The
+	/// outcomes of [`Submitter::send`] go to `outcomes`.
 	pub fn spawn(
 		key: Keypair,
 		finalized: bool,
 		connection: watch::Receiver<Option<Connection>>,
+		outcomes: Option<mpsc::Sender<Outcome>>,
 		metrics: Metrics,
 		cancel: CancellationToken,
 		tracker: &tokio_util::task::TaskTracker,
 	) -> Self {
 		let (sender, receiver) = mpsc::channel(64);
-		tracker.spawn(run(key, finalized, connection, receiver, metrics, cancel));
-		Self { sender }
+		let ledger = Ledger::default();
+		let task = Task { key, finalized, connection, outcomes, ledger: ledger.clone(), metrics };
+		tracker.spawn(task.run(receiver, cancel));
+		Self { sender, ledger }
 	}
 
 	/// Submits `tx` and waits until it is in a block (or failed).
 	pub async fn submit(&self, tx: Tx) -> Result<(), TxError> {
 		let (done, result) = oneshot::channel();
-		self.sender.send(Request { tx, done }).await.map_err(|_| TxError::ShuttingDown)?;
+		let request = Request { tx, reply: Reply::Caller(done) };
+		self.sender.send(request).await.map_err(|_| TxError::ShuttingDown)?;
 		result.await.map_err(|_| TxError::ShuttingDown)?
+	}
+
+	/// Queues `tx` for `key` at block `now`, unless the same call for it is in flight or was
+	/// included less than [`RESUBMIT_AFTER_BLOCKS`] ago. Never waits.
+	pub fn send(&self, key: TxKey, now: u32, tx: Tx) -> Queued {
+		let name = tx.name();
+		let mut ledger = crate::lock(&self.ledger);
+		// Calls included long enough ago are forgotten: sent again if the chain still lacks them.
+		ledger.retain(|_, sent| match sent {
+			Sent::IncludedAt(at) => now < at.saturating_add(RESUBMIT_AFTER_BLOCKS),
+			Sent::InFlight => true,
+		});
+		match ledger.get(&(key, name)) {
+			Some(Sent::InFlight) => return Queued::InFlight,
+			Some(Sent::IncludedAt(at)) => return Queued::Done(*at),
+			None => {},
+		}
+		match self.sender.try_send(Request { tx, reply: Reply::Outcome { key, at: now } }) {
+			Ok(()) => {
+				ledger.insert((key, name), Sent::InFlight);
+				Queued::Sent
+			},
+			Err(mpsc::error::TrySendError::Full(_)) => Queued::Full,
+			Err(mpsc::error::TrySendError::Closed(_)) => Queued::Stopped,
+		}
 	}
 }
 
-async fn run(
+/// The submitter task's state.
+struct Task {
 	key: Keypair,
 	finalized: bool,
-	mut connection: watch::Receiver<Option<Connection>>,
-	mut requests: mpsc::Receiver<Request>,
+	connection: watch::Receiver<Option<Connection>>,
+	outcomes: Option<mpsc::Sender<Outcome>>,
+	ledger: Ledger,
 	metrics: Metrics,
-	cancel: CancellationToken,
-) {
-	let wait = if finalized { Wait::Finalized } else { Wait::InBlock };
-	let mut next_nonce = 0u64;
-	loop {
-		let request = tokio::select! {
-			request = requests.recv() => match request { Some(r) => r, None => return },
-			_ = cancel.cancelled() => return,
-		};
-		let name = request.tx.name();
-		// Wait for a connection (the follower re-establishes it).
-		let conn = loop {
-			if let Some(conn) = connection.borrow_and_update().clone() {
-				break Some(conn);
+}
+
+impl Task {
+	async fn run(mut self, mut requests: mpsc::Receiver<Request>, cancel: CancellationToken) {
+		let wait = if self.finalized { Wait::Finalized } else { Wait::InBlock };
+		let mut next_nonce = 0u64;
+		loop {
+			let request = tokio::select! {
+				request = requests.recv() => match request { Some(r) => r, None => return },
+				_ = cancel.cancelled() => return,
+			};
+			let name = request.tx.name();
+			// Wait for a connection (the follower re-establishes it).
+			let conn = loop {
+				if let Some(conn) = self.connection.borrow_and_update().clone() {
+					break Some(conn);
+				}
+				tokio::select! {
+					changed = self.connection.changed() => if changed.is_err() { break None },
+					_ = cancel.cancelled() => break None,
+				}
+			};
+			let Some(conn) = conn else {
+				self.reply(request, Err(TxError::ShuttingDown)).await;
+				return;
+			};
+			let mut result = Err(TxError::NotIncluded("not tried".into()));
+			// One retry with a fresh nonce: a restarted worker's old transactions may still be
+			// pooled.
+			for attempt in 0..2 {
+				result = submit_one(&conn, &self.key, &request.tx, &mut next_nonce, wait).await;
+				match &result {
+					Err(TxError::NotIncluded(why)) if attempt == 0 => {
+						tracing::warn!(tx = name, "{why}; retrying with a fresh nonce");
+						tokio::time::sleep(Duration::from_secs(3)).await;
+					},
+					_ => break,
+				}
 			}
-			tokio::select! {
-				changed = connection.changed() => if changed.is_err() { break None },
-				_ = cancel.cancelled() => break None,
-			}
-		};
-		let Some(conn) = conn else {
-			let _ = request.done.send(Err(TxError::ShuttingDown));
-			return;
-		};
-		let mut result = Err(TxError::NotIncluded("not tried".into()));
-		// One retry with a fresh nonce: a restarted worker's old transactions may still be pooled.
-		for attempt in 0..2 {
-			result = submit_one(&conn, &key, &request.tx, &mut next_nonce, wait).await;
-			match &result {
-				Err(TxError::NotIncluded(why)) if attempt == 0 => {
-					tracing::warn!(tx = name, "{why}; retrying with a fresh nonce");
-					tokio::time::sleep(Duration::from_secs(3)).await;
-				},
-				_ => break,
-			}
+			self.metrics.tx(name, result.is_ok());
+			self.reply(request, result).await;
 		}
-		metrics.tx(name, result.is_ok());
-		let _ = request.done.send(result);
+	}
+
+	/// Records how `request` ended and tells whoever waits for it.
+	async fn reply(&self, request: Request, result: Result<(), TxError>) {
+		match request.reply {
+			Reply::Caller(done) => {
+				let _ = done.send(result);
+			},
+			Reply::Outcome { key, at } => {
+				{
+					let mut ledger = crate::lock(&self.ledger);
+					let entry = (key, request.tx.name());
+					match &result {
+						Ok(()) => ledger.insert(entry, Sent::IncludedAt(at)),
+						Err(_) => ledger.remove(&entry),
+					};
+				}
+				if let Some(outcomes) = &self.outcomes {
+					let _ = outcomes.send(Outcome { key, tx: request.tx, result }).await;
+				}
+			},
+		}
 	}
 }
 
@@ -150,5 +272,100 @@ async fn submit_one(
 		Tx::UpdateOffer { offer, price, slots, expires_at } => {
 			submit!(rt::tx().market().update_offer(*offer, *price, *slots, *expires_at))
 		},
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::unwrap_used)]
+	use super::*;
+
+	fn idle_submitter(outcomes: Option<mpsc::Sender<Outcome>>) -> (Submitter, CancellationToken) {
+		// No connection: the task takes one request and waits for a node that never comes.
+		let (_, connection) = watch::channel(None);
+		let cancel = CancellationToken::new();
+		let tracker = tokio_util::task::TaskTracker::new();
+		let key = stratus_client::keypair("//Alice").unwrap();
+		let submitter = Submitter::spawn(
+			key,
+			false,
+			connection,
+			outcomes,
+			Metrics::new(),
+			cancel.clone(),
+			&tracker,
+		);
+		(submitter, cancel)
+	}
+
+	fn ack(job: u64) -> Tx {
+		Tx::Acknowledge { job, replica: 0 }
+	}
+
+	#[tokio::test]
+	async fn a_call_is_sent_once_per_key_until_it_fails_or_its_resubmit_window_passes() {
+		let (submitter, cancel) = idle_submitter(None);
+		let first = TxKey::Replica((1, 0));
+		assert_eq!(submitter.send(first, 10, ack(1)), Queued::Sent);
+		assert_eq!(submitter.send(first, 11, ack(1)), Queued::InFlight);
+		assert_eq!(submitter.send(TxKey::Replica((2, 0)), 11, ack(2)), Queued::Sent, "another key");
+		let decline = Tx::Decline { job: 1, replica: 0 };
+		assert_eq!(submitter.send(first, 11, decline), Queued::Sent, "another call");
+		let offer = Tx::PostOffer { class: ResourceClass::Cpu, price: 1, slots: 1, expires_at: 9 };
+		let cpu = TxKey::Offer(ResourceClass::Cpu);
+		assert_eq!(submitter.send(cpu, 11, offer.clone()), Queued::Sent);
+		assert_eq!(submitter.send(TxKey::Offer(ResourceClass::Gpu(0)), 11, offer), Queued::Sent);
+
+		// Included (as the task records it), sent at block 10: done until the window passes.
+		crate::lock(&submitter.ledger).insert((first, "acknowledge"), Sent::IncludedAt(10));
+		let last_quiet = 10 + RESUBMIT_AFTER_BLOCKS - 1;
+		assert_eq!(submitter.send(first, last_quiet, ack(1)), Queued::Done(10));
+		assert_eq!(submitter.send(first, last_quiet + 1, ack(1)), Queued::Sent, "sent again");
+		cancel.cancel();
+	}
+
+	#[tokio::test]
+	async fn a_full_queue_is_said_and_records_nothing() {
+		let (submitter, cancel) = idle_submitter(None);
+		let mut full_at = None;
+		for job in 0..200 {
+			if submitter.send(TxKey::Replica((job, 0)), 1, ack(job)) == Queued::Full {
+				full_at = Some(job);
+				break;
+			}
+		}
+		let job = full_at.expect("a bounded queue fills");
+		assert!(job >= 64, "the queue holds 64 requests (and the task one more)");
+		assert!(!crate::lock(&submitter.ledger)
+			.contains_key(&(TxKey::Replica((job, 0)), "acknowledge")));
+		cancel.cancel();
+	}
+
+	#[tokio::test]
+	async fn an_outcome_is_recorded_and_reported() {
+		let (outcomes_tx, mut outcomes) = mpsc::channel(4);
+		let (_, connection) = watch::channel(None);
+		let task = Task {
+			key: stratus_client::keypair("//Alice").unwrap(),
+			finalized: false,
+			connection,
+			outcomes: Some(outcomes_tx),
+			ledger: Ledger::default(),
+			metrics: Metrics::new(),
+		};
+		let key = TxKey::Replica((7, 1));
+		let entry = (key, "acknowledge");
+		crate::lock(&task.ledger).insert(entry, Sent::InFlight);
+		task.reply(Request { tx: ack(7), reply: Reply::Outcome { key, at: 5 } }, Ok(())).await;
+		assert_eq!(crate::lock(&task.ledger).get(&entry), Some(&Sent::IncludedAt(5)));
+		let outcome = outcomes.recv().await.unwrap();
+		assert_eq!((outcome.key, outcome.tx, outcome.result.is_ok()), (key, ack(7), true));
+
+		// A failure forgets the call, so that the next block sends it again.
+		crate::lock(&task.ledger).insert(entry, Sent::InFlight);
+		let failed = Err(TxError::NotIncluded("dropped".into()));
+		task.reply(Request { tx: ack(7), reply: Reply::Outcome { key, at: 6 } }, failed).await;
+		assert!(!crate::lock(&task.ledger).contains_key(&entry));
+		assert!(outcomes.recv().await.unwrap().result.is_err());
 	}
 }
