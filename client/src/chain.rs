@@ -66,7 +66,7 @@ pub fn standing_lines(
 	for r in reputation {
 		lines.push(format!(
 			"reputation for {:?} jobs: {:.1}% ({} agreed, {} failed, {} valid in a row)",
-			r.kind,
+			*r.kind,
 			f64::from(r.score.0) / 1e7,
 			r.agreed,
 			r.failed,
@@ -324,4 +324,27 @@ async fn fetch<Addr: Address>(
 
 fn request(e: impl std::fmt::Display) -> ChainError {
 	ChainError::Request(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::runtime::runtime_types::sp_arithmetic::per_things::Perbill;
+	use stratus_primitives::JobKind;
+
+	#[test]
+	fn a_standing_names_the_job_kind_as_people_read_it() {
+		let reputation = Reputation {
+			kind: JobKind::Wasm.into(),
+			score: Perbill(667_000_000),
+			consecutive_valid: 1,
+			agreed: 1,
+			failed: 0,
+		};
+		let lines = standing_lines(&[reputation], &[], &[]);
+		assert_eq!(
+			lines,
+			["reputation for Wasm jobs: 66.7% (1 agreed, 0 failed, 1 valid in a row)"]
+		);
+	}
 }

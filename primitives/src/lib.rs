@@ -219,9 +219,6 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn reserve_slots(who: &AccountId, slots: u32) -> DispatchResult;
 	/// Give back `slots` slots (saturating at zero).
 	fn release_slots(who: &AccountId, slots: u32);
-	/// Register `who` as a provider with `profile`, staked for `slots` slots (benchmarks only).
-	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmarks(who: &AccountId, profile: CapabilityProfile, slots: u32);
 }
 
 /// The domain tag that starts every commitment's preimage (see [`commitment`]).
@@ -404,14 +401,6 @@ pub trait ReplicaResults<AccountId> {
 	/// reveal that completes a disputed round calls referees, and drawing them walks the book.
 	/// The verification pallet adds it to `reveal`'s declared weight.
 	fn reveal_extra_weight() -> sp_runtime::Weight;
-	/// Put a job in the state where `replica` can commit (`revealing = false`) or reveal
-	/// (`revealing = true`) and the reveal completes the job with `replication` replicas; return
-	/// the account that signs for the replica and its provider (benchmarks only).
-	#[cfg(feature = "runtime-benchmarks")]
-	fn prepare_for_benchmarks(
-		replication: u8,
-		revealing: bool,
-	) -> (JobId, ReplicaIndex, AccountId, AccountId);
 }
 
 /// One replica's revealed result: its output's digest and the compute units it reports.
@@ -524,9 +513,6 @@ pub trait StakeManager<AccountId, Balance> {
 	fn slash(who: &AccountId, amount: Balance, to: &AccountId) -> Balance;
 	/// `who`'s frozen stake.
 	fn frozen(who: &AccountId) -> Balance;
-	/// Make `who` a provider staked for `slots` slots (benchmarks only).
-	#[cfg(feature = "runtime-benchmarks")]
-	fn stake_for_benchmarks(who: &AccountId, slots: u32);
 }
 
 /// What happened to one replica's result, as reputation records it.

@@ -283,7 +283,7 @@ pub async fn status(config: &Config) -> Result<Status, CommandError> {
 			.iter()
 			.map(|r| {
 				serde_json::json!({
-					"kind": format!("{:?}", r.kind), "score_ppb": r.score.0,
+					"kind": format!("{:?}", *r.kind), "score_ppb": r.score.0,
 					"consecutive_valid": r.consecutive_valid, "agreed": r.agreed, "failed": r.failed,
 				})
 			})

@@ -18,8 +18,8 @@ use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_core::H256;
 use sp_runtime::traits::{Bounded, UniqueSaturatedInto};
 use stratus_primitives::{
-	CapabilityProfile, JobId, JobKind, OfferId, ProviderRegistry, ReplicaIndex, ReplicaResults,
-	ResourceClass, VerificationPolicy,
+	CapabilityProfile, JobId, JobKind, OfferId, ReplicaIndex, ReplicaResults, ResourceClass,
+	VerificationPolicy,
 };
 
 const SEED: u32 = 0;
@@ -28,7 +28,7 @@ const DENIED_REGION: u16 = 1;
 
 fn provider<T: Config>(i: u32, region: u16, slots: u32) -> T::AccountId {
 	let who: T::AccountId = account("provider", i, SEED);
-	T::Providers::register_for_benchmarks(
+	<T::BenchmarkHelper as crate::BenchmarkHelper<_>>::register_provider(
 		&who,
 		CapabilityProfile::cpu_only(16, 32_768, region),
 		slots,

@@ -70,9 +70,15 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 			T::DbWeight::get().reads_writes(1, 1).saturating_mul(T::MaxReplication::get().into()),
 		)
 	}
+}
 
-	#[cfg(feature = "runtime-benchmarks")]
-	fn prepare_for_benchmarks(
+#[cfg(feature = "runtime-benchmarks")]
+impl<T: Config> Pallet<T> {
+	/// Puts a job in the state where `replica` can commit (`revealing = false`) or reveal
+	/// (`revealing = true`) and the reveal completes the job with `replication` replicas; returns
+	/// the account that signs for the replica and its provider. What the verification pallet's
+	/// benchmark helper calls.
+	pub fn prepare_for_benchmarks(
 		replication: u8,
 		revealing: bool,
 	) -> (JobId, ReplicaIndex, T::AccountId, T::AccountId) {

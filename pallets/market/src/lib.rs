@@ -90,6 +90,18 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// What the market's benchmarks need from the runtime, kept off the production traits: providers
+/// registered and staked, to match jobs against (the runtime asks its staking pallet).
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// Register `who` as a provider with `profile`, staked for `slots` slots.
+	fn register_provider(
+		who: &AccountId,
+		profile: stratus_primitives::CapabilityProfile,
+		slots: u32,
+	);
+}
+
 /// Randomness from the parent block's hash, mixed with the subject: unknown before the parent
 /// block was built, so a decision taken in the block after an event cannot be foreseen by whoever
 /// caused it. The author of the parent block could grind it (build candidates until one hashes
@@ -271,6 +283,9 @@ pub mod pallet {
 		type RecordRetention: Get<BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
+		/// What the benchmarks need from the runtime: providers to match against.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId>;
 	}
 
 	/// Registered programs' metadata.

@@ -62,6 +62,41 @@ impl pallet_provider_staking::Config for Test {
 impl pallet_verification::Config for Test {
 	type Jobs = Market;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkHelpers;
+}
+
+/// The benchmarks' set-up, from the pallets this mock holds (as the runtime's).
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkHelpers;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_market::BenchmarkHelper<AccountId> for BenchmarkHelpers {
+	fn register_provider(
+		who: &AccountId,
+		profile: stratus_primitives::CapabilityProfile,
+		slots: u32,
+	) {
+		Staking::register_for_benchmarks(who, profile, slots);
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_verification::BenchmarkHelper<AccountId> for BenchmarkHelpers {
+	fn open_replica(
+		replication: u8,
+		revealing: bool,
+	) -> (stratus_primitives::JobId, stratus_primitives::ReplicaIndex, AccountId, AccountId) {
+		Market::prepare_for_benchmarks(replication, revealing)
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_slashing::BenchmarkHelper<AccountId> for BenchmarkHelpers {
+	fn stake(who: &AccountId, slots: u32) {
+		let profile = stratus_primitives::CapabilityProfile::cpu_only(1, 1024, 0);
+		Staking::register_for_benchmarks(who, profile, slots);
+	}
 }
 
 /// Blocks from a slash's report to its application (long, so that only the tests about slashing
@@ -145,6 +180,8 @@ impl pallet_slashing::Config for Test {
 	type MaxSlashHistory = ConstU32<8>;
 	type MaxApplyWeight = SlashWeight;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkHelpers;
 }
 
 /// Where protocol fees go.
@@ -198,6 +235,8 @@ impl pallet_market::Config for Test {
 	type MaxJobDuration = ConstU64<1000>;
 	type RecordRetention = ConstU64<20>;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkHelpers;
 }
 
 /// Requesters: accounts 1..=9. Providers: accounts 10..=29 (their worker keys are `+100`).

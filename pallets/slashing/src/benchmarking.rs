@@ -17,13 +17,13 @@ const SEED: u32 = 0;
 /// returns the provider and the slash's id.
 fn reported<T: Config>(h: u32) -> (T::AccountId, SlashId) {
 	let provider: T::AccountId = account("provider", 0, SEED);
-	T::Stake::stake_for_benchmarks(&provider, 10);
+	<T::BenchmarkHelper as crate::BenchmarkHelper<_>>::stake(&provider, 10);
 	let requester: T::AccountId = account("requester", 0, SEED);
-	T::Stake::stake_for_benchmarks(&requester, 1);
+	<T::BenchmarkHelper as crate::BenchmarkHelper<_>>::stake(&requester, 1);
 	let honest: Vec<T::AccountId> = (0..h)
 		.map(|i| {
 			let who: T::AccountId = account("honest", i, SEED);
-			T::Stake::stake_for_benchmarks(&who, 1);
+			<T::BenchmarkHelper as crate::BenchmarkHelper<_>>::stake(&who, 1);
 			who
 		})
 		.collect();

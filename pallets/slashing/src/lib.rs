@@ -49,6 +49,14 @@ mod tests;
 pub mod types;
 pub mod weights;
 
+/// What the slashing pallet's benchmarks need from the runtime, kept off the production traits
+/// (the runtime asks its staking pallet).
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// Make `who` a provider staked for `slots` slots.
+	fn stake(who: &AccountId, slots: u32);
+}
+
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -105,6 +113,9 @@ pub mod pallet {
 		type MaxApplyWeight: Get<Weight>;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
+		/// What the benchmarks need from the runtime: providers with stake to slash.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId>;
 	}
 
 	/// The parameters set by `ParamsOrigin` (`DefaultParams` until then).

@@ -89,6 +89,23 @@ impl pallet_slashing::Config for Test {
 	type MaxSlashHistory = ConstU32<4>;
 	type MaxApplyWeight = MaxApplyWeight;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = StakedProviders;
+}
+
+/// The benchmarks' providers, staked through the staking pallet.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct StakedProviders;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_slashing::BenchmarkHelper<AccountId> for StakedProviders {
+	fn stake(who: &AccountId, slots: u32) {
+		ProviderStaking::register_for_benchmarks(
+			who,
+			CapabilityProfile::cpu_only(1, 1024, 0),
+			slots,
+		);
+	}
 }
 
 /// What each endowed account starts with.

@@ -65,23 +65,6 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			info.reserved_slots = info.reserved_slots.saturating_sub(slots);
 		});
 	}
-
-	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmarks(who: &T::AccountId, profile: CapabilityProfile, slots: u32) {
-		use frame_support::traits::{
-			fungible::{Inspect, Mutate},
-			Get,
-		};
-		use sp_runtime::traits::Saturating;
-
-		let stake = Self::stake_for_slots(slots.max(1)).unwrap_or_else(T::MinStakePerSlot::get);
-		// Twice the existential deposit on top, so the account stays alive after the hold.
-		let margin = T::Currency::minimum_balance().saturating_mul(2u32.into());
-		T::Currency::set_balance(who, stake.saturating_add(margin));
-		if let Err(error) = Self::do_register(who.clone(), who.clone(), profile, stake) {
-			frame_support::defensive!(error, "registering a benchmark provider failed");
-		}
-	}
 }
 
 impl<T: Config> Pallet<T> {
@@ -160,10 +143,25 @@ impl<T: Config> StakeManager<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn frozen(who: &T::AccountId) -> BalanceOf<T> {
 		Providers::<T>::get(who).map_or_else(Zero::zero, |info| info.frozen)
 	}
+}
 
-	#[cfg(feature = "runtime-benchmarks")]
-	fn stake_for_benchmarks(who: &T::AccountId, slots: u32) {
-		let profile = CapabilityProfile::cpu_only(1, 1024, 0);
-		<Self as ProviderRegistry<_, _>>::register_for_benchmarks(who, profile, slots);
+#[cfg(feature = "runtime-benchmarks")]
+impl<T: Config> Pallet<T> {
+	/// Registers `who` as a provider with `profile`, staked for `slots` slots: what other
+	/// pallets' benchmark helpers call (`runtime-benchmarks` only).
+	pub fn register_for_benchmarks(who: &T::AccountId, profile: CapabilityProfile, slots: u32) {
+		use frame_support::traits::{
+			fungible::{Inspect, Mutate},
+			Get,
+		};
+		use sp_runtime::traits::Saturating;
+
+		let stake = Self::stake_for_slots(slots.max(1)).unwrap_or_else(T::MinStakePerSlot::get);
+		// Twice the existential deposit on top, so the account stays alive after the hold.
+		let margin = T::Currency::minimum_balance().saturating_mul(2u32.into());
+		T::Currency::set_balance(who, stake.saturating_add(margin));
+		if let Err(error) = Self::do_register(who.clone(), who.clone(), profile, stake) {
+			frame_support::defensive!(error, "registering a benchmark provider failed");
+		}
 	}
 }

@@ -794,7 +794,7 @@ fn release_slots_saturates() {
 #[test]
 fn register_for_benchmarks_stakes_for_the_slots() {
 	ExtBuilder::default().build_and_execute(|| {
-		Registry::register_for_benchmarks(&42, gpu_profile(), 3);
+		ProviderStaking::register_for_benchmarks(&42, gpu_profile(), 3);
 		assert_eq!(Registry::stake(&42), 300);
 		assert_eq!(Registry::provider_of(&42), Some(42));
 		assert!(Registry::can_serve(&42, 3));

@@ -5,7 +5,6 @@ use super::*;
 use frame_benchmarking::v2::*;
 use frame_system::RawOrigin;
 use sp_core::H256;
-use stratus_primitives::ReplicaResults;
 
 #[benchmarks]
 mod benches {
@@ -13,7 +12,8 @@ mod benches {
 
 	#[benchmark]
 	fn commit() {
-		let (job, replica, signer, _) = T::Jobs::prepare_for_benchmarks(u8::MAX, false);
+		let (job, replica, signer, _) =
+			<T::BenchmarkHelper as crate::BenchmarkHelper<_>>::open_replica(u8::MAX, false);
 		let commitment = H256::repeat_byte(7);
 
 		#[extrinsic_call]
@@ -24,7 +24,8 @@ mod benches {
 
 	#[benchmark]
 	fn reveal() {
-		let (job, replica, signer, provider) = T::Jobs::prepare_for_benchmarks(u8::MAX, true);
+		let (job, replica, signer, provider) =
+			<T::BenchmarkHelper as crate::BenchmarkHelper<_>>::open_replica(u8::MAX, true);
 		let digest = H256::repeat_byte(7);
 		let salt = [1; 32];
 		let units = 1_000;

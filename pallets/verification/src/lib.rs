@@ -47,6 +47,19 @@ mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
 
+/// What the verification pallet's benchmarks need from the runtime, kept off the production
+/// traits (the runtime asks its market).
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// A job in the state where `replica` can commit (`revealing = false`) or reveal
+	/// (`revealing = true`), the reveal completing the job with `replication` replicas: the job,
+	/// the replica, the account that signs for it and its provider.
+	fn open_replica(
+		replication: u8,
+		revealing: bool,
+	) -> (stratus_primitives::JobId, stratus_primitives::ReplicaIndex, AccountId, AccountId);
+}
+
 // The pallet macros expand to `expect`s with written proofs; the pallet's own code is held to the
 // workspace lints in the other modules.
 #[allow(clippy::expect_used)]
@@ -72,6 +85,9 @@ pub mod pallet {
 		type Jobs: ReplicaResults<Self::AccountId>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// What the benchmarks need from the runtime: a replica ready to commit or reveal.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId>;
 	}
 
 	/// A replica's commitment ([`stratus_primitives::commitment`]), kept until its job ends or

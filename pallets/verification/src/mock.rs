@@ -81,9 +81,11 @@ impl ReplicaResults<u64> for RecordingMarket {
 		REVEALS.with(|r| r.borrow_mut().push((job, replica, digest, units)));
 		Ok(())
 	}
+}
 
-	#[cfg(feature = "runtime-benchmarks")]
-	fn prepare_for_benchmarks(_: u8, _: bool) -> (JobId, ReplicaIndex, u64, u64) {
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_verification::BenchmarkHelper<u64> for RecordingMarket {
+	fn open_replica(_: u8, _: bool) -> (JobId, ReplicaIndex, u64, u64) {
 		OPEN.with(|o| o.borrow_mut().push((9, 0)));
 		(9, 0, PROVIDER, PROVIDER)
 	}
@@ -92,6 +94,8 @@ impl ReplicaResults<u64> for RecordingMarket {
 impl pallet_verification::Config for Test {
 	type Jobs = RecordingMarket;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = RecordingMarket;
 }
 
 /// Tests' externalities: replicas 0 and 1 of job 1 open to commit and reveal.

@@ -80,4 +80,6 @@ impl pallet_market::Config for Runtime {
 	type MaxJobDuration = MaxJobDuration;
 	type RecordRetention = RecordRetention;
 	type WeightInfo = crate::weights::pallet_market::WeightInfo<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = super::BenchmarkHelpers;
 }

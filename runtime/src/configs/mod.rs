@@ -4,6 +4,8 @@
 
 mod aura;
 mod balances;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmark_helpers;
 mod grandpa;
 mod market;
 mod provider_staking;
@@ -14,6 +16,8 @@ mod system;
 mod timestamp;
 mod transaction_payment;
 mod verification;
+#[cfg(feature = "runtime-benchmarks")]
+pub use benchmark_helpers::BenchmarkHelpers;
 
 pub use aura::MAX_AUTHORITIES;
 pub use balances::ExistentialDeposit;

@@ -49,4 +49,6 @@ impl pallet_slashing::Config for Runtime {
 	type MaxSlashHistory = ConstU32<32>;
 	type MaxApplyWeight = MaxApplyWeight;
 	type WeightInfo = crate::weights::pallet_slashing::WeightInfo<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = super::BenchmarkHelpers;
 }

@@ -5,4 +5,6 @@ use crate::{Market, Runtime};
 impl pallet_verification::Config for Runtime {
 	type Jobs = Market;
 	type WeightInfo = crate::weights::pallet_verification::WeightInfo<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = super::BenchmarkHelpers;
 }
