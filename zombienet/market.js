@@ -32,7 +32,6 @@
 const { spawn } = require("node:child_process");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
-const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 
@@ -49,16 +48,12 @@ const state = { workers: {}, endpoints: null };
 // The CLI's keystores are encrypted: their passphrase comes from the environment.
 const PASSPHRASE = { STRATUS_PASSPHRASE: "zombienet test passphrase" };
 
+// The harness shared with tests/js (an ES module: loaded by `run`, before any step).
+let lib;
+const LIB = require("node:url").pathToFileURL(path.join(__dirname, "..", "tests", "js", "lib.mjs")).href;
+
 function exec(command, args, { env = {}, input = "" } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env: { ...process.env, ...PASSPHRASE, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => { stdout += d; });
-    child.stderr.on("data", (d) => { stderr += d; });
-    child.stdin.end(input);
-    child.on("exit", (status) => resolve({ status, stdout, stderr }));
-  });
+  return lib.run(command, args, { env: { ...PASSPHRASE, ...env }, input });
 }
 
 function must(result, what) {
@@ -74,16 +69,8 @@ async function jobStatus(job) {
   return JSON.parse(must(await stratus(["--json", "job", "status", String(job)]), "stratus job status"));
 }
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () => lib.freePort();
+const sleep = (ms) => lib.sleep(ms);
 
 const suriOf = (name) => `//${name[0].toUpperCase()}${name.slice(1)}`;
 
@@ -133,11 +120,7 @@ async function setUpWorker(name) {
 
 /// A SHA-256 job's input (rounds, u32 LE, then data) and its expected output.
 function kernelJob(rounds, data) {
-  const header = Buffer.alloc(4);
-  header.writeUInt32LE(rounds);
-  const hash = crypto.createHash("sha256");
-  for (let i = 0; i < rounds; i++) hash.update(data);
-  return { input: Buffer.concat([header, data]), output: hash.digest() };
+  return { input: lib.kernelInput(rounds, data), output: lib.expectedOutput(rounds, data) };
 }
 
 /// Writes a manifest and its input; returns the manifest's path and the expected output.
@@ -362,6 +345,7 @@ const steps = {
 };
 
 async function run(nodeName, networkInfo, args) {
+  lib ??= await import(LIB);
   state.endpoints ??= [networkInfo.nodesByName.rpc.wsUri, networkInfo.nodesByName.alice.wsUri];
   const step = steps[args[0]];
   if (!step) throw new Error(`market.js: unknown step ${JSON.stringify(args)}`);

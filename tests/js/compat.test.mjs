@@ -7,6 +7,7 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { Metadata } from '@polkadot/types';
 import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
+import { send } from './lib.mjs';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
 const UNIT = 10n ** 12n;
@@ -25,23 +26,10 @@ after(async () => {
   await api?.disconnect();
 });
 
-/// Signs and sends `tx`, resolving with the finalized block hash and the extrinsic's events.
+/// Signs and sends `tx` (lib.mjs), resolving with the finalized block hash and the extrinsic's
+/// events.
 function sendToFinality(tx, signer) {
-  return new Promise((resolve, reject) => {
-    let unsub;
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        unsub?.();
-        reject(new Error(`dispatch failed: ${dispatchError.toString()}`));
-      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-        unsub?.();
-        reject(new Error(`transaction ${status.type}`));
-      } else if (status.isFinalized) {
-        unsub?.();
-        resolve({ blockHash: status.asFinalized, events });
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
+  return send(api, tx, signer, { finalized: true });
 }
 
 describe('Stratus JSON-RPC with @polkadot/api', () => {

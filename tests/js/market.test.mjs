@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex, hexToU8a } from '@polkadot/util';
+import { eventData, send as sendOn, withCustomSection } from './lib.mjs';
 import { blake2AsU8a, cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
@@ -25,32 +26,12 @@ let requester;
 // chain where other offers rest.
 const REGION = 1000 + Math.floor(Math.random() * 60_000);
 
-/// Signs and sends `tx`; resolves when it is in a block with that block's hash and the
-/// extrinsic's events, rejects with the dispatch error's name and docs.
+/// Signs and sends `tx` on this run's api (lib.mjs): resolves when it is in a block with that
+/// block's hash and the extrinsic's events, rejects with the dispatch error's name and docs.
 function send(tx, signer) {
-  return new Promise((resolve, reject) => {
-    let unsub;
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        unsub?.();
-        if (dispatchError.isModule) {
-          const { section, name, docs } = api.registry.findMetaError(dispatchError.asModule);
-          reject(new Error(`${section}.${name}: ${docs.join(' ')}`));
-        } else {
-          reject(new Error(dispatchError.toString()));
-        }
-      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-        unsub?.();
-        reject(new Error(`transaction ${status.type}`));
-      } else if (status.isInBlock) {
-        unsub?.();
-        resolve({ blockHash: status.asInBlock, events });
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
+  return sendOn(api, tx, signer);
 }
 
-/// The data of the first `section.method` event among `events`, or undefined.
 /// The bound commitment of stratus_primitives::commitment, made here independently from its
 /// documented byte layout (SCALE: u64 little-endian, u8, the 32-byte account).
 function commitmentOf(job, replica, providerKey, units, digest, salt) {
@@ -66,10 +47,7 @@ function commitmentOf(job, replica, providerKey, units, digest, salt) {
   return blake2AsU8a(preimage, 256);
 }
 
-function event(events, section, method) {
-  const found = events.find(({ event: e }) => e.section === section && e.method === method);
-  return found?.event.data;
-}
+const event = eventData;
 
 /// The fee an extrinsic paid, from its TransactionFeePaid event.
 function feePaid(events) {
@@ -87,9 +65,7 @@ async function free(who) {
 
 /// A minimal WASM module with a random custom section, so that each run registers a new program.
 function wasmProgram() {
-  const name = new TextEncoder().encode('salt');
-  const payload = u8aConcat(Uint8Array.of(name.length), name, randomAsU8a(8));
-  return u8aConcat(hexToU8a('0x0061736d01000000'), Uint8Array.of(0, payload.length), payload);
+  return withCustomSection(hexToU8a('0x0061736d01000000'), 'salt', 8);
 }
 
 function jobSpec(program, bestNumber, requirements = {}) {

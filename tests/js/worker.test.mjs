@@ -21,16 +21,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
-import { u8aConcat, u8aToHex, u8aToString } from '@polkadot/util';
+import { u8aToHex, u8aToString } from '@polkadot/util';
 import { blake2AsHex, cryptoWaitReady, decodeAddress, encodeAddress, randomAsU8a } from '@polkadot/util-crypto';
 import sodium from 'libsodium-wrappers';
+import {
+  eventData, expectedOutput, freePort, kernelInput, run, send as sendOn, waitFor as waitUntil,
+  withCustomSection,
+} from './lib.mjs';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
 const WORKER = process.env.STRATUS_WORKER;
@@ -59,29 +61,10 @@ let worker;
 let workerLog;
 let keystore;
 
-/// Signs and sends `tx`; resolves once it is in a block (or, with `finalized`, in a finalized one:
-/// the worker's commands read the finalized state).
-function send(tx, signer, { finalized = false } = {}) {
-  return new Promise((resolve, reject) => {
-    let unsub;
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        unsub?.();
-        const meta = dispatchError.isModule && api.registry.findMetaError(dispatchError.asModule);
-        reject(new Error(meta ? `${meta.section}.${meta.name}` : dispatchError.toString()));
-      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-        unsub?.();
-        reject(new Error(`transaction ${status.type}`));
-      } else if (finalized ? status.isFinalized : status.isInBlock) {
-        unsub?.();
-        resolve({ events });
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
-}
-
-function eventData(events, section, method) {
-  return events.find(({ event: e }) => e.section === section && e.method === method)?.event.data;
+/// Signs and sends `tx` (lib.mjs's `send` on this run's api); with `finalized`, resolves once
+/// it is finalized (the worker's commands read the finalized state).
+function send(tx, signer, options) {
+  return sendOn(api, tx, signer, options);
 }
 
 /// Runs a `stratus-worker` command to completion; returns its stdout, fails on a non-zero exit.
@@ -93,24 +76,7 @@ function cli(...args) {
 
 /// Runs the `stratus` CLI with this run's keystore; resolves to its exit status and output.
 function stratus(args, input = '', store = keystore) {
-  return new Promise((resolve) => {
-    const child = spawn(STRATUS, ['--endpoint', URL, '--keystore', store, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.stdin.end(input);
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+  return run(STRATUS, ['--endpoint', URL, '--keystore', store, ...args], { input });
 }
 
 function startWorker(env = {}) {
@@ -121,16 +87,9 @@ function startWorker(env = {}) {
   worker.exited = new Promise((resolve) => worker.on('exit', (code, signal) => resolve({ code, signal })));
 }
 
-async function waitFor(what, check, timeoutMs, everyMs = 1000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) {
-      throw new Error(`timed out waiting for ${what}; worker log: ${workerLog}\n${tail(workerLog)}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+function waitFor(what, check, timeoutMs, everyMs = 1000) {
+  const detail = () => `; worker log: ${workerLog}\n${tail(workerLog)}`;
+  return waitUntil(what, check, timeoutMs, { everyMs, detail });
 }
 
 function tail(file) {
@@ -143,23 +102,7 @@ async function jobStatus(job) {
 
 /// The kernel with a random custom section appended, so each run registers a new program.
 function program() {
-  const code = fs.readFileSync(KERNEL);
-  const name = new TextEncoder().encode('run');
-  const payload = u8aConcat(Uint8Array.of(name.length), name, randomAsU8a(16));
-  return u8aConcat(code, Uint8Array.of(0, payload.length), payload);
-}
-
-/// The kernel's input: rounds (u32 LE) then data; its output: SHA-256 of data repeated rounds times.
-function kernelInput(rounds, data) {
-  const header = new Uint8Array(4);
-  new DataView(header.buffer).setUint32(0, rounds, true);
-  return u8aConcat(header, data);
-}
-
-function expectedOutput(rounds, data) {
-  const hash = createHash('sha256');
-  for (let i = 0; i < rounds; i++) hash.update(data);
-  return new Uint8Array(hash.digest());
+  return withCustomSection(fs.readFileSync(KERNEL), 'run', 16);
 }
 
 async function submitJob(programHash, input, maxUnits) {
