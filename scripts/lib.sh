@@ -35,20 +35,19 @@ rpc_methods_checked() {
 log() { printf '\033[1m[stratus]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[stratus] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# Builds the node (seconds when nothing changed).
-build_node() {
-	log "building stratus-node (target dir: $CARGO_TARGET_DIR)"
-	(cd "$STRATUS_ROOT" && cargo build --locked -p stratus-node) || die "the build failed"
-}
-
-# Builds the provider worker and the requester CLI (stratus-worker, stratus).
+# Builds the node, the provider worker and the requester CLI (stratus-node, stratus-worker,
+# stratus) with every test: the same command, hence the same compiled units, as scripts/test's
+# build, so running scripts/run-local and scripts/test one after the other compiles nothing the
+# second time. (`cargo build -p stratus-node` would not do: cargo unifies the features of the
+# packages it is asked to build, with their dev-dependencies for a test build, so that build and
+# `cargo test --workspace` compile most of the node's dependencies differently, 19 minutes each
+# way on this machine.) Seconds when nothing changed.
 STRATUS_WORKER="${STRATUS_WORKER:-$CARGO_TARGET_DIR/debug/stratus-worker}"
 STRATUS_CLI="${STRATUS_CLI:-$CARGO_TARGET_DIR/debug/stratus}"
 export STRATUS_WORKER STRATUS_CLI
-build_clients() {
-	log "building stratus-worker and stratus (target dir: $CARGO_TARGET_DIR)"
-	(cd "$STRATUS_ROOT" && cargo build --locked -p stratus-worker -p stratus-client --bins) ||
-		die "the build failed"
+build_workspace() {
+	log "building stratus-node, stratus-worker, stratus and the tests (target dir: $CARGO_TARGET_DIR)"
+	(cd "$STRATUS_ROOT" && cargo test --workspace --locked --no-run) || die "the build failed"
 }
 
 # Fails unless something listens on 127.0.0.1:$1 within $2 seconds.

@@ -180,3 +180,31 @@ pub fn preset_names() -> Vec<PresetId> {
 		PresetId::from(TESTNET_RUNTIME_PRESET),
 	]
 }
+
+/// Merges a genesis JSON patch into a full config, as the node's chain-spec builder does.
+#[cfg(feature = "std")]
+fn merge(base: &mut Value, patch: Value) {
+	match (base, patch) {
+		(Value::Object(base), Value::Object(patch)) => {
+			for (key, value) in patch {
+				merge(base.entry(key).or_insert(Value::Null), value);
+			}
+		},
+		(base, patch) => *base = patch,
+	}
+}
+
+/// The full genesis config of the preset `name` (the default config with the preset's patch
+/// applied), for tests and the runtime fuzzer; `None` for an unknown name. Panics if the patch
+/// does not deserialise: `RuntimeGenesisConfig` denies unknown fields, so a misspelt key in a
+/// preset fails here.
+#[cfg(feature = "std")]
+#[allow(clippy::expect_used)]
+pub fn preset_config(name: &str) -> Option<RuntimeGenesisConfig> {
+	let patch = get_preset(&name.into())?;
+	let patch: Value = serde_json::from_slice(&patch).expect("a preset is valid JSON");
+	let mut config =
+		serde_json::to_value(RuntimeGenesisConfig::default()).expect("the default config encodes");
+	merge(&mut config, patch);
+	Some(serde_json::from_value(config).expect("the preset is a valid genesis config"))
+}

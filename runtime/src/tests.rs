@@ -14,31 +14,13 @@ use sp_runtime::{
 	Digest, DigestItem,
 };
 
-/// Merges a genesis JSON patch into a full config, as the node's chain-spec builder does.
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (key, value) in patch {
-				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
-			}
-		},
-		(base, patch) => *base = patch,
-	}
-}
-
-/// The genesis config of the preset `name`: the default config with the preset's patch applied.
-fn preset_config(name: &str) -> RuntimeGenesisConfig {
-	let patch = genesis_config_presets::get_preset(&name.into())
-		.unwrap_or_else(|| panic!("preset {name} exists"));
-	let patch: serde_json::Value = serde_json::from_slice(&patch).unwrap();
-	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-	merge(&mut config, patch);
-	// `RuntimeGenesisConfig` denies unknown fields, so a misspelt key in a preset fails here.
-	serde_json::from_value(config).expect("the preset is a valid genesis config")
-}
-
 fn preset_externalities(name: &str) -> sp_io::TestExternalities {
-	sp_io::TestExternalities::new(preset_config(name).build_storage().unwrap())
+	sp_io::TestExternalities::new(
+		genesis_config_presets::preset_config(name)
+			.unwrap_or_else(|| panic!("preset {name} exists"))
+			.build_storage()
+			.unwrap(),
+	)
 }
 
 fn signed_transfer(
