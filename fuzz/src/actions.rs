@@ -75,7 +75,8 @@ pub enum Proof {
 pub enum Action {
 	/// End this block and start `1 + n % 4` more (hooks run in each).
 	Blocks(u8),
-	/// End this block and start one `1 + n` blocks later (deadlines pass; the hooks catch up).
+	/// End this block and start one `1 + n % 4096` blocks later (deadlines pass; the hooks catch
+	/// up on the blocks between).
 	Jump(u16),
 
 	// market
