@@ -183,10 +183,16 @@ impl Driver {
 	/// Plays `actions` from the set-up state, then drains (every deadline passes) and checks
 	/// that nothing is left locked.
 	pub fn play(actions: &[Action]) -> Report {
-		let start = start().clone();
-		let mut ext = sp_io::TestExternalities::new(start.storage.clone());
+		let start = start();
+		// The set-up state goes into the overlay over an empty backend, not into a trie: reading
+		// and iterating a trie from its root is most of a block's time in the harness, and the
+		// overlay's ordered map made it 1.7 times faster (docs/reliability.md).
+		let mut ext = sp_io::TestExternalities::new(Storage::default());
 		let report = ext.execute_with(|| {
-			let mut driver = Driver::at(&start);
+			for (key, value) in &start.storage.top {
+				sp_io::storage::set(key, value);
+			}
+			let mut driver = Driver::at(start);
 			driver.open_block(1);
 			for action in actions {
 				driver.act(action);
