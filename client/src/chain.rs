@@ -65,12 +65,13 @@ pub fn standing_lines(
 	let mut lines = Vec::new();
 	for r in reputation {
 		lines.push(format!(
-			"reputation for {:?} jobs: {:.1}% ({} agreed, {} failed, {} valid in a row)",
+			"reputation for {:?} jobs: {:.1}% ({} agreed, {} failed, {} valid in a row, best run {})",
 			*r.kind,
 			f64::from(r.score.0) / 1e7,
 			r.agreed,
 			r.failed,
-			r.consecutive_valid
+			r.consecutive_valid,
+			r.best_streak
 		));
 	}
 	if reputation.is_empty() {
@@ -338,13 +339,14 @@ mod tests {
 			kind: JobKind::Wasm.into(),
 			score: Perbill(667_000_000),
 			consecutive_valid: 1,
+			best_streak: 2,
 			agreed: 1,
 			failed: 0,
 		};
 		let lines = standing_lines(&[reputation], &[], &[]);
 		assert_eq!(
 			lines,
-			["reputation for Wasm jobs: 66.7% (1 agreed, 0 failed, 1 valid in a row)"]
+			["reputation for Wasm jobs: 66.7% (1 agreed, 0 failed, 1 valid in a row, best run 2)"]
 		);
 	}
 }

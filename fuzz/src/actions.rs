@@ -234,6 +234,15 @@ pub enum Action {
 		signed_by: Option<u8>,
 	},
 
+	/// The next honest step of a live replica, by its worker: acknowledge it, commit `result`
+	/// and `units`, or reveal what it committed (the fuzzer would seldom line up the three
+	/// separate actions on one replica by chance; this makes every stage of a job reachable).
+	Work {
+		pick: u8,
+		result: u8,
+		units: u16,
+	},
+
 	/// Any call but sudo's, decoded from the fuzzer's bytes, signed by `who`.
 	Raw {
 		who: u8,

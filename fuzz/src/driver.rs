@@ -24,6 +24,7 @@ use std::{
 	},
 };
 use stratus_primitives::{
+	market::{JobPhase, ReplicaState},
 	CapabilityProfile, GpuSpec, JobId, JobKind, OfferId, ReplicaIndex, ResourceClass,
 	VerificationPolicy,
 };
@@ -33,10 +34,23 @@ use stratus_runtime::{
 	RuntimeOrigin, SignedPayload, UncheckedExtrinsic, SLOT_DURATION, UNIT,
 };
 
+/// Whether `STRATUS_FUZZ_TRACE` is set: then every action and every signed call's outcome is
+/// printed (`scripts/fuzz --replay` sets it).
+fn tracing() -> bool {
+	static TRACE: OnceLock<bool> = OnceLock::new();
+	*TRACE.get_or_init(|| std::env::var_os("STRATUS_FUZZ_TRACE").is_some())
+}
+
+/// The most blocks the drain gives a hook's cursor to catch up after a jump (a jump of up to
+/// [`MAX_JUMP`] blocks is one block here, and each hook walks only as many of the blocks it
+/// skipped as its weight budget per block allows).
+const CATCH_UP_BLOCKS: u32 = 256;
+
 type Market = pallet_market::Pallet<Runtime>;
 type Staking = pallet_provider_staking::Pallet<Runtime>;
 type Verification = pallet_verification::Pallet<Runtime>;
 type Slashing = pallet_slashing::Pallet<Runtime>;
+type Reputation = pallet_reputation::Pallet<Runtime>;
 type System = frame_system::Pallet<Runtime>;
 
 /// Signers: the six endowed dev accounts and two of their stash accounts …
@@ -267,6 +281,7 @@ impl Driver {
 		Staking::do_try_state().unwrap_or_else(|e| fail("provider staking", e));
 		Verification::do_try_state().unwrap_or_else(|e| fail("verification", e));
 		Slashing::do_try_state().unwrap_or_else(|e| fail("slashing", e));
+		Reputation::do_try_state().unwrap_or_else(|e| fail("reputation", e));
 
 		// Balances: the sum of all accounts is the total issuance, holds sum to reserved.
 		let mut sum: Balance = 0;
@@ -345,20 +360,36 @@ impl Driver {
 			.map(|job| job.deadline)
 			.max();
 		self.open_block(self.jump_to(last_deadline));
-		for _ in 0..8 {
-			self.next_block(1);
-		}
+		// A jump is one block standing for many, so a hook whose cursor walks a bounded number
+		// of blocks per block (the market's deadlines, the slashing queue) may need a few more
+		// blocks to catch up than the chain would; up to CATCH_UP_BLOCKS are allowed.
+		let all_ended =
+			|| pallet_market::Jobs::<Runtime>::iter_values().all(|j| j.phase.is_final());
+		self.next_blocks_until(8, all_ended);
 		for (id, job) in pallet_market::Jobs::<Runtime>::iter() {
-			assert!(job.phase.is_final(), "job {id} did not end by its deadline: {:?}", job.phase);
+			assert!(
+				job.phase.is_final(),
+				"block {}: job {id} did not end by its deadline {}: {:?} (deadline cursor {:?})",
+				self.number,
+				job.deadline,
+				job.phase,
+				pallet_market::DeadlineCursor::<Runtime>::get()
+			);
 		}
 		let last_apply =
 			pallet_slashing::PendingSlashes::<Runtime>::iter_values().map(|s| s.apply_at).max();
 		self.next_block(self.jump_to(last_apply));
-		for _ in 0..4 {
-			self.next_block(1);
+		let none_pending =
+			|| pallet_slashing::PendingSlashes::<Runtime>::iter_keys().next().is_none();
+		self.next_blocks_until(4, none_pending);
+		for (id, slash) in pallet_slashing::PendingSlashes::<Runtime>::iter() {
+			panic!(
+				"block {}: slash {id} still pending after its deferral (apply_at {}, queue cursor {:?})",
+				self.number,
+				slash.apply_at,
+				pallet_slashing::QueueCursor::<Runtime>::get()
+			);
 		}
-		let pending = pallet_slashing::PendingSlashes::<Runtime>::iter_keys().count();
-		assert_eq!(pending, 0, "{pending} slashes still pending after their deferral");
 		let last_reapable = pallet_market::Jobs::<Runtime>::iter_values()
 			.filter_map(|job| job.ended_at)
 			.map(|ended| ended + retention)
@@ -391,6 +422,102 @@ impl Driver {
 					hold.amount
 				);
 			}
+		}
+	}
+
+	/// Ends blocks one at a time: at least `min`, then until `done` holds, at most
+	/// [`CATCH_UP_BLOCKS`] in all.
+	fn next_blocks_until(&mut self, min: u32, done: impl Fn() -> bool) {
+		for n in 0..CATCH_UP_BLOCKS {
+			if n >= min && done() {
+				return;
+			}
+			self.next_block(1);
+		}
+	}
+
+	/// Commits `result` and `units` for a replica, keeping the secret for its reveal.
+	fn commit(
+		&mut self,
+		signer: usize,
+		(job, replica, provider): (JobId, ReplicaIndex, &AccountId),
+		result: u8,
+		units: u16,
+	) {
+		self.salts += 1;
+		let salt = sp_io::hashing::blake2_256(&self.salts.to_le_bytes());
+		let secret = Secret { digest: digest_of(result), units: u64::from(units) * 100, salt };
+		let commitment = stratus_primitives::commitment(
+			&Verification::genesis_hash(),
+			job,
+			replica,
+			provider,
+			secret.units,
+			&secret.digest,
+			&secret.salt,
+		);
+		let call = pallet_verification::Call::commit { job, replica, commitment };
+		if matches!(self.signed(signer, RuntimeCall::Verification(call)), Outcome::Done) {
+			self.secrets.insert((job, replica), secret);
+		}
+	}
+
+	/// Reveals what the harness committed for a replica, `tamper`ed as asked (or, when it
+	/// committed nothing, a reveal that must be refused).
+	fn reveal(&mut self, signer: usize, (job, replica): (JobId, ReplicaIndex), tamper: Tamper) {
+		let Some(secret) = self.secrets.get(&(job, replica)).copied() else {
+			let call = pallet_verification::Call::reveal {
+				job,
+				replica,
+				digest: digest_of(0),
+				units: 1,
+				salt: [0; 32],
+			};
+			self.signed(signer, RuntimeCall::Verification(call));
+			return;
+		};
+		let (mut digest, mut units, mut salt) = (secret.digest, secret.units, secret.salt);
+		match tamper {
+			Tamper::None => {},
+			Tamper::Units(u) => units = u64::from(u) * 1000,
+			Tamper::Digest => digest = digest_of(1 + secret.digest.0[0] % 2),
+			Tamper::Salt => salt[0] ^= 1,
+		}
+		let call = pallet_verification::Call::reveal { job, replica, digest, units, salt };
+		self.signed(signer, RuntimeCall::Verification(call));
+	}
+
+	/// The next honest step of the `pick`th replica still in progress, by its worker.
+	fn work(&mut self, pick: u8, result: u8, units: u16) {
+		let mut live = Vec::new();
+		for job in self.jobs() {
+			let Some(j) = pallet_market::Jobs::<Runtime>::get(job) else { continue };
+			let revealing = matches!(j.phase, JobPhase::Revealing { .. });
+			for r in j.replicas.iter() {
+				let step = match r.state {
+					ReplicaState::Assigned => 0,
+					ReplicaState::Acknowledged if !revealing => 1,
+					ReplicaState::Committed if revealing => 2,
+					_ => continue,
+				};
+				live.push((job, r.index, r.provider.clone(), step));
+			}
+		}
+		let Some((job, replica, provider, step)) =
+			live.get(usize::from(pick) % live.len().max(1)).cloned()
+		else {
+			return;
+		};
+		let signer = self.signer_for(Some(&provider), By::Worker);
+		match step {
+			0 => {
+				self.signed(
+					signer,
+					RuntimeCall::Market(pallet_market::Call::acknowledge { job, replica }),
+				);
+			},
+			1 => self.commit(signer, (job, replica, &provider), result, units),
+			_ => self.reveal(signer, (job, replica), Tamper::None),
 		}
 	}
 
@@ -453,13 +580,17 @@ impl Driver {
 		self.check_weight(&call, info.total_weight(), &post);
 		System::note_applied_extrinsic(&result, info);
 		self.report.extrinsics += 1;
-		match result {
+		let outcome = match result {
 			Ok(_) => {
 				self.report.succeeded += 1;
 				Outcome::Done
 			},
 			Err(e) => Outcome::Failed(e.error),
+		};
+		if tracing() {
+			eprintln!("  block {}: {call:?}: {outcome:?}", self.number);
 		}
+		outcome
 	}
 
 	/// Dispatches `call` from Root, as a governance origin would.
@@ -568,9 +699,11 @@ impl Driver {
 	// ---- actions ----
 
 	fn act(&mut self, action: &Action) {
+		if tracing() {
+			eprintln!("block {}: {action:?}", self.number);
+		}
 		use pallet_market::Call as M;
 		use pallet_provider_staking::Call as S;
-		use pallet_verification::Call as V;
 		let keys = keys();
 		match action.clone() {
 			Action::Blocks(n) => {
@@ -732,23 +865,7 @@ impl Driver {
 			Action::Commit { pick, by, result, units } => {
 				let Some((job, replica, provider)) = self.pick_replica(pick) else { return };
 				let signer = self.signer_for(Some(&provider), by);
-				self.salts += 1;
-				let salt = sp_io::hashing::blake2_256(&self.salts.to_le_bytes());
-				let secret =
-					Secret { digest: digest_of(result), units: u64::from(units) * 100, salt };
-				let commitment = stratus_primitives::commitment(
-					&Verification::genesis_hash(),
-					job,
-					replica,
-					&provider,
-					secret.units,
-					&secret.digest,
-					&secret.salt,
-				);
-				let call = V::commit { job, replica, commitment };
-				if matches!(self.signed(signer, RuntimeCall::Verification(call)), Outcome::Done) {
-					self.secrets.insert((job, replica), secret);
-				}
+				self.commit(signer, (job, replica, &provider), result, units);
 			},
 			Action::CommitOther { pick, by, copy_from, bytes } => {
 				let Some((job, replica, provider)) = self.pick_replica(pick) else { return };
@@ -765,36 +882,15 @@ impl Driver {
 					},
 					None => sp_runtime::traits::BlakeTwo256::hash(&bytes),
 				};
-				let call = V::commit { job, replica, commitment };
+				let call = pallet_verification::Call::commit { job, replica, commitment };
 				self.signed(signer, RuntimeCall::Verification(call));
 			},
 			Action::Reveal { pick, by, tamper } => {
 				let Some((job, replica, provider)) = self.pick_replica(pick) else { return };
 				let signer = self.signer_for(Some(&provider), by);
-				let Some(secret) = self.secrets.get(&(job, replica)).copied() else {
-					// Nothing the harness committed: reveal something anyway (refused).
-					let call =
-						V::reveal { job, replica, digest: digest_of(0), units: 1, salt: [0; 32] };
-					self.signed(signer, RuntimeCall::Verification(call));
-					return;
-				};
-				let mut call = V::reveal {
-					job,
-					replica,
-					digest: secret.digest,
-					units: secret.units,
-					salt: secret.salt,
-				};
-				if let V::reveal { digest, units, salt, .. } = &mut call {
-					match tamper {
-						Tamper::None => {},
-						Tamper::Units(u) => *units = u64::from(u) * 1000,
-						Tamper::Digest => *digest = digest_of(1 + secret.digest.0[0] % 2),
-						Tamper::Salt => salt[0] ^= 1,
-					}
-				}
-				self.signed(signer, RuntimeCall::Verification(call));
+				self.reveal(signer, (job, replica), tamper);
 			},
+			Action::Work { pick, result, units } => self.work(pick, result, units),
 
 			Action::Register { who, worker, proof, stake, profile: p } => {
 				let operator = self.account(who);

@@ -7,7 +7,7 @@
 //! fees, weight), or a block boundary that runs every hook. After every block it checks:
 //!
 //! - every Stratus pallet's `try_state` invariants (market, provider staking, verification,
-//!   slashing), and the balances pallet's: each account's holds add up to its reserved balance;
+//!   slashing, reputation), and the balances pallet's: each account's holds add up to its reserved balance;
 //! - money conservation: total issuance equals the sum of every account's free and reserved
 //!   balance, and it changed in the block by exactly the documented burns (transaction fees,
 //!   which this runtime burns; `Balances::burn` calls; dust below the existential deposit);
@@ -56,5 +56,10 @@ pub fn decode(data: &[u8]) -> Vec<Action> {
 
 /// Plays the actions `data` decodes to and checks every invariant; panics on a broken one.
 pub fn run(data: &[u8]) -> Report {
-	driver::Driver::play(&decode(data))
+	play(&decode(data))
+}
+
+/// Plays `actions` and checks every invariant; panics on a broken one.
+pub fn play(actions: &[Action]) -> Report {
+	driver::Driver::play(actions)
 }

@@ -33,7 +33,7 @@ pub trait TrustApi {
 	fn applied_slashes(&self, provider: AccountId, at: Option<Hash>) -> RpcResult<Vec<Value>>;
 
 	/// A provider's reputation per job kind: `kind`, `score` (parts per billion), `consecutiveValid`,
-	/// `agreed`, `failed`.
+	/// `bestStreak` (spec 112 on), `agreed`, `failed`.
 	#[method(name = "reputation_of")]
 	fn reputation(&self, provider: AccountId, at: Option<Hash>) -> RpcResult<Vec<Value>>;
 }

@@ -70,7 +70,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("stratus"),
 	impl_name: Cow::Borrowed("stratus-node"),
 	authoring_version: 1,
-	spec_version: 111,
+	spec_version: 112,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 4,
@@ -183,8 +183,14 @@ pub type UncheckedExtrinsic =
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Runtime migrations besides the pallets' own. Empty until the first upgrade needs one.
-type Migrations = ();
+/// The storage migrations the next upgrade runs, each versioned (it runs only from the storage
+/// version it migrates and sets the next, so a listed migration that has run is one read).
+/// `scripts/try-upgrade` runs their `try-runtime` checks against a live chain's state
+/// (`docs/reliability.md`).
+pub type Migrations = (
+	// spec 112: reputation records keep the longest run of valid results.
+	pallet_reputation::migrations::v1::MigrateV0ToV1<Runtime>,
+);
 
 /// Executive: dispatches calls to the pallets and runs their hooks.
 pub type Executive = frame_executive::Executive<

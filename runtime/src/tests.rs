@@ -278,3 +278,34 @@ fn committed_metadata_is_the_runtimes() {
 		path.display()
 	);
 }
+
+#[test]
+fn the_upgrade_to_spec_112_migrates_reputation_records() {
+	use frame_support::traits::{GetStorageVersion, StorageVersion};
+	use pallet_reputation::migrations::v1::{self, v0};
+	let mut ext = preset_externalities(sp_genesis_builder::DEV_RUNTIME_PRESET);
+	ext.execute_with(|| {
+		// A chain of spec 111: reputation at storage version 0, with a record in its layout.
+		StorageVersion::new(0).put::<Reputation>();
+		let provider: AccountId = Sr25519Keyring::Eve.to_account_id();
+		let old = v0::Record { agreed: 5, failed: 1, consecutive_valid: 4, updated_at: 0u32 };
+		v0::Reputations::<Runtime>::insert(&provider, stratus_primitives::JobKind::Wasm, old);
+		let state = v1::pre_check::<Runtime>();
+
+		Executive::execute_on_runtime_upgrade();
+
+		assert_eq!(v1::post_check::<Runtime>(state), Ok(()));
+		let record = pallet_reputation::Reputations::<Runtime>::get(
+			&provider,
+			stratus_primitives::JobKind::Wasm,
+		)
+		.expect("the record is kept");
+		assert_eq!((record.consecutive_valid, record.best_streak, record.agreed), (4, 4, 5));
+		assert_eq!(Reputation::on_chain_storage_version(), StorageVersion::new(1));
+		// Listed once more (the next upgrade), it does nothing.
+		let before: Vec<_> = pallet_reputation::Reputations::<Runtime>::iter().collect();
+		Executive::execute_on_runtime_upgrade();
+		let after: Vec<_> = pallet_reputation::Reputations::<Runtime>::iter().collect();
+		assert_eq!(before, after);
+	});
+}

@@ -284,7 +284,8 @@ pub async fn status(config: &Config) -> Result<Status, CommandError> {
 			.map(|r| {
 				serde_json::json!({
 					"kind": format!("{:?}", *r.kind), "score_ppb": r.score.0,
-					"consecutive_valid": r.consecutive_valid, "agreed": r.agreed, "failed": r.failed,
+					"consecutive_valid": r.consecutive_valid, "best_streak": r.best_streak,
+					"agreed": r.agreed, "failed": r.failed,
 				})
 			})
 			.collect(),

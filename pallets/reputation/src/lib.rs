@@ -17,7 +17,10 @@ extern crate alloc;
 
 pub use pallet::*;
 
+#[cfg(any(feature = "std", feature = "try-runtime", test))]
+mod invariants;
 pub mod math;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -37,8 +40,9 @@ pub mod pallet {
 	use super::*;
 	use frame_support::pallet_prelude::*;
 
-	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	/// The in-code storage version: 1 since records keep `best_streak`
+	/// ([`migrations::v1`](crate::migrations::v1)).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -81,6 +85,14 @@ pub mod pallet {
 		Record<BlockNumberFor<T>>,
 		OptionQuery,
 	>;
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -129,6 +141,7 @@ impl<T: Config> Pallet<T> {
 					kind,
 					score: record.score_at(now, &rules),
 					consecutive_valid: record.consecutive_valid,
+					best_streak: record.best_streak,
 					agreed: record.agreed / math::ONE,
 					failed: record.failed / math::ONE,
 				})
@@ -190,6 +203,9 @@ pub struct ReputationView {
 	pub score: Perbill,
 	/// Results in a row that agreed with their quorum.
 	pub consecutive_valid: u32,
+	/// The longest such run it has had (since storage version 1; a record from before starts
+	/// at the run it had then).
+	pub best_streak: u32,
 	/// Results that agreed, discounted, in whole events.
 	pub agreed: u64,
 	/// Failures, discounted and weighted, in whole events.

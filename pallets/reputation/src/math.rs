@@ -51,6 +51,9 @@ pub struct Record<BlockNumber> {
 	pub consecutive_valid: u32,
 	/// When the counts were last discounted.
 	pub updated_at: BlockNumber,
+	/// The longest run of valid results the provider has had for this kind (never discounted:
+	/// what a requester reads as its track record; storage version 1).
+	pub best_streak: u32,
 }
 
 /// The discounting and weights the formula uses.
@@ -112,6 +115,7 @@ impl<BlockNumber: Copy + UniqueSaturatedInto<u64>> Record<BlockNumber> {
 			failed: failed.min(MAX_COUNT),
 			consecutive_valid,
 			updated_at,
+			best_streak: self.best_streak.max(consecutive_valid),
 		}
 	}
 

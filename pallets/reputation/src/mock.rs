@@ -16,6 +16,8 @@ frame_support::construct_runtime!(
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
 	type Block = Block;
+	// Non-zero weights, so the migration tests see what it charges.
+	type DbWeight = frame_support::weights::constants::ParityDbWeight;
 }
 
 /// Blocks per discount step.

@@ -225,3 +225,115 @@ fn only_a_trusted_provider_runs_alone_and_one_outvoted_result_ends_that() {
 		assert_eq!(<R as ReputationProvider<u64>>::spot_check_rate(&fresh, JobKind::Wasm), None);
 	});
 }
+
+#[test]
+fn the_best_run_is_kept_through_a_failure() {
+	let record = apply(&[Outcome::Agreed, Outcome::Agreed, Outcome::Agreed, Outcome::Missed]);
+	assert_eq!((record.consecutive_valid, record.best_streak), (0, 3));
+	let record = record.updated(Outcome::Agreed, 0, &RULES);
+	assert_eq!((record.consecutive_valid, record.best_streak), (1, 3));
+	let record = apply(&[Outcome::Agreed; 5]);
+	assert_eq!(record.best_streak, 5);
+}
+
+#[test]
+fn try_state_catches_a_run_above_the_best() {
+	new_test_ext().execute_with(|| {
+		assert_eq!(Reputation::do_try_state(), Ok(()));
+		let record = Record { consecutive_valid: 4, best_streak: 3, ..Default::default() };
+		Reputations::<Test>::insert(1, JobKind::Wasm, record);
+		assert!(Reputation::do_try_state().is_err());
+		let later = Record { updated_at: 99, best_streak: 4, ..record };
+		Reputations::<Test>::insert(1, JobKind::Wasm, later);
+		assert!(Reputation::do_try_state().is_err(), "a record from block 99 at block 1");
+	});
+}
+
+mod migration_v1 {
+	use super::*;
+	use crate::migrations::v1::{self, v0, MigrateV0ToV1};
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+	fn old(run: u32, agreed: u64) -> v0::Record<u64> {
+		v0::Record { agreed, failed: ONE, consecutive_valid: run, updated_at: 1 }
+	}
+
+	/// A chain at storage version 0 with three providers' records.
+	fn at_v0() -> sp_io::TestExternalities {
+		let mut ext = new_test_ext();
+		ext.execute_with(|| {
+			StorageVersion::new(0).put::<Reputation>();
+			v0::Reputations::<Test>::insert(1, JobKind::Wasm, old(7, 9 * ONE));
+			v0::Reputations::<Test>::insert(1, JobKind::Cuda, old(0, 0));
+			v0::Reputations::<Test>::insert(2, JobKind::Wasm, old(3, 3 * ONE));
+		});
+		ext
+	}
+
+	#[test]
+	fn keeps_every_record_and_starts_the_best_run_at_the_run() {
+		at_v0().execute_with(|| {
+			let state = v1::pre_check::<Test>();
+			let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			assert_eq!(v1::post_check::<Test>(state), Ok(()));
+			assert_eq!(Reputation::on_chain_storage_version(), StorageVersion::new(1));
+			let record = Reputations::<Test>::get(1, JobKind::Wasm).unwrap();
+			assert_eq!((record.consecutive_valid, record.best_streak), (7, 7));
+			assert_eq!((record.agreed, record.failed, record.updated_at), (9 * ONE, ONE, 1));
+			assert_eq!(Reputations::<Test>::iter().count(), 3);
+			assert_eq!(Reputation::do_try_state(), Ok(()));
+			// Three records read and written, plus the version's read and write.
+			let db: frame_support::weights::RuntimeDbWeight =
+				<Test as frame_system::Config>::DbWeight::get();
+			assert_eq!(weight, db.reads_writes(3, 3) + db.reads_writes(1, 1));
+			// The scores read the same: the new field changes no score.
+			assert_eq!(
+				Reputation::score(&1, JobKind::Wasm),
+				math::score(9 * ONE, ONE),
+				"a migrated record scores as before"
+			);
+		});
+	}
+
+	#[test]
+	fn runs_once() {
+		at_v0().execute_with(|| {
+			MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			let before: Vec<_> = Reputations::<Test>::iter().collect();
+			// Listed for a second upgrade, it reads the version and does nothing.
+			let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			let db: frame_support::weights::RuntimeDbWeight =
+				<Test as frame_system::Config>::DbWeight::get();
+			assert_eq!(weight, db.reads(1));
+			let after: Vec<_> = Reputations::<Test>::iter().collect();
+			assert_eq!(before, after);
+		});
+	}
+
+	#[test]
+	fn the_checks_refuse_an_upgrade_that_loses_a_record() {
+		at_v0().execute_with(|| {
+			// A value that does not decode as a version-0 record (too short): `translate` would
+			// drop it, and the checks say so.
+			let key = v0::Reputations::<Test>::hashed_key_for(3, JobKind::Wasm);
+			sp_io::storage::set(&key, &[1, 2, 3]);
+			let state = v1::pre_check::<Test>();
+			MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			assert!(v1::post_check::<Test>(state).is_err());
+		});
+	}
+
+	#[test]
+	fn the_post_check_sees_a_changed_record() {
+		at_v0().execute_with(|| {
+			let state = v1::pre_check::<Test>();
+			MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			Reputations::<Test>::mutate(2, JobKind::Wasm, |r| {
+				if let Some(r) = r {
+					r.best_streak = 10
+				}
+			});
+			assert!(v1::post_check::<Test>(state).is_err());
+		});
+	}
+}
