@@ -529,10 +529,14 @@ impl<T: Config> Pallet<T> {
 		picked
 	}
 
-	/// Match an offer's free slots against resting jobs, highest bid first: a job waiting for its
-	/// primary takes the offer; a job waiting for a verifier (which is drawn, never chosen by who
-	/// arrives) draws again among every eligible offer, this one included — at most one such draw
-	/// per call. Returns the number of job-book entries looked at, and whether it drew.
+	/// Match an offer's free slots against resting jobs, highest bid first. A job waiting for a
+	/// verifier (which is drawn, never chosen by who arrives) is served first: it draws again
+	/// among every eligible offer, this one included — at most one such draw per call; then jobs
+	/// waiting for their primary take the slots left. Verifiers first, because a job short of a
+	/// verifier already holds its primary's slot: were new primaries served first, every slot
+	/// could end up held by primaries of jobs that wait for a verifier none is left to be, until
+	/// their commit close expires them unpaid (found by the soak, `docs/reliability.md`). Returns
+	/// the number of job-book entries looked at, and whether it drew.
 	pub(crate) fn match_offer(offer_id: OfferId) -> Result<(u32, bool), DispatchError> {
 		let Some(mut offer) = Offers::<T>::get(offer_id) else { return Ok((0, false)) };
 		let now = frame_system::Pallet::<T>::block_number();
@@ -569,13 +573,23 @@ impl<T: Config> Pallet<T> {
 				redraw = Some(job_id);
 			}
 		}
+		let drew = redraw.is_some();
+		if let Some(job_id) = redraw.take() {
+			Self::redraw(job_id);
+			// The draw may have taken one of this offer's slots.
+			let Some(drawn) = Offers::<T>::get(offer_id) else { return Ok((scanned, drew)) };
+			offer = drawn;
+		}
 		for job_id in picked {
+			if offer.free() == 0 {
+				break;
+			}
 			let Some(mut job) = crate::Jobs::<T>::get(job_id) else { continue };
 			Self::assign(job_id, &mut job, offer_id, &mut offer, Role::Primary)?;
 			Self::choose_replication(&mut job);
 			// An `adaptive` job whose primary needs a second replica draws it now when no other
 			// draw is due in this call, or else when its primary acknowledges.
-			if job.unfilled() > 0 && redraw.is_none() {
+			if job.unfilled() > 0 && !drew && redraw.is_none() {
 				redraw = Some(job_id);
 			}
 			Self::sync_job_book(job_id, &job);
@@ -583,11 +597,16 @@ impl<T: Config> Pallet<T> {
 		}
 		Offers::<T>::insert(offer_id, offer);
 		if let Some(job_id) = redraw {
-			if let Some(mut job) = crate::Jobs::<T>::get(job_id) {
-				Self::refill(job_id, &mut job);
-				Self::store_job(job_id, job);
-			}
+			Self::redraw(job_id);
 		}
-		Ok((scanned, redraw.is_some()))
+		Ok((scanned, drew || redraw.is_some()))
+	}
+
+	/// Draw the missing replicas of resting job `id` again.
+	fn redraw(id: JobId) {
+		if let Some(mut job) = crate::Jobs::<T>::get(id) {
+			Self::refill(id, &mut job);
+			Self::store_job(id, job);
+		}
 	}
 }

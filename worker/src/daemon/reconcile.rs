@@ -54,19 +54,18 @@ impl Daemon {
 		let now = now_block(at);
 		let block_time = Chain::block_time(at)?;
 		let replicas = Chain::provider_replicas(at, &self.worker).await?;
-		let mut seen = HashSet::new();
-		for replica in &replicas {
-			let key = (replica.job, replica.replica);
-			seen.insert(key);
-			self.on_replica(at, now, block_time, replica).await?;
-		}
-		// Replicas the worker knows but the market no longer lists as live: they ended.
+		let seen: HashSet<_> = replicas.iter().map(|r| (r.job, r.replica)).collect();
+		// Replicas the worker knows but the market no longer lists as live: they ended. They
+		// are cleared first, so that a replica assigned in the same block finds their slots
+		// free (a replica declined for a slot the block had just freed is never offered to
+		// this provider again: found by the soak, docs/reliability.md).
 		for record in self.store.live() {
-			let key = (record.job, record.replica);
-			if seen.contains(&key) {
-				continue;
+			if !seen.contains(&(record.job, record.replica)) {
+				self.on_ended(at, &record).await?;
 			}
-			self.on_ended(at, &record).await?;
+		}
+		for replica in &replicas {
+			self.on_replica(at, now, block_time, replica).await?;
 		}
 		self.upkeep_offers(at, now).await?;
 		Ok(())

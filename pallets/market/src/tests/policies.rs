@@ -405,6 +405,45 @@ fn a_job_waiting_for_a_verifier_draws_when_an_offer_arrives() {
 }
 
 #[test]
+fn a_freed_slot_serves_a_job_waiting_for_a_verifier_before_a_new_primary() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		let replicated = |program| JobSpec { policy: Replicated(2), ..spec(program) };
+		// `waiting` has its primary (10) and waits for a verifier; `new` waits for a primary.
+		let waiting = submit(ALICE, replicated(program));
+		let new = submit(ALICE, replicated(program));
+		assert_eq!((job(waiting).replicas.len(), job(new).replicas.len()), (1, 0));
+		// One slot comes free (11's offer). Taken as `new`'s primary, it would leave both jobs
+		// holding a primary each and waiting for a verifier no free slot is left to be, until
+		// their commit close expired them. The waiting job's verifier is drawn first.
+		offer(11, 4, 1);
+		let drawn = job(waiting);
+		assert_eq!(drawn.unfilled(), 0);
+		assert_eq!(
+			(drawn.replicas[1].provider, drawn.replicas[1].role),
+			(11, crate::Role::Verifier)
+		);
+		assert!(job(new).replicas.is_empty(), "no slot is left for a primary of the new job");
+		// The waiting job goes through, and its slots then serve the new one.
+		ack(10, waiting, 0);
+		ack(11, waiting, 1);
+		commit(10, waiting, 0, digest(1), 100);
+		commit(11, waiting, 1, digest(1), 100);
+		reveal(10, waiting, 0, digest(1));
+		reveal(11, waiting, 1, digest(1));
+		assert!(job(waiting).phase.is_final(), "{:?}", job(waiting).phase);
+		let offers = crate::Offers::<Test>::iter_keys().collect::<Vec<_>>();
+		for id in offers {
+			let provider = crate::Offers::<Test>::get(id).unwrap().provider;
+			assert_ok!(Market::update_offer(RuntimeOrigin::signed(provider), id, 4, 1, EXPIRY));
+		}
+		assert_eq!(job(new).unfilled(), 0, "{:?}", job(new).replicas);
+	});
+}
+
+#[test]
 fn a_verifier_missing_at_submission_is_drawn_when_the_primary_acknowledges() {
 	ExtBuilder.build_and_execute(|| {
 		providers(10..=12);
