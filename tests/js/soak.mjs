@@ -270,15 +270,27 @@ async function finalizedNumber() {
 
 const upgrade = { sent: false, error: null, block: null, checks: null, inFlight: [], pre: null };
 
-/// The pre-upgrade command (SOAK_PRE_UPGRADE) against the running network; resolves to its status.
-function preUpgrade() {
+/// The pre-upgrade command (SOAK_PRE_UPGRADE) against the running network, with STRATUS_WS one of
+/// its endpoints; resolves to its status. Exit status 2 is stratus-try-upgrade's "could not load
+/// the state" (a node restarting or paused by a fault): tried again on the next endpoint, up to
+/// six times, 10 s apart. Any other status is the check's verdict.
+function preUpgradeOnce(endpoint) {
   return new Promise((resolve) => {
     const log = fs.openSync(path.join(DIR, 'pre-upgrade.log'), 'a');
-    note(`before the upgrade: ${PRE_UPGRADE}`);
-    const child = spawn('bash', ['-c', PRE_UPGRADE], { env: { ...process.env, STRATUS_WS: ENDPOINTS[0] }, stdio: ['ignore', log, log] });
+    note(`before the upgrade: ${PRE_UPGRADE} (STRATUS_WS=${endpoint})`);
+    const child = spawn('bash', ['-c', PRE_UPGRADE], { env: { ...process.env, STRATUS_WS: endpoint }, stdio: ['ignore', log, log] });
     child.on('exit', (code, signal) => resolve(code ?? signal));
     child.on('error', (e) => resolve(e.message));
   });
+}
+async function preUpgrade() {
+  let status;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    status = await preUpgradeOnce(ENDPOINTS[attempt % ENDPOINTS.length]);
+    if (status !== 2) return status;
+    await new Promise((r) => setTimeout(r, 10_000));
+  }
+  return status;
 }
 const REPUTATION_PREFIX = xxhashAsHex('Reputation', 128) + xxhashAsHex('Reputations', 128).slice(2);
 const REPUTATION_VERSION_KEY = xxhashAsHex('Reputation', 128) + xxhashAsHex(':__STORAGE_VERSION__:', 128).slice(2);

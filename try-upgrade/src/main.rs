@@ -14,7 +14,8 @@
 //! 3. runs the upgrade a second time, which must pass its checks again and change nothing (a
 //!    migration that ran must not run twice), as try-runtime-cli's idempotency check does.
 //!
-//! A failed check is a non-zero exit and a message that names it.
+//! A failed check exits with status 1 and a message that names it; a state that could not be
+//! loaded (no node at the endpoint, a bad snapshot file) exits with status 2.
 
 use clap::{Parser, Subcommand};
 use codec::Encode;
@@ -102,7 +103,7 @@ async fn main() -> ExitCode {
 				"error: could not load the chain's state: {e} (is a node serving JSON-RPC at the \
 				 --uri given, or is the --snapshot file one that `snapshot` wrote?)"
 			);
-			return ExitCode::FAILURE;
+			return ExitCode::from(2);
 		},
 	};
 	let number = *ext.header.number();
