@@ -20,7 +20,6 @@
 use clap::{Parser, Subcommand};
 use codec::Encode;
 use frame_remote_externalities::{Builder, Mode, OfflineConfig, OnlineConfig, SnapshotConfig};
-use frame_support::traits::Get;
 use frame_support::traits::{GetStorageVersion, PalletInfoAccess, StorageVersion};
 use frame_try_runtime::UpgradeCheckSelect;
 use sp_runtime::traits::Header as _;
