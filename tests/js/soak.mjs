@@ -288,7 +288,7 @@ async function preUpgrade() {
   for (let attempt = 0; attempt < 6; attempt++) {
     status = await preUpgradeOnce(ENDPOINTS[attempt % ENDPOINTS.length]);
     if (status !== 2) return status;
-    await new Promise((r) => setTimeout(r, 10_000));
+    await sleep(10_000);
   }
   return status;
 }

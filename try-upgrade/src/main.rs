@@ -123,29 +123,25 @@ async fn main() -> ExitCode {
 	}
 }
 
-/// Every account's balance data and holds, encoded, by account.
-fn money() -> BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)> {
-	frame_system::Account::<Runtime>::iter()
+/// Every account's balance data and holds, encoded, by account, read in one pass that also
+/// checks that the total issuance equals the sum of every account's free and reserved balance.
+fn money(when: &str) -> Result<BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>, String> {
+	let mut sum: u128 = 0;
+	let accounts = frame_system::Account::<Runtime>::iter()
 		.map(|(who, info)| {
+			sum = sum.saturating_add(info.data.free.saturating_add(info.data.reserved));
 			let holds = pallet_balances::Holds::<Runtime>::get(&who).encode();
 			(who.encode(), (info.data.encode(), holds))
 		})
-		.collect()
-}
-
-/// Total issuance equals the sum of every account's free and reserved balance.
-fn conserved(when: &str) -> Result<(), String> {
+		.collect();
 	let issuance = pallet_balances::TotalIssuance::<Runtime>::get();
-	let sum: u128 = frame_system::Account::<Runtime>::iter()
-		.map(|(_, info)| info.data.free.saturating_add(info.data.reserved))
-		.fold(0, u128::saturating_add);
 	if issuance != sum {
 		return Err(format!(
 			"{when}: total issuance {issuance} is not the sum of all accounts' balances {sum}"
 		));
 	}
 	println!("{when}: total issuance {issuance} = the sum of every account's balance");
-	Ok(())
+	Ok(accounts)
 }
 
 /// The on-chain storage version of each Stratus pallet, and the one its code declares.
@@ -181,8 +177,7 @@ fn check() -> Result<(), String> {
 		.unwrap_or_else(|| "unknown".into());
 	println!("upgrade: spec_version {from} on chain -> {spec} in this build");
 	print_versions("before");
-	conserved("before")?;
-	let before = money();
+	let before = money("before")?;
 
 	let max = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
 	let used = Executive::try_runtime_upgrade(UpgradeCheckSelect::All)
@@ -207,8 +202,7 @@ fn check() -> Result<(), String> {
 			 {in_code:?}: a migration is missing from the runtime's Migrations"
 		));
 	}
-	conserved("after")?;
-	let after = money();
+	let after = money("after")?;
 	if let Some(who) =
 		before.keys().chain(after.keys()).find(|who| before.get(*who) != after.get(*who))
 	{
