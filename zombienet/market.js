@@ -166,6 +166,70 @@ async function operators() {
   return list;
 }
 
+/// The liar step's body: a lying provider outvoted on a replicated(3) job, not paid, its slash
+/// deferred, then applied.
+async function liarOutvotedAndSlashed() {
+  // Charlie's account (endowed in the local preset) stands in for a dishonest provider.
+  const liarSuri = "//Charlie";
+  const liar = exec(LIAR, ["--ws", state.endpoints[0], "--suri", liarSuri, "--price", "1", "--lies", "1", "--timeout", "400"]);
+  let liarAccount;
+  for (let i = 0; ; i++) {
+    const list = await operators();
+    const found = list.find((p) => p.cpuCores === 64 && p.memoryMib === 65536);
+    if (found && found.offers.some((o) => o.open)) { liarAccount = found.operator; break; }
+    if (i === 120) throw new Error("the lying provider never offered");
+    await sleep(1000);
+  }
+  console.log(`lying provider ${liarAccount} is on the book`);
+  const { file, output } = manifest(`liar-${Date.now()}`, { policy: "replicated(3)" });
+  const submitted = await stratus(["job", "submit", file]);
+  console.log(submitted.stdout);
+  must(submitted, "stratus job submit (replicated(3), one liar)");
+  const job = jobId(submitted.stdout);
+  const lied = await liar;
+  console.log(lied.stdout, lied.stderr);
+  must(lied, "the lying provider");
+  const status = await jobStatus(job);
+  if (status.phase.Settled?.digest !== digestOf(output)) throw new Error(`job ${job} did not settle on the honest digest: ${JSON.stringify(status.phase)}`);
+  const liarReplica = status.replicas.find((r) => sameAccount(r.provider, liarAccount));
+  if (!liarReplica || liarReplica.digest === status.phase.Settled.digest) throw new Error(`the liar had no (lying) replica: ${JSON.stringify(status.replicas)}`);
+  if (liarReplica.paid !== "0") throw new Error(`the liar was paid ${liarReplica.paid}`);
+  const honest = status.replicas.filter((r) => r.digest === status.phase.Settled.digest);
+  // Two honest workers (and a spot-check, one job in ten, when a third honest provider is free).
+  if (honest.length < 2 || honest.some((r) => r.paid === "0")) throw new Error(`the honest replicas were not all paid: ${JSON.stringify(status.replicas)}`);
+  const out = path.join(WORK, "liar.out");
+  for (let i = 0; ; i++) {
+    const r = await stratus(["job", "result", String(job), "-o", out]);
+    if (r.status === 0) break;
+    if (i === 20) must(r, "stratus job result");
+    await sleep(1000);
+  }
+  if (!fs.readFileSync(out).equals(output)) throw new Error("the requester did not get the canonical output");
+  // The slash is deferred: the liar's stake is frozen, then taken (fifteen blocks: see `liar`).
+  // (`provider list` reads the finalized chain, a few blocks behind the verdict.)
+  const liarRow = async () => (await operators()).find((p) => sameAccount(p.operator, liarAccount));
+  for (let i = 0; ; i++) {
+    const pending = await liarRow();
+    if (BigInt(pending.frozen) > 0n && pending.standing.some((l) => l.startsWith("pending slash"))) {
+      console.log(`liar after the verdict: ${JSON.stringify(pending.standing)}`);
+      break;
+    }
+    if (i === 60) throw new Error(`no pending slash for the liar: ${JSON.stringify(pending)}`);
+    await sleep(1000);
+  }
+  for (let i = 0; ; i++) {
+    const row = await liarRow();
+    if (BigInt(row.slashed) > 0n) {
+      console.log(`liar slashed: ${JSON.stringify(row.standing)}`);
+      if (BigInt(row.frozen) !== 0n) throw new Error("stake still frozen after the slash applied");
+      break;
+    }
+    if (i === 240) throw new Error("the liar's slash was never applied");
+    await sleep(1000);
+  }
+  return 1;
+}
+
 const steps = {
   async workers() {
     if (!WORKER || !CLI || !KERNEL) throw new Error("STRATUS_WORKER, STRATUS_CLI and STRATUS_KERNEL_WASM must be set");
@@ -270,65 +334,18 @@ const steps = {
 
   async liar() {
     if (!LIAR) throw new Error("STRATUS_LIAR must be set");
-    // Charlie's account (endowed in the local preset) stands in for a dishonest provider.
-    const liarSuri = "//Charlie";
-    const liar = exec(LIAR, ["--ws", state.endpoints[0], "--suri", liarSuri, "--price", "1", "--lies", "1", "--timeout", "400"]);
-    let liarAccount;
-    for (let i = 0; ; i++) {
-      const list = await operators();
-      const found = list.find((p) => p.cpuCores === 64 && p.memoryMib === 65536);
-      if (found && found.offers.some((o) => o.open)) { liarAccount = found.operator; break; }
-      if (i === 120) throw new Error("the lying provider never offered");
-      await sleep(1000);
+    // Fifteen blocks' slash delay instead of the local chain's two minutes (Root, Alice's sudo
+    // here, may set it), put back after.
+    const api = await zombie.connect(state.endpoints[0]);
+    await zombie.util.cryptoWaitReady();
+    const sudoer = new zombie.Keyring({ type: "sr25519" }).addFromUri("//Alice");
+    const restore = await lib.shortenSlashDefer(api, sudoer, 15);
+    try {
+      return await liarOutvotedAndSlashed();
+    } finally {
+      await restore();
+      await api.disconnect();
     }
-    console.log(`lying provider ${liarAccount} is on the book`);
-    const { file, output } = manifest(`liar-${Date.now()}`, { policy: "replicated(3)" });
-    const submitted = await stratus(["job", "submit", file]);
-    console.log(submitted.stdout);
-    must(submitted, "stratus job submit (replicated(3), one liar)");
-    const job = jobId(submitted.stdout);
-    const lied = await liar;
-    console.log(lied.stdout, lied.stderr);
-    must(lied, "the lying provider");
-    const status = await jobStatus(job);
-    if (status.phase.Settled?.digest !== digestOf(output)) throw new Error(`job ${job} did not settle on the honest digest: ${JSON.stringify(status.phase)}`);
-    const liarReplica = status.replicas.find((r) => sameAccount(r.provider, liarAccount));
-    if (!liarReplica || liarReplica.digest === status.phase.Settled.digest) throw new Error(`the liar had no (lying) replica: ${JSON.stringify(status.replicas)}`);
-    if (liarReplica.paid !== "0") throw new Error(`the liar was paid ${liarReplica.paid}`);
-    const honest = status.replicas.filter((r) => r.digest === status.phase.Settled.digest);
-    // Two honest workers (and a spot-check, one job in ten, when a third honest provider is free).
-    if (honest.length < 2 || honest.some((r) => r.paid === "0")) throw new Error(`the honest replicas were not all paid: ${JSON.stringify(status.replicas)}`);
-    const out = path.join(WORK, "liar.out");
-    for (let i = 0; ; i++) {
-      const r = await stratus(["job", "result", String(job), "-o", out]);
-      if (r.status === 0) break;
-      if (i === 20) must(r, "stratus job result");
-      await sleep(1000);
-    }
-    if (!fs.readFileSync(out).equals(output)) throw new Error("the requester did not get the canonical output");
-    // The slash is deferred: the liar's stake is frozen, then taken (two minutes on this chain).
-    // (`provider list` reads the finalized chain, a few blocks behind the verdict.)
-    const liarRow = async () => (await operators()).find((p) => sameAccount(p.operator, liarAccount));
-    for (let i = 0; ; i++) {
-      const pending = await liarRow();
-      if (BigInt(pending.frozen) > 0n && pending.standing.some((l) => l.startsWith("pending slash"))) {
-        console.log(`liar after the verdict: ${JSON.stringify(pending.standing)}`);
-        break;
-      }
-      if (i === 60) throw new Error(`no pending slash for the liar: ${JSON.stringify(pending)}`);
-      await sleep(1000);
-    }
-    for (let i = 0; ; i++) {
-      const row = await liarRow();
-      if (BigInt(row.slashed) > 0n) {
-        console.log(`liar slashed: ${JSON.stringify(row.standing)}`);
-        if (BigInt(row.frozen) !== 0n) throw new Error("stake still frozen after the slash applied");
-        break;
-      }
-      if (i === 240) throw new Error("the liar's slash was never applied");
-      await sleep(1000);
-    }
-    return 1;
   },
 
   async stop() {

@@ -57,9 +57,24 @@ pub async fn submit<Call: Payload>(
 	let not_included = |e: crate::chain::ChainError| TxError::NotIncluded(e.to_string());
 	let pool_nonce = timed(conn.next_nonce(&account)).await.map_err(not_included)?;
 	let nonce = pool_nonce.max(*next_nonce);
-	let at = timed(conn.client.at_current_block()).await.map_err(not_included)?;
-	let params =
-		DefaultExtrinsicParamsBuilder::<StratusConfig>::new().nonce(nonce).mortal(64).build();
+	// Mortal from the latest finalized block (no reorg can retract it), and signed for the
+	// runtime of the best block, the one the pool checks it against: right after a runtime
+	// upgrade the finalized block still has the old runtime, and a signature over the old
+	// spec_version is refused as a bad signature until finality catches up.
+	let finalized = timed(conn.client.at_current_block()).await.map_err(not_included)?;
+	let best = timed(conn.legacy().chain_get_block_hash(None)).await.map_err(not_included)?;
+	let at = match best {
+		Some(best) if best != finalized.block_hash() => {
+			timed(conn.client.at_block(subxt::backend::BlockRef::from_hash(best)))
+				.await
+				.map_err(not_included)?
+		},
+		_ => finalized.clone(),
+	};
+	let params = DefaultExtrinsicParamsBuilder::<StratusConfig>::new()
+		.nonce(nonce)
+		.mortal_from_unchecked(64, finalized.block_number(), finalized.block_hash())
+		.build();
 	let mut transactions = at.transactions();
 	let mut progress = timed(transactions.sign_and_submit_then_watch(call, key, params))
 		.await

@@ -63,6 +63,23 @@ export function freePort() {
   });
 }
 
+/// Sets the slashing pallet's defer period to `blocks` through Root (`sudoer` signs a
+/// sudo(slashing.setParams)), keeping the other parameters; resolves to a function that puts back
+/// the parameters it found. The development and local chains defer a slash by two minutes; a
+/// test that watches a slash applied (or cancelled in time) shortens that to a few blocks.
+export async function shortenSlashDefer(api, sudoer, blocks) {
+  const found = await api.query.slashing.params();
+  if (found.isNone) throw new Error('the chain has no slashing parameters in storage');
+  const params = found.unwrap().toJSON();
+  const setParams = async (p) => {
+    const { events } = await send(api, api.tx.sudo.sudo(api.tx.slashing.setParams(p)), sudoer);
+    const sudid = eventData(events, 'sudo', 'Sudid');
+    if (!sudid || sudid.sudoResult.isErr) throw new Error(`sudo(slashing.setParams) failed: ${sudid?.sudoResult}`);
+  };
+  await setParams({ ...params, deferPeriod: blocks });
+  return () => setParams(params);
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /// Calls `check` every `everyMs` until it returns something truthy, which it resolves to; after

@@ -149,6 +149,7 @@ const state = {
   slashes: [],
   missed: [],
   declined: 0,
+  declinedJobs: new Map(), // job id -> replicas declined
   referees: 0,
   rounds: 0,
   paidTotal: new Map(), // job -> provider payments + fees (ProviderPaid)
@@ -216,7 +217,12 @@ async function scanBlock(n) {
       case 'market.ReplicaMissed':
         state.missed.push({ block: n, job: d.job.toNumber(), replica: d.replica.toNumber(), provider: d.provider.toString(), missed: d.missed.toString() });
         break;
-      case 'market.ReplicaDeclined': state.declined++; break;
+      case 'market.ReplicaDeclined': {
+        state.declined++;
+        const job = d.job.toNumber();
+        state.declinedJobs.set(job, (state.declinedJobs.get(job) ?? 0) + 1);
+        break;
+      }
       case 'market.RefereesCalled': state.referees++; break;
       case 'market.RoundStarted': state.rounds++; break;
       case 'transactionPayment.TransactionFeePaid': state.fees += d.actualFee.toBigInt(); break;
@@ -543,6 +549,13 @@ for (const [policy, p] of [...byPolicy].sort()) {
   line(`  ${policy.padEnd(14)} submitted ${String(p.submitted).padStart(4)}, settled ${String(p.settled).padStart(4)}, expired ${p.expired}, disputed ${p.disputed}, not ended ${p.open}; latency p50 ${quantile(s, 0.5).toFixed(1)} s / ${quantile(b, 0.5)} blocks, p95 ${quantile(s, 0.95).toFixed(1)} s / ${quantile(b, 0.95)} blocks`);
 }
 line(`submit-to-settlement latency: p50 ${quantile(secs, 0.5).toFixed(1)} s / ${quantile(blocks, 0.5)} blocks, p95 ${quantile(secs, 0.95).toFixed(1)} s / ${quantile(blocks, 0.95)} blocks, max ${secs.at(-1)?.toFixed(1)} s / ${blocks.at(-1)} blocks`);
+// The slowest jobs, with what happened to their replicas, so that a long tail can be traced in
+// the logs (the job's id is in every worker's and node's log line about it).
+const slowest = [...settled].sort((a, b) => (b.end.block - b.block) - (a.end.block - a.block)).slice(0, 3);
+for (const j of slowest) {
+  const missed = state.missed.filter((m) => m.job === j.id).length;
+  line(`  slowest: job ${j.id} (${j.policy}) on chain in block ${j.block}, settled in block ${j.end.block}: ${j.end.block - j.block} blocks; replicas missed ${missed}, declined ${state.declinedJobs.get(j.id) ?? 0}`);
+}
 line(`replicas missed ${state.missed.length}, declined ${state.declined}; referee rounds ${state.referees}; new rounds ${state.rounds}; the requester reconnected ${reconnects} time(s)`);
 for (const m of state.missed) line(`  missed: job ${m.job} replica ${m.replica} (${m.missed}) by ${m.provider} in block ${m.block}`);
 for (const r of refused) line(`  not sent: ${r}`);
