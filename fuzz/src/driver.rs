@@ -387,7 +387,7 @@ impl Driver {
 		let none_pending =
 			|| pallet_slashing::PendingSlashes::<Runtime>::iter_keys().next().is_none();
 		self.next_blocks_until(4, none_pending);
-		for (id, slash) in pallet_slashing::PendingSlashes::<Runtime>::iter() {
+		if let Some((id, slash)) = pallet_slashing::PendingSlashes::<Runtime>::iter().next() {
 			panic!(
 				"block {}: slash {id} still pending after its deferral (apply_at {}, queue cursor {:?})",
 				self.number,

@@ -3,6 +3,10 @@
 //! harness the fuzzer runs, so a change that breaks an invariant on any of them fails here; and
 //! runs a short burst of fresh inputs, mutated from the corpus (`a_burst_of_mutated_inputs`).
 
+// A test: a panic is a failure with its message, and the mutator's arithmetic and indexing are
+// on lengths it has just checked.
+#![allow(clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 use std::path::{Path, PathBuf};
 use stratus_fuzz::{
 	actions::{Action, By, Input, Policy, Tamper},
