@@ -10,6 +10,10 @@
 #   NET_NODE_PORTS  an associative array: node name -> "p2p rpc prometheus"
 #   NET_NODE_ARGS   (optional) an array of flags every node also gets
 #   NET_LOOPBACK    (optional) `true`: the nodes listen for peers on 127.0.0.1 only
+#   NET_RESERVED    (optional) `true`: every node, the RPC node included, has a persistent key and
+#                   peers only with the others, as reserved peers (--reserved-only), so that a
+#                   test can partition the network and heal it (system_removeReservedPeer and
+#                   system_addReservedPeer, unsafe RPC methods); NET_ADDR[name] is its address
 # and reads back:
 #   NET_PID         an associative array: process name (alice … dave, rpc, worker-<operator>) -> pid
 #                   of its latest start
@@ -38,12 +42,17 @@ net_node_ports() {
 
 # Validators need a persistent network key (the node refuses to make one up for them); alice's
 # peer id also makes her everyone's bootnode (NET_BOOTNODE).
+declare -gA NET_ADDR=()
 net_node_keys() {
-	local name key alice_p2p alice_peer
-	for name in "${NET_VALIDATORS[@]}"; do
+	local name key alice_p2p alice_peer p2p
+	local keyed=("${NET_VALIDATORS[@]}")
+	[ "${NET_RESERVED:-false}" != true ] || keyed=("${NET_NODES[@]}")
+	for name in "${keyed[@]}"; do
 		key="$RUN_DIR/$name-node-key"
 		[ -f "$key" ] || "$STRATUS_NODE" key generate-node-key --file "$key" 2>/dev/null ||
 			die "could not generate a node key for $name"
+		read -r p2p _ <<<"${NET_NODE_PORTS[$name]}"
+		NET_ADDR[$name]="/ip4/127.0.0.1/tcp/$p2p/p2p/$("$STRATUS_NODE" key inspect-node-key --file "$key")"
 	done
 	alice_peer=$("$STRATUS_NODE" key inspect-node-key --file "$RUN_DIR/alice-node-key")
 	read -r alice_p2p _ <<<"${NET_NODE_PORTS[alice]}"
@@ -60,6 +69,14 @@ net_start_node() {
 	local args=(--chain "$NET_CHAIN" --base-path "$RUN_DIR/$name" "${listen[@]}" --rpc-port "$rpc"
 		--prometheus-port "$prom" --rpc-cors all --rpc-methods "$RPC_METHODS" --no-mdns
 		"${NET_NODE_ARGS[@]}")
+	if [ "${NET_RESERVED:-false}" = true ]; then
+		local other reserved=()
+		for other in "${NET_NODES[@]}"; do
+			[ "$other" = "$name" ] || reserved+=("${NET_ADDR[$other]}")
+		done
+		args+=(--reserved-only --reserved-nodes "${reserved[@]}")
+		[ "$name" != rpc ] || args+=(--node-key-file "$RUN_DIR/rpc-node-key")
+	fi
 	if [ "$name" = rpc ]; then
 		args+=(--name rpc --bootnodes "$NET_BOOTNODE")
 	else
@@ -137,4 +154,62 @@ net_start_provider() {
 	net_setup_worker "$@"
 	net_start_worker "$name"
 	log "worker $name: pid $NET_LAST_PID operator //${name^} results http://127.0.0.1:$port region $region price $price planck/unit, $slots slots, log $LOGS/worker-$name.log"
+}
+
+# Free ports of 127.0.0.1, all different, none of the well-known ones run-local uses: one on
+# stdout per call (`net_port`); `net_pick_ports` gives every node its three (NET_NODE_PORTS).
+declare -gA NET_TAKEN_PORTS=()
+net_port() {
+	local p
+	while :; do
+		p=$(free_port)
+		case $p in 30333 | 3033[4-7] | 994[4-8] | 961[5-9] | 880[1-3]) continue ;; esac
+		[ -z "${NET_TAKEN_PORTS[$p]:-}" ] && break
+	done
+	NET_TAKEN_PORTS[$p]=1
+	echo "$p"
+}
+net_pick_ports() {
+	local name a b c
+	declare -gA NET_NODE_PORTS=()
+	for name in "${NET_NODES[@]}"; do
+		# Not in a subshell: the ports taken must be remembered.
+		a=$(net_port) && NET_TAKEN_PORTS[$a]=1
+		b=$(net_port) && NET_TAKEN_PORTS[$b]=1
+		c=$(net_port) && NET_TAKEN_PORTS[$c]=1
+		NET_NODE_PORTS[$name]="$a $b $c"
+	done
+}
+
+# The number of node $1's (an RPC port) latest finalized block.
+net_finalized_number() {
+	local head
+	head=$(rpc "$1" chain_getFinalizedHead | python3 -c 'import json, sys; print(json.load(sys.stdin)["result"])' 2>/dev/null) ||
+		return 1
+	rpc "$1" chain_getHeader "[\"$head\"]" |
+		python3 -c 'import json, sys; print(int(json.load(sys.stdin)["result"]["number"], 16))' 2>/dev/null
+}
+
+# Starts every node (with the validators' keys) and waits until the RPC node answers and the
+# network has finalized a block (the workers' commands read the finalized chain).
+net_up() {
+	local name rpc_port deadline
+	net_node_keys
+	for name in "${NET_NODES[@]}"; do
+		net_start_node "$name"
+	done
+	rpc_port=$(net_rpc_port rpc)
+	deadline=$((SECONDS + 120))
+	until (exec 3<>"/dev/tcp/127.0.0.1/$rpc_port") 2>/dev/null; do
+		for name in "${NET_NODES[@]}"; do
+			kill -0 "${NET_PID[$name]}" 2>/dev/null || die "node $name exited at start-up (see $LOGS/$name.log)"
+		done
+		[ $SECONDS -lt $deadline ] || die "the RPC node did not open ws://127.0.0.1:$rpc_port (see $LOGS/rpc.log)"
+		sleep 1
+	done
+	deadline=$((SECONDS + 180))
+	until [ "$(net_finalized_number "$rpc_port" || echo 0)" -gt 0 ]; do
+		[ $SECONDS -lt $deadline ] || die "the network finalized nothing in 180 s (see $LOGS)"
+		sleep 2
+	done
 }

@@ -272,10 +272,12 @@ const steps = {
   },
 
   async "worker-killed"() {
-    // 32 KiB hashed 20,000 times: seconds of work, so the worker is killed while it holds the job.
-    // (max_units must fit the commit window at the workers' units_per_second, or they decline.)
+    // 32 KiB hashed 80,000 times: about 14 s of work, longer than the two blocks after which a
+    // worker that has no result yet acknowledges (it runs a job at once, and its commit would
+    // acknowledge it), so the worker is killed while it holds the acknowledged job. (max_units
+    // must fit the commit window at the workers' units_per_second, or they decline.)
     const { file, output } = manifest("killed", {
-      rounds: 20_000, data: crypto.randomBytes(32 * 1024), commitWindow: "40s", maxUnits: 100_000_000_000,
+      rounds: 80_000, data: crypto.randomBytes(32 * 1024), commitWindow: "40s", maxUnits: 250_000_000_000,
     });
     const job = jobId(must(await stratus(["job", "submit", "--detach", file]), "stratus job submit --detach"));
     let victim;

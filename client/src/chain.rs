@@ -282,6 +282,25 @@ impl Chain {
 		Ok(Duration::from_millis(period.saturating_mul(2)))
 	}
 
+	/// Whether the runtime at `at` takes a commit of a replica not acknowledged yet as its
+	/// acknowledgement (`Market::CommitAcknowledges`, from spec 113 on; an older runtime lacks
+	/// the constant and refuses such a commit).
+	pub fn commit_acknowledges(at: &AtBlock) -> bool {
+		at.constants().entry(rt::constants().market().commit_acknowledges()).unwrap_or(false)
+	}
+
+	/// The market's acknowledgement window, blocks.
+	pub fn ack_window(at: &AtBlock) -> Result<u32, ChainError> {
+		at.constants()
+			.entry(rt::constants().market().ack_window())
+			.map_err(|e| ChainError::Request(format!("reading the acknowledgement window: {e}")))
+	}
+
+	/// The id the next job will get: every job id under it exists or existed at `at`.
+	pub async fn next_job_id(at: &AtBlock) -> Result<u64, ChainError> {
+		Ok(fetch(at, rt::storage().market().next_job_id(), ()).await?.unwrap_or(0))
+	}
+
 	/// An account's free balance.
 	pub async fn free_balance(at: &AtBlock, who: &AccountId) -> Result<u128, ChainError> {
 		let account = fetch(at, rt::storage().system().account(), (*who,)).await?;

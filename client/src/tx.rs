@@ -25,12 +25,28 @@ pub enum TxError {
 	/// It was included and failed: the runtime's error, with its documentation.
 	#[error("{0}")]
 	Dispatch(String),
-	/// The pool refused it or dropped it, or the node did not answer.
+	/// The node did not answer, or did not say the transaction was included in time.
 	#[error("not included: {0}")]
 	NotIncluded(String),
+	/// The pool refused it or dropped it (its nonce may be taken or skipped: ask the pool for
+	/// the next one).
+	#[error("not included: {0}")]
+	LeftThePool(String),
 	/// The program sending it is shutting down.
 	#[error("shutting down")]
 	ShuttingDown,
+}
+
+impl TxError {
+	/// Whether the pool refused or dropped the transaction.
+	pub fn left_the_pool(&self) -> bool {
+		matches!(self, TxError::LeftThePool(_))
+	}
+
+	/// Whether it was never included (sending it again may help); a dispatch error is final.
+	pub fn not_included(&self) -> bool {
+		matches!(self, TxError::NotIncluded(_) | TxError::LeftThePool(_))
+	}
 }
 
 /// When a transaction counts as done.
@@ -41,6 +57,12 @@ pub enum Wait {
 	/// In a finalized block (one-shot commands, whose effects the user reads next).
 	Finalized,
 }
+
+/// A submitted transaction's progress, as the node reports it.
+pub type Progress = subxt::transactions::TransactionProgress<
+	StratusConfig,
+	subxt::client::OnlineClientAtBlockImpl<StratusConfig>,
+>;
 
 /// Signs `call` with `key` and submits it with the nonce the node's pool reports for the key's
 /// account (never below `next_nonce`), then follows it until `wait` says it is done. On return
@@ -53,6 +75,28 @@ pub async fn submit<Call: Payload>(
 	next_nonce: &mut u64,
 	wait: Wait,
 ) -> Result<Events, TxError> {
+	let progress = send(conn, key, call, next_nonce, None).await?;
+	let result = follow(progress, wait).await;
+	if result.as_ref().is_err_and(TxError::left_the_pool) {
+		*next_nonce = 0;
+	}
+	result
+}
+
+/// Signs `call` with `key` and submits it with the nonce the node's pool reports for the key's
+/// account (never below `next_nonce`, which becomes the nonce after it), without waiting for a
+/// block: [`follow`] its progress. Several may be in flight at once, each with its own nonce.
+///
+/// Mortal from `anchor` (number and hash) when given: a block of the best chain whose state the
+/// call answers, so that a reorg that retracts it makes the transaction invalid (signed for
+/// that block's runtime); otherwise from the latest finalized block.
+pub async fn send<Call: Payload>(
+	conn: &Connection,
+	key: &Keypair,
+	call: &Call,
+	next_nonce: &mut u64,
+	anchor: Option<(u64, subxt::utils::H256)>,
+) -> Result<Progress, TxError> {
 	let account: AccountId = crate::account_of(key);
 	let not_included = |e: crate::chain::ChainError| TxError::NotIncluded(e.to_string());
 	let pool_nonce = timed(conn.next_nonce(&account)).await.map_err(not_included)?;
@@ -61,25 +105,39 @@ pub async fn submit<Call: Payload>(
 	// runtime of the best block, the one the pool checks it against: right after a runtime
 	// upgrade the finalized block still has the old runtime, and a signature over the old
 	// spec_version is refused as a bad signature until finality catches up.
-	let finalized = timed(conn.client.at_current_block()).await.map_err(not_included)?;
-	let best = timed(conn.legacy().chain_get_block_hash(None)).await.map_err(not_included)?;
-	let at = match best {
-		Some(best) if best != finalized.block_hash() => {
-			timed(conn.client.at_block(subxt::backend::BlockRef::from_hash(best)))
-				.await
-				.map_err(not_included)?
+	let at_hash = |hash| async move {
+		timed(conn.client.at_block(subxt::backend::BlockRef::from_hash(hash)))
+			.await
+			.map_err(not_included)
+	};
+	let (at, birth) = match anchor {
+		Some((number, hash)) => (at_hash(hash).await?, (number, hash)),
+		None => {
+			let finalized = timed(conn.client.at_current_block()).await.map_err(not_included)?;
+			let birth = (finalized.block_number(), finalized.block_hash());
+			let best =
+				timed(conn.legacy().chain_get_block_hash(None)).await.map_err(not_included)?;
+			match best {
+				Some(best) if best != finalized.block_hash() => (at_hash(best).await?, birth),
+				_ => (finalized, birth),
+			}
 		},
-		_ => finalized.clone(),
 	};
 	let params = DefaultExtrinsicParamsBuilder::<StratusConfig>::new()
 		.nonce(nonce)
-		.mortal_from_unchecked(64, finalized.block_number(), finalized.block_hash())
+		.mortal_from_unchecked(64, birth.0, birth.1)
 		.build();
 	let mut transactions = at.transactions();
-	let mut progress = timed(transactions.sign_and_submit_then_watch(call, key, params))
+	let progress = timed(transactions.sign_and_submit_then_watch(call, key, params))
 		.await
 		.map_err(not_included)?;
 	*next_nonce = nonce.saturating_add(1);
+	Ok(progress)
+}
+
+/// Follows a submitted transaction until `wait` says it is done (or [`INCLUSION_TIMEOUT`]
+/// passes); returns its events, or how it failed.
+pub async fn follow(mut progress: Progress, wait: Wait) -> Result<Events, TxError> {
 	let deadline = tokio::time::Instant::now()
 		.checked_add(INCLUSION_TIMEOUT)
 		.ok_or_else(|| TxError::NotIncluded("clock overflow".into()))?;
@@ -103,8 +161,7 @@ pub async fn submit<Call: Payload>(
 			TransactionStatus::Error { message }
 			| TransactionStatus::Invalid { message }
 			| TransactionStatus::Dropped { message } => {
-				*next_nonce = 0;
-				return Err(TxError::NotIncluded(message));
+				return Err(TxError::LeftThePool(message));
 			},
 			_ => continue,
 		};

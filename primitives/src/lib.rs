@@ -387,8 +387,19 @@ pub trait ReplicaResults<AccountId> {
 		replica: ReplicaIndex,
 		signer: &AccountId,
 	) -> Result<AccountId, DispatchError>;
-	/// The provider of `replica` committed its result.
-	fn on_commit(job: JobId, replica: ReplicaIndex, signer: &AccountId) -> DispatchResult;
+	/// The provider of `replica` committed its result. A commit of a replica still waiting for
+	/// its acknowledgement acknowledges it first (the result is there: the work was taken on).
+	/// Returns the weight the market used beyond the benchmarked commit: the implied
+	/// acknowledgement and the verifier it may draw, at most [`Self::commit_extra_weight`].
+	fn on_commit(
+		job: JobId,
+		replica: ReplicaIndex,
+		signer: &AccountId,
+	) -> Result<sp_runtime::Weight, DispatchError>;
+	/// The most weight a commit can cost the market beyond its benchmarked step: the
+	/// acknowledgement it implies and the missing verifier that draws. The verification pallet
+	/// adds it to `commit`'s declared weight.
+	fn commit_extra_weight() -> sp_runtime::Weight;
 	/// The provider of `replica` revealed `digest` and `units`, which open its commitment.
 	fn on_reveal(
 		job: JobId,

@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { u8aToHex } from '@polkadot/util';
+import { randomAsU8a } from '@polkadot/util-crypto';
 
 /// Signs and sends `tx` with `signer` through `api`; resolves once it is in a block (with
 /// `finalized`, a finalized one) with that block's hash and the extrinsic's events. Rejects with
@@ -115,4 +117,29 @@ export function expectedOutput(rounds, data) {
   const hash = createHash('sha256');
   for (let i = 0; i < rounds; i++) hash.update(data);
   return new Uint8Array(hash.digest());
+}
+
+/// The headers of a request for job `job`'s output from the worker at `endpoint` (its results
+/// URL) on the chain with genesis hash `genesis` (docs/provider-guide.md): signed by `signer` (an
+/// sr25519 keyring pair) for that chain, that endpoint and a fresh nonce; `boxKey` (32 bytes)
+/// asks for the output encrypted to it; `sign: false` leaves the signature out.
+export function downloadHeaders(endpoint, genesis, job, signer, { sign = true, boxKey } = {}) {
+  const headers = {};
+  if (boxKey) headers['x-stratus-box-key'] = u8aToHex(boxKey);
+  if (sign) {
+    const at = Date.now();
+    const nonce = u8aToHex(randomAsU8a(16));
+    const text = `stratus-output/2:${genesis}:${endpoint}:${job}:${at}:${nonce}${boxKey ? `:${u8aToHex(boxKey)}` : ''}`;
+    const signature = signer.sign(new TextEncoder().encode(text));
+    headers['x-stratus-account'] = signer.address;
+    headers['x-stratus-timestamp'] = String(at);
+    headers['x-stratus-nonce'] = nonce;
+    headers['x-stratus-signature'] = u8aToHex(signature);
+  }
+  return headers;
+}
+
+/// Asks the worker at `resultsUrl` for job `job`'s output with `headers` (`downloadHeaders`).
+export function downloadWith(resultsUrl, job, headers) {
+  return fetch(`${resultsUrl}/jobs/${job}/output`, { headers });
 }

@@ -30,8 +30,8 @@ import { u8aToHex, u8aToString } from '@polkadot/util';
 import { blake2AsHex, cryptoWaitReady, decodeAddress, encodeAddress, randomAsU8a } from '@polkadot/util-crypto';
 import sodium from 'libsodium-wrappers';
 import {
-  eventData, expectedOutput, freePort, kernelInput, run, send as sendOn, waitFor as waitUntil,
-  withCustomSection,
+  downloadHeaders as signedHeaders, downloadWith, eventData, expectedOutput, freePort, kernelInput,
+  run, send as sendOn, waitFor as waitUntil, withCustomSection,
 } from './lib.mjs';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
@@ -136,25 +136,12 @@ async function settled(job, timeoutMs) {
 
 /// The headers of a download request (docs/provider-guide.md): signed for this chain, this
 /// worker's endpoint and a fresh nonce.
-function downloadHeaders(job, signer, { sign = true, boxKey, genesis = api.genesisHash.toHex(), endpoint = resultsUrl } = {}) {
-  const headers = {};
-  if (boxKey) headers['x-stratus-box-key'] = u8aToHex(boxKey);
-  if (sign) {
-    const at = Date.now();
-    const nonce = u8aToHex(randomAsU8a(16));
-    const text = `stratus-output/2:${genesis}:${endpoint}:${job}:${at}:${nonce}${boxKey ? `:${u8aToHex(boxKey)}` : ''}`;
-    const signature = signer.sign(new TextEncoder().encode(text));
-    headers['x-stratus-account'] = signer.address;
-    headers['x-stratus-timestamp'] = String(at);
-    headers['x-stratus-nonce'] = nonce;
-    headers['x-stratus-signature'] = u8aToHex(signature);
-  }
-  return headers;
+function downloadHeaders(job, signer, { genesis = api.genesisHash.toHex(), endpoint = resultsUrl, ...options } = {}) {
+  return signedHeaders(endpoint, genesis, job, signer, options);
 }
 
 async function download(job, signer, options = {}) {
-  const headers = options.headers ?? downloadHeaders(job, signer, options);
-  return fetch(`${resultsUrl}/jobs/${job}/output`, { headers });
+  return downloadWith(resultsUrl, job, options.headers ?? downloadHeaders(job, signer, options));
 }
 
 before(async () => {
@@ -441,7 +428,9 @@ describe('stratus-worker on a real node', () => {
       `regions_allowed = [${REGION}]`,
       '',
     ].join('\n'));
-    r = await stratus(['job', 'submit', path.join(dir, 'job.toml')]);
+    // As docs/requester-guide.md says: submit, follow, and return with the verified output.
+    const waited = path.join(dir, 'waited.bin');
+    r = await stratus(['job', 'submit', path.join(dir, 'job.toml'), '--wait', '-o', waited]);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\n${tail(workerLog)}`);
     const job = Number(r.stdout.match(/job (\d+) posted/)?.[1]);
     assert.ok(Number.isInteger(job), r.stdout);
@@ -449,18 +438,19 @@ describe('stratus-worker on a real node', () => {
     assert.match(r.stdout, /policy unverified: one replica and NO verification/);
     assert.match(r.stdout, /expected cost: at most .* at the best price; worst case /);
     let at = 0;
-    for (const step of ['matched', 'acknowledged', 'committed', 'revealed', 'verified', 'settled']) {
+    for (const step of ['matched', 'acknowledged', 'committed', 'revealed', 'verified', 'settled', 'final', 'downloaded']) {
       const found = r.stdout.indexOf(step, at);
       assert.ok(found >= 0, `the progress shows "${step}" after the previous steps:\n${r.stdout}`);
       at = found;
     }
+    // Each step with the block it appeared in and the time since the command started.
+    assert.match(r.stdout, new RegExp(`job ${job}: \\[#\\d+ \\+\\d+\\.\\d s\\] replica 0 \\(.*\\): committed`));
+    assert.deepEqual(new Uint8Array(fs.readFileSync(waited)), expectedOutput(2, cliData));
 
+    // `job result` downloads it again, checked against the chain's digest.
     const out = path.join(dir, 'out.bin');
-    // The worker serves the output once it has seen its reveal in a block: retry briefly.
-    r = await waitFor('the CLI to download the output', async () => {
-      const d = await stratus(['job', 'result', String(job), '-o', out]);
-      return d.status === 0 ? d : undefined;
-    }, 30_000, 1000);
+    r = await stratus(['job', 'result', String(job), '-o', out]);
+    assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /matches the chain's canonical digest/);
     assert.deepEqual(new Uint8Array(fs.readFileSync(out)), expectedOutput(2, cliData));
 

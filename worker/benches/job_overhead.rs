@@ -99,7 +99,9 @@ async fn main() {
 		let t2 = Instant::now();
 		let job = run as u64;
 		store.put(record(job)).expect("record");
-		let stored = store.store_result((job, 0), &fetched, digest, 1, None).expect("store");
+		let stored = store
+			.store_result(&store.get((job, 0)).expect("record"), &fetched, digest, 1, None)
+			.expect("store");
 		let commitment = stored.commitment(&[7; 32]).expect("commitment");
 		let t3 = Instant::now();
 		let mut signed = payload;

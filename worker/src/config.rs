@@ -68,6 +68,24 @@ pub struct Config {
 pub struct Chain {
 	/// WebSocket endpoints of Stratus nodes, tried in turn; the worker reconnects with backoff.
 	pub endpoints: Vec<String>,
+	/// Which blocks the daemon acts on: the best chain (the default: a job is run at once and
+	/// committed in the block after the one that matched it, the commit acknowledging it) or
+	/// finalized blocks only (the worker of earlier releases: acknowledge, see it finalized, run,
+	/// commit; a few blocks more per step; kept for comparison, `scripts/bench-latency`).
+	/// Either way an output is served only once the job's settlement is finalized.
+	#[serde(default)]
+	pub follow: Follow,
+}
+
+/// Which blocks the daemon acts on (`[chain] follow`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Follow {
+	/// The best chain, safe on reorgs (docs/provider-guide.md, "Reorgs").
+	#[default]
+	Best,
+	/// Finalized blocks only.
+	Finalized,
 }
 
 /// Where the keys are.
@@ -267,6 +285,8 @@ impl Config {
 [chain]
 # WebSocket endpoints of Stratus nodes, tried in turn; the worker reconnects with backoff.
 endpoints = [{endpoints}]
+# Act on the best chain ("best", safe on reorgs) or on finalized blocks only ("finalized").
+follow = "best"
 
 [keys]
 # The worker key file: the key the worker signs acknowledgements, commits, reveals and offers
@@ -434,7 +454,7 @@ mod tests {
 
 	fn sample(dir: &Path) -> Config {
 		Config {
-			chain: Chain { endpoints: vec!["ws://127.0.0.1:9944".into()] },
+			chain: Chain { endpoints: vec!["ws://127.0.0.1:9944".into()], follow: Follow::Best },
 			keys: KeysConfig {
 				file: dir.join("worker-key.json"),
 				operator: Some("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY".into()),

@@ -111,7 +111,7 @@ pub fn init(options: &InitOptions, host: &HostInfo) -> Result<InitReport, InitEr
 	}
 	let gpus = host.gpus.iter().any(|gpu| !gpu.pageable_memory_access);
 	let config = Config {
-		chain: config::Chain { endpoints: options.endpoints.clone() },
+		chain: config::Chain { endpoints: options.endpoints.clone(), follow: config::Follow::Best },
 		keys: config::KeysConfig { file: keys_path.clone(), operator: options.operator.clone() },
 		worker: config::Worker {
 			data_dir: dir.join("data"),

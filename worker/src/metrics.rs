@@ -11,6 +11,10 @@ pub struct Metrics {
 	registry: Registry,
 	/// The last finalized block the worker processed.
 	pub finalized_block: IntGauge,
+	/// The last best block the worker acted on (`[chain] follow = "best"`).
+	pub best_block: IntGauge,
+	/// Reorgs seen: the best block the worker acted on left the best chain.
+	pub reorgs: IntCounter,
 	/// Replicas the worker saw assigned to it.
 	pub assigned: IntCounter,
 	/// Replicas declined, by reason.
@@ -57,6 +61,11 @@ impl Metrics {
 			finalized_block: reg!(IntGauge::new(
 				"finalized_block",
 				"Last finalized block processed"
+			)),
+			best_block: reg!(IntGauge::new("best_block", "Last best block acted on")),
+			reorgs: reg!(IntCounter::new(
+				"reorgs_total",
+				"Reorgs seen: the best block acted on left the best chain"
 			)),
 			assigned: reg!(IntCounter::new(
 				"replicas_assigned_total",

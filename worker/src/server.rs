@@ -455,7 +455,15 @@ mod tests {
 			..Record::default()
 		};
 		store.put(record).unwrap();
-		store.store_result(key, output, crate::executor::digest(output), 1, None).unwrap();
+		store
+			.store_result(
+				&store.get(key).unwrap(),
+				output,
+				crate::executor::digest(output),
+				1,
+				None,
+			)
+			.unwrap();
 	}
 
 	/// Computed, committed, revealed, or ended without pay (cancelled, disputed, expired): the

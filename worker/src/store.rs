@@ -93,6 +93,11 @@ pub struct Record {
 	/// GPU.
 	#[serde(default)]
 	pub vram_mib: u32,
+	/// What identifies its job across forks ([`crate::daemon::job_fingerprint`]: requester,
+	/// program, terms and input): a reorg may put another job under the same id, and then this
+	/// record is not that job's. `None` in records from before it was kept.
+	#[serde(default, with = "hex32_opt")]
+	pub fingerprint: Option<[u8; 32]>,
 	/// Where the replica is.
 	pub stage: Stage,
 	/// The output digest, once computed.
@@ -137,6 +142,18 @@ impl Record {
 			&salt,
 		);
 		Some(commitment.0)
+	}
+
+	/// Whether `other` is a record of the same job and replica.
+	pub fn same_job(&self, other: &Record) -> bool {
+		(self.job, self.replica, self.fingerprint) == (other.job, other.replica, other.fingerprint)
+			&& (self.requester, self.program) == (other.requester, other.program)
+	}
+
+	/// Whether the job whose fingerprint is `fingerprint` is the job this record was made for
+	/// (a record from before fingerprints were kept is taken to be).
+	pub fn is_for(&self, fingerprint: [u8; 32]) -> bool {
+		self.fingerprint.is_none_or(|mine| mine == fingerprint)
 	}
 
 	/// Whether the worker still has something to do for it: run it, commit, reveal, or — once
@@ -404,20 +421,27 @@ impl Store {
 	/// Stores a replica's result: the output file first, then the record with digest, units and
 	/// a fresh salt. A replica that already has a result keeps it (same digest, same salt): what
 	/// was computed once is what gets committed.
+	///
+	/// `ran_for` is the record the job ran from: a record replaced meanwhile by another job's
+	/// (a reorg put another job under the id) does not get this result.
 	pub fn store_result(
 		&self,
-		key: ReplicaKey,
+		ran_for: &Record,
 		output: &[u8],
 		digest: [u8; 32],
 		units: u64,
 		failure: Option<String>,
 	) -> Result<Record, StoreError> {
+		let key = (ran_for.job, ran_for.replica);
 		let writer = self.writer(key);
 		let _writing = crate::lock(&writer);
-		let Some(mut record) = self.get(key) else {
+		let record = self.get(key).filter(|r| r.same_job(ran_for));
+		let Some(mut record) = record else {
 			return Err(StoreError::Corrupt {
 				path: self.record_path(key),
-				message: "a result for a replica without a record".into(),
+				message: "a result for a replica without a record (or whose record is now \
+				          another job's, after a reorg)"
+					.into(),
 			});
 		};
 		if record.stage >= Stage::Computed {
@@ -609,7 +633,7 @@ mod tests {
 		let store = Store::open(dir.path()).unwrap();
 		store.put(record(1, 0)).unwrap();
 		store.advance((1, 0), Stage::Running, None).unwrap();
-		store.store_result((1, 0), b"out", [5; 32], 42, None).unwrap();
+		store.store_result(&store.get((1, 0)).unwrap(), b"out", [5; 32], 42, None).unwrap();
 		assert_eq!(store.get((1, 0)).unwrap().ended_at, None, "live: no end time");
 		// Revealed, the job's end (and its pay) still to be seen: still live, never pruned.
 		store.advance((1, 0), Stage::Revealed, None).unwrap();
@@ -655,7 +679,8 @@ mod tests {
 		store.put(record(1, 0)).unwrap();
 		store.put(record(2, 1)).unwrap();
 		store.advance((1, 0), Stage::Running, None).unwrap();
-		let stored = store.store_result((1, 0), b"out", [5; 32], 42, None).unwrap();
+		let stored =
+			store.store_result(&store.get((1, 0)).unwrap(), b"out", [5; 32], 42, None).unwrap();
 		let reopened = Store::open(dir.path()).unwrap();
 		assert_eq!(reopened.get((1, 0)), Some(stored.clone()));
 		assert_eq!(reopened.get((2, 1)).unwrap().stage, Stage::Acknowledging);
@@ -669,13 +694,40 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let store = Store::open(dir.path()).unwrap();
 		store.put(record(1, 0)).unwrap();
-		let first = store.store_result((1, 0), b"first", [1; 32], 10, None).unwrap();
+		let first =
+			store.store_result(&store.get((1, 0)).unwrap(), b"first", [1; 32], 10, None).unwrap();
 		// A second run after a restart (or a bug) must not produce a second commitment.
-		let second = store.store_result((1, 0), b"second", [2; 32], 20, None).unwrap();
+		let second =
+			store.store_result(&store.get((1, 0)).unwrap(), b"second", [2; 32], 20, None).unwrap();
 		assert_eq!(first, second);
 		assert_eq!(fs::read(store.output_path((1, 0))).unwrap(), b"first");
 		let reopened = Store::open(dir.path()).unwrap();
 		assert_eq!(reopened.get((1, 0)).unwrap().commitment(&[0; 32]), first.commitment(&[0; 32]));
+	}
+
+	/// A job task's result goes only to the record it ran from: after a reorg replaced the record
+	/// with another job's (another fingerprint under the same id), the result is refused and the
+	/// new record keeps no digest or salt of the old job's.
+	#[test]
+	fn a_result_is_stored_only_for_the_job_it_was_computed_for() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		let old = Record { fingerprint: Some([1; 32]), ..record(5, 0) };
+		store.put(old.clone()).unwrap();
+		assert!(old.is_for([1; 32]) && !old.is_for([2; 32]));
+		assert!(Record { fingerprint: None, ..record(5, 0) }.is_for([2; 32]), "an old record");
+		// The reconciler replaces it with the new chain's job under the same id.
+		store.remove((5, 0)).unwrap();
+		let new = Record { fingerprint: Some([2; 32]), ..record(5, 0) };
+		store.put(new).unwrap();
+		let refused = store.store_result(&old, b"old job's output", [7; 32], 1, None);
+		assert!(matches!(refused, Err(StoreError::Corrupt { .. })), "{refused:?}");
+		let kept = store.get((5, 0)).unwrap();
+		assert_eq!((kept.digest, kept.salt, kept.fingerprint), (None, None, Some([2; 32])));
+		assert!(store.open_output((5, 0)).is_err(), "no output of the old job");
+		// Its own task's result is stored.
+		let mine = store.store_result(&kept, b"new", [8; 32], 2, None).unwrap();
+		assert_eq!(mine.digest, Some([8; 32]));
 	}
 
 	#[test]
@@ -778,7 +830,7 @@ mod tests {
 		// A fresh run (no checkpoint loaded) starts the output file over.
 		reopened.checkpoints((6, 0)).save(at(1, &[], 2), b"xy").unwrap();
 		assert_eq!(fs::read(&out).unwrap(), b"xy");
-		reopened.store_result((6, 0), b"x", [0; 32], 1, None).unwrap();
+		reopened.store_result(&reopened.get((6, 0)).unwrap(), b"x", [0; 32], 1, None).unwrap();
 		assert_eq!(reopened.checkpoints((6, 0)).load(), None);
 		assert!(!out.exists());
 	}

@@ -1,6 +1,7 @@
 //! The one task that signs: it owns the worker key and its nonce, takes [`Tx`]s from a bounded
-//! channel, submits them one after another (each with the next nonce the node's pool reports, never
-//! below the last one used) and tells each sender how its transaction ended.
+//! channel, submits them one after another without waiting for blocks (each with the next nonce
+//! the node's pool reports, never below the last one used; several in one block), follows each
+//! into a block and tells each sender how its transaction ended.
 //!
 //! It also owns de-duplication: the daemon offers the same transaction at every block until the
 //! chain shows its effect, and [`Submitter::send`] answers "in flight" or "done at block n" for a
@@ -100,10 +101,15 @@ enum Reply {
 	Outcome { key: TxKey, at: u32 },
 }
 
+/// The block a transaction is mortal from: its number and hash.
+pub type Anchor = (u64, stratus_client::subxt::utils::H256);
+
 /// A request to the submitter.
 struct Request {
 	tx: Tx,
 	reply: Reply,
+	/// The block it is mortal from (`None`: the latest finalized block).
+	anchor: Option<Anchor>,
 }
 
 /// The sending side, cloned by every task that needs a transaction.
@@ -137,14 +143,23 @@ impl Submitter {
 	/// Submits `tx` and waits until it is in a block (or failed).
 	pub async fn submit(&self, tx: Tx) -> Result<(), TxError> {
 		let (done, result) = oneshot::channel();
-		let request = Request { tx, reply: Reply::Caller(done) };
+		let request = Request { tx, reply: Reply::Caller(done), anchor: None };
 		self.sender.send(request).await.map_err(|_| TxError::ShuttingDown)?;
 		result.await.map_err(|_| TxError::ShuttingDown)?
 	}
 
-	/// Queues `tx` for `key` at block `now`, unless the same call for it is in flight or was
-	/// included less than [`RESUBMIT_AFTER_BLOCKS`] ago. Never waits.
-	pub fn send(&self, key: TxKey, now: u32, tx: Tx) -> Queued {
+	/// Forgets every call it saw included: after a reorg their blocks may have left the best
+	/// chain, and the daemon offers again whatever the new chain's state still lacks (the same
+	/// commitment and salt, from the job store). A call still included on the new chain is not
+	/// offered again: the chain's state shows its effect.
+	pub fn forget_included(&self) {
+		crate::lock(&self.ledger).retain(|_, sent| *sent == Sent::InFlight);
+	}
+
+	/// Queues `tx` for `key` at block `now`, mortal from block `anchor` (`None`: the latest
+	/// finalized block), unless the same call for it is in flight or was included less than
+	/// [`RESUBMIT_AFTER_BLOCKS`] ago. Never waits.
+	pub fn send(&self, key: TxKey, now: u32, anchor: Option<Anchor>, tx: Tx) -> Queued {
 		let name = tx.name();
 		let mut ledger = crate::lock(&self.ledger);
 		// Calls included long enough ago are forgotten: sent again if the chain still lacks them.
@@ -157,7 +172,7 @@ impl Submitter {
 			Some(Sent::IncludedAt(at)) => return Queued::Done(*at),
 			None => {},
 		}
-		match self.sender.try_send(Request { tx, reply: Reply::Outcome { key, at: now } }) {
+		match self.sender.try_send(Request { tx, reply: Reply::Outcome { key, at: now }, anchor }) {
 			Ok(()) => {
 				ledger.insert((key, name), Sent::InFlight);
 				Queued::Sent
@@ -178,16 +193,37 @@ struct Task {
 	metrics: Metrics,
 }
 
+/// A request, and how many times it was tried.
+type Attempt = (Request, u8);
+
+/// What a transaction's watcher needs once the task has sent it.
+#[derive(Clone)]
+struct Finish {
+	outcomes: Option<mpsc::Sender<Outcome>>,
+	ledger: Ledger,
+	metrics: Metrics,
+	/// Requests to send again (with a fresh nonce).
+	retry: mpsc::UnboundedSender<Attempt>,
+	/// A transaction left the pool: the next one asks the pool for its nonce.
+	stale_nonce: Arc<std::sync::atomic::AtomicBool>,
+}
+
 impl Task {
+	/// Sends each request as it comes, with consecutive nonces, without waiting for the previous
+	/// one's block (several steps of several replicas fit in one block); a watcher per
+	/// transaction follows it into a block and reports it. One retry with a fresh nonce for a
+	/// transaction that was not included (a restarted worker's old transactions may still be
+	/// pooled).
 	async fn run(mut self, mut requests: mpsc::Receiver<Request>, cancel: CancellationToken) {
 		let wait = if self.finalized { Wait::Finalized } else { Wait::InBlock };
+		let (finish, mut retries) = self.finish();
 		let mut next_nonce = 0u64;
 		loop {
-			let request = tokio::select! {
-				request = requests.recv() => match request { Some(r) => r, None => return },
+			let (request, attempt) = tokio::select! {
+				Some(again) = retries.recv() => again,
+				request = requests.recv() => match request { Some(r) => (r, 0), None => return },
 				_ = cancel.cancelled() => return,
 			};
-			let name = request.tx.name();
 			// Wait for a connection (the follower re-establishes it).
 			let conn = loop {
 				if let Some(conn) = self.connection.borrow_and_update().clone() {
@@ -199,25 +235,68 @@ impl Task {
 				}
 			};
 			let Some(conn) = conn else {
-				self.reply(request, Err(TxError::ShuttingDown)).await;
+				finish.reply(request, Err(TxError::ShuttingDown)).await;
 				return;
 			};
-			let mut result = Err(TxError::NotIncluded("not tried".into()));
-			// One retry with a fresh nonce: a restarted worker's old transactions may still be
-			// pooled.
-			for attempt in 0..2 {
-				result = submit_one(&conn, &self.key, &request.tx, &mut next_nonce, wait).await;
-				match &result {
-					Err(TxError::NotIncluded(why)) if attempt == 0 => {
-						tracing::warn!(tx = name, "{why}; retrying with a fresh nonce");
-						tokio::time::sleep(Duration::from_secs(3)).await;
-					},
-					_ => break,
-				}
+			if finish.stale_nonce.swap(false, std::sync::atomic::Ordering::SeqCst) {
+				next_nonce = 0;
 			}
-			self.metrics.tx(name, result.is_ok());
-			self.reply(request, result).await;
+			match send_one(&conn, &self.key, &request, &mut next_nonce).await {
+				Err(e) => {
+					next_nonce = 0;
+					finish.done_or_retry(request, attempt, Err(e)).await;
+				},
+				Ok(progress) => {
+					let finish = finish.clone();
+					tokio::spawn(async move {
+						let result = stratus_client::tx::follow(progress, wait).await.map(|_| ());
+						if result.as_ref().is_err_and(TxError::left_the_pool) {
+							finish.stale_nonce.store(true, std::sync::atomic::Ordering::SeqCst);
+						}
+						finish.done_or_retry(request, attempt, result).await;
+					});
+				},
+			}
 		}
+	}
+
+	/// What the transactions' watchers report to, and where their retries come back.
+	fn finish(&self) -> (Finish, mpsc::UnboundedReceiver<Attempt>) {
+		let (retry, retries) = mpsc::unbounded_channel::<Attempt>();
+		let finish = Finish {
+			outcomes: self.outcomes.clone(),
+			ledger: self.ledger.clone(),
+			metrics: self.metrics.clone(),
+			retry,
+			stale_nonce: Arc::default(),
+		};
+		(finish, retries)
+	}
+
+	/// Records how `request` ended and tells whoever waits for it (a test's shortcut).
+	#[cfg(test)]
+	async fn reply(&self, request: Request, result: Result<(), TxError>) {
+		self.finish().0.reply(request, result).await
+	}
+}
+
+impl Finish {
+	/// A first attempt that was not included is sent again after a pause; anything else is
+	/// reported.
+	async fn done_or_retry(&self, request: Request, attempt: u8, result: Result<(), TxError>) {
+		if let Err(e) = &result {
+			if attempt == 0 && e.not_included() {
+				tracing::warn!(tx = request.tx.name(), "{e}; retrying with a fresh nonce");
+				let retry = self.retry.clone();
+				tokio::spawn(async move {
+					tokio::time::sleep(Duration::from_secs(3)).await;
+					let _ = retry.send((request, 1));
+				});
+				return;
+			}
+		}
+		self.metrics.tx(request.tx.name(), result.is_ok());
+		self.reply(request, result).await;
 	}
 
 	/// Records how `request` ended and tells whoever waits for it.
@@ -243,34 +322,34 @@ impl Task {
 	}
 }
 
-/// Signs and submits one transaction; returns when it is in a block.
-async fn submit_one(
+/// Signs and submits one transaction; returns its progress (see [`stratus_client::tx::send`]).
+async fn send_one(
 	conn: &Connection,
 	key: &Keypair,
-	tx: &Tx,
+	request: &Request,
 	next_nonce: &mut u64,
-	wait: Wait,
-) -> Result<(), TxError> {
+) -> Result<stratus_client::tx::Progress, TxError> {
+	let anchor = request.anchor;
 	// Each call has its own payload type: one submission path, spelled once.
-	macro_rules! submit {
+	macro_rules! send {
 		($call:expr) => {
-			stratus_client::tx::submit(conn, key, &$call, next_nonce, wait).await.map(|_| ())
+			stratus_client::tx::send(conn, key, &$call, next_nonce, anchor).await
 		};
 	}
-	match tx {
-		Tx::Acknowledge { job, replica } => submit!(rt::tx().market().acknowledge(*job, *replica)),
-		Tx::Decline { job, replica } => submit!(rt::tx().market().decline(*job, *replica)),
+	match &request.tx {
+		Tx::Acknowledge { job, replica } => send!(rt::tx().market().acknowledge(*job, *replica)),
+		Tx::Decline { job, replica } => send!(rt::tx().market().decline(*job, *replica)),
 		Tx::Commit { job, replica, commitment } => {
-			submit!(rt::tx().verification().commit(*job, *replica, (*commitment).into()))
+			send!(rt::tx().verification().commit(*job, *replica, (*commitment).into()))
 		},
 		Tx::Reveal { job, replica, digest, units, salt } => {
-			submit!(rt::tx().verification().reveal(*job, *replica, (*digest).into(), *units, *salt))
+			send!(rt::tx().verification().reveal(*job, *replica, (*digest).into(), *units, *salt))
 		},
 		Tx::PostOffer { class, price, slots, expires_at } => {
-			submit!(rt::tx().market().post_offer((*class).into(), *price, *slots, *expires_at))
+			send!(rt::tx().market().post_offer((*class).into(), *price, *slots, *expires_at))
 		},
 		Tx::UpdateOffer { offer, price, slots, expires_at } => {
-			submit!(rt::tx().market().update_offer(*offer, *price, *slots, *expires_at))
+			send!(rt::tx().market().update_offer(*offer, *price, *slots, *expires_at))
 		},
 	}
 }
@@ -306,21 +385,45 @@ mod tests {
 	async fn a_call_is_sent_once_per_key_until_it_fails_or_its_resubmit_window_passes() {
 		let (submitter, cancel) = idle_submitter(None);
 		let first = TxKey::Replica((1, 0));
-		assert_eq!(submitter.send(first, 10, ack(1)), Queued::Sent);
-		assert_eq!(submitter.send(first, 11, ack(1)), Queued::InFlight);
-		assert_eq!(submitter.send(TxKey::Replica((2, 0)), 11, ack(2)), Queued::Sent, "another key");
+		assert_eq!(submitter.send(first, 10, None, ack(1)), Queued::Sent);
+		assert_eq!(submitter.send(first, 11, None, ack(1)), Queued::InFlight);
+		assert_eq!(
+			submitter.send(TxKey::Replica((2, 0)), 11, None, ack(2)),
+			Queued::Sent,
+			"another key"
+		);
 		let decline = Tx::Decline { job: 1, replica: 0 };
-		assert_eq!(submitter.send(first, 11, decline), Queued::Sent, "another call");
+		assert_eq!(submitter.send(first, 11, None, decline), Queued::Sent, "another call");
 		let offer = Tx::PostOffer { class: ResourceClass::Cpu, price: 1, slots: 1, expires_at: 9 };
 		let cpu = TxKey::Offer(ResourceClass::Cpu);
-		assert_eq!(submitter.send(cpu, 11, offer.clone()), Queued::Sent);
-		assert_eq!(submitter.send(TxKey::Offer(ResourceClass::Gpu(0)), 11, offer), Queued::Sent);
+		assert_eq!(submitter.send(cpu, 11, None, offer.clone()), Queued::Sent);
+		assert_eq!(
+			submitter.send(TxKey::Offer(ResourceClass::Gpu(0)), 11, None, offer),
+			Queued::Sent
+		);
 
 		// Included (as the task records it), sent at block 10: done until the window passes.
 		crate::lock(&submitter.ledger).insert((first, "acknowledge"), Sent::IncludedAt(10));
 		let last_quiet = 10 + RESUBMIT_AFTER_BLOCKS - 1;
-		assert_eq!(submitter.send(first, last_quiet, ack(1)), Queued::Done(10));
-		assert_eq!(submitter.send(first, last_quiet + 1, ack(1)), Queued::Sent, "sent again");
+		assert_eq!(submitter.send(first, last_quiet, None, ack(1)), Queued::Done(10));
+		assert_eq!(submitter.send(first, last_quiet + 1, None, ack(1)), Queued::Sent, "sent again");
+		cancel.cancel();
+	}
+
+	#[tokio::test]
+	async fn a_reorg_forgets_what_was_included_but_not_what_is_in_flight() {
+		let (submitter, cancel) = idle_submitter(None);
+		let (included, in_flight) = (TxKey::Replica((1, 0)), TxKey::Replica((2, 0)));
+		assert_eq!(submitter.send(in_flight, 10, None, ack(2)), Queued::Sent);
+		crate::lock(&submitter.ledger).insert((included, "acknowledge"), Sent::IncludedAt(10));
+		assert_eq!(submitter.send(included, 11, None, ack(1)), Queued::Done(10));
+		submitter.forget_included();
+		assert_eq!(submitter.send(included, 11, None, ack(1)), Queued::Sent, "sent again");
+		assert_eq!(
+			submitter.send(in_flight, 11, None, ack(2)),
+			Queued::InFlight,
+			"not twice at once"
+		);
 		cancel.cancel();
 	}
 
@@ -329,7 +432,7 @@ mod tests {
 		let (submitter, cancel) = idle_submitter(None);
 		let mut full_at = None;
 		for job in 0..200 {
-			if submitter.send(TxKey::Replica((job, 0)), 1, ack(job)) == Queued::Full {
+			if submitter.send(TxKey::Replica((job, 0)), 1, None, ack(job)) == Queued::Full {
 				full_at = Some(job);
 				break;
 			}
@@ -356,7 +459,11 @@ mod tests {
 		let key = TxKey::Replica((7, 1));
 		let entry = (key, "acknowledge");
 		crate::lock(&task.ledger).insert(entry, Sent::InFlight);
-		task.reply(Request { tx: ack(7), reply: Reply::Outcome { key, at: 5 } }, Ok(())).await;
+		task.reply(
+			Request { tx: ack(7), reply: Reply::Outcome { key, at: 5 }, anchor: None },
+			Ok(()),
+		)
+		.await;
 		assert_eq!(crate::lock(&task.ledger).get(&entry), Some(&Sent::IncludedAt(5)));
 		let outcome = outcomes.recv().await.unwrap();
 		assert_eq!((outcome.key, outcome.tx, outcome.result.is_ok()), (key, ack(7), true));
@@ -364,7 +471,11 @@ mod tests {
 		// A failure forgets the call, so that the next block sends it again.
 		crate::lock(&task.ledger).insert(entry, Sent::InFlight);
 		let failed = Err(TxError::NotIncluded("dropped".into()));
-		task.reply(Request { tx: ack(7), reply: Reply::Outcome { key, at: 6 } }, failed).await;
+		task.reply(
+			Request { tx: ack(7), reply: Reply::Outcome { key, at: 6 }, anchor: None },
+			failed,
+		)
+		.await;
 		assert!(!crate::lock(&task.ledger).contains_key(&entry));
 		assert!(outcomes.recv().await.unwrap().result.is_err());
 	}

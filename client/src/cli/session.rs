@@ -36,7 +36,7 @@ impl Session {
 		Ok(Self { conn })
 	}
 
-	/// The chain at its best block.
+	/// The chain at its latest finalized block.
 	pub async fn at(&self) -> anyhow::Result<AtBlock> {
 		timed(self.conn.client.at_current_block())
 			.await
@@ -52,6 +52,17 @@ impl Session {
 		u32::try_from(header.number).context("the best block number does not fit 32 bits")
 	}
 
+	/// Signs `call` with `key`, submits it and waits until it is in a best block (a reorg may
+	/// still retract it: for a step that is followed on afterwards, like posting a job).
+	pub async fn send_in_block<Call: stratus_client::subxt::transactions::Payload>(
+		&self,
+		key: &Keypair,
+		what: &str,
+		call: &Call,
+	) -> anyhow::Result<Events> {
+		self.submit(key, what, call, Wait::InBlock).await
+	}
+
 	/// Signs `call` with `key`, submits it and waits until it is finalized.
 	pub async fn send<Call: stratus_client::subxt::transactions::Payload>(
 		&self,
@@ -59,8 +70,18 @@ impl Session {
 		what: &str,
 		call: &Call,
 	) -> anyhow::Result<Events> {
+		self.submit(key, what, call, Wait::Finalized).await
+	}
+
+	async fn submit<Call: stratus_client::subxt::transactions::Payload>(
+		&self,
+		key: &Keypair,
+		what: &str,
+		call: &Call,
+		wait: Wait,
+	) -> anyhow::Result<Events> {
 		let mut nonce = 0;
-		tx::submit(&self.conn, key, call, &mut nonce, Wait::Finalized)
+		tx::submit(&self.conn, key, call, &mut nonce, wait)
 			.await
 			.with_context(|| format!("{what} failed"))
 	}

@@ -402,6 +402,20 @@ impl<T: Config> Pallet<T> {
 	) -> Result<bool, DispatchError> {
 		let mut job = Self::running_job(id)?;
 		let position = Self::replica_of(&job, index, &signer)?;
+		let drew = Self::take_on(id, &mut job, position)?;
+		Self::store_job(id, job);
+		Ok(drew)
+	}
+
+	/// The replica at `position` of job `id` takes the work on (an acknowledgement, or a commit
+	/// that implies one): its commit deadline starts, and a verifier no draw has found yet is
+	/// drawn again now that the work is running. Returns whether it drew; the caller stores the
+	/// job.
+	pub(crate) fn take_on(
+		id: JobId,
+		job: &mut Job<T>,
+		position: usize,
+	) -> Result<bool, DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let commit_by = now
 			.saturating_add(job.commit_window)
@@ -413,13 +427,12 @@ impl<T: Config> Pallet<T> {
 		);
 		replica.state = ReplicaState::Acknowledged;
 		replica.commit_by = Some(commit_by);
+		let index = replica.index;
 		Self::deposit_event(Event::ReplicaAcknowledged { job: id, replica: index, commit_by });
-		// A verifier no draw has found yet is drawn again now that the work is running.
 		let drew = job.unfilled() > 0 && !job.needs_primary();
 		if drew {
-			Self::refill(id, &mut job);
+			Self::refill(id, job);
 		}
-		Self::store_job(id, job);
 		Ok(drew)
 	}
 

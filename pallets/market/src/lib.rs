@@ -738,6 +738,18 @@ pub mod pallet {
 		NothingToReap,
 	}
 
+	#[pallet::extra_constants]
+	impl<T: Config> Pallet<T> {
+		/// Whether `Verification::commit` acknowledges a replica not acknowledged yet (from
+		/// spec 113 on): a worker may then commit a short job's result without acknowledging it
+		/// first, one transaction and one block less. Workers read it to know which way the
+		/// chain they talk to goes.
+		#[pallet::constant_name(CommitAcknowledges)]
+		pub fn commit_acknowledges() -> bool {
+			true
+		}
+	}
+
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {

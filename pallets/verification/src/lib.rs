@@ -26,6 +26,7 @@
 //!
 //! ```text
 //! assigned ── acknowledge ── commit(H(… provider ‖ units ‖ digest ‖ salt)) ── [reveal window] ── reveal(digest, units, salt)
+//! assigned ─────────────────── commit (implies the acknowledgement) ── …
 //! ```
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -154,9 +155,12 @@ pub mod pallet {
 		/// Commit the result of `replica` of `job`: `commitment` is
 		/// [`stratus_primitives::commitment`] of the chain's genesis hash, the job, the replica,
 		/// its provider, the units used, the output's digest and a salt. Signed by the replica's
-		/// provider or its worker key, after the replica was acknowledged and before its commit
-		/// deadline. A valid commit costs no fee (each replica commits once); a refused one pays.
+		/// provider or its worker key, before the replica's commit deadline. A commit of a
+		/// replica not acknowledged yet (before its acknowledgement deadline) acknowledges it: a
+		/// worker that has the result at once sends one transaction instead of two. A valid
+		/// commit costs no fee (each replica commits once); a refused one pays.
 		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::commit().saturating_add(T::Jobs::commit_extra_weight()))]
 		pub fn commit(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -164,8 +168,11 @@ pub mod pallet {
 			commitment: H256,
 		) -> DispatchResultWithPostInfo {
 			let signer = ensure_signed(origin)?;
-			Self::do_commit(signer, job, replica, commitment)?;
-			Ok(Pays::No.into())
+			let extra = Self::do_commit(signer, job, replica, commitment)?;
+			Ok(frame_support::dispatch::PostDispatchInfo {
+				actual_weight: Some(T::WeightInfo::commit().saturating_add(extra)),
+				pays_fee: Pays::No,
+			})
 		}
 
 		/// Reveal the `digest`, `units` and `salt` behind the commitment of `replica` of `job`,
@@ -193,7 +200,7 @@ pub mod pallet {
 			job: JobId,
 			replica: ReplicaIndex,
 			commitment: H256,
-		) -> DispatchResult {
+		) -> Result<Weight, DispatchError> {
 			// The market first: an ended job, an unknown replica or a stranger get the market's
 			// own error, whatever is stored here.
 			T::Jobs::replica_provider(job, replica, &signer)?;
@@ -203,10 +210,10 @@ pub mod pallet {
 				!Commitments::<T>::iter_prefix_values(job).any(|c| c == commitment),
 				Error::<T>::DuplicateCommitment
 			);
-			T::Jobs::on_commit(job, replica, &signer)?;
+			let extra = T::Jobs::on_commit(job, replica, &signer)?;
 			Commitments::<T>::insert(job, replica, commitment);
 			Self::deposit_event(Event::ReplicaCommitted { job, replica, commitment });
-			Ok(())
+			Ok(extra)
 		}
 
 		pub(crate) fn do_reveal(

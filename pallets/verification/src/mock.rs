@@ -64,10 +64,18 @@ impl ReplicaResults<u64> for RecordingMarket {
 		Ok(PROVIDER)
 	}
 
-	fn on_commit(job: JobId, replica: ReplicaIndex, signer: &u64) -> DispatchResult {
+	fn on_commit(
+		job: JobId,
+		replica: ReplicaIndex,
+		signer: &u64,
+	) -> Result<frame_support::weights::Weight, DispatchError> {
 		Self::check(job, replica, signer)?;
 		COMMITS.with(|c| c.borrow_mut().push((job, replica)));
-		Ok(())
+		Ok(frame_support::weights::Weight::zero())
+	}
+
+	fn commit_extra_weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
 	}
 
 	fn on_reveal(

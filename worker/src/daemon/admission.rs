@@ -2,7 +2,7 @@
 //! output it can give, an input it will fetch, time enough before the commit deadline — or
 //! declines it, and why.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use stratus_primitives::JobKind;
 
@@ -10,6 +10,7 @@ use super::{mib, Daemon, COMMIT_MARGIN_BLOCKS};
 use crate::{
 	chain::{Job, Replica},
 	config::Config,
+	store::ReplicaKey,
 };
 
 impl Daemon {
@@ -26,6 +27,7 @@ impl Daemon {
 		now: u32,
 		(min_memory_mib, min_vram_mib): (u32, u32),
 		block_time: Duration,
+		live: &HashSet<ReplicaKey>,
 	) -> Result<(), Decline> {
 		let slots = match job.kind {
 			JobKind::Wasm => self.config.offers.cpu_slots,
@@ -50,7 +52,16 @@ impl Daemon {
 			JobKind::Wasm => memory_fits(min_memory_mib, self.slot_memory_mib())?,
 			JobKind::Cuda => vram_fits(min_vram_mib, self.gpu_slot_vram_mib)?,
 		}
-		let busy = self.store.live().iter().filter(|r| r.kind == job.kind).count();
+		// A slot is busy while the chain holds it for a replica of this worker (at the block
+		// acted on: a replica that ended there gave its slot back, even if the end is not
+		// final yet) or a job task still runs in it.
+		let busy = self
+			.store
+			.live()
+			.iter()
+			.filter(|r| r.kind == job.kind)
+			.filter(|r| live.contains(&(r.job, r.replica)) || self.is_running((r.job, r.replica)))
+			.count();
 		if busy >= slots as usize {
 			return Err(Decline::Busy);
 		}

@@ -24,8 +24,6 @@ use crate::{
 pub enum JobError {
 	#[error("the job store has no record of the replica")]
 	NoRecord,
-	#[error("not connected to a node")]
-	NotConnected,
 	#[error(transparent)]
 	Chain(#[from] ChainError),
 	#[error("the program is not on chain")]
@@ -46,14 +44,20 @@ pub enum JobError {
 
 impl Daemon {
 	/// Starts the job task of `key` unless it runs already.
-	pub(super) fn start_job(self: &Arc<Self>, key: ReplicaKey, commit_by: Option<u32>) {
+	pub(super) fn start_job(
+		self: &Arc<Self>,
+		at: &AtBlock,
+		key: ReplicaKey,
+		commit_by: Option<u32>,
+	) {
 		if !crate::lock(&self.running).insert(key) {
 			return;
 		}
 		let daemon = self.clone();
+		let at = at.clone();
 		self.metrics.running.inc();
 		self.tracker.spawn(async move {
-			let result = daemon.run_job(key, commit_by).await;
+			let result = daemon.run_job(&at, key, commit_by).await;
 			if let Err(e) = result {
 				tracing::warn!(
 					job = key.0,
@@ -66,18 +70,19 @@ impl Daemon {
 		});
 	}
 
-	/// Fetches, runs, stores and commits one replica.
+	/// Fetches, runs, stores and commits one replica, reading the job at `at`, the block the
+	/// reconciler saw it in.
 	async fn run_job(
 		self: &Arc<Self>,
+		at: &AtBlock,
 		key: ReplicaKey,
 		commit_by: Option<u32>,
 	) -> Result<(), JobError> {
 		let record = self.store.get(key).ok_or(JobError::NoRecord)?;
 		tracing::info!(job = key.0, replica = key.1, "running");
-		let at = self.finalized_chain().await?;
-		let now = now_block(&at);
-		let program = Chain::program(&at, record.program).await?.ok_or(JobError::NoProgram)?;
-		let input = Chain::input(&at, key.0).await?.ok_or(JobError::NoInput)?;
+		let now = now_block(at);
+		let program = Chain::program(at, record.program).await?.ok_or(JobError::NoProgram)?;
+		let input = Chain::input(at, key.0).await?.ok_or(JobError::NoInput)?;
 		let started = Instant::now();
 		// The wall-clock cap of fetching and running: what is left until the commit deadline,
 		// less the margin.
@@ -86,7 +91,7 @@ impl Daemon {
 			.saturating_sub(now)
 			.saturating_sub(COMMIT_MARGIN_BLOCKS)
 			.max(1);
-		let time_left = Chain::block_time(&at)?.saturating_mul(blocks_left);
+		let time_left = Chain::block_time(at)?.saturating_mul(blocks_left);
 		let input = match input {
 			JobInput::Inline(bytes) => Ok(bytes.0),
 			JobInput::Remote { url, hash, size } => {
@@ -117,7 +122,7 @@ impl Daemon {
 		};
 		let exec_started = Instant::now();
 		let device = if record.kind == JobKind::Cuda {
-			Some(self.device_for(&at, &record).await?)
+			Some(self.device_for(at, &record).await?)
 		} else {
 			None
 		};
@@ -161,7 +166,22 @@ impl Daemon {
 				(output, digest, units.min(record.max_units), Some(error.to_string()))
 			},
 		};
-		let record = self.store.store_result(key, &output, digest, units, failure)?;
+		// Stored and committed only for the job it ran for: a reorg may have put another job
+		// under this id meanwhile (the reconciler marks it stale under the same lock).
+		{
+			let _running = crate::lock(&self.running);
+			if crate::lock(&self.stale).remove(&key) {
+				tracing::warn!(
+					job = key.0,
+					replica = key.1,
+					"a reorg retracted the job this task ran: its result is dropped"
+				);
+				self.store.remove(key)?;
+				return Ok(());
+			}
+			let record = self.store.store_result(&record, &output, digest, units, failure)?;
+			self.send_commit(key, at, &record);
+		}
 		self.metrics
 			.overhead_seconds
 			.observe(started.elapsed().saturating_sub(exec_time).as_secs_f64());
@@ -172,7 +192,6 @@ impl Daemon {
 			"computed digest 0x{}; committing",
 			hex::encode(digest)
 		);
-		self.send_commit(key, now, &record);
 		Ok(())
 	}
 
@@ -194,19 +213,13 @@ impl Daemon {
 		ordinals.get(at).copied().ok_or(JobError::NoGpuClass(index))
 	}
 
-	/// The chain at the latest finalized block, on the follower's connection.
-	async fn finalized_chain(&self) -> Result<AtBlock, JobError> {
-		let conn = self.conn.borrow().clone().ok_or(JobError::NotConnected)?;
-		Ok(Chain { client: conn.client }.finalized().await?)
-	}
-
 	/// Sends the commitment of `record`'s stored result.
-	pub(super) fn send_commit(self: &Arc<Self>, key: ReplicaKey, now: u32, record: &Record) {
+	pub(super) fn send_commit(self: &Arc<Self>, key: ReplicaKey, at: &AtBlock, record: &Record) {
 		// The commitment binds the chain it is for: the one this connection serves.
 		let Some(genesis) = self.conn.borrow().as_ref().map(|c| c.client.genesis_hash().0) else {
 			return;
 		};
 		let Some(commitment) = record.commitment(&genesis) else { return };
-		self.send(TxKey::Replica(key), now, Tx::Commit { job: key.0, replica: key.1, commitment });
+		self.send(TxKey::Replica(key), at, Tx::Commit { job: key.0, replica: key.1, commitment });
 	}
 }

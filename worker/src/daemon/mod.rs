@@ -3,8 +3,9 @@
 //! Tasks, joined by bounded channels and one cancellation token:
 //!
 //! - the **follower** ([`follower`]) keeps a connection to one of the configured nodes
-//!   (reconnecting with backoff, moving on to the next endpoint) and hands each new finalized
-//!   block to the reconciler on a one-slot channel;
+//!   (reconnecting with backoff, moving on to the next endpoint) and hands each new best block
+//!   (or finalized block, with `[chain] follow = "finalized"`), with the newest finalized one, to
+//!   the reconciler on a one-slot channel; it notices reorgs;
 //! - the **reconciler** ([`reconcile`]) compares, at each block, what the market says about this
 //!   provider's replicas with the job store: it admits or declines new replicas ([`admission`]),
 //!   starts job tasks, sends commits and reveals, records how replicas ended and keeps the offers
@@ -23,16 +24,18 @@
 
 use std::{
 	collections::HashSet,
-	sync::{Arc, Mutex},
+	sync::{atomic::AtomicU64, Arc, Mutex},
 	time::Duration,
 };
 
-use stratus_client::{AccountId, Connection, Keypair};
+use stratus_client::{
+	runtime::runtime_types::pallet_market::types::JobInput, AccountId, Connection, Keypair,
+};
 use tokio::sync::{mpsc, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-	chain::{AtBlock, Job, Replica},
+	chain::{AtBlock, Chain, Job, Replica},
 	config::Config,
 	executor::{
 		wasm::{WasmConfig, WasmExecutor},
@@ -57,6 +60,14 @@ pub use job_task::JobError;
 /// Blocks kept in hand between a job's estimated end and its commit deadline (commit inclusion
 /// and finality).
 pub const COMMIT_MARGIN_BLOCKS: u32 = 3;
+
+/// What the reconciler works on: the block the daemon acts on (the best block, or the finalized
+/// one with `[chain] follow = "finalized"`) and the newest finalized block.
+#[derive(Clone)]
+pub(crate) struct Tip {
+	pub at: AtBlock,
+	pub finalized: AtBlock,
+}
 
 /// Why the daemon cannot start or must stop.
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +107,13 @@ pub struct Daemon {
 	conn: watch::Receiver<Option<Connection>>,
 	/// Replicas whose job task is running.
 	running: Mutex<HashSet<ReplicaKey>>,
+	/// Running replicas whose record a reorg made another job's: their task drops the record
+	/// and its result instead of committing (checked and set under `running`'s lock).
+	stale: Mutex<HashSet<ReplicaKey>>,
 	/// Offers that served a replica that ended since the last upkeep: re-offer them.
 	freed: Mutex<bool>,
+	/// Reorgs the follower has seen (the reconciler checks its records after each).
+	reorgs: AtomicU64,
 	tracker: TaskTracker,
 	cancel: CancellationToken,
 }
@@ -212,7 +228,9 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 		fetcher,
 		conn: conn_rx,
 		running: Mutex::new(HashSet::new()),
+		stale: Mutex::new(HashSet::new()),
 		freed: Mutex::new(true),
+		reorgs: AtomicU64::new(0),
 		tracker: tracker.clone(),
 		cancel: cancel.clone(),
 	});
@@ -250,11 +268,28 @@ fn now_block(at: &AtBlock) -> u32 {
 }
 
 impl Daemon {
+	/// Whether the job task of `key` is running.
+	fn is_running(&self, key: ReplicaKey) -> bool {
+		crate::lock(&self.running).contains(&key)
+	}
+
+	/// The market's acknowledgement window (10 blocks if the metadata cannot say).
+	fn ack_window(&self, at: &AtBlock) -> u32 {
+		Chain::ack_window(at).unwrap_or(10)
+	}
+
 	/// Offers `tx` for `key` to the submitter, which sends it unless the same call is in flight or
 	/// was included recently.
-	fn send(&self, key: TxKey, now: u32, tx: Tx) {
+	///
+	/// The transaction is mortal from `at`, the block whose state it answers: if a reorg takes
+	/// that block off the best chain, the transaction is invalid on the new one (the pool drops
+	/// it rather than letting it land on a chain where it may mean something else, such as a
+	/// commitment for another job under the same id), and the next block offers it again if the
+	/// new chain still needs it.
+	fn send(&self, key: TxKey, at: &AtBlock, tx: Tx) {
 		let name = tx.name();
-		match self.submitter.send(key, now, tx) {
+		let anchor = Some((at.block_number(), at.block_hash()));
+		match self.submitter.send(key, now_block(at), anchor, tx) {
 			Queued::Sent | Queued::InFlight | Queued::Done(_) => {},
 			Queued::Full => {
 				tracing::warn!(?key, "{name}: the submitter's queue is full; next block")
@@ -264,8 +299,45 @@ impl Daemon {
 	}
 }
 
-/// A new replica's record; `(min_memory_mib, min_vram_mib)` are the job's memory requirements.
-fn new_record(job: &Job, replica: &Replica, (min_memory_mib, min_vram_mib): (u32, u32)) -> Record {
+/// What identifies a job across forks: its requester, program, terms and input. A reorg may put
+/// the same job in another block (the same fingerprint: the work done for it stands, and a
+/// commitment of it that the pool brings back is still this worker's to reveal) or another job
+/// under the same id (another fingerprint: the work is dropped and the job taken on afresh).
+pub fn job_fingerprint(job: &Job, input: Option<&JobInput>) -> [u8; 32] {
+	let requester: [u8; 32] = job.requester.clone().into();
+	let mut bytes = Vec::with_capacity(160);
+	bytes.extend_from_slice(&requester);
+	bytes.extend_from_slice(&job.program.0);
+	bytes.extend_from_slice(&job.max_price.to_le_bytes());
+	bytes.extend_from_slice(&job.max_units.to_le_bytes());
+	bytes.extend_from_slice(&job.commit_window.to_le_bytes());
+	bytes.extend_from_slice(&job.deadline.to_le_bytes());
+	bytes.extend_from_slice(&job.max_output_bytes.to_le_bytes());
+	bytes.extend_from_slice(format!("{:?}", job.policy).as_bytes());
+	match input {
+		Some(JobInput::Inline(inline)) => {
+			bytes.push(1);
+			bytes.extend_from_slice(&stratus_client::blake2_256(&inline.0));
+		},
+		Some(JobInput::Remote { url, hash, size }) => {
+			bytes.push(2);
+			bytes.extend_from_slice(&stratus_client::blake2_256(&url.0));
+			bytes.extend_from_slice(&hash.0);
+			bytes.extend_from_slice(&size.to_le_bytes());
+		},
+		None => bytes.push(0),
+	}
+	stratus_client::blake2_256(&bytes)
+}
+
+/// A new replica's record; `(min_memory_mib, min_vram_mib)` are the job's memory requirements,
+/// `fingerprint` its [`job_fingerprint`].
+fn new_record(
+	job: &Job,
+	replica: &Replica,
+	(min_memory_mib, min_vram_mib): (u32, u32),
+	fingerprint: [u8; 32],
+) -> Record {
 	Record {
 		job: replica.job,
 		replica: replica.replica,
@@ -278,7 +350,55 @@ fn new_record(job: &Job, replica: &Replica, (min_memory_mib, min_vram_mib): (u32
 		max_output_bytes: job.max_output_bytes,
 		memory_mib: stratus_primitives::job_memory_mib(min_memory_mib),
 		vram_mib: min_vram_mib,
+		fingerprint: Some(fingerprint),
 		stage: Stage::Declined,
 		..Record::default()
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use stratus_client::runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+	use stratus_primitives::{market::JobPhase, VerificationPolicy};
+
+	fn job(requester: u8, deadline: u32, submitted_at: u32) -> Job {
+		Job {
+			job: 7,
+			requester: crate::chain::ViewAccount::new([requester; 32]),
+			program: [9; 32].into(),
+			kind: stratus_primitives::JobKind::Wasm,
+			inline_input_bytes: Some(5),
+			input_url: None,
+			max_price: 2_000,
+			max_units: 1_000,
+			policy: VerificationPolicy::Adaptive,
+			replication: 1,
+			spot_check: None,
+			referees: false,
+			unfilled: 0,
+			commit_window: 20,
+			deadline,
+			max_output_bytes: 1024,
+			escrow: 10_000,
+			phase: JobPhase::Open,
+			submitted_at,
+			ended_at: None,
+			replicas: Vec::new(),
+		}
+	}
+
+	/// The same job posted again in another block (a reorg) keeps its fingerprint, and with it
+	/// the work done for it; another requester, deadline or input under the same id does not.
+	#[test]
+	fn a_job_is_known_across_forks_by_its_terms_and_input_not_its_block() {
+		let input = |bytes: &[u8]| JobInput::Inline(BoundedVec(bytes.to_vec()));
+		let hello = input(b"hello");
+		let original = job_fingerprint(&job(1, 500, 40), Some(&hello));
+		assert_eq!(original, job_fingerprint(&job(1, 500, 41), Some(&hello)), "another block");
+		assert_ne!(original, job_fingerprint(&job(2, 500, 40), Some(&hello)), "another requester");
+		assert_ne!(original, job_fingerprint(&job(1, 501, 40), Some(&hello)), "another deadline");
+		assert_ne!(original, job_fingerprint(&job(1, 500, 40), Some(&input(b"hellp"))), "input");
+		assert_ne!(original, job_fingerprint(&job(1, 500, 40), None), "no input");
 	}
 }

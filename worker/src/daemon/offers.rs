@@ -51,7 +51,7 @@ impl Daemon {
 						registered = Some(Chain::operator_of(at, &self.worker).await?.is_some());
 					}
 					if registered == Some(true) {
-						self.send(key, now, Tx::PostOffer { class, price, slots, expires_at });
+						self.send(key, at, Tx::PostOffer { class, price, slots, expires_at });
 					}
 				},
 				Some(offer) => {
@@ -64,7 +64,7 @@ impl Daemon {
 							slots: offer.slots.max(offer.in_use),
 							expires_at,
 						};
-						self.send(key, now, tx);
+						self.send(key, at, tx);
 					}
 				},
 			}

@@ -1,17 +1,32 @@
-//! The reconciler: at each finalized block, what the market says about this provider's replicas
-//! against the job store — acknowledge or decline new replicas, start job tasks, commit and reveal
-//! results, record how replicas ended — then the offers' upkeep; between blocks, the outcomes of
-//! the transactions it sent.
+//! The reconciler: at each block the daemon acts on (the best block, or the finalized one), what
+//! the market says about this provider's replicas against the job store — take new replicas on
+//! (run at once and commit, which acknowledges, or acknowledge first on a runtime without that)
+//! or decline them, start job tasks, commit and reveal results — then the offers' upkeep; at each
+//! new *finalized* block, how replicas ended (only finality makes an end, and the right to serve
+//! an output, final); between blocks, the outcomes of the transactions it sent.
+//!
+//! On the best chain a block can be retracted (a reorg). The reconciler acts on the chain's
+//! state, not on what it sent: a step whose transaction was retracted is sent again from the
+//! store (the same commitment and salt: a result is computed once per replica and kept), and a
+//! record whose job is not the job the new chain has under its id (ids are handed out again on
+//! another fork) is dropped with its output and checkpoint, and the new job taken on afresh.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+	collections::HashSet,
+	sync::{atomic::Ordering, Arc},
+	time::Duration,
+};
 
 use stratus_primitives::market::{JobPhase, ReplicaState};
 use tokio::sync::{mpsc, watch};
 
-use super::{new_record, now_block, Daemon};
+use stratus_client::subxt::utils::H256;
+
+use super::{job_fingerprint, new_record, now_block, Daemon, Tip};
 use crate::{
-	chain::{AtBlock, Chain, ChainError, Replica},
-	store::{Record, Stage},
+	chain::{self, AtBlock, Chain, ChainError, Replica},
+	config::Follow,
+	store::{Record, ReplicaKey, Stage},
 	submitter::{Outcome, Tx, TxKey},
 };
 
@@ -20,10 +35,11 @@ use crate::{
 /// asks the follower for a reconnect, after which the next block is reconciled from scratch.
 pub(super) async fn reconcile(
 	daemon: Arc<Daemon>,
-	mut blocks: watch::Receiver<Option<AtBlock>>,
+	mut blocks: watch::Receiver<Option<Tip>>,
 	mut outcomes: mpsc::Receiver<Outcome>,
 	reconnect: mpsc::Sender<String>,
 ) {
+	let mut progress = Progress::default();
 	loop {
 		tokio::select! {
 			_ = daemon.cancel.cancelled() => return,
@@ -31,8 +47,8 @@ pub(super) async fn reconcile(
 				if changed.is_err() {
 					return;
 				}
-				let Some(at) = blocks.borrow_and_update().clone() else { continue };
-				if let Err(e) = daemon.on_block(&at).await {
+				let Some(tip) = blocks.borrow_and_update().clone() else { continue };
+				if let Err(e) = daemon.on_block(&tip, &mut progress).await {
 					// A full disk or a failing write is not the end of the worker: nothing was
 					// sent that the store does not hold (results are stored before their commit
 					// leaves), and the state is reconciled again after the reconnect's backoff,
@@ -40,6 +56,7 @@ pub(super) async fn reconcile(
 					if let BlockError::Store(e) = &e {
 						tracing::error!("{e}: will retry after a reconnect");
 					}
+					progress = Progress::default();
 					let _ = reconnect.try_send(e.to_string());
 				}
 			},
@@ -48,24 +65,62 @@ pub(super) async fn reconcile(
 	}
 }
 
+/// What the reconciler has done so far, across blocks.
+#[derive(Default)]
+struct Progress {
+	/// The finalized block whose ends it recorded last.
+	ended_at: Option<H256>,
+	/// The reorgs it has checked its records after (the follower's count).
+	reorgs: u64,
+}
+
 impl Daemon {
-	/// Reconciles the market's view of this provider's replicas at `at` with the job store.
-	async fn on_block(self: &Arc<Self>, at: &AtBlock) -> Result<(), BlockError> {
+	/// Reconciles the market's view of this provider's replicas at `tip` with the job store.
+	async fn on_block(
+		self: &Arc<Self>,
+		tip: &Tip,
+		progress: &mut Progress,
+	) -> Result<(), BlockError> {
+		let at = &tip.at;
 		let now = now_block(at);
 		let block_time = Chain::block_time(at)?;
 		let replicas = Chain::provider_replicas(at, &self.worker).await?;
-		let seen: HashSet<_> = replicas.iter().map(|r| (r.job, r.replica)).collect();
-		// Replicas the worker knows but the market no longer lists as live: they ended. They
-		// are cleared first, so that a replica assigned in the same block finds their slots
-		// free (a replica declined for a slot the block had just freed is never offered to
-		// this provider again: found by the soak, docs/reliability.md).
-		for record in self.store.live() {
-			if !seen.contains(&(record.job, record.replica)) {
-				self.on_ended(at, &record).await?;
+		let live: HashSet<ReplicaKey> = replicas.iter().map(|r| (r.job, r.replica)).collect();
+		// How replicas ended, from the finalized block: on the best chain a replica that left
+		// the live list may come back with a reorg, and an output is the requester's only once
+		// its job's settlement is final. Recorded first, so that a replica assigned in this
+		// block finds their slots free (a replica declined for a slot the block had just freed
+		// is never offered to this provider again: found by the soak, docs/reliability.md).
+		let finalized = tip.finalized.block_hash();
+		if progress.ended_at != Some(finalized) {
+			let final_live: HashSet<ReplicaKey> = if finalized == at.block_hash() {
+				live.clone()
+			} else {
+				Chain::provider_replicas(&tip.finalized, &self.worker)
+					.await?
+					.iter()
+					.map(|r| (r.job, r.replica))
+					.collect()
+			};
+			for record in self.store.live() {
+				if !final_live.contains(&(record.job, record.replica)) {
+					self.on_ended(&tip.finalized, &record).await?;
+				}
 			}
+			progress.ended_at = Some(finalized);
 		}
+		// After a reorg, a record may belong to a job the new chain does not have.
+		let reorgs = self.reorgs.load(Ordering::SeqCst);
+		if reorgs != progress.reorgs {
+			self.drop_retracted(at).await?;
+			progress.reorgs = reorgs;
+		}
+		// Run at once and let the commit acknowledge: on the best chain, where the runtime
+		// allows it. Acting on finalized blocks keeps the old way (acknowledge, see it final,
+		// run, commit), the baseline `scripts/bench-latency` measures against.
+		let fast = self.config.chain.follow == Follow::Best && Chain::commit_acknowledges(at);
 		for replica in &replicas {
-			self.on_replica(at, now, block_time, replica).await?;
+			self.on_replica(at, now, block_time, replica, &live, fast).await?;
 		}
 		self.upkeep_offers(at, now).await?;
 		Ok(())
@@ -77,23 +132,38 @@ impl Daemon {
 		now: u32,
 		block_time: Duration,
 		replica: &Replica,
+		live: &HashSet<ReplicaKey>,
+		fast: bool,
 	) -> Result<(), BlockError> {
 		let key = (replica.job, replica.replica);
-		let record = self.store.get(key);
-		match (&replica.state, record) {
+		if crate::lock(&self.stale).contains(&key) {
+			// A retracted job's task still runs under this id: the new job waits for it.
+			return Ok(());
+		}
+		match (&replica.state, self.store.get(key)) {
 			(ReplicaState::Assigned, None) => {
 				self.metrics.assigned.inc();
 				let Some(job) = Chain::job(at, replica.job).await? else { return Ok(()) };
 				let memory =
 					Chain::job_memory_requirements(at, replica.job).await?.unwrap_or_default();
-				let record = new_record(&job, replica, memory);
-				match self.decide(&job, replica, now, memory, block_time) {
+				let input = Chain::input(at, replica.job).await?;
+				let record =
+					new_record(&job, replica, memory, job_fingerprint(&job, input.as_ref()));
+				match self.decide(&job, replica, now, memory, block_time, live) {
+					Ok(()) if fast => {
+						// Run it now; the commit acknowledges it. A job not done by the next
+						// block is acknowledged then (below), well before its deadline.
+						tracing::info!(job = key.0, replica = key.1, "accepted; running");
+						self.store.put(Record { stage: Stage::Running, ..record })?;
+						let commit_by = now.saturating_add(1).saturating_add(job.commit_window);
+						self.start_job(at, key, Some(commit_by));
+					},
 					Ok(()) => {
 						tracing::info!(job = key.0, replica = key.1, "accepted; acknowledging");
 						self.store.put(Record { stage: Stage::Acknowledging, ..record })?;
 						self.send(
 							TxKey::Replica(key),
-							now,
+							at,
 							Tx::Acknowledge { job: key.0, replica: key.1 },
 						);
 					},
@@ -107,38 +177,73 @@ impl Daemon {
 						if replica.ack_by >= now {
 							self.send(
 								TxKey::Replica(key),
-								now,
+								at,
 								Tx::Decline { job: key.0, replica: key.1 },
 							);
 						}
 					},
 				}
 			},
-			(ReplicaState::Assigned, Some(record))
-				if record.stage == Stage::Acknowledging && now <= replica.ack_by =>
-			{
-				self.send(TxKey::Replica(key), now, Tx::Acknowledge { job: key.0, replica: key.1 });
+			(ReplicaState::Assigned, Some(record)) if now <= replica.ack_by => {
+				match record.stage {
+					// Computed (or committed in a block a reorg retracted): the commit
+					// acknowledges it.
+					Stage::Computed | Stage::Committed | Stage::Revealed if fast => {
+						self.send_commit(key, at, &record)
+					},
+					Stage::Declined => self.send(
+						TxKey::Replica(key),
+						at,
+						Tx::Decline { job: key.0, replica: key.1 },
+					),
+					Stage::Finished | Stage::Lost => {},
+					// Still running a block after it was matched (or on a runtime whose commit
+					// does not acknowledge): acknowledge, so that the commit deadline starts.
+					_ => {
+						if fast && !self.is_running(key) && record.digest.is_none() {
+							// Taken on before a restart: run it again (from its checkpoint),
+							// acknowledged now.
+							if let Some(job) = Chain::job(at, key.0).await? {
+								let commit_by =
+									now.saturating_add(1).saturating_add(job.commit_window);
+								self.start_job(at, key, Some(commit_by));
+							}
+						}
+						if !fast || now > assigned_at(replica, self.ack_window(at)) {
+							self.send(
+								TxKey::Replica(key),
+								at,
+								Tx::Acknowledge { job: key.0, replica: key.1 },
+							);
+						}
+					},
+				}
 			},
 			(ReplicaState::Acknowledged, Some(record)) => match record.stage {
+				_ if record.digest.is_some() && record.stage < Stage::Finished => {
+					// Computed, or committed in a block a reorg retracted: the same commitment.
+					self.send_commit(key, at, &record)
+				},
 				Stage::Acknowledging | Stage::Running => {
 					self.store.advance(key, Stage::Running, None)?;
-					self.start_job(key, replica.commit_by);
+					self.start_job(at, key, replica.commit_by);
 				},
-				Stage::Computed => self.send_commit(key, now, &record),
 				_ => {},
 			},
 			(ReplicaState::Committed, Some(record)) => {
 				let record = self.store.advance(key, Stage::Committed, None)?.unwrap_or(record);
-				if record.stage >= Stage::Revealed {
+				if record.stage >= Stage::Finished {
 					return Ok(());
 				}
+				// Revealing: reveal (again, if the reveal's block was retracted; the submitter
+				// sends a call it saw included only after a reorg).
 				if let Some(job) = Chain::job(at, replica.job).await? {
 					if matches!(job.phase, JobPhase::Revealing { .. }) {
 						if let (Some(digest), Some(salt), Some(units)) =
 							(record.digest, record.salt, record.units)
 						{
 							let tx = Tx::Reveal { job: key.0, replica: key.1, digest, units, salt };
-							self.send(TxKey::Replica(key), now, tx);
+							self.send(TxKey::Replica(key), at, tx);
 						}
 					}
 				}
@@ -155,12 +260,62 @@ impl Daemon {
 		Ok(())
 	}
 
+	/// After a reorg (or a new connection, which may see another fork): drops each live record
+	/// whose job, on the chain at `at`, is another job (another fingerprint under the same id:
+	/// the record's job was on a retracted fork), with its output and checkpoint. If the new
+	/// chain assigns that replica to this provider, it is taken on afresh. A record of the same
+	/// job keeps its result and salt, whatever block the job is in now.
+	async fn drop_retracted(&self, at: &AtBlock) -> Result<(), BlockError> {
+		for record in self.store.live() {
+			let key = (record.job, record.replica);
+			let Some(job) = Chain::job(at, record.job).await? else {
+				// No such job on this chain (yet): it may come back; kept until the finalized
+				// chain says how it ended.
+				continue;
+			};
+			let input = Chain::input(at, record.job).await?;
+			if record.is_for(job_fingerprint(&job, input.as_ref())) {
+				continue;
+			}
+			tracing::warn!(
+				job = key.0,
+				replica = key.1,
+				"after a reorg the chain has another job under this id: its record is dropped"
+			);
+			let running = crate::lock(&self.running);
+			if running.contains(&key) {
+				// Its task drops it when it ends, and commits nothing.
+				crate::lock(&self.stale).insert(key);
+			} else {
+				drop(running);
+				self.store.remove(key)?;
+			}
+		}
+		Ok(())
+	}
+
 	/// A replica the market no longer lists as live: record how it ended.
 	async fn on_ended(&self, at: &AtBlock, record: &Record) -> Result<(), BlockError> {
 		let key = (record.job, record.replica);
 		let job = Chain::job(at, record.job).await?;
+		if job.is_none() && record.job >= Chain::next_job_id(at).await? {
+			// Its job is not finalized yet (it was matched on the best chain).
+			return Ok(());
+		}
 		let mine = job.as_ref().and_then(|j| j.replicas.iter().find(|r| r.replica == key.1));
+		let other_job = match &job {
+			Some(j) if record.fingerprint.is_some() => {
+				let input = Chain::input(at, record.job).await?;
+				!record.is_for(job_fingerprint(j, input.as_ref()))
+			},
+			_ => false,
+		};
+		let mine_here = mine.is_some_and(|r| chain::account(&r.provider).0 == record.provider);
+		let retracted = "retracted by a reorg: the finalized chain never gave it to this provider";
 		let (stage, note) = match (&job, mine.map(|r| &r.state)) {
+			(Some(_), _) if other_job => (Stage::Lost, retracted.into()),
+			(Some(_), Some(_)) if !mine_here => (Stage::Lost, retracted.into()),
+			(Some(j), None) if j.phase.is_final() => (Stage::Lost, retracted.into()),
 			(Some(j), Some(ReplicaState::Done)) => (Stage::Finished, phase_note(&j.phase)),
 			(Some(_), Some(ReplicaState::Missed(m))) => (Stage::Lost, format!("missed: {m:?}")),
 			(Some(_), Some(ReplicaState::Superseded)) => (
@@ -230,6 +385,12 @@ fn phase_note(phase: &JobPhase<u32>) -> String {
 	}
 }
 
+/// The block a replica was assigned in: its acknowledgement deadline less the chain's
+/// acknowledgement window.
+fn assigned_at(replica: &Replica, ack_window: u32) -> u32 {
+	replica.ack_by.saturating_sub(ack_window)
+}
+
 /// What stops processing a block.
 #[derive(Debug, thiserror::Error)]
 enum BlockError {
@@ -246,6 +407,27 @@ mod tests {
 
 	/// The output is the requester's only when the job settled on this record's digest and the
 	/// replica was paid; a dispute, cancel or expiry, another canonical digest, or no pay: never.
+	#[test]
+	fn a_replica_was_assigned_its_acknowledgement_window_before_its_deadline() {
+		let replica = Replica {
+			job: 1,
+			replica: 0,
+			round: 0,
+			role: stratus_primitives::market::Role::Primary,
+			provider: crate::chain::ViewAccount::new([0; 32]),
+			offer: 0,
+			price: 1,
+			state: ReplicaState::Assigned,
+			ack_by: 25,
+			commit_by: None,
+			units: None,
+			digest: None,
+			paid: 0,
+		};
+		assert_eq!(assigned_at(&replica, 10), 15);
+		assert_eq!(assigned_at(&Replica { ack_by: 3, ..replica }, 10), 0);
+	}
+
 	#[test]
 	fn an_output_is_paid_for_only_when_settled_on_its_digest_and_paid() {
 		let mine = Some([5; 32]);

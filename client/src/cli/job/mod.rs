@@ -3,7 +3,7 @@
 use std::{
 	path::{Path, PathBuf},
 	process::ExitCode,
-	time::Duration,
+	time::{Duration, Instant},
 };
 
 use anyhow::{anyhow, bail, Context};
@@ -12,7 +12,7 @@ use serde_json::json;
 use stratus_client::{
 	amount::Amount,
 	auth,
-	chain::{self, Job},
+	chain::{self, timed, Job},
 	manifest::{policy_name, Manifest, Plan, PlannedInput, ProgramRef, VerificationPolicy},
 	program::{compile_units, COMPILE_UNITS_PER_BYTE},
 	runtime::{
@@ -48,14 +48,22 @@ pub enum JobCommand {
 	/// and nothing is sent while anything is wrong.
 	#[command(
 		after_help = "Examples:\n  stratus job submit job.toml\n  stratus job submit job.toml \
-	                        --detach     print the job id and return"
+	                        --wait -o out.bin   return with the verified output\n  stratus job \
+	                        submit job.toml --detach     print the job id and return"
 	)]
 	Submit {
 		/// The job manifest (TOML).
 		manifest: PathBuf,
 		/// Return once the job is posted instead of following it.
-		#[arg(long)]
+		#[arg(long, conflicts_with = "wait")]
 		detach: bool,
+		/// Follow the job until its result is verified, download it, check it against the
+		/// chain's digest and write it to `--output`; return then.
+		#[arg(long, requires = "output")]
+		wait: bool,
+		/// Where `--wait` writes the verified output (`-` for standard output).
+		#[arg(long, short = 'o')]
+		output: Option<PathBuf>,
 	},
 	/// A job's phase, escrow and replicas.
 	Status {
@@ -103,11 +111,12 @@ pub enum JobCommand {
 pub async fn run(cli: &Cli, command: &JobCommand) -> anyhow::Result<ExitCode> {
 	let open = || Session::open(cli);
 	match command {
-		JobCommand::Submit { manifest, detach } => {
+		JobCommand::Submit { manifest, detach, wait, output } => {
 			// What can be checked without the chain is checked before connecting.
 			let loaded = Manifest::load(manifest)?;
 			let key = key(cli)?;
-			submit(&open().await?, cli, manifest, &loaded, &key, *detach).await
+			let wait = output.as_deref().filter(|_| *wait);
+			submit(&open().await?, cli, manifest, &loaded, &key, *detach, wait).await
 		},
 		JobCommand::Status { job } => {
 			let status = job_status(&open().await?, *job).await?;
@@ -119,11 +128,13 @@ pub async fn run(cli: &Cli, command: &JobCommand) -> anyhow::Result<ExitCode> {
 			Ok(ExitCode::SUCCESS)
 		},
 		JobCommand::Watch { job } => {
-			let (code, status) = follow(&open().await?, cli, *job).await?;
+			let followed = follow(&open().await?, cli, *job, None, Instant::now()).await?;
 			if cli.json {
-				print_json(&status)?;
+				print_json(&followed.status)?;
+			} else if matches!(followed.status.phase, JobPhase::Settled { .. }) {
+				println!("download the output: stratus job result {job} -o <file>");
 			}
-			Ok(code)
+			Ok(followed.code)
 		},
 		JobCommand::List { requester } => list(&open().await?, cli, requester.as_deref()).await,
 		JobCommand::Cancel { job } => cancel(&open().await?, cli, *job).await,

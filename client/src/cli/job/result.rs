@@ -12,6 +12,57 @@ pub(crate) async fn result(
 ) -> anyhow::Result<ExitCode> {
 	let key = key(cli)?;
 	let status = job_status(session, job).await?;
+	let got = fetch(session, &key, job, &status, plain, Duration::ZERO).await?;
+	write_output(output, &got.bytes)?;
+	let digest = got.digest;
+	if cli.json {
+		print_json(&json!({
+			"job": job, "digest": digest, "bytes": got.bytes.len(),
+			"provider": got.provider, "output": output,
+		}))?;
+	} else {
+		eprintln!(
+			"job {job}: {} bytes from {}; blake2-256 matches the chain's canonical digest \
+			 {digest}; written to {}",
+			got.bytes.len(),
+			got.endpoint,
+			output.display()
+		);
+	}
+	Ok(ExitCode::SUCCESS)
+}
+
+/// A settled job's output, as one provider served it and the chain's digest verified it.
+pub(crate) struct Output {
+	pub bytes: Vec<u8>,
+	pub endpoint: String,
+	pub provider: String,
+	pub digest: String,
+}
+
+/// [`fetch`], encrypted in transit.
+pub(crate) async fn fetch_verified(
+	session: &Session,
+	key: &Keypair,
+	job: u64,
+	status: &Job,
+	patience: Duration,
+) -> anyhow::Result<Output> {
+	fetch(session, key, job, status, false, patience).await
+}
+
+/// Downloads the output of settled job `job` (`status`, read at a finalized block) from the
+/// providers whose replicas revealed the canonical digest, until one serves bytes with that
+/// digest; asks them all again every half second for `patience` (a worker serves the output
+/// once it has seen the settlement finalized).
+async fn fetch(
+	session: &Session,
+	key: &Keypair,
+	job: u64,
+	status: &Job,
+	plain: bool,
+	patience: Duration,
+) -> anyhow::Result<Output> {
 	let JobPhase::Settled { digest } = status.phase else {
 		bail!(
 			"job {job} is {}, not settled: its output is served once a quorum agreed on it \
@@ -27,6 +78,7 @@ pub(crate) async fn result(
 		.timeout(Duration::from_secs(60))
 		.build()
 		.context("starting the HTTP client")?;
+	let mut endpoints = Vec::new();
 	let mut tried = Vec::new();
 	for r in status.replicas.iter().filter(|r| r.digest.map(|d| d.0) == Some(canonical)) {
 		let provider = chain::account(&r.provider);
@@ -34,43 +86,44 @@ pub(crate) async fn result(
 			.await?
 			.and_then(|p| p.profile.0.endpoint)
 			.and_then(|e| String::from_utf8(e.into_inner()).ok());
-		let Some(endpoint) = endpoint else {
-			tried.push(format!(
+		match endpoint {
+			Some(endpoint) => endpoints.push((provider, endpoint)),
+			None => tried.push(format!(
 				"{}: no result endpoint registered",
 				stratus_client::ss58(&provider)
-			));
-			continue;
-		};
-		match download(&http, &genesis, &endpoint, job, &key, plain).await {
-			Ok(bytes) if stratus_client::blake2_256(&bytes) == canonical => {
-				write_output(output, &bytes)?;
-				if cli.json {
-					print_json(&json!({
-						"job": job, "digest": digest, "bytes": bytes.len(),
-						"provider": stratus_client::ss58(&provider), "output": output,
-					}))?;
-				} else {
-					eprintln!(
-						"job {job}: {} bytes from {endpoint}; blake2-256 matches the chain's \
-						 canonical digest {digest}; written to {}",
-						bytes.len(),
-						output.display()
-					);
-				}
-				return Ok(ExitCode::SUCCESS);
-			},
-			Ok(bytes) => tried.push(format!(
-				"{endpoint}: served {} bytes whose digest 0x{} is not the canonical one",
-				bytes.len(),
-				hex::encode(stratus_client::blake2_256(&bytes))
 			)),
-			Err(e) => tried.push(format!("{endpoint}: {e:#}")),
 		}
 	}
-	if tried.is_empty() {
+	if endpoints.is_empty() && tried.is_empty() {
 		bail!("job {job}: no replica revealed the canonical digest {digest}");
 	}
-	bail!("job {job}: no provider served the verified output:\n  {}", tried.join("\n  "))
+	let give_up = Instant::now().checked_add(patience);
+	loop {
+		let mut failed = Vec::new();
+		for (provider, endpoint) in &endpoints {
+			match download(&http, &genesis, endpoint, job, key, plain).await {
+				Ok(bytes) if stratus_client::blake2_256(&bytes) == canonical => {
+					return Ok(Output {
+						bytes,
+						endpoint: endpoint.clone(),
+						provider: stratus_client::ss58(provider),
+						digest,
+					});
+				},
+				Ok(bytes) => failed.push(format!(
+					"{endpoint}: served {} bytes whose digest 0x{} is not the canonical one",
+					bytes.len(),
+					hex::encode(stratus_client::blake2_256(&bytes))
+				)),
+				Err(e) => failed.push(format!("{endpoint}: {e:#}")),
+			}
+		}
+		if endpoints.is_empty() || give_up.is_none_or(|at| Instant::now() >= at) {
+			tried.extend(failed);
+			bail!("job {job}: no provider served the verified output:\n  {}", tried.join("\n  "))
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
 }
 
 /// One signed download; the body decrypted when it was encrypted to us.

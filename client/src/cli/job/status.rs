@@ -8,13 +8,13 @@ pub(crate) fn no_such_job(job: u64) -> anyhow::Error {
 	anyhow!("there is no job {job} on this chain (never posted, or reaped after it ended)")
 }
 
-/// A job's status at the best block, while the chain holds its record.
+/// A job's status at the finalized block, while the chain holds its record.
 async fn read_job(session: &Session, job: u64) -> anyhow::Result<Option<Job>> {
 	let at = session.at().await?;
 	Ok(chain::Chain::job(&at, job).await?)
 }
 
-/// A job's status at the best block.
+/// A job's status at the finalized block.
 pub(crate) async fn job_status(session: &Session, job: u64) -> anyhow::Result<Job> {
 	read_job(session, job).await?.ok_or_else(|| no_such_job(job))
 }
@@ -234,49 +234,157 @@ pub(crate) fn steps(s: &Job) -> Vec<String> {
 /// giving up; each failure reconnects, moving on to the next endpoint.
 pub(crate) const FOLLOW_RETRIES: u32 = 20;
 
-/// Follows a job until it ends, printing each new step; reconnects (to the next endpoint) when the
-/// node goes away. Returns the exit code and the job's final status.
+/// One step of a job as `follow` saw it: the block it first appeared in, and the seconds since
+/// following began (since posting, for `submit`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct Seen {
+	pub step: String,
+	pub block: u64,
+	pub seconds: f64,
+}
+
+/// How a followed job ended: the exit code, its final status (read at a finalized block), the
+/// steps in the order they appeared, and the finalized block that made the end final.
+pub(crate) struct Followed {
+	pub code: ExitCode,
+	pub status: Job,
+	pub timeline: Vec<Seen>,
+	pub final_block: u64,
+}
+
+/// Follows a job block by block on the best chain until its end is finalized, printing each new
+/// step with the block it appeared in and the time since `started`; reconnects (to the next
+/// endpoint) when the node goes away.
+///
+/// With `requester`, the job must be that account's: a reorg can retract the block that posted
+/// it and hand its id to another job (the retracted one returns to the pool and is posted again
+/// under another id).
 pub(crate) async fn follow(
 	session: &Session,
 	cli: &Cli,
 	job: u64,
-) -> anyhow::Result<(ExitCode, Job)> {
+	requester: Option<&stratus_client::AccountId>,
+	started: Instant,
+) -> anyhow::Result<Followed> {
 	// Steps already printed: each step once, whichever replica it belongs to.
-	let mut shown = std::collections::HashSet::new();
+	let mut timeline = Vec::new();
 	let mut failures = 0u32;
 	let mut reconnected: Option<Session> = None;
 	loop {
 		let current = reconnected.as_ref().unwrap_or(session);
-		let status = match read_job(current, job).await {
-			Ok(Some(status)) => {
-				failures = 0;
-				status
+		match follow_on(current, cli, job, requester, started, &mut timeline).await {
+			Ok(Some((status, final_block))) => {
+				let settled = matches!(status.phase, JobPhase::Settled { .. });
+				let code = if settled { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+				return Ok(Followed { code, status, timeline, final_block });
 			},
 			Ok(None) => return Err(no_such_job(job)),
-			Err(e) if failures < FOLLOW_RETRIES => {
+			Err(e) if failures < FOLLOW_RETRIES && !e.is::<AnotherJob>() => {
 				failures = failures.saturating_add(1);
 				eprintln!("warning: {e:#}; reconnecting");
 				tokio::time::sleep(Duration::from_secs(3)).await;
 				reconnected = Session::reconnect(cli, failures as usize).await.ok();
-				continue;
 			},
 			Err(e) => return Err(e),
-		};
-		for step in steps(&status) {
-			if !cli.json && !shown.contains(&step) {
-				println!("job {job}: {step}");
+		}
+	}
+}
+
+/// The followed id is another requester's job now (a reorg): no point in following it further.
+#[derive(Debug, thiserror::Error)]
+#[error(
+	"job {0} on this chain is another requester's: a reorg retracted the block that posted yours, \
+	 which goes back to the pool and is posted again under another id (`stratus job list` shows it)"
+)]
+struct AnotherJob(u64);
+
+/// A new block is expected at least this often while following.
+const FOLLOW_SILENCE: Duration = Duration::from_secs(60);
+
+/// [`follow`] on one connection: `None` when the chain has no such job.
+async fn follow_on(
+	session: &Session,
+	cli: &Cli,
+	job: u64,
+	requester: Option<&stratus_client::AccountId>,
+	started: Instant,
+	timeline: &mut Vec<Seen>,
+) -> anyhow::Result<Option<(Job, u64)>> {
+	let client = &session.conn.client;
+	let mut best = timed(client.stream_best_blocks()).await?;
+	// The job's end, seen on the best chain; final once a finalized block has it too.
+	let mut ended_at: Option<u64> = None;
+	// Right after posting, the first best block this subscription reports may come before the
+	// one that holds the job: a few blocks of grace (none for `watch`).
+	let mut grace = if requester.is_some() { 3u8 } else { 0 };
+	let mut finalized = None;
+	loop {
+		let block = match ended_at {
+			None => tokio::time::timeout(FOLLOW_SILENCE, best.next()).await,
+			Some(_) => {
+				// Ended on the best chain: wait for finality (a reorg may still undo the end).
+				let stream = match finalized.as_mut() {
+					Some(stream) => stream,
+					None => finalized.insert(timed(client.stream_blocks()).await?),
+				};
+				tokio::time::timeout(FOLLOW_SILENCE, stream.next()).await
+			},
+		}
+		.map_err(|_| anyhow!("no new block for {} s", FOLLOW_SILENCE.as_secs()))?
+		.ok_or_else(|| anyhow!("the node ended the block subscription"))??;
+		let at = timed(block.at()).await?;
+		let Some(status) = chain::Chain::job(&at, job).await? else {
+			let not_yet = match ended_at {
+				// Finality has not reached the block that posted it yet.
+				Some(end) => block.number() < end,
+				// Posted in a block this node has not imported yet.
+				None if grace > 0 => {
+					grace = grace.saturating_sub(1);
+					job >= chain::Chain::next_job_id(&at).await?
+				},
+				None => false,
+			};
+			if not_yet {
+				continue;
 			}
-			shown.insert(step);
+			return Ok(None);
+		};
+		if requester.is_some_and(|me| chain::account(&status.requester) != *me) {
+			return Err(AnotherJob(job).into());
+		}
+		if let Some(end) = ended_at {
+			if status.phase.is_final() && block.number() >= end {
+				let seconds = started.elapsed().as_secs_f64();
+				let step = format!("final: {}", phase_words(&status.phase));
+				if !cli.json {
+					println!("job {job}: [#{} +{seconds:.1} s] {step}", block.number());
+				}
+				timeline.push(Seen { step, block: block.number(), seconds });
+				return Ok(Some((status, block.number())));
+			}
+			if status.phase.is_final() || block.number() < end {
+				// Final already, or finality has not reached the end's block yet.
+				continue;
+			}
+			// Not ended on the finalized chain at the block it ended in on the best chain, or
+			// after: that end was retracted. Follow the best chain again.
+			ended_at = None;
+			finalized = None;
+			continue;
+		}
+		for step in steps(&status) {
+			if timeline.iter().any(|seen| seen.step == step) {
+				continue;
+			}
+			let seconds = started.elapsed().as_secs_f64();
+			if !cli.json {
+				println!("job {job}: [#{} +{seconds:.1} s] {step}", block.number());
+			}
+			timeline.push(Seen { step, block: block.number(), seconds });
 		}
 		if status.phase.is_final() {
-			let settled = matches!(status.phase, JobPhase::Settled { .. });
-			if settled && !cli.json {
-				println!("download the output: stratus job result {job} -o <file>");
-			}
-			let code = if settled { ExitCode::SUCCESS } else { ExitCode::FAILURE };
-			return Ok((code, status));
+			ended_at = Some(block.number());
 		}
-		tokio::time::sleep(Duration::from_millis(1500)).await;
 	}
 }
 

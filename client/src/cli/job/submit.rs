@@ -10,7 +10,9 @@ pub(crate) async fn submit(
 	manifest: &Manifest,
 	key: &Keypair,
 	detach: bool,
+	wait: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+	let started = Instant::now();
 	let me = stratus_client::account_of(key);
 	let at = session.at().await?;
 	let limits = limits(&at)?;
@@ -120,7 +122,10 @@ pub(crate) async fn submit(
 		deadline: now.saturating_add(plan.deadline_blocks),
 		max_output_bytes: plan.max_output_bytes,
 	};
-	let events = session.send(key, "posting the job", &rt::tx().market().submit_job(spec)).await?;
+	// In a best block is enough to know the job's id: following it, the CLI sees it matched in
+	// that block, and waits for finality before it calls the job's end final.
+	let events =
+		session.send_in_block(key, "posting the job", &rt::tx().market().submit_job(spec)).await?;
 	let submitted = events
 		.find_first::<rt::market::events::JobSubmitted>()
 		.transpose()?
@@ -134,9 +139,14 @@ pub(crate) async fn submit(
 		"expectedCost": price.expected.map(|(least, most)| json!([least.to_string(), most.to_string()])),
 		"worstCaseCost": price.worst.to_string(),
 		"bestPrice": best.map(|b| b.to_string()),
+		"postedSeconds": started.elapsed().as_secs_f64(),
 	});
 	if !cli.json {
-		println!("job {job} posted: {} held in escrow (the worst case)", Amount(submitted.escrow));
+		println!(
+			"job {job} posted (+{:.1} s): {} held in escrow (the worst case)",
+			started.elapsed().as_secs_f64(),
+			Amount(submitted.escrow)
+		);
 	}
 	if detach {
 		if cli.json {
@@ -146,16 +156,55 @@ pub(crate) async fn submit(
 		}
 		return Ok(ExitCode::SUCCESS);
 	}
-	let (code, status) = follow(session, cli, job).await?;
+	let followed = follow(session, cli, job, Some(&me), started).await?;
+	let settled = matches!(followed.status.phase, JobPhase::Settled { .. });
+	let mut downloaded = None;
+	match wait {
+		Some(output) if settled => {
+			// The worker serves the output once it has seen the settlement finalized, which
+			// may be a moment after this client has: ask again for a while.
+			let got =
+				fetch_verified(session, key, job, &followed.status, DOWNLOAD_PATIENCE).await?;
+			write_output(output, &got.bytes)?;
+			let seconds = started.elapsed().as_secs_f64();
+			if !cli.json {
+				println!(
+					"job {job}: [+{seconds:.1} s] downloaded {} bytes from {}; blake2-256 matches \
+					 the chain's canonical digest; written to {}",
+					got.bytes.len(),
+					got.endpoint,
+					output.display()
+				);
+			}
+			downloaded = Some(json!({
+				"output": output, "bytes": got.bytes.len(), "endpoint": got.endpoint,
+				"provider": got.provider, "seconds": seconds,
+			}));
+		},
+		_ if settled && !cli.json => {
+			println!("download the output: stratus job result {job} -o <file>");
+		},
+		_ => {},
+	}
 	if cli.json {
-		// One document for scripts: what was posted, and how the job ended.
+		// One document for scripts: what was posted, how the job went and ended, and where its
+		// output went.
 		if let Some(fields) = posted.as_object_mut() {
-			fields.insert("status".into(), serde_json::to_value(&status)?);
+			fields.insert("status".into(), serde_json::to_value(&followed.status)?);
+			fields.insert("timeline".into(), serde_json::to_value(&followed.timeline)?);
+			fields.insert("finalBlock".into(), followed.final_block.into());
+			fields.insert("seconds".into(), started.elapsed().as_secs_f64().into());
+			if let Some(downloaded) = downloaded {
+				fields.insert("downloaded".into(), downloaded);
+			}
 		}
 		print_json(&posted)?;
 	}
-	Ok(code)
+	Ok(followed.code)
 }
+
+/// How long `submit --wait` keeps asking the providers for a settled job's output.
+const DOWNLOAD_PATIENCE: Duration = Duration::from_secs(30);
 
 pub(crate) fn requirements_spec(plan: &Plan) -> RequirementsSpec<u128> {
 	let r = &plan.requirements;

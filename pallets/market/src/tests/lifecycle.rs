@@ -93,11 +93,6 @@ fn commit_and_reveal_errors() {
 		offer(10, 5, 1);
 		let j = submit(ALICE, spec(program));
 		let c = commitment_for(j, 0, digest(1), 5);
-		// Not acknowledged yet.
-		assert_noop!(
-			Verification::commit(RuntimeOrigin::signed(10), j, 0, c),
-			Error::<Test>::NotAwaitingCommit
-		);
 		assert_noop!(
 			Market::acknowledge(RuntimeOrigin::signed(11), j, 0),
 			Error::<Test>::NotReplicaProvider
@@ -164,5 +159,75 @@ fn reveal_waits_for_every_replica_to_commit() {
 			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), 5, [0; 32]),
 			Error::<Test>::NotAwaitingReveal
 		);
+	});
+}
+
+/// A commit of a replica not acknowledged yet acknowledges it (its commit deadline starts, the
+/// acknowledgement's event is said) and commits, in one transaction; the job then goes on as
+/// after an acknowledgement and a commit. Its weight is the commit's and the acknowledgement's.
+#[test]
+fn a_commit_implies_the_acknowledgement() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		let alice_before = total(ALICE);
+		let j = submit(ALICE, spec(program));
+		let c = commitment_for(j, 0, digest(7), 60);
+		// A stranger's commit still acknowledges nothing.
+		assert_noop!(
+			Verification::commit(RuntimeOrigin::signed(11), j, 0, c),
+			Error::<Test>::NotReplicaProvider
+		);
+		let now = System::block_number();
+		COMMITTED_UNITS.with(|u| u.borrow_mut().insert((j, 0), 60));
+		let info = Verification::commit(RuntimeOrigin::signed(110), j, 0, c).unwrap();
+		assert_eq!(
+			info.actual_weight,
+			Some(
+				<() as pallet_verification::WeightInfo>::commit()
+					.saturating_add(Market::acknowledge_weight(false))
+			)
+		);
+		assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
+		let replica = job(j).replicas[0].clone();
+		assert_eq!(replica.state, ReplicaState::Committed);
+		assert_eq!(replica.commit_by, Some(now + 5));
+		assert!(market_events().contains(&Event::ReplicaAcknowledged {
+			job: j,
+			replica: 0,
+			commit_by: now + 5
+		}));
+		// Unverified, committed: the reveal window opened in the commit's block.
+		assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
+		assert_noop!(
+			Market::acknowledge(RuntimeOrigin::signed(10), j, 0),
+			Error::<Test>::NotAwaitingAck
+		);
+		reveal(10, j, 0, digest(7));
+		assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(7) });
+		assert_eq!(total(ALICE), alice_before - 240);
+		assert_eq!(escrow_held(ALICE), 0);
+	});
+}
+
+/// A replica whose acknowledgement deadline passed cannot commit its way back: it missed, and the
+/// job went to the next offer.
+#[test]
+fn a_commit_after_the_acknowledgement_deadline_is_refused() {
+	ExtBuilder.build_and_execute(|| {
+		let j = job_on_two_offers();
+		let ack_by = job(j).replicas[0].ack_by;
+		run_to_block(ack_by + 1);
+		assert_eq!(job(j).replicas[0].state, ReplicaState::Missed(Missed::Ack));
+		let c = commitment_for(j, 0, digest(1), 5);
+		assert_noop!(
+			Verification::commit(RuntimeOrigin::signed(10), j, 0, c),
+			Error::<Test>::NotAwaitingCommit
+		);
+		// The reissued replica commits without acknowledging.
+		let reissued = replica_of(j, 11);
+		commit(11, j, reissued, digest(1), 5);
+		assert_eq!(job(j).replicas.last().unwrap().state, ReplicaState::Committed);
 	});
 }

@@ -469,3 +469,33 @@ fn a_verifier_missing_at_submission_is_drawn_when_the_primary_acknowledges() {
 		assert_eq!(job(j2).unfilled(), 1);
 	});
 }
+
+/// A commit that implies the acknowledgement draws a missing verifier as the acknowledgement
+/// would, and is charged for the draw.
+#[test]
+fn a_verifier_missing_at_submission_is_drawn_when_the_primary_commits_unacknowledged() {
+	ExtBuilder.build_and_execute(|| {
+		providers(10..=11);
+		let program = register_wasm(ALICE);
+		offer(10, 4, 1);
+		let j = submit(ALICE, JobSpec { policy: Replicated(2), ..spec(program) });
+		assert_eq!(job(j).unfilled(), 1);
+		// 11's offer is above the job's price: nothing to draw when it is posted, nor when the
+		// primary commits (charged for the draw it tried).
+		offer(11, 50, 1);
+		assert_eq!(job(j).unfilled(), 1);
+		let c = commitment_for(j, 0, digest(3), 5);
+		let info = Verification::commit(RuntimeOrigin::signed(10), j, 0, c).unwrap();
+		assert_eq!(
+			info.actual_weight,
+			Some(
+				<() as pallet_verification::WeightInfo>::commit()
+					.saturating_add(Market::acknowledge_weight(true))
+			)
+		);
+		assert_eq!(job(j).replicas[0].state, ReplicaState::Committed);
+		// Still nobody eligible: the round waits for its verifier; no reveal window yet.
+		assert_eq!(job(j).unfilled(), 1);
+		assert_eq!(job(j).phase, JobPhase::Open);
+	});
+}
