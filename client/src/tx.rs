@@ -76,7 +76,7 @@ pub async fn submit<Call: Payload>(
 	wait: Wait,
 ) -> Result<Events, TxError> {
 	let progress = send(conn, key, call, next_nonce, None).await?;
-	let result = follow(progress, wait).await;
+	let result = follow(progress, wait, INCLUSION_TIMEOUT).await;
 	if result.as_ref().is_err_and(TxError::left_the_pool) {
 		*next_nonce = 0;
 	}
@@ -135,18 +135,22 @@ pub async fn send<Call: Payload>(
 	Ok(progress)
 }
 
-/// Follows a submitted transaction until `wait` says it is done (or [`INCLUSION_TIMEOUT`]
-/// passes); returns its events, or how it failed.
-pub async fn follow(mut progress: Progress, wait: Wait) -> Result<Events, TxError> {
+/// Follows a submitted transaction until `wait` says it is done (or `timeout` passes); returns
+/// its events, or how it failed.
+pub async fn follow(
+	mut progress: Progress,
+	wait: Wait,
+	timeout: Duration,
+) -> Result<Events, TxError> {
 	let deadline = tokio::time::Instant::now()
-		.checked_add(INCLUSION_TIMEOUT)
+		.checked_add(timeout)
 		.ok_or_else(|| TxError::NotIncluded("clock overflow".into()))?;
 	loop {
 		let status = match tokio::time::timeout_at(deadline, progress.next()).await {
 			Err(_) => {
 				return Err(TxError::NotIncluded(format!(
 					"not in a block after {} s",
-					INCLUSION_TIMEOUT.as_secs()
+					timeout.as_secs()
 				)))
 			},
 			Ok(None) => {

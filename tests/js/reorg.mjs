@@ -26,7 +26,7 @@ import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
 import { blake2AsHex, cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
 import {
-  downloadHeaders, downloadWith, eventData, expectedOutput, kernelInput, send, sleep, waitFor,
+  downloadHeaders, downloadWith, eventData, expectedOutput, kernelInput, send, waitFor,
   withCustomSection,
 } from './lib.mjs';
 
@@ -152,9 +152,10 @@ const program = blake2AsHex(code);
 await send(alice, alice.tx.market.registerProgram('Wasm', u8aToHex(code)), first, { finalized: true });
 say(`requesters funded, program ${program.slice(0, 10)}… registered`);
 
-// Job C: about 10 s of hashing, long enough to be acknowledged before the cut and committed after.
+// Job C: about 25 s of hashing (4 GB), long enough to be acknowledged and finalized before the
+// cut (the worker acknowledges a job still running a block after its match) and committed after.
 const big = randomAsU8a(1 << 15);
-const roundsC = 60_000;
+const roundsC = 120_000;
 const jobC = await post(alice, first, spec(program, kernelInput(roundsC, big), 400_000_000_000, 100));
 say(`job ${jobC} (C) posted on the whole network`);
 await waitFor(`job ${jobC} to be acknowledged in a finalized block`, async () => {

@@ -25,6 +25,10 @@ use crate::{metrics::Metrics, store::ReplicaKey};
 
 /// A successful transaction is not sent again for this many blocks (the finalized view lags).
 pub const RESUBMIT_AFTER_BLOCKS: u32 = 8;
+/// How long a replica's step (a transaction mortal from the block it answers) may take to reach a
+/// block before it counts as not included and the next block offers it again, with a fresh
+/// nonce and anchor: a few blocks. A reorg can leave it behind a nonce the pool no longer fills.
+pub const STEP_INCLUSION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Outcomes waiting for the daemon, at most.
 pub const OUTCOMES: usize = 64;
 
@@ -117,6 +121,9 @@ struct Request {
 pub struct Submitter {
 	sender: mpsc::Sender<Request>,
 	ledger: Ledger,
+	/// Set when the next transaction must ask the pool for its nonce (after a reorg, or a
+	/// transaction that was not included).
+	stale_nonce: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Submitter {
@@ -135,9 +142,18 @@ impl Submitter {
 	) -> Self {
 		let (sender, receiver) = mpsc::channel(64);
 		let ledger = Ledger::default();
-		let task = Task { key, finalized, connection, outcomes, ledger: ledger.clone(), metrics };
+		let stale_nonce = Arc::<std::sync::atomic::AtomicBool>::default();
+		let task = Task {
+			key,
+			finalized,
+			connection,
+			outcomes,
+			ledger: ledger.clone(),
+			metrics,
+			stale_nonce: stale_nonce.clone(),
+		};
 		tracker.spawn(task.run(receiver, cancel));
-		Self { sender, ledger }
+		Self { sender, ledger, stale_nonce }
 	}
 
 	/// Submits `tx` and waits until it is in a block (or failed).
@@ -154,6 +170,8 @@ impl Submitter {
 	/// offered again: the chain's state shows its effect.
 	pub fn forget_included(&self) {
 		crate::lock(&self.ledger).retain(|_, sent| *sent == Sent::InFlight);
+		// The retracted blocks' transactions are back in the pool, or gone: ask it for the nonce.
+		self.stale_nonce.store(true, std::sync::atomic::Ordering::SeqCst);
 	}
 
 	/// Queues `tx` for `key` at block `now`, mortal from block `anchor` (`None`: the latest
@@ -191,6 +209,7 @@ struct Task {
 	outcomes: Option<mpsc::Sender<Outcome>>,
 	ledger: Ledger,
 	metrics: Metrics,
+	stale_nonce: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A request, and how many times it was tried.
@@ -248,8 +267,13 @@ impl Task {
 				},
 				Ok(progress) => {
 					let finish = finish.clone();
+					let timeout = match request.anchor {
+						Some(_) => STEP_INCLUSION_TIMEOUT,
+						None => INCLUSION_TIMEOUT,
+					};
 					tokio::spawn(async move {
-						let result = stratus_client::tx::follow(progress, wait).await.map(|_| ());
+						let result =
+							stratus_client::tx::follow(progress, wait, timeout).await.map(|_| ());
 						if result.as_ref().is_err_and(TxError::left_the_pool) {
 							finish.stale_nonce.store(true, std::sync::atomic::Ordering::SeqCst);
 						}
@@ -268,7 +292,7 @@ impl Task {
 			ledger: self.ledger.clone(),
 			metrics: self.metrics.clone(),
 			retry,
-			stale_nonce: Arc::default(),
+			stale_nonce: self.stale_nonce.clone(),
 		};
 		(finish, retries)
 	}
@@ -282,10 +306,15 @@ impl Task {
 
 impl Finish {
 	/// A first attempt that was not included is sent again after a pause; anything else is
-	/// reported.
+	/// reported. A replica's step (anchored at a block) is not retried here: the next block
+	/// offers it again, mortal from that block (its own may have been retracted), with a nonce
+	/// the pool is asked for.
 	async fn done_or_retry(&self, request: Request, attempt: u8, result: Result<(), TxError>) {
 		if let Err(e) = &result {
-			if attempt == 0 && e.not_included() {
+			if e.not_included() {
+				self.stale_nonce.store(true, std::sync::atomic::Ordering::SeqCst);
+			}
+			if attempt == 0 && e.not_included() && request.anchor.is_none() {
 				tracing::warn!(tx = request.tx.name(), "{e}; retrying with a fresh nonce");
 				let retry = self.retry.clone();
 				tokio::spawn(async move {
@@ -455,6 +484,7 @@ mod tests {
 			outcomes: Some(outcomes_tx),
 			ledger: Ledger::default(),
 			metrics: Metrics::new(),
+			stale_nonce: Arc::default(),
 		};
 		let key = TxKey::Replica((7, 1));
 		let entry = (key, "acknowledge");

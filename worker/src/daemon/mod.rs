@@ -110,6 +110,8 @@ pub struct Daemon {
 	/// Running replicas whose record a reorg made another job's: their task drops the record
 	/// and its result instead of committing (checked and set under `running`'s lock).
 	stale: Mutex<HashSet<ReplicaKey>>,
+	/// The follower's reorg count at which each record was last found to be its chain's job.
+	checked: Mutex<std::collections::HashMap<ReplicaKey, u64>>,
 	/// Offers that served a replica that ended since the last upkeep: re-offer them.
 	freed: Mutex<bool>,
 	/// Reorgs the follower has seen (the reconciler checks its records after each).
@@ -229,6 +231,7 @@ pub async fn start(config: Config, worker_key: Keypair) -> Result<Running, Daemo
 		conn: conn_rx,
 		running: Mutex::new(HashSet::new()),
 		stale: Mutex::new(HashSet::new()),
+		checked: Mutex::default(),
 		freed: Mutex::new(true),
 		reorgs: AtomicU64::new(0),
 		tracker: tracker.clone(),

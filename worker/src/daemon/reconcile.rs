@@ -70,8 +70,6 @@ pub(super) async fn reconcile(
 struct Progress {
 	/// The finalized block whose ends it recorded last.
 	ended_at: Option<H256>,
-	/// The reorgs it has checked its records after (the follower's count).
-	reorgs: u64,
 }
 
 impl Daemon {
@@ -109,12 +107,6 @@ impl Daemon {
 			}
 			progress.ended_at = Some(finalized);
 		}
-		// After a reorg, a record may belong to a job the new chain does not have.
-		let reorgs = self.reorgs.load(Ordering::SeqCst);
-		if reorgs != progress.reorgs {
-			self.drop_retracted(at).await?;
-			progress.reorgs = reorgs;
-		}
 		// Run at once and let the commit acknowledge: on the best chain, where the runtime
 		// allows it. Acting on finalized blocks keeps the old way (acknowledge, see it final,
 		// run, commit), the baseline `scripts/bench-latency` measures against.
@@ -136,11 +128,12 @@ impl Daemon {
 		fast: bool,
 	) -> Result<(), BlockError> {
 		let key = (replica.job, replica.replica);
+		let record = self.record_for(at, key).await?;
 		if crate::lock(&self.stale).contains(&key) {
 			// A retracted job's task still runs under this id: the new job waits for it.
 			return Ok(());
 		}
-		match (&replica.state, self.store.get(key)) {
+		match (&replica.state, record) {
 			(ReplicaState::Assigned, None) => {
 				self.metrics.assigned.inc();
 				let Some(job) = Chain::job(at, replica.job).await? else { return Ok(()) };
@@ -149,6 +142,7 @@ impl Daemon {
 				let input = Chain::input(at, replica.job).await?;
 				let record =
 					new_record(&job, replica, memory, job_fingerprint(&job, input.as_ref()));
+				crate::lock(&self.checked).insert(key, self.reorgs.load(Ordering::SeqCst));
 				match self.decide(&job, replica, now, memory, block_time, live) {
 					Ok(()) if fast => {
 						// Run it now; the commit acknowledges it. A job not done by the next
@@ -260,38 +254,46 @@ impl Daemon {
 		Ok(())
 	}
 
-	/// After a reorg (or a new connection, which may see another fork): drops each live record
-	/// whose job, on the chain at `at`, is another job (another fingerprint under the same id:
-	/// the record's job was on a retracted fork), with its output and checkpoint. If the new
-	/// chain assigns that replica to this provider, it is taken on afresh. A record of the same
-	/// job keeps its result and salt, whatever block the job is in now.
-	async fn drop_retracted(&self, at: &AtBlock) -> Result<(), BlockError> {
-		for record in self.store.live() {
-			let key = (record.job, record.replica);
-			let Some(job) = Chain::job(at, record.job).await? else {
-				// No such job on this chain (yet): it may come back; kept until the finalized
-				// chain says how it ended.
-				continue;
-			};
-			let input = Chain::input(at, record.job).await?;
-			if record.is_for(job_fingerprint(&job, input.as_ref())) {
-				continue;
-			}
-			tracing::warn!(
-				job = key.0,
-				replica = key.1,
-				"after a reorg the chain has another job under this id: its record is dropped"
-			);
-			let running = crate::lock(&self.running);
-			if running.contains(&key) {
-				// Its task drops it when it ends, and commits nothing.
-				crate::lock(&self.stale).insert(key);
-			} else {
-				drop(running);
-				self.store.remove(key)?;
-			}
+	/// The record of `key`, if it is the record of the job the chain at `at` has under that id.
+	///
+	/// After a reorg (or a new connection, which may see another fork; the follower counts
+	/// both) a record may be another job's: another fingerprint under the same id, its job on a
+	/// retracted fork. Each record is checked once after each (lazily, when the chain next lists
+	/// its replica: a job may appear only some blocks after the reorg). One of another job is
+	/// dropped with its output and checkpoint — if its task still runs, the task drops it and
+	/// commits nothing — and the replica is then the new job's, taken on afresh. A record of the
+	/// same job keeps its result and salt, whatever block the job is in now.
+	async fn record_for(
+		&self,
+		at: &AtBlock,
+		key: ReplicaKey,
+	) -> Result<Option<Record>, BlockError> {
+		let Some(record) = self.store.get(key) else { return Ok(None) };
+		let epoch = self.reorgs.load(Ordering::SeqCst);
+		if crate::lock(&self.checked).get(&key) == Some(&epoch) {
+			return Ok(Some(record));
 		}
-		Ok(())
+		let Some(job) = Chain::job(at, key.0).await? else { return Ok(Some(record)) };
+		let input = Chain::input(at, key.0).await?;
+		if record.is_for(job_fingerprint(&job, input.as_ref())) {
+			crate::lock(&self.checked).insert(key, epoch);
+			return Ok(Some(record));
+		}
+		tracing::warn!(
+			job = key.0,
+			replica = key.1,
+			"after a reorg the chain has another job under this id: its record is dropped"
+		);
+		crate::lock(&self.checked).remove(&key);
+		let running = crate::lock(&self.running);
+		if running.contains(&key) {
+			// Its task drops it when it ends, and commits nothing.
+			crate::lock(&self.stale).insert(key);
+			return Ok(None);
+		}
+		drop(running);
+		self.store.remove(key)?;
+		Ok(None)
 	}
 
 	/// A replica the market no longer lists as live: record how it ended.
@@ -333,7 +335,9 @@ impl Daemon {
 		// digest, this replica paid. A job cancelled, disputed or expired pays nothing and
 		// gets nothing.
 		let paid = match (&job, mine) {
-			(Some(j), Some(replica)) => paid_for(&j.phase, replica.paid, record.digest),
+			(Some(j), Some(replica)) if !other_job && mine_here => {
+				paid_for(&j.phase, replica.paid, record.digest)
+			},
 			_ => false,
 		};
 		tracing::info!(job = key.0, replica = key.1, paid, "ended: {note}");
@@ -341,6 +345,7 @@ impl Daemon {
 			self.store.mark_paid(key)?;
 		}
 		self.store.advance(key, stage, Some(note))?;
+		crate::lock(&self.checked).remove(&key);
 		*crate::lock(&self.freed) = true;
 		Ok(())
 	}
