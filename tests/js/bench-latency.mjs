@@ -126,7 +126,7 @@ async function post() {
       `program = "${program}"`,
       `input = { file = "${input}" }`,
       'max_price = "2000 planck"',
-      'max_units = 50_000_000',
+      'max_units = 200_000_000',
       `policy = "${policy}"`,
       'deadline = "10m"',
       'commit_window = "1m"',

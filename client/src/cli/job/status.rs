@@ -256,14 +256,15 @@ pub(crate) struct Followed {
 /// step with the block it appeared in and the time since `started`; reconnects (to the next
 /// endpoint) when the node goes away.
 ///
-/// With `requester`, the job must be that account's: a reorg can retract the block that posted
-/// it and hand its id to another job (the retracted one returns to the pool and is posted again
-/// under another id).
+/// With `posted`, the job was just posted by `posted.0` in a block at or below `posted.1`: it
+/// must be that account's (a reorg can retract the block that posted it and hand its id to
+/// another job; the retracted one returns to the pool and is posted again under another id),
+/// and blocks below `posted.1` may not have it yet.
 pub(crate) async fn follow(
 	session: &Session,
 	cli: &Cli,
 	job: u64,
-	requester: Option<&stratus_client::AccountId>,
+	posted: Option<(&stratus_client::AccountId, u64)>,
 	started: Instant,
 ) -> anyhow::Result<Followed> {
 	// Steps already printed: each step once, whichever replica it belongs to.
@@ -272,7 +273,7 @@ pub(crate) async fn follow(
 	let mut reconnected: Option<Session> = None;
 	loop {
 		let current = reconnected.as_ref().unwrap_or(session);
-		match follow_on(current, cli, job, requester, started, &mut timeline).await {
+		match follow_on(current, cli, job, posted, started, &mut timeline).await {
 			Ok(Some((status, final_block))) => {
 				let settled = matches!(status.phase, JobPhase::Settled { .. });
 				let code = if settled { ExitCode::SUCCESS } else { ExitCode::FAILURE };
@@ -306,7 +307,7 @@ async fn follow_on(
 	session: &Session,
 	cli: &Cli,
 	job: u64,
-	requester: Option<&stratus_client::AccountId>,
+	posted: Option<(&stratus_client::AccountId, u64)>,
 	started: Instant,
 	timeline: &mut Vec<Seen>,
 ) -> anyhow::Result<Option<(Job, u64)>> {
@@ -314,9 +315,7 @@ async fn follow_on(
 	let mut best = timed(client.stream_best_blocks()).await?;
 	// The job's end, seen on the best chain; final once a finalized block has it too.
 	let mut ended_at: Option<u64> = None;
-	// Right after posting, the first best block this subscription reports may come before the
-	// one that holds the job: a few blocks of grace (none for `watch`).
-	let mut grace = if requester.is_some() { 3u8 } else { 0 };
+
 	let mut finalized = None;
 	loop {
 		let block = match ended_at {
@@ -337,19 +336,15 @@ async fn follow_on(
 			let not_yet = match ended_at {
 				// Finality has not reached the block that posted it yet.
 				Some(end) => block.number() < end,
-				// Posted in a block this node has not imported yet.
-				None if grace > 0 => {
-					grace = grace.saturating_sub(1);
-					job >= chain::Chain::next_job_id(&at).await?
-				},
-				None => false,
+				// A block from before the one that posted it.
+				None => posted.is_some_and(|(_, by)| block.number() < by),
 			};
 			if not_yet {
 				continue;
 			}
 			return Ok(None);
 		};
-		if requester.is_some_and(|me| chain::account(&status.requester) != *me) {
+		if posted.is_some_and(|(me, _)| chain::account(&status.requester) != *me) {
 			return Err(AnotherJob(job).into());
 		}
 		if let Some(end) = ended_at {

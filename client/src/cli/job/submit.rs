@@ -156,7 +156,9 @@ pub(crate) async fn submit(
 		}
 		return Ok(ExitCode::SUCCESS);
 	}
-	let followed = follow(session, cli, job, Some(&me), started).await?;
+	// The node's best block now holds the job (or is above the block that does).
+	let posted_by = u64::from(session.best_block().await?);
+	let followed = follow(session, cli, job, Some((&me, posted_by)), started).await?;
 	let settled = matches!(followed.status.phase, JobPhase::Settled { .. });
 	let mut downloaded = None;
 	match wait {
