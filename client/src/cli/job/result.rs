@@ -53,8 +53,8 @@ pub(crate) async fn fetch_verified(
 
 /// Downloads the output of settled job `job` (`status`, read at a finalized block) from the
 /// providers whose replicas revealed the canonical digest, until one serves bytes with that
-/// digest; asks them all again every half second for `patience` (a worker serves the output
-/// once it has seen the settlement finalized).
+/// digest; asks them all again every 200 ms for `patience` (a worker serves the output once it
+/// has seen the settlement finalized, a moment after this client may have).
 async fn fetch(
 	session: &Session,
 	key: &Keypair,
@@ -122,7 +122,7 @@ async fn fetch(
 			tried.extend(failed);
 			bail!("job {job}: no provider served the verified output:\n  {}", tried.join("\n  "))
 		}
-		tokio::time::sleep(Duration::from_millis(500)).await;
+		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 }
 
