@@ -110,18 +110,14 @@ pub async fn send<Call: Payload>(
 			.await
 			.map_err(not_included)
 	};
-	let (at, birth) = match anchor {
-		Some((number, hash)) => (at_hash(hash).await?, (number, hash)),
-		None => {
-			let finalized = timed(conn.client.at_current_block()).await.map_err(not_included)?;
-			let birth = (finalized.block_number(), finalized.block_hash());
-			let best =
-				timed(conn.legacy().chain_get_block_hash(None)).await.map_err(not_included)?;
-			match best {
-				Some(best) if best != finalized.block_hash() => (at_hash(best).await?, birth),
-				_ => (finalized, birth),
-			}
-		},
+	// Signed for the best block's runtime in either case (the one the pool checks it against,
+	// new right after an upgrade even where the anchor is older).
+	let finalized = timed(conn.client.at_current_block()).await.map_err(not_included)?;
+	let birth = anchor.unwrap_or((finalized.block_number(), finalized.block_hash()));
+	let best = timed(conn.legacy().chain_get_block_hash(None)).await.map_err(not_included)?;
+	let at = match best {
+		Some(best) if best != finalized.block_hash() => at_hash(best).await?,
+		_ => finalized,
 	};
 	let params = DefaultExtrinsicParamsBuilder::<StratusConfig>::new()
 		.nonce(nonce)

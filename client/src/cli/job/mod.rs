@@ -54,7 +54,7 @@ pub enum JobCommand {
 	Submit {
 		/// The job manifest (TOML).
 		manifest: PathBuf,
-		/// Return once the job is posted instead of following it.
+		/// Return once the job's posting is finalized instead of following it.
 		#[arg(long, conflicts_with = "wait")]
 		detach: bool,
 		/// Follow the job until its result is verified, download it, check it against the

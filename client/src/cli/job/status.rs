@@ -336,8 +336,23 @@ async fn follow_on(
 			let not_yet = match ended_at {
 				// Finality has not reached the block that posted it yet.
 				Some(end) => block.number() < end,
-				// A block from before the one that posted it.
-				None => posted.is_some_and(|(_, by)| block.number() < by),
+				// A block from before the one that posted it (the subscription may begin
+				// with older blocks): just posted, or on the node's best chain now.
+				None if job < chain::Chain::next_job_id(&at).await? => false,
+				None if posted.is_some_and(|(_, by)| block.number() < by) => true,
+				None => {
+					let best = timed(session.conn.legacy().chain_get_block_hash(None)).await?;
+					match best {
+						Some(hash) => {
+							let head = timed(client.at_block(
+								stratus_client::subxt::backend::BlockRef::from_hash(hash),
+							))
+							.await?;
+							job < chain::Chain::next_job_id(&head).await?
+						},
+						None => false,
+					}
+				},
 			};
 			if not_yet {
 				continue;

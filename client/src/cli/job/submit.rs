@@ -122,10 +122,15 @@ pub(crate) async fn submit(
 		deadline: now.saturating_add(plan.deadline_blocks),
 		max_output_bytes: plan.max_output_bytes,
 	};
-	// In a best block is enough to know the job's id: following it, the CLI sees it matched in
-	// that block, and waits for finality before it calls the job's end final.
-	let events =
-		session.send_in_block(key, "posting the job", &rt::tx().market().submit_job(spec)).await?;
+	// Followed: in a best block is enough to know the job's id (the CLI sees it matched in that
+	// block, and waits for finality before it calls the job's end final). Detached: finalized,
+	// so that the id it prints stays the job's whatever happens next.
+	let call = rt::tx().market().submit_job(spec);
+	let events = if detach {
+		session.send(key, "posting the job", &call).await?
+	} else {
+		session.send_in_block(key, "posting the job", &call).await?
+	};
 	let submitted = events
 		.find_first::<rt::market::events::JobSubmitted>()
 		.transpose()?
