@@ -330,7 +330,14 @@ const steps = {
     const watched = await watch;
     console.log(watched.stdout, watched.stderr);
     must(watched, "stratus job watch (across the restart)");
-    const status = await jobStatus(job);
+    // `job status` reads the first endpoint's finalized state: the restarted RPC node may still
+    // be catching up with the node the watch ended on.
+    let status;
+    for (let i = 0; i < 60; i += 1) {
+      status = await jobStatus(job);
+      if (status.phase.Settled) break;
+      await sleep(1000);
+    }
     return status.phase.Settled?.digest === digestOf(output) ? 1 : 0;
   },
 
