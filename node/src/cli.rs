@@ -8,6 +8,14 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	/// GRANDPA's gossip duration in milliseconds: a round waits up to twice this for prevotes
+	/// and four times this for precommits, so finality trails a block by about four times it.
+	/// A liveness timer, not a safety one: validators far apart (a vote taking longer than this
+	/// to reach the others) finalize in later rounds, never wrongly. 200 ms for Aura's 3 s slots
+	/// (docs/architecture.md, "GRANDPA's timers"); raise it for validators spread over the world.
+	#[arg(long, value_name = "MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(50..=5000))]
+	pub grandpa_gossip_ms: u64,
 }
 
 /// What `stratus-node` can do besides running a node.

@@ -166,6 +166,7 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let gossip = std::time::Duration::from_millis(cli.grandpa_gossip_ms);
 			runner.run_node_until_exit(|mut config| async move {
 				check_listen_ports(&mut config)?;
 				match config.network.network_backend {
@@ -174,10 +175,10 @@ pub fn run() -> sc_cli::Result<()> {
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config)
+					>(config, gossip)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, gossip)
 							.map_err(sc_cli::Error::Service)
 					},
 				}

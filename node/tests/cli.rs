@@ -108,6 +108,18 @@ fn invalid_flag_value_is_refused() {
 }
 
 #[test]
+fn a_grandpa_gossip_duration_out_of_range_is_refused() {
+	// Help names it with its default; a timer too short to gossip a vote, or a typo in seconds
+	// instead of milliseconds, is refused with the range.
+	let help = run(&["--help"]);
+	assert!(String::from_utf8_lossy(&help.stdout).contains("--grandpa-gossip-ms <MS>"));
+	for value in ["10", "60000", "fast"] {
+		let output = run(&["--dev", "--tmp", "--grandpa-gossip-ms", value]);
+		assert_refused(&output, &format!("invalid value '{value}' for '--grandpa-gossip-ms <MS>'"));
+	}
+}
+
+#[test]
 fn a_second_node_on_the_same_database_is_refused() {
 	let dir = std::env::temp_dir().join(format!("stratus-db-test-{}", std::process::id()));
 	let base = dir.to_str().unwrap().to_owned();

@@ -260,7 +260,15 @@ impl Task {
 			if finish.stale_nonce.swap(false, std::sync::atomic::Ordering::SeqCst) {
 				next_nonce = 0;
 			}
-			match send_one(&conn, &self.key, &request, &mut next_nonce).await {
+			let started = std::time::Instant::now();
+			let sent = send_one(&conn, &self.key, &request, &mut next_nonce).await;
+			tracing::debug!(
+				tx = request.tx.name(),
+				ok = sent.is_ok(),
+				"submitted in {} ms",
+				started.elapsed().as_millis()
+			);
+			match sent {
 				Err(e) => {
 					next_nonce = 0;
 					finish.done_or_retry(request, attempt, Err(e)).await;

@@ -133,6 +133,7 @@ impl Daemon {
 				Err(e) => return e.to_string(),
 			};
 			let (number, hash) = (block.number(), block.hash());
+			tracing::debug!(number, finalized = is_finalized, "block");
 			if is_finalized {
 				if number <= finalized.block_number() && (best_chain || number <= last_number) {
 					continue;

@@ -79,34 +79,45 @@ impl Daemon {
 		tip: &Tip,
 		progress: &mut Progress,
 	) -> Result<(), BlockError> {
+		let started = std::time::Instant::now();
 		let at = &tip.at;
 		let now = now_block(at);
 		let block_time = Chain::block_time(at)?;
-		let replicas = Chain::provider_replicas(at, &self.worker).await?;
-		let live: HashSet<ReplicaKey> = replicas.iter().map(|r| (r.job, r.replica)).collect();
 		// How replicas ended, from the finalized block: on the best chain a replica that left
 		// the live list may come back with a reorg, and an output is the requester's only once
 		// its job's settlement is final. Recorded first, so that a replica assigned in this
 		// block finds their slots free (a replica declined for a slot the block had just freed
-		// is never offered to this provider again: found by the soak, docs/reliability.md).
+		// is never offered to this provider again: found by the soak, docs/reliability.md), and
+		// before anything else is read: the requester of a job whose settlement was just
+		// finalized is asking this worker's server for the output, served once marked paid.
 		let finalized = tip.finalized.block_hash();
+		let mut replicas = None;
 		if progress.ended_at != Some(finalized) {
-			let final_live: HashSet<ReplicaKey> = if finalized == at.block_hash() {
-				live.clone()
-			} else {
-				Chain::provider_replicas(&tip.finalized, &self.worker)
-					.await?
-					.iter()
-					.map(|r| (r.job, r.replica))
-					.collect()
-			};
-			for record in self.store.live() {
-				if !final_live.contains(&(record.job, record.replica)) {
-					self.on_ended(&tip.finalized, &record).await?;
-				}
+			let final_replicas = Chain::provider_replicas(&tip.finalized, &self.worker).await?;
+			let final_live: HashSet<ReplicaKey> =
+				final_replicas.iter().map(|r| (r.job, r.replica)).collect();
+			if finalized == at.block_hash() {
+				replicas = Some(final_replicas);
 			}
+			// Each ended replica's reads at once: a block that settles several of this worker's
+			// jobs serves all their outputs a round trip after it is final, not one after another.
+			let ended = self
+				.store
+				.live()
+				.into_iter()
+				.filter(|record| !final_live.contains(&(record.job, record.replica)));
+			let ended: Vec<Record> = ended.collect();
+			futures::future::try_join_all(
+				ended.iter().map(|record| self.on_ended(&tip.finalized, record)),
+			)
+			.await?;
 			progress.ended_at = Some(finalized);
 		}
+		let replicas = match replicas {
+			Some(replicas) => replicas,
+			None => Chain::provider_replicas(at, &self.worker).await?,
+		};
+		let live: HashSet<ReplicaKey> = replicas.iter().map(|r| (r.job, r.replica)).collect();
 		// Run at once and let the commit acknowledge: on the best chain, where the runtime
 		// allows it. Acting on finalized blocks keeps the old way (acknowledge, see it final,
 		// run, commit), the baseline `scripts/bench-latency` measures against.
@@ -115,6 +126,12 @@ impl Daemon {
 			self.on_replica(at, now, block_time, replica, &live, fast).await?;
 		}
 		self.upkeep_offers(at, now).await?;
+		tracing::debug!(
+			block = now,
+			replicas = replicas.len(),
+			"reconciled in {} ms",
+			started.elapsed().as_millis()
+		);
 		Ok(())
 	}
 

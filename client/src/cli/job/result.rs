@@ -53,7 +53,7 @@ pub(crate) async fn fetch_verified(
 
 /// Downloads the output of settled job `job` (`status`, read at a finalized block) from the
 /// providers whose replicas revealed the canonical digest, until one serves bytes with that
-/// digest; asks them all again every 200 ms for `patience` (a worker serves the output once it
+/// digest; asks them all again every [`RETRY_EVERY`] for `patience` (a worker serves the output once it
 /// has seen the settlement finalized, a moment after this client may have).
 async fn fetch(
 	session: &Session,
@@ -80,10 +80,19 @@ async fn fetch(
 		.context("starting the HTTP client")?;
 	let mut endpoints = Vec::new();
 	let mut tried = Vec::new();
-	for r in status.replicas.iter().filter(|r| r.digest.map(|d| d.0) == Some(canonical)) {
-		let provider = chain::account(&r.provider);
-		let endpoint = chain::Chain::provider(&at, &provider)
-			.await?
+	// The providers that revealed the canonical digest, read at once (the requester waits).
+	let providers: Vec<_> = status
+		.replicas
+		.iter()
+		.filter(|r| r.digest.map(|d| d.0) == Some(canonical))
+		.map(|r| chain::account(&r.provider))
+		.collect();
+	let records = futures::future::try_join_all(
+		providers.iter().map(|provider| chain::Chain::provider(&at, provider)),
+	)
+	.await?;
+	for (provider, record) in providers.into_iter().zip(records) {
+		let endpoint = record
 			.and_then(|p| p.profile.0.endpoint)
 			.and_then(|e| String::from_utf8(e.into_inner()).ok());
 		match endpoint {
@@ -122,9 +131,14 @@ async fn fetch(
 			tried.extend(failed);
 			bail!("job {job}: no provider served the verified output:\n  {}", tried.join("\n  "))
 		}
-		tokio::time::sleep(Duration::from_millis(200)).await;
+		tokio::time::sleep(RETRY_EVERY).await;
 	}
 }
+
+/// How often a settled job's providers are asked again: a worker serves the output a moment
+/// after the settlement is final (it reads how its replicas ended first thing at each finalized
+/// block), and ten requests a second stay well under its per-address limit (20 a second).
+const RETRY_EVERY: Duration = Duration::from_millis(100);
 
 /// One signed download; the body decrypted when it was encrypted to us.
 pub(crate) async fn download(

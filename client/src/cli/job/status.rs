@@ -317,29 +317,39 @@ async fn follow_on(
 	let mut ended_at: Option<u64> = None;
 
 	let mut finalized = None;
+	// Set when the job ended on the best chain: the finalized head is read at once (GRANDPA
+	// may have finalized the end's block already; its next finality event can be a round away).
+	let mut check_finalized_head = false;
 	loop {
-		let block = match ended_at {
-			None => tokio::time::timeout(FOLLOW_SILENCE, best.next()).await,
-			Some(_) => {
-				// Ended on the best chain: wait for finality (a reorg may still undo the end).
-				let stream = match finalized.as_mut() {
-					Some(stream) => stream,
-					None => finalized.insert(timed(client.stream_blocks()).await?),
-				};
-				tokio::time::timeout(FOLLOW_SILENCE, stream.next()).await
-			},
-		}
-		.map_err(|_| anyhow!("no new block for {} s", FOLLOW_SILENCE.as_secs()))?
-		.ok_or_else(|| anyhow!("the node ended the block subscription"))??;
-		let at = timed(block.at()).await?;
+		let (number, at) = if std::mem::take(&mut check_finalized_head) {
+			// The stream first, so that no finality after the read below is missed.
+			finalized = Some(timed(client.stream_blocks()).await?);
+			let at = session.at().await?;
+			(at.block_number(), at)
+		} else {
+			let block = match ended_at {
+				None => tokio::time::timeout(FOLLOW_SILENCE, best.next()).await,
+				Some(_) => {
+					// Ended on the best chain: wait for finality (a reorg may still undo it).
+					let stream = match finalized.as_mut() {
+						Some(stream) => stream,
+						None => finalized.insert(timed(client.stream_blocks()).await?),
+					};
+					tokio::time::timeout(FOLLOW_SILENCE, stream.next()).await
+				},
+			}
+			.map_err(|_| anyhow!("no new block for {} s", FOLLOW_SILENCE.as_secs()))?
+			.ok_or_else(|| anyhow!("the node ended the block subscription"))??;
+			(block.number(), timed(block.at()).await?)
+		};
 		let Some(status) = chain::Chain::job(&at, job).await? else {
 			let not_yet = match ended_at {
 				// Finality has not reached the block that posted it yet.
-				Some(end) => block.number() < end,
+				Some(end) => number < end,
 				// A block from before the one that posted it (the subscription may begin
 				// with older blocks): just posted, or on the node's best chain now.
 				None if job < chain::Chain::next_job_id(&at).await? => false,
-				None if posted.is_some_and(|(_, by)| block.number() < by) => true,
+				None if posted.is_some_and(|(_, by)| number < by) => true,
 				None => {
 					let best = timed(session.conn.legacy().chain_get_block_hash(None)).await?;
 					match best {
@@ -363,16 +373,16 @@ async fn follow_on(
 			return Err(AnotherJob(job).into());
 		}
 		if let Some(end) = ended_at {
-			if status.phase.is_final() && block.number() >= end {
+			if status.phase.is_final() && number >= end {
 				let seconds = started.elapsed().as_secs_f64();
 				let step = format!("final: {}", phase_words(&status.phase));
 				if !cli.json {
-					println!("job {job}: [#{} +{seconds:.1} s] {step}", block.number());
+					println!("job {job}: [#{} +{seconds:.1} s] {step}", number);
 				}
-				timeline.push(Seen { step, block: block.number(), seconds });
-				return Ok(Some((status, block.number())));
+				timeline.push(Seen { step, block: number, seconds });
+				return Ok(Some((status, number)));
 			}
-			if status.phase.is_final() || block.number() < end {
+			if status.phase.is_final() || number < end {
 				// Final already, or finality has not reached the end's block yet.
 				continue;
 			}
@@ -388,12 +398,13 @@ async fn follow_on(
 			}
 			let seconds = started.elapsed().as_secs_f64();
 			if !cli.json {
-				println!("job {job}: [#{} +{seconds:.1} s] {step}", block.number());
+				println!("job {job}: [#{} +{seconds:.1} s] {step}", number);
 			}
-			timeline.push(Seen { step, block: block.number(), seconds });
+			timeline.push(Seen { step, block: number, seconds });
 		}
 		if status.phase.is_final() {
-			ended_at = Some(block.number());
+			ended_at = Some(number);
+			check_finalized_head = true;
 		}
 	}
 }
