@@ -1,0 +1,165 @@
+// The console in a real browser (Debian's Chromium, driven by playwright-core) against a real
+// node: the page built by `vite build`, served by `vite preview`, reading the chain over
+// WebSocket like any visitor's browser. Run by scripts/test (suite "web console") with
+// STRATUS_WS set to a dev node; screenshots go to $CONSOLE_SHOTS (default e2e/shots).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
+import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const WS = process.env.STRATUS_WS;
+const SHOTS = process.env.CONSOLE_SHOTS ?? path.join(here, 'shots');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const UNIT = 10n ** 12n;
+
+let api;
+let alice;
+let server;
+let browser;
+let page;
+let base;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/// Signs and sends `tx`; resolves with its events once in a block, rejects on a dispatch error.
+function send(tx, signer) {
+  return new Promise((resolve, reject) => {
+    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
+      if (dispatchError) {
+        const why = dispatchError.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
+        reject(new Error(why ? `${why.section}.${why.name}` : dispatchError.toString()));
+      } else if (status.isInBlock) {
+        resolve(events);
+      }
+    }).catch(reject);
+  });
+}
+
+/// A valid empty WASM module made unique by a custom section (a program is registered once).
+function uniqueProgram() {
+  const salt = randomAsU8a(8);
+  const name = new TextEncoder().encode('salt');
+  const section = u8aConcat([0, 1 + name.length + salt.length, name.length], name, salt);
+  return u8aConcat(hexToU8a('0x0061736d01000000'), section);
+}
+
+/// Posts a job no offer can serve (a region nobody is in); resolves with its id.
+async function postImpossibleJob(program) {
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  const spec = {
+    program,
+    input: { Inline: u8aToHex(new TextEncoder().encode('console')) },
+    requirements: {
+      minVramMib: 0, minComputeCapability: 0, gpuModels: [], regionsAllowed: [999],
+      regionsDenied: [], minCpuCores: 0, minMemoryMib: 0, minStake: 0, minReputation: 0,
+    },
+    maxPrice: 5n * UNIT / 1000n,
+    maxUnits: 1000,
+    policy: 'Unverified',
+    commitWindow: 20,
+    deadline: best + 300,
+    maxOutputBytes: 1024,
+  };
+  const events = await send(api.tx.market.submitJob(spec), alice);
+  const submitted = events.find(({ event }) => event.section === 'market' && event.method === 'JobSubmitted');
+  return submitted.event.data.job.toNumber();
+}
+
+before(async () => {
+  assert.ok(WS, 'STRATUS_WS names the node to test against');
+  await cryptoWaitReady();
+  api = await ApiPromise.create({ provider: new WsProvider(WS, 1000), noInitWarn: true, throwOnConnect: true });
+  alice = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 }).addFromUri('//Alice');
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}/`;
+  server = spawn(path.join(here, '..', 'node_modules', '.bin', 'vite'), ['preview', '--port', String(port), '--strictPort'], {
+    cwd: path.join(here, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const started = Date.now();
+  for (;;) {
+    try {
+      const r = await fetch(base);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    assert.ok(Date.now() - started < 30_000, 'vite preview did not serve the console within 30 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGINT');
+  await api?.disconnect();
+});
+
+const consoleAt = (fragment) => `${base}?endpoint=${encodeURIComponent(WS)}${fragment}`;
+
+test('the network page follows the chain live: blocks move without a reload', async () => {
+  await page.goto(consoleAt('#/network'));
+  const best = page.getByTestId('best');
+  await best.waitFor({ timeout: 30_000 });
+  const first = Number((await best.textContent()).slice(1));
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid=best]').textContent.slice(1)) > n,
+    first,
+    { timeout: 20_000 },
+  );
+  const finalized = Number((await page.getByTestId('finalized').textContent()).slice(1));
+  assert.ok(finalized >= 0 && finalized <= first + 5, `finalized #${finalized} near best #${first}`);
+  assert.equal(await page.getByTestId('validators').textContent(), '1'); // the dev chain: Alice
+  await page.waitForFunction(() => !document.querySelector('[data-testid=block-time]').textContent.startsWith('—'), null, { timeout: 20_000 });
+  await page.screenshot({ path: path.join(SHOTS, 'network.png') });
+});
+
+test('a job posted while its page is open appears without a reload, with why nothing serves it', async () => {
+  const code = uniqueProgram();
+  const registered = await send(api.tx.market.registerProgram('Wasm', u8aToHex(code)), alice);
+  const program = registered.find(({ event }) => event.method === 'ProgramRegistered').event.data.program.toHex();
+  const next = (await api.query.market.nextJobId()).toNumber();
+  await page.goto(consoleAt(`#/jobs/${next}`));
+  await page.getByRole('status').filter({ hasText: `No job ${next}` }).waitFor({ timeout: 20_000 });
+  const id = await postImpossibleJob(program);
+  assert.equal(id, next, 'nobody else posts on this dev node meanwhile');
+  await page.getByTestId('phase').filter({ hasText: 'open' }).waitFor({ timeout: 20_000 });
+  const why = page.getByRole('note');
+  await why.waitFor({ timeout: 20_000 });
+  // The dev node has no offers at all: the page says so, in the CLI's words.
+  assert.match(await why.textContent(), /There are no open WASM offers with a free slot/);
+  assert.match(await page.textContent('main'), /unverified/);
+  await page.screenshot({ path: path.join(SHOTS, 'job.png') });
+  await send(api.tx.market.cancelJob(id), alice);
+  await page.getByTestId('phase').filter({ hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
+});
+
+test('a job id that is not a number is refused on the page, and nothing is asked of the node', async () => {
+  await page.goto(consoleAt('#/jobs'));
+  await page.getByLabel('Job id').fill('12; drop');
+  await page.getByRole('button', { name: 'Show' }).click();
+  assert.match(await page.getByRole('alert').textContent(), /"12; drop" is not a job id/);
+  assert.ok(page.url().endsWith('#/jobs'), page.url());
+});

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/preact';
+import { route } from '../src/app.jsx';
+import { NetworkPage } from '../src/views/network.jsx';
+import { JobPage, phaseName, policyName } from '../src/views/job.jsx';
+import { measuredBlockMs } from '../src/chain.js';
+
+afterEach(() => {
+  cleanup();
+  window.location.hash = '';
+});
+
+/// A connection whose block subscription calls back once, and never again.
+function connWithHeads() {
+  const stopped = { count: 0 };
+  const conn = {
+    api: { rpc: { chain: { subscribeNewHeads: async (cb) => (cb({}), () => (stopped.count += 1)) } } },
+  };
+  return { conn, stopped };
+}
+
+describe('routes', () => {
+  it('maps the address fragment to a page', () => {
+    expect(route('')).toEqual({ page: 'network' });
+    expect(route('#/jobs')).toEqual({ page: 'jobs', id: null });
+    expect(route('#/jobs/42')).toEqual({ page: 'jobs', id: '42' });
+    expect(route('#/nonsense')).toEqual({ page: 'network' });
+  });
+});
+
+describe('the network page', () => {
+  it('shows what the follower reports and stops following when it goes', async () => {
+    let stops = 0;
+    const follow = async (_conn, update) => {
+      update({ chain: 'Local', best: 12, finalized: 11, lag: 1, slotMs: 3000, blockMs: 3010, validators: ['a', 'b', 'c', 'd'] });
+      return () => (stops += 1);
+    };
+    const { unmount } = render(<NetworkPage conn={{}} follow={follow} />);
+    await screen.findByText('#12');
+    expect(screen.getByTestId('finalized').textContent).toBe('#11');
+    expect(screen.getByTestId('lag').textContent).toBe('1 block');
+    expect(screen.getByTestId('block-time').textContent).toContain('3.01 s');
+    expect(screen.getByTestId('validators').textContent).toBe('4');
+    unmount();
+    expect(stops).toBe(1);
+  });
+
+  it('measures the block time from timestamps', () => {
+    expect(measuredBlockMs([{ number: 1, now: 0 }])).toBe(null);
+    expect(measuredBlockMs([{ number: 10, now: 30_000 }, { number: 14, now: 42_400 }])).toBe(3100);
+  });
+});
+
+describe('the job page', () => {
+  it('refuses an id that is not a number, and goes nowhere', async () => {
+    const { conn } = connWithHeads();
+    render(<JobPage conn={conn} id={null} read={async () => null} why={async () => null} />);
+    fireEvent.input(screen.getByLabelText(/Job id/), { target: { value: '4x' } });
+    fireEvent.submit(screen.getByRole('button', { name: 'Show' }).closest('form'));
+    expect((await screen.findByRole('alert')).textContent).toContain('"4x" is not a job id');
+    expect(window.location.hash).toBe('');
+  });
+
+  it('shows a job, what it paid, and why nothing serves what is unfilled', async () => {
+    const { conn, stopped } = connWithHeads();
+    const job = {
+      job: 7, requester: 'fhRequester', program: '0xabc', policy: { replicated: 2 }, maxPrice: '2000',
+      maxUnits: 100, submittedAt: 5, deadline: 200, escrow: '0', unfilled: 1, phase: 'Open',
+      replicas: [
+        { replica: 0, provider: 'fhEukDgJBy19ph8ce1TThMecGenFeyb5TVuH6bW4J2md8MfJT', role: 'Primary', price: '1000', state: 'Committed', units: null, paid: '1500000000000' },
+      ],
+    };
+    const { unmount } = render(
+      <JobPage conn={conn} id="7" read={async () => job} why={async () => ({ job: 7, kind: 'Wasm', unfilled: 1, timeLeft: true, offers: 3, eligible: 0, excludedBy: [['Region', 2], ['MaxPrice', 1]] })} />,
+    );
+    await screen.findByText('open');
+    expect(screen.getByTestId('paid').textContent).toBe('1.5 STRAT');
+    expect(screen.getByText('replicated(2)')).toBeTruthy();
+    const why = (await screen.findByRole('note')).textContent;
+    expect(why).toContain('Of the 3 open WASM offer(s) with a free slot, 0 meet(s) every requirement.');
+    expect(why).toContain('2 offer(s) are in regions the job does not allow');
+    expect(why).toContain("1 offer(s) ask more per unit than the job's max_price");
+    unmount();
+    expect(stopped.count).toBe(1);
+  });
+
+  it('says so for a job the chain does not have', async () => {
+    const { conn } = connWithHeads();
+    render(<JobPage conn={conn} id="99" read={async () => null} why={async () => null} />);
+    expect((await screen.findByRole('status')).textContent).toContain('No job 99');
+  });
+
+  it('names phases and policies as manifests do', () => {
+    expect(phaseName({ Settled: { digest: '0x1' } })).toBe('settled');
+    expect(policyName('Adaptive')).toBe('adaptive');
+    expect(policyName({ Replicated: 3 })).toBe('replicated(3)');
+  });
+});
