@@ -86,3 +86,36 @@ export function measuredBlockMs(stamps) {
   const blocks = last.number - first.number;
   return blocks > 0 ? (last.now - first.now) / blocks : null;
 }
+
+/// Calls one of the node's own JSON-RPC methods (market_*, slashing_*, reputation_of).
+export function rpc({ provider }, method, params) {
+  return provider.send(method, params);
+}
+
+/// One page of registered providers, in storage order (an indexed read: the browser never reads
+/// them all at once). `after` is the last page's `next`; `next` is null on the last page.
+export async function providersPage({ api }, after = null, size = 50) {
+  const entries = await api.query.providerStaking.providers.entriesPaged({
+    args: [],
+    pageSize: size,
+    startKey: after ?? undefined,
+  });
+  const providers = entries.map(([key, value]) => ({ account: key.args[0].toString(), ...value.unwrap().toJSON() }));
+  const next = entries.length === size ? entries[entries.length - 1][0].toHex() : null;
+  return { providers, next };
+}
+
+/// Everything the console shows of one provider: its registration, offers, live replicas,
+/// reputation and slashes; null when the account is not a provider.
+export async function providerDetail(conn, account) {
+  const info = await conn.api.query.providerStaking.providers(account);
+  if (info.isNone) return null;
+  const [offers, replicas, reputation, pending, applied] = await Promise.all([
+    rpc(conn, 'market_providerOffers', [account, null]),
+    rpc(conn, 'market_providerReplicas', [account, null]),
+    rpc(conn, 'reputation_of', [account, null]),
+    rpc(conn, 'slashing_pendingSlashes', [account, null]),
+    rpc(conn, 'slashing_appliedSlashes', [account, null]),
+  ]);
+  return { account, ...info.unwrap().toJSON(), offers, replicas, reputation, pending, applied };
+}

@@ -4,6 +4,7 @@ import { route } from '../src/app.jsx';
 import { NetworkPage } from '../src/views/network.jsx';
 import { JobPage, phaseName, policyName } from '../src/views/job.jsx';
 import { measuredBlockMs } from '../src/chain.js';
+import { ProvidersPage, perBillion } from '../src/views/providers.jsx';
 
 afterEach(() => {
   cleanup();
@@ -25,6 +26,8 @@ describe('routes', () => {
     expect(route('#/jobs')).toEqual({ page: 'jobs', id: null });
     expect(route('#/jobs/42')).toEqual({ page: 'jobs', id: '42' });
     expect(route('#/nonsense')).toEqual({ page: 'network' });
+    expect(route('#/providers')).toEqual({ page: 'providers', account: null });
+    expect(route('#/providers/fhAlice')).toEqual({ page: 'providers', account: 'fhAlice' });
   });
 });
 
@@ -48,6 +51,53 @@ describe('the network page', () => {
   it('measures the block time from timestamps', () => {
     expect(measuredBlockMs([{ number: 1, now: 0 }])).toBe(null);
     expect(measuredBlockMs([{ number: 10, now: 30_000 }, { number: 14, now: 42_400 }])).toBe(3100);
+  });
+});
+
+describe('the providers pages', () => {
+  const provider = {
+    account: 'fhEukDgJBy19ph8ce1TThMecGenFeyb5TVuH6bW4J2md8MfJT', worker: 'fhWorker', status: 'Active', registeredAt: 3,
+    stake: '50000000000000', reservedSlots: 2, frozen: '0', slashed: '1000000000000',
+    profile: { region: 276, cpuCores: 8, memoryMib: 16384, gpus: [{ model: '0x48313030', vramMib: 81559 }] },
+  };
+
+  it('lists a page of providers, each linked to its page', async () => {
+    const { conn } = connWithHeads();
+    render(<ProvidersPage conn={conn} account={null} list={async () => ({ providers: [provider], next: null })} />);
+    const link = await screen.findByRole('link', { name: 'fhEukD…8MfJT' });
+    expect(link.getAttribute('href')).toBe(`#/providers/${provider.account}`);
+    expect(screen.getByText('50 STRAT')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Next' })).toBe(null);
+  });
+
+  it("shows a provider's stake, machine, offers, reputation and slashes", async () => {
+    const { conn } = connWithHeads();
+    const detail = async () => ({
+      ...provider,
+      offers: [{ offer: 4, class: 'Cpu', price: '2000000000', slots: 2, inUse: 1, expiresAt: 900, open: true }],
+      replicas: [{ job: 9, replica: 0, state: 'Committed', price: '2000000000' }],
+      reputation: [{ kind: 'Wasm', score: 950000000, agreed: 12, failed: 1, consecutiveValid: 7 }],
+      pending: [{ amount: '500000000000', offence: 'MissedReveal', job: 8, applyAt: 120 }],
+      applied: [],
+    });
+    render(<ProvidersPage conn={conn} account={provider.account} detail={detail} />);
+    expect((await screen.findByTestId('stake')).textContent).toContain('50 STRAT (2 slot(s) held');
+    expect(screen.getByText(/8 CPU cores, 16384 MiB memory, H100 81559 MiB/)).toBeTruthy();
+    expect(screen.getByTestId('offers').textContent).toContain('0.002 STRAT');
+    expect(screen.getByTestId('reputation').textContent).toContain('score 95%, 12 result(s) agreed, 1 failed');
+    expect(screen.getByTestId('slashes').textContent).toContain('pending: 0.5 STRAT for MissedReveal on job 8');
+    expect(screen.getByRole('link', { name: 'job 9' }).getAttribute('href')).toBe('#/jobs/9');
+  });
+
+  it('says so for an account that is not a provider', async () => {
+    const { conn } = connWithHeads();
+    render(<ProvidersPage conn={conn} account="fhNobody" detail={async () => null} />);
+    expect((await screen.findByRole('status')).textContent).toContain('fhNobody is not a registered provider');
+  });
+
+  it('writes shares of a billion as percentages', () => {
+    expect(perBillion(950_000_000)).toBe('95%');
+    expect(perBillion(123_456_789)).toBe('12.3%');
   });
 });
 

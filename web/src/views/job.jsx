@@ -1,7 +1,8 @@
 // A job: its program, terms, policy, replicas and where it is, live at each new block, and, for a
 // job nobody serves, why (market_whyNoMatch).
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
+import { useEachBlock } from '../hooks.js';
 import { jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
 import { amount, short } from '../format.js';
 import { whyLines } from '../why.js';
@@ -51,30 +52,17 @@ export function JobPage({ conn, id, read = readJob, why = readWhy }) {
 }
 
 function JobView({ conn, id, read, why }) {
-  const [job, setJob] = useState(undefined);
-  const [noMatch, setNoMatch] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    let live = true;
-    let stop = null;
-    const refresh = async () => {
-      try {
-        const status = await read(conn, id);
-        if (!live) return;
-        setJob(status);
-        setNoMatch(status && status.unfilled > 0 ? await why(conn, id) : null);
-      } catch (e) {
-        if (live) setError(e);
-      }
-    };
-    refresh();
-    // Read again at each new best block: a job moves only when a block moves it.
-    conn.api.rpc.chain.subscribeNewHeads(() => refresh()).then((s) => (live ? (stop = s) : s()));
-    return () => {
-      live = false;
-      if (stop) stop();
-    };
-  }, [conn, id]);
+  // Read again at each new best block: a job moves only when a block moves it.
+  const [seen, error] = useEachBlock(
+    conn,
+    async () => {
+      const status = await read(conn, id);
+      return { status, noMatch: status && status.unfilled > 0 ? await why(conn, id) : null };
+    },
+    [conn, id],
+  );
+  const job = seen?.status;
+  const noMatch = seen?.noMatch;
   if (error) return <p class="error" role="alert">Reading job {id} failed: {String(error.message ?? error)}</p>;
   if (job === undefined) return <p>Reading job {id}…</p>;
   if (job === null) return <p role="status">No job {id} on this chain (never posted, or its record was reaped).</p>;
@@ -117,7 +105,7 @@ function JobView({ conn, id, read, why }) {
             <tr>
               <td>{r.replica}</td>
               <td class="mono" title={r.provider}>
-                {short(r.provider)}
+                <a href={`#/providers/${r.provider}`}>{short(r.provider)}</a>
               </td>
               <td>{String(r.role).toLowerCase()}</td>
               <td>{amount(r.price)}</td>
