@@ -181,6 +181,15 @@ test('a provider registered and offering shows on the providers list and its own
   await page.screenshot({ path: path.join(SHOTS, 'provider.png') });
   await page.goto(consoleAt('#/providers'));
   await page.locator(`a[href="#/providers/${provider.address}"]`).waitFor({ timeout: 20_000 });
+
+  // The market page: the offer in the WASM book at its price, a depth chart, matches per block.
+  await page.goto(consoleAt('#/market'));
+  const wasm = page.getByTestId('book-Wasm');
+  await wasm.locator(`a[href="#/providers/${provider.address}"]`).waitFor({ timeout: 20_000 });
+  assert.match(await page.getByTestId('best-Wasm').textContent(), /Best price 0\.002 STRAT per unit/);
+  assert.equal(await wasm.getByRole('img', { name: /depth chart/ }).locator('canvas').count(), 1);
+  await page.getByTestId('matches').waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(SHOTS, 'market.png'), fullPage: true });
 });
 
 test('a job id that is not a number is refused on the page, and nothing is asked of the node', async () => {

@@ -5,8 +5,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { NetworkPage } from './views/network.jsx';
 import { JobPage } from './views/job.jsx';
 import { ProvidersPage } from './views/providers.jsx';
+import { MarketPage } from './views/market.jsx';
 
 const PAGES = [
+  ['market', 'Market'],
   ['network', 'Network'],
   ['jobs', 'Jobs'],
   ['providers', 'Providers'],
@@ -14,11 +16,11 @@ const PAGES = [
 
 /// The page named by a location hash: `#/network`, `#/jobs`, `#/jobs/42`.
 export function route(hash) {
-  const [page = 'network', id] = hash.replace(/^#\/?/, '').split('/');
+  const [page = 'market', id] = hash.replace(/^#\/?/, '').split('/');
   if (page === 'jobs') return { page, id: id === undefined || id === '' ? null : id };
   if (page === 'providers') return { page, account: id === undefined || id === '' ? null : id };
   if (PAGES.some(([name]) => name === page)) return { page };
-  return { page: 'network' };
+  return { page: 'market' };
 }
 
 export function App({ endpoint, connect }) {
@@ -67,6 +69,7 @@ export function App({ endpoint, connect }) {
           </p>
         )}
         {!error && !conn && <p>Connecting to {endpoint}…</p>}
+        {conn && where.page === 'market' && <MarketPage conn={conn} />}
         {conn && where.page === 'network' && <NetworkPage conn={conn} />}
         {conn && where.page === 'jobs' && <JobPage conn={conn} id={where.id} />}
         {conn && where.page === 'providers' && <ProvidersPage conn={conn} account={where.account} />}

@@ -22,10 +22,11 @@ function connWithHeads() {
 
 describe('routes', () => {
   it('maps the address fragment to a page', () => {
-    expect(route('')).toEqual({ page: 'network' });
+    expect(route('')).toEqual({ page: 'market' });
+    expect(route('#/network')).toEqual({ page: 'network' });
     expect(route('#/jobs')).toEqual({ page: 'jobs', id: null });
     expect(route('#/jobs/42')).toEqual({ page: 'jobs', id: '42' });
-    expect(route('#/nonsense')).toEqual({ page: 'network' });
+    expect(route('#/nonsense')).toEqual({ page: 'market' });
     expect(route('#/providers')).toEqual({ page: 'providers', account: null });
     expect(route('#/providers/fhAlice')).toEqual({ page: 'providers', account: 'fhAlice' });
   });

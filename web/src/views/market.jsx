@@ -1,0 +1,182 @@
+// Market: each kind's ask side from the best price up (a depth chart and its price levels), the
+// resting jobs from the highest bid down, and the matches per block with their prices, live.
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { askSide, bidSide, depth } from '../book.js';
+import { amount, short } from '../format.js';
+import { useEachBlock } from '../hooks.js';
+
+const KINDS = [
+  ['Wasm', 'WASM (CPU slots)'],
+  ['Cuda', 'CUDA (GPU slots)'],
+];
+
+export function MarketPage({ conn }) {
+  const [book, error] = useEachBlock(
+    conn,
+    async () => {
+      const sides = await Promise.all(KINDS.map(([kind]) => Promise.all([askSide(conn, kind), bidSide(conn, kind)])));
+      return sides.map(([asks, bids]) => ({ asks, bids }));
+    },
+    [conn],
+  );
+  const matches = useMatches(conn);
+  if (error) return <p class="error" role="alert">Reading the books failed: {String(error.message ?? error)}</p>;
+  if (book === undefined) return <p>Reading the market…</p>;
+  return (
+    <section aria-label="market">
+      <h2>Market</h2>
+      {KINDS.map(([kind, label], i) => (
+        <KindBook kind={kind} label={label} asks={book[i].asks} bids={book[i].bids} />
+      ))}
+      <h3>Matches per block</h3>
+      <MatchesChart matches={matches} />
+    </section>
+  );
+}
+
+function KindBook({ kind, label, asks, bids }) {
+  const levels = depth(asks);
+  return (
+    <div class="book" data-testid={`book-${kind}`}>
+      <h3>{label}</h3>
+      <p data-testid={`best-${kind}`}>
+        {asks.length === 0
+          ? 'No open offer with a free slot.'
+          : `Best price ${amount(asks[0].price)} per unit; ${levels[levels.length - 1].cumulative} free slot(s) in the ${asks.length} cheapest offer(s).`}{' '}
+        {bids.length === 0 ? 'No job rests in the book.' : `${bids.length} job(s) rest in the book, the highest bid ${amount(bids[0].maxPrice)} per unit.`}
+      </p>
+      {levels.length > 0 && <DepthChart levels={levels} />}
+      {asks.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>price per unit</th>
+              <th>offer</th>
+              <th>provider</th>
+              <th>free slots</th>
+            </tr>
+          </thead>
+          <tbody>
+            {asks.slice(0, 20).map((o) => (
+              <tr>
+                <td>{amount(o.price)}</td>
+                <td>{String(o.offer)}</td>
+                <td class="mono">
+                  <a href={`#/providers/${o.provider}`}>{short(o.provider)}</a>
+                </td>
+                <td>
+                  {o.free} / {o.slots}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {bids.length > 0 && (
+        <p>
+          Resting:{' '}
+          {bids.slice(0, 20).map((b) => (
+            <a href={`#/jobs/${b.job}`}>
+              job {String(b.job)} (up to {amount(b.maxPrice)}){' '}
+            </a>
+          ))}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/// A uPlot chart in a div, rebuilt when its data change.
+function Plot({ options, data, label }) {
+  const el = useRef(null);
+  useEffect(() => {
+    if (!el.current) return undefined;
+    const plot = new uPlot({ width: 640, height: 220, ...options }, data, el.current);
+    return () => plot.destroy();
+  }, [JSON.stringify(data)]);
+  return <div ref={el} class="plot" role="img" aria-label={label} />;
+}
+
+function DepthChart({ levels }) {
+  // In STRAT for the axis (a float is exact enough to draw; the table below is exact).
+  const prices = levels.map((l) => Number(l.price) / 1e12);
+  const data = [prices, levels.map((l) => l.cumulative)];
+  const options = {
+    scales: { x: { time: false } },
+    axes: [
+      { label: 'price per unit (STRAT)', values: (_u, ticks) => ticks.map((t) => String(Number(t.toPrecision(3)))) },
+      { label: 'free slots at or below' },
+    ],
+    series: [{ label: 'price' }, { label: 'free slots', stroke: '#3b6fd8', fill: 'rgba(59,111,216,0.15)', paths: uPlot.paths.stepped({ align: 1 }) }],
+  };
+  return <Plot options={options} data={data} label="depth chart: free slots against price" />;
+}
+
+/// Matches (`market.ReplicaAssigned`) per block with their mean price, from 20 blocks before
+/// the page opened on, read from each block's events.
+function useMatches(conn) {
+  const [rows, setRows] = useState([]);
+  useEffect(() => {
+    let live = true;
+    let stop = null;
+    const seen = new Map();
+    const add = async (number, hash) => {
+      if (seen.has(number)) return;
+      const events = await (await conn.api.at(hash)).query.system.events();
+      const prices = events
+        .filter(({ event }) => event.section === 'market' && event.method === 'ReplicaAssigned')
+        .map(({ event }) => Number(event.data.price.toString()));
+      seen.set(number, { number, matches: prices.length, price: prices.length ? prices.reduce((a, b) => a + b, 0) / prices.length : null });
+      if (live) setRows([...seen.values()].sort((a, b) => a.number - b.number).slice(-200));
+    };
+    (async () => {
+      const head = await conn.api.rpc.chain.getHeader();
+      const top = head.number.toNumber();
+      for (let n = Math.max(1, top - 20); n <= top && live; n++) {
+        await add(n, await conn.api.rpc.chain.getBlockHash(n));
+      }
+      const s = await conn.api.rpc.chain.subscribeNewHeads((h) => add(h.number.toNumber(), h.hash));
+      if (live) stop = s;
+      else s();
+    })().catch(() => {});
+    return () => {
+      live = false;
+      if (stop) stop();
+    };
+  }, [conn]);
+  return rows;
+}
+
+function MatchesChart({ matches }) {
+  if (matches.length < 2) return <p>Reading the last blocks…</p>;
+  const total = matches.reduce((a, r) => a + r.matches, 0);
+  const data = [
+    matches.map((r) => r.number),
+    matches.map((r) => r.matches),
+    matches.map((r) => (r.price === null ? null : r.price / 1e12)),
+  ];
+  const options = {
+    scales: { x: { time: false }, price: {} },
+    axes: [
+      { label: 'block', incrs: [1, 2, 5, 10, 20, 50, 100, 200] },
+      { label: 'replicas matched', incrs: [1, 2, 5, 10, 20, 50, 100] },
+      { scale: 'price', side: 1, label: 'mean price (STRAT)', values: (_u, ticks) => ticks.map((t) => String(Number(t.toPrecision(3)))) },
+    ],
+    series: [
+      { label: 'block' },
+      { label: 'replicas matched', stroke: '#3b6fd8', paths: uPlot.paths.bars() },
+      { label: 'mean price', scale: 'price', stroke: '#d8843b', spanGaps: true },
+    ],
+  };
+  return (
+    <div data-testid="matches">
+      <p>
+        {total} replica(s) matched in blocks #{matches[0].number}–#{matches[matches.length - 1].number}.
+      </p>
+      <Plot options={options} data={data} label="replicas matched per block, and their mean price" />
+    </div>
+  );
+}
