@@ -156,7 +156,14 @@ test('a job posted while its page is open appears without a reload, with why not
   );
   assert.match(await page.textContent('main'), /unverified/);
   await page.screenshot({ path: path.join(SHOTS, 'job.png') });
+  // The job list, newest first: this job at the top, open; cancelled at the block that cancels it.
+  await page.goto(consoleAt('#/jobs'));
+  const row = page.getByTestId(`list-phase-${id}`);
+  await row.filter({ hasText: 'open' }).waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: path.join(SHOTS, 'jobs.png') });
   await send(api.tx.market.cancelJob(id), alice);
+  await row.filter({ hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
+  await page.goto(consoleAt(`#/jobs/${id}`));
   await page.getByTestId('phase').filter({ hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
 });
 
@@ -187,7 +194,7 @@ test('a provider registered and offering shows on the providers list and its own
   const wasm = page.getByTestId('book-Wasm');
   await wasm.locator(`a[href="#/providers/${provider.address}"]`).waitFor({ timeout: 20_000 });
   assert.match(await page.getByTestId('best-Wasm').textContent(), /Best price 0\.002 STRAT per unit/);
-  assert.equal(await wasm.getByRole('img', { name: /depth chart/ }).locator('canvas').count(), 1);
+  await wasm.getByRole('img', { name: /depth chart/ }).locator('canvas').first().waitFor({ timeout: 20_000 });
   await page.getByTestId('matches').waitFor({ timeout: 30_000 });
   await page.screenshot({ path: path.join(SHOTS, 'market.png'), fullPage: true });
 });

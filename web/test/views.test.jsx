@@ -5,6 +5,7 @@ import { NetworkPage } from '../src/views/network.jsx';
 import { JobPage, phaseName, policyName } from '../src/views/job.jsx';
 import { measuredBlockMs } from '../src/chain.js';
 import { ProvidersPage, perBillion } from '../src/views/providers.jsx';
+import { JobList, PAGE, idsOfPage } from '../src/views/joblist.jsx';
 
 afterEach(() => {
   cleanup();
@@ -12,10 +13,13 @@ afterEach(() => {
 });
 
 /// A connection whose block subscription calls back once, and never again.
-function connWithHeads() {
+function connWithHeads(nextJobId = 0) {
   const stopped = { count: 0 };
   const conn = {
-    api: { rpc: { chain: { subscribeNewHeads: async (cb) => (cb({}), () => (stopped.count += 1)) } } },
+    api: {
+      rpc: { chain: { subscribeNewHeads: async (cb) => (cb({}), () => (stopped.count += 1)) } },
+      query: { market: { nextJobId: async () => ({ toNumber: () => nextJobId }) } },
+    },
   };
   return { conn, stopped };
 }
@@ -99,6 +103,26 @@ describe('the providers pages', () => {
   it('writes shares of a billion as percentages', () => {
     expect(perBillion(950_000_000)).toBe('95%');
     expect(perBillion(123_456_789)).toBe('12.3%');
+  });
+});
+
+describe('the job list', () => {
+  it('pages job ids newest first, fifty at a time, down to job 0', () => {
+    expect(PAGE).toBe(50);
+    expect(idsOfPage(3, 0)).toEqual([2, 1, 0]);
+    const first = idsOfPage(120, 0);
+    expect(first[0]).toBe(119);
+    expect(first.length).toBe(50);
+    expect(idsOfPage(120, 2)).toEqual(Array.from({ length: 20 }, (_, i) => 19 - i));
+    expect(idsOfPage(120, 3)).toEqual([]);
+  });
+
+  it('says so when no job was ever posted, and counts them otherwise', async () => {
+    render(<JobList conn={connWithHeads(0).conn} />);
+    expect((await screen.findByRole('status')).textContent).toContain('No job has been posted');
+    cleanup();
+    render(<JobList conn={connWithHeads(10_000).conn} read={async (_c, ids) => ids.map((job) => ({ job, reaped: true }))} />);
+    expect((await screen.findByText(/10000 job\(s\) posted on this chain/)).textContent).toContain('newest first');
   });
 });
 

@@ -6,6 +6,7 @@ import { useEachBlock } from '../hooks.js';
 import { jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
 import { amount, short } from '../format.js';
 import { whyLines } from '../why.js';
+import { JobList } from './joblist.jsx';
 
 /// A phase as words: `{ settled: { digest } }` → "settled", `"open"` → "open".
 export function phaseName(phase) {
@@ -47,6 +48,7 @@ export function JobPage({ conn, id, read = readJob, why = readWhy }) {
         </p>
       )}
       {id !== null && id !== undefined && <JobView conn={conn} id={Number(id)} read={read} why={why} />}
+      {(id === null || id === undefined) && <JobList conn={conn} />}
     </section>
   );
 }
