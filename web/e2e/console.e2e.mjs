@@ -199,6 +199,46 @@ test('a provider registered and offering shows on the providers list and its own
   await page.screenshot({ path: path.join(SHOTS, 'market.png'), fullPage: true });
 });
 
+test('a job posted from the page: its program registered from a file, a bad entry refused with nothing sent, the price shown', async () => {
+  await page.goto(consoleAt('#/submit'));
+  await page.getByRole('combobox', { name: 'account' }).locator('option', { hasText: 'Alice (dev account)' }).waitFor({ state: 'attached', timeout: 20_000 });
+  // The program, registered from the page (a file the user picks).
+  const file = path.join(SHOTS, 'program.wasm');
+  fs.writeFileSync(file, uniqueProgram());
+  await page.locator('input[type=file]').setInputFiles(file);
+  await page.getByText(/^program 0x[0-9a-f]{64} is registered$/).waitFor({ timeout: 30_000 });
+  const hash = await page.locator('input[name=program]').inputValue();
+  assert.ok((await api.query.market.programs(hash)).isSome, 'registered on chain');
+
+  const before = (await api.query.market.nextJobId()).toNumber();
+  await page.locator('input[name=maxUnits]').fill('100000');
+  await page.locator('input[name=regions]').fill('999');
+  await page.locator('input[name=maxPrice]').fill('abc');
+  const fix = page.getByRole('alert', { name: 'what to fix' });
+  await fix.filter({ hasText: 'max price: "abc" is not an amount: write e.g. "0.002 STRAT"' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByRole('button', { name: 'Post the job' }).isDisabled(), true);
+  await page.locator('input[name=maxUnits]').fill('10');
+  await fix.filter({ hasText: 'does not cover compiling the program' }).waitFor({ timeout: 20_000 });
+  assert.equal((await api.query.market.nextJobId()).toNumber(), before, 'a refused form sends nothing');
+
+  await page.locator('input[name=maxUnits]').fill('100000');
+  await page.locator('input[name=maxPrice]').fill('0.005 STRAT');
+  const price = page.getByTestId('price');
+  await price.waitFor({ timeout: 20_000 });
+  assert.match(await price.textContent(), /worst case 2500 STRAT \(max price × max units × 5 replicas/);
+  await page.screenshot({ path: path.join(SHOTS, 'submit.png') });
+  await page.getByRole('button', { name: 'Post the job' }).click();
+  await page.waitForURL(new RegExp(`#/jobs/${before}$`), { timeout: 30_000 });
+  await page.getByTestId('phase').filter({ hasText: 'open' }).waitFor({ timeout: 20_000 });
+  // On chain as the form said: Alice's, adaptive, 0.005 STRAT a unit, 100000 units, region 999.
+  const posted = (await api.query.market.jobs(before)).unwrap();
+  assert.equal(posted.requester.toString(), alice.address);
+  assert.equal(posted.policy.toString(), 'Adaptive');
+  assert.equal(posted.maxPrice.toBigInt(), 5n * UNIT / 1000n);
+  assert.equal(posted.maxUnits.toNumber(), 100_000);
+  await send(api.tx.market.cancelJob(before), alice);
+});
+
 test('a job id that is not a number is refused on the page, and nothing is asked of the node', async () => {
   await page.goto(consoleAt('#/jobs'));
   await page.getByLabel('Job id').fill('12; drop');

@@ -6,12 +6,14 @@ import { NetworkPage } from './views/network.jsx';
 import { JobPage } from './views/job.jsx';
 import { ProvidersPage } from './views/providers.jsx';
 import { MarketPage } from './views/market.jsx';
+import { SubmitPage } from './views/submit.jsx';
 
 const PAGES = [
   ['market', 'Market'],
   ['network', 'Network'],
   ['jobs', 'Jobs'],
   ['providers', 'Providers'],
+  ['submit', 'Post a job'],
 ];
 
 /// The page named by a location hash: `#/network`, `#/jobs`, `#/jobs/42`.
@@ -70,6 +72,7 @@ export function App({ endpoint, connect }) {
         )}
         {!error && !conn && <p>Connecting to {endpoint}…</p>}
         {conn && where.page === 'market' && <MarketPage conn={conn} />}
+        {conn && where.page === 'submit' && <SubmitPage conn={conn} />}
         {conn && where.page === 'network' && <NetworkPage conn={conn} />}
         {conn && where.page === 'jobs' && <JobPage conn={conn} id={where.id} />}
         {conn && where.page === 'providers' && <ProvidersPage conn={conn} account={where.account} />}
