@@ -101,13 +101,15 @@ function Plot({ options, data, label }) {
 }
 
 function DepthChart({ levels }) {
-  // In STRAT for the axis (a float is exact enough to draw; the table below is exact).
-  const prices = levels.map((l) => Number(l.price) / 1e12);
+  // The axis in planck for prices under a thousandth of a STRAT, in STRAT above (a float is
+  // exact enough to draw; the table below is exact).
+  const inPlanck = levels[levels.length - 1].price < 1_000_000_000n;
+  const prices = levels.map((l) => Number(l.price) / (inPlanck ? 1 : 1e12));
   const data = [prices, levels.map((l) => l.cumulative)];
   const options = {
-    scales: { x: { time: false } },
+    scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
     axes: [
-      { label: 'price per unit (STRAT)', values: (_u, ticks) => ticks.map((t) => String(Number(t.toPrecision(3)))) },
+      { label: `price per unit (${inPlanck ? 'planck' : 'STRAT'})`, values: (_u, ticks) => ticks.map((t) => String(Number(t.toPrecision(3)))) },
       { label: 'free slots at or below' },
     ],
     series: [{ label: 'price' }, { label: 'free slots', stroke: '#3b6fd8', fill: 'rgba(59,111,216,0.15)', paths: uPlot.paths.stepped({ align: 1 }) }],
