@@ -39,7 +39,11 @@ use governor::Quota;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::Semaphore;
 use tokio_util::{io::ReaderStream, sync::CancellationToken, task::TaskTracker};
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
+use tower_http::{
+	cors::{Any, CorsLayer},
+	limit::RequestBodyLimitLayer,
+	timeout::TimeoutLayer,
+};
 
 use crate::{
 	auth::{self, AuthError},
@@ -169,7 +173,32 @@ pub fn router(state: ServerState, with_metrics: bool) -> Router {
 	let router =
 		Router::new().route("/jobs/{job}/output", get(output)).route("/health", get(health));
 	let router = if with_metrics { router.route("/metrics", get(metrics)) } else { router };
-	router.with_state(state)
+	router.with_state(state).layer(browsers())
+}
+
+/// Pages in a browser (the web console, a dApp) may download: from any origin, because the
+/// origin adds nothing to check — an output goes only to a request signed by its job's
+/// requester, which no page can make without the requester's key or wallet, and a signed
+/// request is used once. GET with the signed request's headers; the digest and encryption
+/// headers readable by the page.
+fn browsers() -> CorsLayer {
+	use axum::http::{HeaderName, Method};
+	let signed = [
+		auth::ACCOUNT_HEADER,
+		auth::TIMESTAMP_HEADER,
+		auth::NONCE_HEADER,
+		auth::SIGNATURE_HEADER,
+		seal::BOX_KEY_HEADER,
+	];
+	CorsLayer::new()
+		.allow_origin(Any)
+		.allow_methods([Method::GET])
+		.allow_headers(signed.map(HeaderName::from_static))
+		.expose_headers([
+			HeaderName::from_static("x-stratus-digest"),
+			HeaderName::from_static(seal::ENCRYPTION_HEADER),
+		])
+		.max_age(Duration::from_secs(600))
 }
 
 /// Binds `listen` and serves the result server (with `/metrics` unless `metrics_apart`) within
@@ -464,6 +493,42 @@ mod tests {
 				None,
 			)
 			.unwrap();
+	}
+
+	/// A page from another origin: the browser's preflight is answered, and every answer says
+	/// any origin may read it and its digest and encryption headers.
+	#[tokio::test]
+	async fn a_browser_page_may_ask_with_the_signed_headers_and_read_the_digest() {
+		let dir = tempfile::tempdir().unwrap();
+		let state = server_state(Store::open(dir.path()).unwrap());
+		// The browser's preflight for a signed GET from another origin.
+		let preflight = axum::http::Request::builder()
+			.method("OPTIONS")
+			.uri("/jobs/9/output")
+			.header("origin", "http://127.0.0.1:8080")
+			.header("access-control-request-method", "GET")
+			.header(
+				"access-control-request-headers",
+				"x-stratus-account,x-stratus-timestamp,x-stratus-nonce,x-stratus-signature",
+			)
+			.body(Body::empty())
+			.unwrap();
+		let response = router(state.clone(), true).oneshot(preflight).await.unwrap();
+		assert_eq!(response.status(), StatusCode::OK);
+		let headers = response.headers();
+		assert_eq!(headers["access-control-allow-origin"], "*");
+		let allowed = headers["access-control-allow-headers"].to_str().unwrap().to_owned();
+		for header in ["x-stratus-account", "x-stratus-signature", "x-stratus-box-key"] {
+			assert!(allowed.contains(header), "{allowed}");
+		}
+		// The answer itself (here: nothing paid yet) still says who may read it, and what.
+		let mut get_request = signed_get(&sp_core::sr25519::Pair::from_seed(&[1; 32]), 9);
+		get_request.headers_mut().insert("origin", "http://127.0.0.1:8080".parse().unwrap());
+		let response = router(state, true).oneshot(get_request).await.unwrap();
+		assert_eq!(response.status(), StatusCode::NOT_FOUND);
+		assert_eq!(response.headers()["access-control-allow-origin"], "*");
+		let exposed = response.headers()["access-control-expose-headers"].to_str().unwrap();
+		assert!(exposed.contains("x-stratus-digest") && exposed.contains("x-stratus-encryption"));
 	}
 
 	/// Computed, committed, revealed, or ended without pay (cancelled, disputed, expired): the
