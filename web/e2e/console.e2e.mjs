@@ -7,13 +7,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
 import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
+import { inBlock } from '../src/tx.js';
+// The JavaScript tests' helpers (tests/js, installed by scripts/setup beside this package).
+import { freePort } from '../../tests/js/lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WS = process.env.STRATUS_WS;
@@ -28,29 +30,9 @@ let browser;
 let page;
 let base;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 /// Signs and sends `tx`; resolves with its events once in a block, rejects on a dispatch error.
 function send(tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        const why = dispatchError.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
-        reject(new Error(why ? `${why.section}.${why.name}` : dispatchError.toString()));
-      } else if (status.isInBlock) {
-        resolve(events);
-      }
-    }).catch(reject);
-  });
+  return inBlock(api, (cb) => tx.signAndSend(signer, cb));
 }
 
 /// A valid empty WASM module made unique by a custom section (a program is registered once).

@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { useEachBlock } from '../hooks.js';
 import { providerDetail, providersPage } from '../chain.js';
 import { amount, short } from '../format.js';
+import { phaseName } from './job.jsx';
 
 /// A share in parts per billion as a percentage: 950000000 → "95%".
 export function perBillion(parts) {
@@ -130,7 +131,7 @@ function ProviderView({ conn, account, detail }) {
           {p.replicas.map((r) => (
             <li>
               <a href={`#/jobs/${r.job}`}>job {r.job}</a> replica {r.replica}:{' '}
-              {typeof r.state === 'string' ? r.state.toLowerCase() : Object.keys(r.state)[0]} at {amount(r.price)} a unit
+              {phaseName(r.state)} at {amount(r.price)} a unit
             </li>
           ))}
         </ul>

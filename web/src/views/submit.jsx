@@ -9,6 +9,7 @@ import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
 import { amount } from '../format.js';
 import { planJob } from '../plan.js';
+import { inBlock } from '../tx.js';
 
 const DEV = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
 
@@ -56,21 +57,9 @@ async function walletAccounts() {
   );
 }
 
-/// Sends `tx` with `account`; resolves with its events once in a block, or rejects with the
-/// module error's name.
+/// Sends `tx` with `account`; resolves with its events once in a block.
 function send(api, account, tx) {
-  return new Promise((resolve, reject) => {
-    account
-      .sign(tx, ({ status, events, dispatchError }) => {
-        if (dispatchError) {
-          const why = dispatchError.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
-          reject(new Error(why ? `${why.section}.${why.name}: ${why.docs.join(' ')}` : dispatchError.toString()));
-        } else if (status.isInBlock) {
-          resolve(events);
-        }
-      })
-      .catch(reject);
-  });
+  return inBlock(api, (cb) => account.sign(tx, cb));
 }
 
 const DEFAULTS = {
