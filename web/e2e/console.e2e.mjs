@@ -1,7 +1,9 @@
 // The console in a real browser (Debian's Chromium, driven by playwright-core) against a real
-// node: the page built by `vite build`, served by `vite preview`, reading the chain over
-// WebSocket like any visitor's browser. Run by scripts/test (suite "web console") with
-// STRATUS_WS set to a dev node; screenshots go to $CONSOLE_SHOTS (default e2e/shots).
+// node and two providers' real workers: the page built by `vite build`, served by `vite preview`,
+// reading the chain over WebSocket like any visitor's browser. Run by scripts/test (suite "web
+// console") with STRATUS_WS set to a dev node and STRATUS_WORKER, STRATUS_CLI and
+// STRATUS_KERNEL_WASM to the worker, the CLI and the SHA-256 kernel; screenshots go to
+// $CONSOLE_SHOTS (default e2e/shots).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,13 +17,26 @@ import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
 import { inBlock } from '../src/tx.js';
 // The JavaScript tests' helpers (tests/js, installed by scripts/setup beside this package).
-import { freePort } from '../../tests/js/lib.mjs';
+import { expectedOutput, freePort, kernelInput, run, withCustomSection } from '../../tests/js/lib.mjs';
+import { startWorker, tail } from './workers.mjs';
+import os from 'node:os';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WS = process.env.STRATUS_WS;
 const SHOTS = process.env.CONSOLE_SHOTS ?? path.join(here, 'shots');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const UNIT = 10n ** 12n;
+const WORKER = process.env.STRATUS_WORKER;
+const CLI = process.env.STRATUS_CLI;
+const KERNEL = process.env.STRATUS_KERNEL_WASM;
+// The two providers, as scripts/run-local starts them: operator, region, price per unit (planck).
+const PROVIDERS = [
+  { name: 'eve', region: 276, price: 1000 },
+  { name: 'ferdie', region: 250, price: 1200 },
+];
+const workers = [];
+let rpcProvider;
+let dir;
 
 let api;
 let alice;
@@ -67,9 +82,17 @@ async function postImpossibleJob(program) {
 
 before(async () => {
   assert.ok(WS, 'STRATUS_WS names the node to test against');
+  for (const [name, file] of [['STRATUS_WORKER', WORKER], ['STRATUS_CLI', CLI], ['STRATUS_KERNEL_WASM', KERNEL]]) {
+    assert.ok(file && fs.existsSync(file), `${name} (${file}) names a built file`);
+  }
   await cryptoWaitReady();
-  api = await ApiPromise.create({ provider: new WsProvider(WS, 1000), noInitWarn: true, throwOnConnect: true });
+  rpcProvider = new WsProvider(WS, 1000);
+  api = await ApiPromise.create({ provider: rpcProvider, noInitWarn: true, throwOnConnect: true });
   alice = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 }).addFromUri('//Alice');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stratus-console-'));
+  for (const p of PROVIDERS) {
+    workers.push(await startWorker({ ws: WS, dir, worker: WORKER, cli: CLI, port: await freePort(), ...p }));
+  }
   const port = await freePort();
   base = `http://127.0.0.1:${port}/`;
   server = spawn(path.join(here, '..', 'node_modules', '.bin', 'vite'), ['preview', '--port', String(port), '--strictPort'], {
@@ -90,10 +113,13 @@ before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && console.error(`page console: ${m.text()}`));
   fs.mkdirSync(SHOTS, { recursive: true });
 });
 
 after(async () => {
+  for (const w of workers) w.process.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((r) => (w.process.exitCode !== null ? r() : w.process.on('exit', r)))));
   await browser?.close();
   server?.kill('SIGINT');
   await api?.disconnect();
@@ -118,6 +144,127 @@ test('the network page follows the chain live: blocks move without a reload', as
   await page.screenshot({ path: path.join(SHOTS, 'network.png') });
 });
 
+test('the market page shows both workers\' offers at their prices, the cheaper first', async () => {
+  await page.goto(consoleAt('#/market'));
+  const wasm = page.getByTestId('book-Wasm');
+  for (const w of workers) {
+    await wasm.locator(`a[href="#/providers/${w.operator}"]`).waitFor({ timeout: 60_000 });
+  }
+  const rows = await wasm.locator('tbody tr').allTextContents();
+  const eve = rows.findIndex((r) => r.includes('1000 planck'));
+  const ferdie = rows.findIndex((r) => r.includes('1200 planck'));
+  assert.ok(eve >= 0 && ferdie > eve, `Eve's 1000 planck above Ferdie's 1200 planck: ${rows.join(' | ')}`);
+  assert.match(rows[eve], /2 \/ 2/, 'two free CPU slots');
+  assert.match(await page.getByTestId('best-Wasm').textContent(), /Best price 1000 planck per unit; 4 free slot\(s\)/);
+});
+
+test('a job posted from the page is matched, verified and settled, each phase shown, and its output downloads verified', async () => {
+  await page.goto(consoleAt('#/submit'));
+  await page.getByRole('combobox', { name: 'account' }).locator('option', { hasText: 'Alice (dev account)' }).waitFor({ state: 'attached', timeout: 20_000 });
+  const program = path.join(dir, 'sha256.wasm');
+  fs.writeFileSync(program, withCustomSection(fs.readFileSync(KERNEL), 'console', 16));
+  await page.locator('input[name=programFile]').setInputFiles(program);
+  await page.getByText(/^program 0x[0-9a-f]{64} is registered$/).waitFor({ timeout: 30_000 });
+  const data = new TextEncoder().encode('the console asks for a hash ');
+  const input = path.join(dir, 'input.bin');
+  fs.writeFileSync(input, kernelInput(3, data));
+  await page.locator('input[name=inputFile]').setInputFiles(input);
+  await page.getByText(/input\.bin: 32 bytes, sent inline instead of the text/).waitFor({ timeout: 10_000 });
+  await page.locator('input[name=policy]').fill('replicated(2)');
+  await page.locator('input[name=maxPrice]').fill('1200 planck');
+  await page.locator('input[name=maxUnits]').fill('200000000');
+  await page.locator('input[name=regions]').fill('276, 250');
+  // Two replicas at the best price (Eve's 1000 planck), three if a referee is needed.
+  await page.getByTestId('price').filter({ hasText: 'expected cost at the best price: 0.4 STRAT to 0.6 STRAT' }).waitFor({ timeout: 20_000 });
+  const id = (await api.query.market.nextJobId()).toNumber();
+  await page.getByRole('button', { name: 'Post the job' }).click();
+  await page.waitForURL(new RegExp(`#/jobs/${id}$`), { timeout: 30_000 });
+  // Every phase the page shows, as it shows them (no reload: the page follows the chain).
+  await page.evaluate(() => {
+    window.seenPhases = [];
+    const note = () => {
+      const phase = document.querySelector('[data-testid=phase]')?.textContent;
+      if (phase && window.seenPhases.at(-1) !== phase) window.seenPhases.push(phase);
+    };
+    note();
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  const phase = page.getByTestId('phase');
+  try {
+    await phase.filter({ hasText: 'settled' }).waitFor({ timeout: 120_000 });
+  } catch (e) {
+    throw new Error(`job ${id} did not settle: ${e.message}\n${workers.map((w) => `${w.name}:\n${tail(w.log)}`).join('\n')}`);
+  }
+  const seen = await page.evaluate(() => window.seenPhases);
+  assert.equal(seen.at(-1), 'settled', `phases seen: ${seen.join(' → ')}`);
+  // The timeline names every step with its block, in order: matched to both workers, committed,
+  // revealed, both paid, settled with what came back.
+  const timeline = page.getByTestId('timeline');
+  await timeline.filter({ hasText: 'settled on digest' }).waitFor({ timeout: 20_000 });
+  const steps = (await timeline.locator('li').allTextContents()).map((t) => t.replace(/^#\d+ /, ''));
+  const order = [/^posted by/, /^replica \d matched to/, /committed to a result/, /revealed digest/, /paid .* \(network fee/, /^settled on digest/];
+  let at = 0;
+  for (const step of order) {
+    const found = steps.findIndex((s, i) => i >= at && step.test(s));
+    assert.ok(found >= 0, `${step} after step ${at} in the timeline:\n${steps.join('\n')}`);
+    at = found;
+  }
+  assert.equal(steps.filter((s) => /matched to/.test(s)).length, 2, 'two replicas');
+  assert.equal(steps.filter((s) => /paid .* \(network fee/.test(s)).length, 2, 'both providers paid');
+  const blocks = (await timeline.locator('.block').allTextContents()).map((b) => Number(b.slice(1)));
+  assert.deepEqual(blocks, [...blocks].sort((a, b) => a - b), 'blocks in order');
+  assert.match(await page.getByTestId('cost').textContent(), /held at posting; .* paid to providers and .* in network fees; .* refunded$/);
+  // On chain as the page says: both replicas agreed and were paid.
+  const status = await rpcProvider.send('market_jobStatus', [id]);
+  assert.ok(status.replicas.every((r) => BigInt(r.paid) > 0n), JSON.stringify(status.replicas));
+  await page.screenshot({ path: path.join(SHOTS, 'job.png'), fullPage: true });
+
+  // The output, signed for by Alice's dev account, checked against the digest, then saved.
+  await page.getByRole('button', { name: /Download the output \(signed by Alice/ }).click();
+  const got = page.getByTestId('output');
+  await got.or(page.locator('.download [role=alert]')).waitFor({ timeout: 20_000 });
+  assert.ok(await got.isVisible(), `the download failed: ${await page.locator('.download').textContent()}`);
+  assert.match(await got.textContent(), /^32 bytes from http:\/\/127\.0\.0\.1:\d+; their blake2-256 is the settled digest 0x[0-9a-f]{64}/);
+  const [download] = await Promise.all([page.waitForEvent('download'), got.getByRole('link', { name: `Save job-${id}.out` }).click()]);
+  const saved = fs.readFileSync(await download.path());
+  assert.deepEqual(new Uint8Array(saved), expectedOutput(3, data), 'the SHA-256 the kernel computes');
+});
+
+test('a job submitted with the CLI appears on the open job list without a reload, and settles there', async () => {
+  await page.goto(consoleAt('#/jobs'));
+  const next = (await api.query.market.nextJobId()).toNumber();
+  await page.getByText(`${next} job(s) posted on this chain`).waitFor({ timeout: 20_000 });
+  const keystore = path.join(dir, 'requester');
+  const env = { STRATUS_PASSPHRASE: 'console test requester' };
+  const cli = (args, input = '') => run(CLI, ['--endpoint', WS, '--keystore', keystore, ...args], { env, input });
+  let r = await cli(['account', 'import', 'bob'], '//Bob\n');
+  assert.equal(r.status, 0, r.stderr);
+  const program = path.join(dir, 'cli.wasm');
+  fs.writeFileSync(program, withCustomSection(fs.readFileSync(KERNEL), 'cli', 16));
+  const manifest = path.join(dir, 'job.toml');
+  fs.writeFileSync(
+    manifest,
+    [
+      `program = "${program}"`,
+      'input = { text = "\\u0001\\u0000\\u0000\\u0000from the CLI" }',
+      'max_price = "1000 planck"',
+      'max_units = 200_000_000',
+      'policy = "unverified"',
+      'deadline = "200 blocks"',
+      '[requirements]',
+      'regions_allowed = [276]',
+      '',
+    ].join('\n'),
+  );
+  r = await cli(['--account', 'bob', 'job', 'submit', manifest, '--detach', '--json']);
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  const id = JSON.parse(r.stdout).job;
+  assert.ok(id >= next, `job ${id}`);
+  const row = page.getByTestId(`list-phase-${id}`);
+  await row.waitFor({ timeout: 20_000 });
+  await row.filter({ hasText: 'settled' }).waitFor({ timeout: 120_000 });
+});
+
 test('a job posted while its page is open appears without a reload, with why nothing serves it', async () => {
   const code = uniqueProgram();
   const registered = await send(api.tx.market.registerProgram('Wasm', u8aToHex(code)), alice);
@@ -137,7 +284,7 @@ test('a job posted while its page is open appears without a reload, with why not
     /There are no open WASM offers with a free slot|offer\(s\) are in regions the job does not allow/,
   );
   assert.match(await page.textContent('main'), /unverified/);
-  await page.screenshot({ path: path.join(SHOTS, 'job.png') });
+  await page.screenshot({ path: path.join(SHOTS, 'job-why.png') });
   // The job list, newest first: this job at the top, open; cancelled at the block that cancels it.
   await page.goto(consoleAt('#/jobs'));
   const row = page.getByTestId(`list-phase-${id}`);
@@ -175,7 +322,8 @@ test('a provider registered and offering shows on the providers list and its own
   await page.goto(consoleAt('#/market'));
   const wasm = page.getByTestId('book-Wasm');
   await wasm.locator(`a[href="#/providers/${provider.address}"]`).waitFor({ timeout: 20_000 });
-  assert.match(await page.getByTestId('best-Wasm').textContent(), /Best price 0\.002 STRAT per unit/);
+  // Beside the two workers' cheaper offers: its row at its price.
+  assert.match(await wasm.textContent(), /0\.002 STRAT/);
   await wasm.getByRole('img', { name: /depth chart/ }).locator('canvas').first().waitFor({ timeout: 20_000 });
   await page.getByTestId('matches').waitFor({ timeout: 30_000 });
   await page.screenshot({ path: path.join(SHOTS, 'market.png'), fullPage: true });
@@ -187,7 +335,7 @@ test('a job posted from the page: its program registered from a file, a bad entr
   // The program, registered from the page (a file the user picks).
   const file = path.join(SHOTS, 'program.wasm');
   fs.writeFileSync(file, uniqueProgram());
-  await page.locator('input[type=file]').setInputFiles(file);
+  await page.locator('input[name=programFile]').setInputFiles(file);
   await page.getByText(/^program 0x[0-9a-f]{64} is registered$/).waitFor({ timeout: 30_000 });
   const hash = await page.locator('input[name=program]').inputValue();
   assert.ok((await api.query.market.programs(hash)).isSome, 'registered on chain');

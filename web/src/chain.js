@@ -87,6 +87,12 @@ export function measuredBlockMs(stamps) {
   return blocks > 0 ? (last.now - first.now) / blocks : null;
 }
 
+/// The number of the node's finalized block.
+export async function finalizedNumber({ api }) {
+  const hash = await api.rpc.chain.getFinalizedHead();
+  return (await api.rpc.chain.getHeader(hash)).number.toNumber();
+}
+
 /// Calls one of the node's own JSON-RPC methods (market_*, slashing_*, reputation_of).
 export function rpc({ provider }, method, params) {
   return provider.send(method, params);

@@ -57,7 +57,7 @@ export function parsePolicy(text, maxReplication) {
 /// Checks `form` against the chain's `limits` and state; returns `{ errors }` or the job's
 /// `{ spec, escrow, expected, describe }`.
 ///
-/// form: program (0x hash), input (text), policy, maxPrice, maxUnits, commitWindow (blocks),
+/// form: program (0x hash), input (text) or inputFile ({ name, bytes }), policy, maxPrice, maxUnits, commitWindow (blocks),
 ///   deadline (blocks from now), maxOutput (bytes), regions (comma-separated codes, optional).
 /// chain: limits (the market's constants), programLen (null when not registered), bestPrice
 ///   (planck or null), free (the account's free balance), best (the best block number).
@@ -78,9 +78,13 @@ export function planJob(form, chain) {
   } else if (chain.programLen === null) {
     errors.push(`program ${program} is not registered on this chain`);
   }
-  const input = new TextEncoder().encode(form.input ?? '');
+  // A file's bytes when one is picked (a manifest's `input = { file = "…" }`), the text otherwise.
+  const input = form.inputFile ? form.inputFile.bytes : new TextEncoder().encode(form.input ?? '');
   if (input.length > limits.maxInlineInput) {
-    errors.push(`input: ${input.length} bytes is more than the ${limits.maxInlineInput} bytes a job carries inline`);
+    const source = form.inputFile ? `the input file ${form.inputFile.name}` : 'the input text';
+    errors.push(
+      `input: ${source} is ${input.length} bytes, more than the ${limits.maxInlineInput} bytes a job carries inline; serve it over HTTP and post the job with the CLI (input = { url = "https://…", hash = "0x…", size = … })`,
+    );
   }
   const policy = attempt(() => parsePolicy(form.policy, limits.maxReplication));
   const maxPrice = attempt(() => parseAmount(form.maxPrice, 'max price'));

@@ -73,6 +73,13 @@ describe('the job form, checked as the CLI checks a manifest', () => {
     expect(planJob(good, { ...chain, programLen: null }).errors.join('\n')).toMatch(/is not registered on this chain/);
   });
 
+  it('sends an input file\'s bytes inline instead of the text, and refuses one too large to carry', () => {
+    const bytes = Uint8Array.of(1, 0, 0, 0, 0xff);
+    expect(planJob({ ...good, inputFile: { name: 'in.bin', bytes } }, chain).spec.input.Inline).toBe('0x01000000ff');
+    const big = planJob({ ...good, inputFile: { name: 'big.bin', bytes: new Uint8Array(65_537) } }, chain);
+    expect(big.errors.join('\n')).toMatch(/input: the input file big.bin is 65537 bytes, more than the 65536 bytes a job carries inline; serve it over HTTP/);
+  });
+
   it('refuses an escrow the account cannot pay', () => {
     expect(planJob(good, { ...chain, free: UNIT }).errors[0]).toMatch(/more than the free balance of 1 STRAT: lower max units or max price/);
   });

@@ -126,6 +126,12 @@ describe('the job list', () => {
   });
 });
 
+const history = [
+  { block: 5, section: 'market', method: 'JobSubmitted', data: { job: '7', requester: 'fhRequester', escrow: '600000000000' } },
+  { block: 6, section: 'market', method: 'ReplicaAssigned', data: { job: '7', replica: '0', provider: 'fhEukDgJBy19ph8ce1TThMecGenFeyb5TVuH6bW4J2md8MfJT', price: '1000', ackBy: '9' } },
+  { block: 8, section: 'verification', method: 'ReplicaCommitted', data: { job: '7', replica: '0', commitment: '0xff' } },
+];
+
 describe('the job page', () => {
   it('refuses an id that is not a number, and goes nowhere', async () => {
     const { conn } = connWithHeads();
@@ -146,9 +152,23 @@ describe('the job page', () => {
       ],
     };
     const { unmount } = render(
-      <JobPage conn={conn} id="7" read={async () => job} why={async () => ({ job: 7, kind: 'Wasm', unfilled: 1, timeLeft: true, offers: 3, eligible: 0, excludedBy: [['Region', 2], ['MaxPrice', 1]] })} />,
+      <JobPage
+        conn={conn}
+        id="7"
+        read={async () => job}
+        why={async () => ({ job: 7, kind: 'Wasm', unfilled: 1, timeLeft: true, offers: 3, eligible: 0, excludedBy: [['Region', 2], ['MaxPrice', 1]] })}
+        history={async () => ({ from: 5, to: 9, missing: 0, entries: history })}
+      />,
     );
     await screen.findByText('open');
+    // The timeline in words, with block numbers; what it cost so far.
+    const timeline = (await screen.findByTestId('timeline')).textContent;
+    expect(timeline).toContain('#5 posted by fhRequester; 0.6 STRAT held in escrow');
+    expect(timeline).toContain('#6 replica 0 matched to fhEukD…8MfJT at 1000 planck per unit (to acknowledge by #9)');
+    expect(timeline).toContain('#8 replica 0 committed to a result');
+    expect(screen.getByTestId('cost').textContent).toBe(
+      '0.6 STRAT held at posting; 0 planck paid to providers and 0 planck in network fees; the rest stays in escrow until the job ends',
+    );
     expect(screen.getByTestId('paid').textContent).toBe('1.5 STRAT');
     expect(screen.getByText('replicated(2)')).toBeTruthy();
     const why = (await screen.findByRole('note')).textContent;
@@ -157,6 +177,40 @@ describe('the job page', () => {
     expect(why).toContain("1 offer(s) ask more per unit than the job's max_price");
     unmount();
     expect(stopped.count).toBe(1);
+  });
+
+  it('says what a settled job cost, what came back, and that only its requester downloads the output', async () => {
+    const { conn } = connWithHeads();
+    conn.api.rpc.system = { chainType: async () => ({ isDevelopment: false, isLocal: false }) };
+    const job = {
+      job: 8, requester: 'fhEukDgJBy19ph8ce1TThMecGenFeyb5TVuH6bW4J2md8MfJT', program: '0xabc', policy: 'Unverified', maxPrice: '2000',
+      maxUnits: 100, submittedAt: 5, deadline: 200, escrow: '0', unfilled: 0, phase: { Settled: { digest: '0x01' } }, replicas: [],
+    };
+    render(
+      <JobPage
+        conn={conn}
+        id="8"
+        read={async () => job}
+        why={async () => null}
+        history={async () => ({
+          from: 5,
+          to: 7,
+          missing: 1,
+          entries: [
+            { block: 5, section: 'market', method: 'JobSubmitted', data: { job: '8', requester: job.requester, escrow: '200000' } },
+            { block: 7, section: 'market', method: 'ProviderPaid', data: { job: '8', replica: '0', provider: job.requester, amount: '99000', fee: '1000' } },
+            { block: 7, section: 'market', method: 'JobSettled', data: { job: '8', digest: `0x${'12'.repeat(32)}`, units: '100', paid: '99000', refunded: '100000' } },
+          ],
+        })}
+      />,
+    );
+    await screen.findByText('settled');
+    expect((await screen.findByTestId('cost')).textContent).toBe(
+      '200000 planck held at posting; 99000 planck paid to providers and 1000 planck in network fees; 100000 planck refunded',
+    );
+    expect(screen.getByTestId('timeline').textContent).toContain('#7 settled on digest 0x12121212…: 100 units, 99000 planck paid, 100000 planck refunded');
+    expect(screen.getByText(/no longer holds the events of 1 of blocks #5–#7/)).toBeTruthy();
+    expect(screen.getByText(/Only the requester \(fhEukD…8MfJT\) can download the output/)).toBeTruthy();
   });
 
   it('says so for a job the chain does not have', async () => {

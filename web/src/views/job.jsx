@@ -3,10 +3,24 @@
 
 import { useState } from 'preact/hooks';
 import { useEachBlock } from '../hooks.js';
-import { jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
+import { finalizedNumber, jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
 import { amount, short } from '../format.js';
 import { whyLines } from '../why.js';
+import { costOf, describeEvent, jobTimeline } from '../events.js';
+import { downloadOutput } from '../download.js';
+import { useAccounts } from '../accounts.js';
 import { JobList } from './joblist.jsx';
+import { decodeAddress } from '@polkadot/util-crypto';
+import { u8aEq } from '@polkadot/util';
+
+/// Whether two addresses (in any SS58 format) are the same account.
+export function sameAccount(a, b) {
+  try {
+    return u8aEq(decodeAddress(a), decodeAddress(b));
+  } catch {
+    return false;
+  }
+}
 
 /// A phase as words: `{ settled: { digest } }` → "settled", `"open"` → "open".
 export function phaseName(phase) {
@@ -21,7 +35,13 @@ export function policyName(policy) {
   return n === undefined || n === null ? name.toLowerCase() : `${name.toLowerCase()}(${n})`;
 }
 
-export function JobPage({ conn, id, read = readJob, why = readWhy }) {
+/// The job's events from the block that posted it to the block that ended it (or the best).
+async function readHistory(conn, status) {
+  const best = (await conn.api.rpc.chain.getHeader()).number.toNumber();
+  return jobTimeline(conn, status.job, status.submittedAt, status.endedAt ?? best);
+}
+
+export function JobPage({ conn, id, read = readJob, why = readWhy, history = readHistory }) {
   const [wanted, setWanted] = useState(id ?? '');
   const [problem, setProblem] = useState(null);
   const submit = (e) => {
@@ -47,24 +67,33 @@ export function JobPage({ conn, id, read = readJob, why = readWhy }) {
           {problem}
         </p>
       )}
-      {id !== null && id !== undefined && <JobView conn={conn} id={Number(id)} read={read} why={why} />}
+      {id !== null && id !== undefined && <JobView conn={conn} id={Number(id)} read={read} why={why} history={history} />}
       {(id === null || id === undefined) && <JobList conn={conn} />}
     </section>
   );
 }
 
-function JobView({ conn, id, read, why }) {
+function JobView({ conn, id, read, why, history }) {
   // Read again at each new best block: a job moves only when a block moves it.
   const [seen, error] = useEachBlock(
     conn,
     async () => {
       const status = await read(conn, id);
-      return { status, noMatch: status && status.unfilled > 0 ? await why(conn, id) : null };
+      if (!status) return { status };
+      const settled = phaseName(status.phase) === 'settled';
+      const [noMatch, timeline, finalized] = await Promise.all([
+        status.unfilled > 0 ? why(conn, id) : null,
+        history(conn, status).catch(() => null),
+        settled ? finalizedNumber(conn).catch(() => null) : null,
+      ]);
+      return { status, noMatch, timeline, finalized };
     },
     [conn, id],
   );
   const job = seen?.status;
   const noMatch = seen?.noMatch;
+  const timeline = seen?.timeline;
+  const cost = timeline ? costOf(timeline.entries) : null;
   if (error) return <p class="error" role="alert">Reading job {id} failed: {String(error.message ?? error)}</p>;
   if (job === undefined) return <p>Reading job {id}…</p>;
   if (job === null) return <p role="status">No job {id} on this chain (never posted, or its record was reaped).</p>;
@@ -85,10 +114,19 @@ function JobView({ conn, id, read, why }) {
         <dd>{amount(job.maxPrice)} per unit, at most {job.maxUnits} units a replica</dd>
         <dt>Posted</dt>
         <dd>block #{job.submittedAt}, deadline #{job.deadline}</dd>
-        <dt>Escrow held</dt>
+        <dt>Escrow held now</dt>
         <dd>{amount(job.escrow)}</dd>
         <dt>Paid to providers</dt>
         <dd data-testid="paid">{amount(paid)}</dd>
+        {cost && cost.escrow !== null && (
+          <>
+            <dt>What it cost</dt>
+            <dd data-testid="cost">
+              {amount(cost.escrow)} held at posting; {amount(cost.paid)} paid to providers and {amount(cost.fees)} in network fees
+              {cost.refunded !== null ? `; ${amount(cost.refunded)} refunded` : '; the rest stays in escrow until the job ends'}
+            </dd>
+          </>
+        )}
       </dl>
       <table>
         <thead>
@@ -118,6 +156,8 @@ function JobView({ conn, id, read, why }) {
           ))}
         </tbody>
       </table>
+      {timeline && <Timeline timeline={timeline} />}
+      {phaseName(job.phase) === 'settled' && <Download conn={conn} job={job} finalized={seen.finalized} />}
       {noMatch && (
         <div class="why" role="note">
           <h4>Why nothing serves it</h4>
@@ -127,5 +167,83 @@ function JobView({ conn, id, read, why }) {
         </div>
       )}
     </article>
+  );
+}
+
+/// The job's life, block by block, from its events.
+function Timeline({ timeline }) {
+  return (
+    <div class="timeline">
+      <h4>Timeline</h4>
+      {timeline.missing > 0 && (
+        <p>
+          The node no longer holds the events of {timeline.missing} of blocks #{timeline.from}–#{timeline.to} (a pruned node keeps the
+          last blocks' state only): what is left is below.
+        </p>
+      )}
+      <ol data-testid="timeline">
+        {timeline.entries.map((e) => (
+          <li>
+            <span class="block">#{e.block}</span> {describeEvent(e)}
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+/// The verified output, downloaded with a request the requester signs, checked against the
+/// settled digest, then saved from the page.
+function Download({ conn, job, finalized }) {
+  const { accounts } = useAccounts(conn.api);
+  const [got, setGot] = useState(null);
+  const [problem, setProblem] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const requester = accounts.find((a) => sameAccount(a.address, job.requester));
+  const fetchOutput = async () => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const out = await downloadOutput(conn, job, requester);
+      setGot({ ...out, url: URL.createObjectURL(new Blob([out.bytes], { type: 'application/octet-stream' })) });
+    } catch (e) {
+      setProblem(e.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="download">
+      <h4>Verified output</h4>
+      {!requester && (
+        <p>
+          Only the requester ({short(job.requester)}) can download the output: connect the wallet that holds its key on the "Post a job"
+          page.
+        </p>
+      )}
+      {requester && !got && !(finalized >= job.endedAt) && (
+        <p role="status">
+          Settled in block #{job.endedAt}: its workers serve the output once that block is final (finalized now: #{finalized ?? '…'}).
+        </p>
+      )}
+      {requester && !got && finalized >= job.endedAt && (
+        <button type="button" onClick={fetchOutput} disabled={busy}>
+          {busy ? 'Downloading…' : `Download the output (signed by ${requester.label})`}
+        </button>
+      )}
+      {got && (
+        <p data-testid="output" role="status">
+          {got.bytes.length} bytes from {got.endpoint}; their blake2-256 is the settled digest {got.digest}.{' '}
+          <a href={got.url} download={`job-${job.job}.out`}>
+            Save job-{job.job}.out
+          </a>
+        </p>
+      )}
+      {problem && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
+    </div>
   );
 }

@@ -4,14 +4,12 @@
 // checks a manifest, with the expected and worst-case price, before anything is signed.
 
 import { useEffect, useState } from 'preact/hooks';
-import { Keyring } from '@polkadot/api';
-import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
+import { blake2AsHex } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
 import { amount } from '../format.js';
 import { planJob } from '../plan.js';
 import { inBlock } from '../tx.js';
-
-const DEV = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
+import { useAccounts } from '../accounts.js';
 
 /// The market's limits, from the runtime's constants.
 export function limitsOf(api) {
@@ -31,32 +29,6 @@ export function limitsOf(api) {
   };
 }
 
-/// The accounts that can sign here: the dev accounts on a development or local chain.
-async function devAccounts(api) {
-  const type = await api.rpc.system.chainType();
-  if (!type.isDevelopment && !type.isLocal) return [];
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
-  return DEV.map((name) => {
-    const pair = keyring.addFromUri(`//${name}`);
-    return { label: `${name} (dev account)`, address: pair.address, sign: (tx, cb) => tx.signAndSend(pair, cb) };
-  });
-}
-
-/// The accounts of the browser's wallets (asks the wallets' permission once).
-async function walletAccounts() {
-  const { web3Enable, web3Accounts, web3FromSource } = await import('@polkadot/extension-dapp');
-  const wallets = await web3Enable('Stratus console');
-  if (wallets.length === 0) throw new Error('no browser wallet answered: install or unlock polkadot.js extension, Talisman or SubWallet, and allow this page');
-  const accounts = await web3Accounts();
-  return Promise.all(
-    accounts.map(async (a) => {
-      const { signer } = await web3FromSource(a.meta.source);
-      return { label: `${a.meta.name ?? 'account'} (${a.meta.source})`, address: a.address, sign: (tx, cb) => tx.signAndSend(a.address, { signer }, cb) };
-    }),
-  );
-}
-
 /// Sends `tx` with `account`; resolves with its events once in a block.
 function send(api, account, tx) {
   return inBlock(api, (cb) => account.sign(tx, cb));
@@ -69,16 +41,12 @@ const DEFAULTS = {
 
 export function SubmitPage({ conn }) {
   const { api } = conn;
-  const [accounts, setAccounts] = useState([]);
+  const { accounts, connect, error: accountError } = useAccounts(api);
   const [who, setWho] = useState(0);
   const [form, setForm] = useState(DEFAULTS);
   const [plan, setPlan] = useState(null);
   const [note, setNote] = useState(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    devAccounts(api).then(setAccounts, (e) => setNote({ error: e.message }));
-  }, [api]);
 
   const account = accounts[who];
   // The plan, again whenever the form or the account changes.
@@ -116,13 +84,14 @@ export function SubmitPage({ conn }) {
   );
 
   const connectWallet = async () => {
-    try {
-      const found = await walletAccounts();
-      setAccounts([...found, ...accounts]);
-      setWho(0);
-    } catch (e) {
-      setNote({ error: e.message });
-    }
+    await connect();
+    setWho(0);
+  };
+
+  // The input from a file, as a manifest's `input = { file = "…" }`: its bytes, sent inline.
+  const pickInput = async (e) => {
+    const file = e.currentTarget.files?.[0];
+    setForm({ ...form, inputFile: file ? { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) } : null });
   };
 
   const register = async (e) => {
@@ -181,10 +150,15 @@ export function SubmitPage({ conn }) {
       <form class="job-form" onSubmit={submit}>
         <label>
           <span>Register a WASM program</span>
-          <input type="file" accept=".wasm,application/wasm" onChange={register} disabled={busy || !account} />
+          <input type="file" name="programFile" accept=".wasm,application/wasm" onChange={register} disabled={busy || !account} />
         </label>
         {field('program', 'Program (hash)', 'the registered program to run (0x and 64 hex digits)')}
         {field('input', 'Input (text)', 'passed to the program inline')}
+        <label>
+          <span>…or an input file</span>
+          <input type="file" name="inputFile" onChange={pickInput} />
+          <small>{form.inputFile ? `${form.inputFile.name}: ${form.inputFile.bytes.length} bytes, sent inline instead of the text` : 'its bytes are sent inline instead of the text'}</small>
+        </label>
         {field('policy', 'Policy', 'adaptive, replicated(2) … or unverified')}
         {field('maxPrice', 'Max price per unit', 'e.g. 0.005 STRAT or 5000000000 planck')}
         {field('maxUnits', 'Max units per replica')}
@@ -208,6 +182,11 @@ export function SubmitPage({ conn }) {
           Post the job
         </button>
       </form>
+      {accountError && (
+        <p class="error" role="alert">
+          {accountError}
+        </p>
+      )}
       {note?.error && (
         <p class="error" role="alert">
           {note.error}

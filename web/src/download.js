@@ -1,0 +1,80 @@
+// A job's verified output from the worker that holds it, as `stratus job output` gets it
+// (docs/provider-guide.md, "Downloading an output"): a GET signed by the job's requester for this
+// chain, that worker's endpoint and a fresh nonce; the bytes are kept only when their blake2-256
+// is the digest the chain settled on.
+
+import { blake2AsHex, randomAsHex } from '@polkadot/util-crypto';
+import { u8aToString } from '@polkadot/util';
+
+/// The text a download request signs (`stratus-output/2`, client/src/auth.rs).
+export function requestText(genesis, endpoint, job, at, nonce) {
+  return `stratus-output/2:${genesis}:${endpoint}:${job}:${at}:${nonce}`;
+}
+
+/// The endpoints of the providers whose replicas revealed the settled digest, in replica order.
+export async function holders({ api }, job) {
+  const digest = job.phase?.settled?.digest ?? job.phase?.Settled?.digest;
+  if (!digest) return { digest: null, endpoints: [] };
+  const providers = [...new Set(job.replicas.filter((r) => r.digest === digest).map((r) => r.provider))];
+  const infos = await Promise.all(providers.map((p) => api.query.providerStaking.providers(p)));
+  const endpoints = infos
+    .map((info, i) => ({ provider: providers[i], info }))
+    .filter(({ info }) => info.isSome && info.unwrap().profile.endpoint.isSome)
+    .map(({ provider, info }) => ({ provider, endpoint: u8aToString(info.unwrap().profile.endpoint.unwrap()).replace(/\/$/, '') }));
+  return { digest, endpoints };
+}
+
+/// Downloads job `job`'s output signed by `account` (an account of accounts.js: its `signText`);
+/// tries each holder in turn, and all of them again (`tries` times, `pauseMs` apart) while every
+/// one answers 404 (a worker serves an output once it has seen the settlement final). Resolves with
+/// `{ bytes, endpoint, provider, digest }` for output whose digest matches; rejects with every
+/// worker's answer when none gave it.
+export async function downloadOutput(conn, job, account, { fetcher = fetch, now = Date.now, tries = 20, pauseMs = 500 } = {}) {
+  const { digest, endpoints } = await holders(conn, job);
+  if (!digest) throw new Error(`job ${job.job} has not settled: there is no verified output to download yet`);
+  if (endpoints.length === 0) throw new Error('no provider that revealed the settled result names a result endpoint');
+  for (let attempt = 1; ; attempt++) {
+    const { got, problems, notYet } = await tryEach(conn, job, account, digest, endpoints, fetcher, now);
+    if (got) return got;
+    if (!notYet || attempt >= tries) throw new Error(`no worker gave the verified output: ${problems.join('; ')}`);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+async function tryEach(conn, job, account, digest, endpoints, fetcher, now) {
+  const genesis = conn.api.genesisHash.toHex();
+  const problems = [];
+  let notYet = true;
+  for (const { provider, endpoint } of endpoints) {
+    const at = now();
+    const nonce = randomAsHex(16);
+    try {
+      const signature = await account.signText(requestText(genesis, endpoint, job.job, at, nonce));
+      const answer = await fetcher(`${endpoint}/jobs/${job.job}/output`, {
+        headers: {
+          'x-stratus-account': account.address,
+          'x-stratus-timestamp': String(at),
+          'x-stratus-nonce': nonce,
+          'x-stratus-signature': signature,
+        },
+      });
+      if (!answer.ok) {
+        notYet &&= answer.status === 404;
+        problems.push(`${endpoint} answered ${answer.status}: ${(await answer.text()).slice(0, 200)}`);
+        continue;
+      }
+      const bytes = new Uint8Array(await answer.arrayBuffer());
+      const got = blake2AsHex(bytes, 256);
+      if (got !== digest) {
+        notYet = false;
+        problems.push(`${endpoint} sent ${bytes.length} bytes whose digest ${got} is not the settled ${digest}: refused`);
+        continue;
+      }
+      return { got: { bytes, endpoint, provider, digest } };
+    } catch (e) {
+      notYet = false;
+      problems.push(`${endpoint}: ${e.message}`);
+    }
+  }
+  return { problems, notYet };
+}
