@@ -7,6 +7,7 @@ mod benchmarking;
 mod chain_spec;
 mod cli;
 mod command;
+mod market_index;
 mod market_rpc;
 mod rpc;
 mod service;

@@ -15,11 +15,14 @@ pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	/// The transaction pool.
 	pub pool: Arc<P>,
+	/// The market's history, as the node indexes it (`crate::market_index`).
+	pub history: crate::market_index::SharedHistory,
 }
 
 /// Builds the RPC extensions: `system_accountNextIndex` (and `system_dryRun`) and
 /// `payment_queryInfo` / `payment_queryFeeDetails`, the market's `market_*` methods and the trust
-/// pallets' `slashing_*` and `reputation_*` methods.
+/// pallets' `slashing_*` and `reputation_*` methods, and the market's history from the node's index
+/// (`market_priceHistory`, `market_requesterJobs`, `market_providerHistory`).
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -42,7 +45,7 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool } = deps;
+	let FullDeps { client, pool, history } = deps;
 
 	module.merge(SystemApiServer::<_, AccountId, Nonce>::into_rpc(System::new(
 		client.clone(),
@@ -57,6 +60,9 @@ where
 	)))?;
 	module
 		.merge(crate::trust_rpc::TrustApiServer::into_rpc(crate::trust_rpc::Trust::new(client)))?;
+	module.merge(crate::market_index::MarketHistoryApiServer::into_rpc(
+		crate::market_index::MarketHistory::new(history),
+	))?;
 
 	Ok(module)
 }

@@ -234,12 +234,25 @@ pub fn new_full<
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
+	// The market's history (market_priceHistory, market_requesterJobs, market_providerHistory),
+	// read from each finalized block's events as the node finalizes it.
+	let history = crate::market_index::SharedHistory::default();
+	task_manager.spawn_handle().spawn_blocking(
+		"market-index",
+		None,
+		crate::market_index::follow(client.clone(), history.clone()),
+	);
+
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
 
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				history: history.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

@@ -35,6 +35,7 @@ const PROVIDERS = [
   { name: 'ferdie', region: 250, price: 1200 },
 ];
 const workers = [];
+let pageJob;
 let rpcProvider;
 let dir;
 
@@ -177,6 +178,7 @@ test('a job posted from the page is matched, verified and settled, each phase sh
   // Two replicas at the best price (Eve's 1000 planck), three if a referee is needed.
   await page.getByTestId('price').filter({ hasText: 'expected cost at the best price: 0.4 STRAT to 0.6 STRAT' }).waitFor({ timeout: 20_000 });
   const id = (await api.query.market.nextJobId()).toNumber();
+  pageJob = id;
   await page.getByRole('button', { name: 'Post the job' }).click();
   await page.waitForURL(new RegExp(`#/jobs/${id}$`), { timeout: 30_000 });
   // Every phase the page shows, as it shows them (no reload: the page follows the chain).
@@ -265,6 +267,32 @@ test('a job submitted with the CLI appears on the open job list without a reload
   await row.filter({ hasText: 'settled' }).waitFor({ timeout: 120_000 });
 });
 
+test('the node\'s index of finalized blocks: a requester\'s jobs, a provider\'s earnings and results, prices over the last hours', async () => {
+  // Alice's jobs: the one she posted from the page, settled.
+  await page.goto(consoleAt('#/jobs'));
+  await page.getByLabel('Requester').fill('not an account');
+  await page.getByRole('button', { name: 'Their jobs' }).click();
+  assert.match(await page.getByRole('alert').textContent(), /"not an account" is not an account: write its SS58 address/);
+  await page.getByLabel('Requester').fill(alice.address);
+  await page.getByRole('button', { name: 'Their jobs' }).click();
+  await page.waitForURL(new RegExp(`#/jobs/by/${alice.address}$`));
+  await page.getByTestId(`requester-phase-${pageJob}`).filter({ hasText: 'settled' }).waitFor({ timeout: 30_000 });
+  assert.match(await page.getByRole('status').textContent(), /job\(s\) by .* in blocks #\d+–#\d+ \(finalized/);
+  // Eve's page: what she earned for it, and the result.
+  const eve = workers[0];
+  await page.goto(consoleAt(`#/providers/${eve.operator}`));
+  const results = page.getByTestId('results');
+  await results.locator(`a[href="#/jobs/${pageJob}"]`).waitFor({ timeout: 30_000 });
+  assert.match(await results.textContent(), /earned [0-9.]+ STRAT for [1-9]\d* paid replica\(s\); 0 offence\(s\) reported/);
+  await page.screenshot({ path: path.join(SHOTS, 'provider.png'), fullPage: true });
+  // The market's price history: the page's two replicas (1000 and 1200 planck) and the CLI's.
+  await page.goto(consoleAt('#/market'));
+  const history = page.getByTestId('history-Wasm');
+  await history.filter({ hasText: /[3-9] replica\(s\) matched/ }).waitFor({ timeout: 30_000 });
+  assert.match(await history.textContent(), /from 1000 planck to 1200 planck per unit/);
+  await history.getByRole('img', { name: /price per unit over time/ }).locator('canvas').first().waitFor({ timeout: 20_000 });
+});
+
 test('a job posted while its page is open appears without a reload, with why nothing serves it', async () => {
   const code = uniqueProgram();
   const registered = await send(api.tx.market.registerProgram('Wasm', u8aToHex(code)), alice);
@@ -314,7 +342,7 @@ test('a provider registered and offering shows on the providers list and its own
   await offers.waitFor({ timeout: 20_000 });
   assert.match(await offers.textContent(), /0\.002 STRAT/);
   assert.match(await page.getByTestId('slashes').textContent(), /None pending, none applied/);
-  await page.screenshot({ path: path.join(SHOTS, 'provider.png') });
+  await page.screenshot({ path: path.join(SHOTS, 'provider-registered.png') });
   await page.goto(consoleAt('#/providers'));
   await page.locator(`a[href="#/providers/${provider.address}"]`).waitFor({ timeout: 20_000 });
 

@@ -16,9 +16,10 @@ const PAGES = [
   ['submit', 'Post a job'],
 ];
 
-/// The page named by a location hash: `#/network`, `#/jobs`, `#/jobs/42`.
+/// The page named by a location hash: `#/network`, `#/jobs`, `#/jobs/42`, `#/jobs/by/<account>`.
 export function route(hash) {
-  const [page = 'market', id] = hash.replace(/^#\/?/, '').split('/');
+  const [page = 'market', id, more] = hash.replace(/^#\/?/, '').split('/');
+  if (page === 'jobs' && id === 'by') return { page, id: null, requester: more || null };
   if (page === 'jobs') return { page, id: id === undefined || id === '' ? null : id };
   if (page === 'providers') return { page, account: id === undefined || id === '' ? null : id };
   if (PAGES.some(([name]) => name === page)) return { page };
@@ -74,7 +75,7 @@ export function App({ endpoint, connect }) {
         {conn && where.page === 'market' && <MarketPage conn={conn} />}
         {conn && where.page === 'submit' && <SubmitPage conn={conn} />}
         {conn && where.page === 'network' && <NetworkPage conn={conn} />}
-        {conn && where.page === 'jobs' && <JobPage conn={conn} id={where.id} />}
+        {conn && where.page === 'jobs' && <JobPage conn={conn} id={where.id} requester={where.requester} />}
         {conn && where.page === 'providers' && <ProvidersPage conn={conn} account={where.account} />}
       </main>
     </div>

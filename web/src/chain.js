@@ -116,12 +116,14 @@ export async function providersPage({ api }, after = null, size = 50) {
 export async function providerDetail(conn, account) {
   const info = await conn.api.query.providerStaking.providers(account);
   if (info.isNone) return null;
-  const [offers, replicas, reputation, pending, applied] = await Promise.all([
+  const [offers, replicas, reputation, pending, applied, history] = await Promise.all([
     rpc(conn, 'market_providerOffers', [account, null]),
     rpc(conn, 'market_providerReplicas', [account, null]),
     rpc(conn, 'reputation_of', [account, null]),
     rpc(conn, 'slashing_pendingSlashes', [account, null]),
     rpc(conn, 'slashing_appliedSlashes', [account, null]),
+    // The node's index of finalized blocks (node/src/market_index.rs); null from a node without it.
+    rpc(conn, 'market_providerHistory', [account]).catch(() => null),
   ]);
-  return { account, ...info.unwrap().toJSON(), offers, replicas, reputation, pending, applied };
+  return { account, ...info.unwrap().toJSON(), offers, replicas, reputation, pending, applied, history };
 }

@@ -30,6 +30,7 @@ describe('routes', () => {
     expect(route('#/network')).toEqual({ page: 'network' });
     expect(route('#/jobs')).toEqual({ page: 'jobs', id: null });
     expect(route('#/jobs/42')).toEqual({ page: 'jobs', id: '42' });
+    expect(route('#/jobs/by/fhAlice')).toEqual({ page: 'jobs', id: null, requester: 'fhAlice' });
     expect(route('#/nonsense')).toEqual({ page: 'market' });
     expect(route('#/providers')).toEqual({ page: 'providers', account: null });
     expect(route('#/providers/fhAlice')).toEqual({ page: 'providers', account: 'fhAlice' });
@@ -84,6 +85,13 @@ describe('the providers pages', () => {
       reputation: [{ kind: 'Wasm', score: 950000000, agreed: 12, failed: 1, consecutiveValid: 7 }],
       pending: [{ amount: '500000000000', offence: 'MissedReveal', job: 8, applyAt: 120 }],
       applied: [],
+      history: {
+        indexedFrom: 1, indexedTo: 140, earned: '3000000000000', paid: 3, offences: 1,
+        recent: [
+          { block: 130, job: 8, replica: 1, outcome: 'missedReveal', amount: '0' },
+          { block: 100, job: 5, replica: 0, outcome: 'paid', amount: '1000000000000' },
+        ],
+      },
     });
     render(<ProvidersPage conn={conn} account={provider.account} detail={detail} />);
     expect((await screen.findByTestId('stake')).textContent).toContain('50 STRAT (2 slot(s) held');
@@ -92,6 +100,10 @@ describe('the providers pages', () => {
     expect(screen.getByTestId('reputation').textContent).toContain('score 95%, 12 result(s) agreed, 1 failed');
     expect(screen.getByTestId('slashes').textContent).toContain('pending: 0.5 STRAT for MissedReveal on job 8');
     expect(screen.getByRole('link', { name: 'job 9' }).getAttribute('href')).toBe('#/jobs/9');
+    const results = screen.getByTestId('results').textContent;
+    expect(results).toContain('In blocks #1–#140 (finalized, as this node indexed them): earned 3 STRAT for 3 paid replica(s); 1 offence(s) reported.');
+    expect(results).toContain('#130job 81missed its reveal0 planck');
+    expect(results).toContain('#100job 50paid1 STRAT');
   });
 
   it('says so for an account that is not a provider', async () => {
@@ -223,5 +235,45 @@ describe('the job page', () => {
     expect(phaseName({ Settled: { digest: '0x1' } })).toBe('settled');
     expect(policyName('Adaptive')).toBe('adaptive');
     expect(policyName({ Replicated: 3 })).toBe('replicated(3)');
+  });
+});
+
+describe('the market history', () => {
+  it('summarises the prices matched over the blocks indexed, and says when there were none', async () => {
+    const { historySummary } = await import('../src/views/market.jsx');
+    const history = {
+      indexedFrom: 1, indexedTo: 40,
+      points: [
+        { from: 1, blocks: 20, timestamp: 1_000_000, matches: 3, min: '1000', max: '1200', mean: '1066' },
+        { from: 21, blocks: 20, timestamp: 1_060_000, matches: 0, min: null, max: null, mean: null },
+      ],
+    };
+    expect(historySummary(history, 'WASM')).toBe(
+      'WASM: 3 replica(s) matched in blocks #1–#40 (finalized, as this node indexed them), from 1000 planck to 1200 planck per unit.',
+    );
+    expect(historySummary({ ...history, points: [history.points[1]] }, 'CUDA')).toBe('CUDA: 0 replica(s) matched in blocks #1–#40 (finalized, as this node indexed them).');
+  });
+});
+
+describe("a requester's jobs", () => {
+  it('lists them newest first from the node index, fifty a page, with their phases', async () => {
+    const { RequesterJobs } = await import('../src/views/joblist.jsx');
+    const { conn } = connWithHeads();
+    const asked = [];
+    const list = async (before) => {
+      asked.push(before);
+      const all = Array.from({ length: 60 }, (_, i) => 59 - i);
+      const jobs = all.filter((j) => before === null || j < before).slice(0, PAGE);
+      return { indexedFrom: 1, indexedTo: 99, total: 60, jobs };
+    };
+    const read = async (_conn, ids) => ids.map((job) => ({ job, phase: job === 59 ? 'Open' : { Settled: { digest: '0x1' } }, policy: 'Adaptive', replicas: [], maxPrice: '1000' }));
+    render(<RequesterJobs conn={conn} requester="fhAlice" list={list} read={read} />);
+    expect((await screen.findByRole('status')).textContent).toContain('60 job(s) by fhAlice in blocks #1–#99');
+    expect(screen.getByTestId('requester-phase-59').textContent).toBe('open');
+    expect(screen.getByTestId('requester-phase-10').textContent).toBe('settled');
+    fireEvent.click(screen.getByRole('button', { name: 'Older' }));
+    await screen.findByTestId('requester-phase-9');
+    expect([...new Set(asked)]).toEqual([null, 10]);
+    expect(screen.queryByRole('button', { name: 'Older' })).toBe(null);
   });
 });

@@ -9,7 +9,7 @@ import { whyLines } from '../why.js';
 import { costOf, describeEvent, jobTimeline } from '../events.js';
 import { downloadOutput } from '../download.js';
 import { useAccounts } from '../accounts.js';
-import { JobList } from './joblist.jsx';
+import { JobList, RequesterJobs } from './joblist.jsx';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { u8aEq } from '@polkadot/util';
 
@@ -41,9 +41,22 @@ async function readHistory(conn, status) {
   return jobTimeline(conn, status.job, status.submittedAt, status.endedAt ?? best);
 }
 
-export function JobPage({ conn, id, read = readJob, why = readWhy, history = readHistory }) {
+export function JobPage({ conn, id, requester = null, read = readJob, why = readWhy, history = readHistory }) {
   const [wanted, setWanted] = useState(id ?? '');
+  const [whose, setWhose] = useState(requester ?? '');
   const [problem, setProblem] = useState(null);
+  const byRequester = (e) => {
+    e.preventDefault();
+    const who = whose.trim();
+    try {
+      decodeAddress(who);
+    } catch {
+      setProblem(`"${who}" is not an account: write its SS58 address, as \`stratus account list\` prints it`);
+      return;
+    }
+    setProblem(null);
+    window.location.hash = `#/jobs/by/${who}`;
+  };
   const submit = (e) => {
     e.preventDefault();
     if (!/^[0-9]{1,20}$/.test(wanted.trim())) {
@@ -62,13 +75,20 @@ export function JobPage({ conn, id, read = readJob, why = readWhy, history = rea
         </label>
         <button type="submit">Show</button>
       </form>
+      <form onSubmit={byRequester} class="lookup">
+        <label>
+          Requester <input name="requester" value={whose} onInput={(e) => setWhose(e.currentTarget.value)} size={50} />
+        </label>
+        <button type="submit">Their jobs</button>
+      </form>
       {problem && (
         <p class="error" role="alert">
           {problem}
         </p>
       )}
       {id !== null && id !== undefined && <JobView conn={conn} id={Number(id)} read={read} why={why} history={history} />}
-      {(id === null || id === undefined) && <JobList conn={conn} />}
+      {(id === null || id === undefined) && requester && <RequesterJobs conn={conn} requester={requester} />}
+      {(id === null || id === undefined) && !requester && <JobList conn={conn} />}
     </section>
   );
 }

@@ -7,6 +7,7 @@ import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { amount, short } from '../format.js';
 import { phaseName, policyName } from './job.jsx';
+import { useEachBlock } from '../hooks.js';
 
 export const PAGE = 50;
 const ROW_PX = 30;
@@ -144,6 +145,66 @@ export function JobList({ conn, read = readJobs }) {
           })}
         </div>
       </div>
+    </div>
+  );
+}
+
+/// The jobs one requester posted, newest first, fifty at a time, from the node's index of
+/// finalized blocks (`market_requesterJobs`: the chain keeps no index of jobs per requester), each
+/// row read from `market.jobs` again at each new block.
+export function RequesterJobs({ conn, requester, list = (before) => conn.provider.send('market_requesterJobs', [requester, before, PAGE]), read = readJobs }) {
+  const [before, setBefore] = useState([null]);
+  const [seen, error] = useEachBlock(
+    conn,
+    async () => {
+      const found = await list(before[before.length - 1]);
+      return { ...found, rows: found.jobs.length ? await read(conn, found.jobs) : [] };
+    },
+    [conn, requester, before.length],
+  );
+  if (error) return <p class="error" role="alert">Reading {short(requester)}'s jobs failed: {String(error.message ?? error)}</p>;
+  if (seen === undefined) return <p>Reading {short(requester)}'s jobs…</p>;
+  const last = seen.jobs[seen.jobs.length - 1];
+  return (
+    <div data-testid="requester-jobs">
+      <p role="status">
+        {seen.total} job(s) by <span class="mono">{requester}</span> in blocks #{seen.indexedFrom ?? '…'}–#{seen.indexedTo ?? '…'} (finalized, as
+        this node indexed them), newest first.
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th>job</th>
+            <th>phase</th>
+            <th>policy</th>
+            <th>replicas</th>
+            <th>max price</th>
+          </tr>
+        </thead>
+        <tbody>
+          {seen.rows.map((row) => (
+            <tr>
+              <td>
+                <a href={`#/jobs/${row.job}`}>job {row.job}</a>
+              </td>
+              <td data-testid={`requester-phase-${row.job}`}>{row.reaped ? 'reaped' : phaseName(row.phase)}</td>
+              <td>{row.reaped ? '' : policyName(row.policy)}</td>
+              <td>{row.reaped ? '' : row.replicas.length}</td>
+              <td>{row.reaped ? '' : amount(row.maxPrice)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {before.length > 1 && (
+        <button type="button" onClick={() => setBefore(before.slice(0, -1))}>
+          Newer
+        </button>
+      )}
+      {seen.jobs.length === PAGE && (
+        <button type="button" onClick={() => setBefore([...before, last])}>
+          Older
+        </button>
+      )}
     </div>
   );
 }

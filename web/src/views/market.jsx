@@ -23,6 +23,11 @@ export function MarketPage({ conn }) {
     [conn],
   );
   const matches = useMatches(conn);
+  const [history] = useEachBlock(
+    conn,
+    () => Promise.all(KINDS.map(([kind]) => conn.provider.send('market_priceHistory', [kind, 120]).catch(() => null))),
+    [conn],
+  );
   if (error) return <p class="error" role="alert">Reading the books failed: {String(error.message ?? error)}</p>;
   if (book === undefined) return <p>Reading the market…</p>;
   return (
@@ -33,6 +38,10 @@ export function MarketPage({ conn }) {
       ))}
       <h3>Matches per block</h3>
       <MatchesChart matches={matches} />
+      <h3>Prices over the last hours</h3>
+      {KINDS.map(([kind, label], i) => (
+        <PriceHistoryChart kind={kind} label={label} history={history?.[i]} />
+      ))}
     </section>
   );
 }
@@ -179,6 +188,54 @@ function MatchesChart({ matches }) {
         {total} replica(s) matched in blocks #{matches[0].number}–#{matches[matches.length - 1].number}.
       </p>
       <Plot options={options} data={data} label="replicas matched per block, and their mean price" />
+    </div>
+  );
+}
+
+/// A price history in words: how many replicas matched over which blocks, at what range of prices.
+export function historySummary(history, label) {
+  const total = history.points.reduce((a, p) => a + p.matches, 0);
+  const head = `${label}: ${total} replica(s) matched in blocks #${history.indexedFrom ?? '…'}–#${history.indexedTo ?? '…'} (finalized, as this node indexed them)`;
+  const priced = history.points.filter((p) => p.min !== null);
+  if (total === 0 || priced.length === 0) return `${head}.`;
+  const lo = priced.reduce((m, p) => (BigInt(p.min) < m ? BigInt(p.min) : m), BigInt(priced[0].min));
+  const hi = priced.reduce((m, p) => (BigInt(p.max) > m ? BigInt(p.max) : m), 0n);
+  return `${head}, from ${amount(lo)} to ${amount(hi)} per unit.`;
+}
+
+/// The prices replicas were matched at over the blocks the node has indexed (up to a day of
+/// finalized blocks: `market_priceHistory`), in stretches of equal length: min, mean and max
+/// price per unit against time, with the matches in each stretch.
+export function PriceHistoryChart({ kind, label, history }) {
+  if (history === undefined) return <p>Reading the {label} price history…</p>;
+  if (history === null) return <p>This node keeps no market history (market_priceHistory).</p>;
+  const points = history.points;
+  const summary = historySummary(history, label);
+  if (!summary.endsWith('per unit.') || points.length < 2) return <p data-testid={`history-${kind}`}>{summary}</p>;
+  const priced = points.filter((p) => p.mean !== null);
+  const inPlanck = priced.every((p) => BigInt(p.max) < 1_000_000_000n);
+  const scale = (v) => (v === null ? null : Number(BigInt(v)) / (inPlanck ? 1 : 1e12));
+  const data = [points.map((p) => p.timestamp / 1000), points.map((p) => scale(p.min)), points.map((p) => scale(p.mean)), points.map((p) => scale(p.max)), points.map((p) => p.matches)];
+  const unit = inPlanck ? 'planck' : 'STRAT';
+  const options = {
+    scales: { x: { time: true }, count: {} },
+    axes: [
+      {},
+      { label: `price per unit (${unit})`, values: (_u, ticks) => ticks.map((t) => String(Number(t.toPrecision(3)))) },
+      { scale: 'count', side: 1, label: 'replicas matched', grid: { show: false } },
+    ],
+    series: [
+      { label: 'time' },
+      { label: 'min', stroke: '#8fb3f0', spanGaps: true },
+      { label: 'mean', stroke: '#3b6fd8', width: 2, spanGaps: true },
+      { label: 'max', stroke: '#d8843b', spanGaps: true },
+      { label: 'matched', scale: 'count', stroke: '#999', fill: 'rgba(150,150,150,0.2)', paths: uPlot.paths.bars() },
+    ],
+  };
+  return (
+    <div data-testid={`history-${kind}`}>
+      <p>{summary}</p>
+      <Plot options={options} data={data} label={`${label}: price per unit over time`} />
     </div>
   );
 }

@@ -136,6 +136,8 @@ function ProviderView({ conn, account, detail }) {
           ))}
         </ul>
       )}
+      <h3>Earnings and recent results</h3>
+      <Results history={p.history} />
       <h3>Reputation</h3>
       {p.reputation.length === 0 ? (
         <p>No results judged yet.</p>
@@ -169,6 +171,54 @@ function ProviderView({ conn, account, detail }) {
     </section>
   );
 }
+
+/// What the provider earned and its latest results, from the node's index of finalized blocks.
+export function Results({ history }) {
+  if (!history) return <p>This node keeps no market history (market_providerHistory): ask an RPC node that does.</p>;
+  if (history.indexedFrom === null) return <p>The node has not indexed any finalized block yet.</p>;
+  return (
+    <div data-testid="results">
+      <p>
+        In blocks #{history.indexedFrom}–#{history.indexedTo} (finalized, as this node indexed them): earned {amount(history.earned)} for{' '}
+        {history.paid} paid replica(s); {history.offences} offence(s) reported.
+      </p>
+      {history.recent.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>block</th>
+              <th>job</th>
+              <th>replica</th>
+              <th>result</th>
+              <th>earned</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.recent.slice(0, 20).map((r) => (
+              <tr>
+                <td>#{r.block}</td>
+                <td>
+                  <a href={`#/jobs/${r.job}`}>job {r.job}</a>
+                </td>
+                <td>{r.replica}</td>
+                <td>{OUTCOMES[r.outcome] ?? r.outcome}</td>
+                <td>{amount(r.amount)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+const OUTCOMES = {
+  paid: 'paid',
+  missedAck: 'missed its acknowledgement',
+  missedCommit: 'missed its commitment',
+  missedReveal: 'missed its reveal',
+  wrongResult: 'wrong result (outside the quorum)',
+};
 
 /// A 0x hex string's bytes.
 function hexBytes(hex) {
