@@ -2,7 +2,8 @@
 
 /// Calls `submit(callback)` (a `signAndSend` with its signer) and resolves with the events once
 /// the call is in a block, or rejects with the module error's name (and its docs, when the
-/// metadata has them).
+/// metadata has them), or when the pool drops the call, replaces it (another with its nonce) or
+/// finds it invalid.
 export function inBlock(api, submit) {
   return new Promise((resolve, reject) => {
     submit(({ status, events, dispatchError }) => {
@@ -12,6 +13,8 @@ export function inBlock(api, submit) {
         reject(new Error(why ? `${why.section}.${why.name}${docs}` : dispatchError.toString()));
       } else if (status.isInBlock) {
         resolve(events);
+      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
+        reject(new Error(`the transaction pool ${status.type.toLowerCase()} the call: nothing was done; send it again`));
       }
     }).catch(reject);
   });

@@ -188,7 +188,8 @@ describe('the job page', () => {
     expect(why).toContain('2 offer(s) are in regions the job does not allow');
     expect(why).toContain("1 offer(s) ask more per unit than the job's max_price");
     unmount();
-    expect(stopped.count).toBe(1);
+    // Every read (the job; why; its timeline) stops following the chain.
+    expect(stopped.count).toBe(3);
   });
 
   it('says what a settled job cost, what came back, and that only its requester downloads the output', async () => {

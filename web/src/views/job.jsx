@@ -94,25 +94,36 @@ export function JobPage({ conn, id, requester = null, read = readJob, why = read
 }
 
 function JobView({ conn, id, read, why, history }) {
-  // Read again at each new best block: a job moves only when a block moves it.
-  const [seen, error] = useEachBlock(
+  // Read again at each new best block: a job moves only when a block moves it. The job first; what
+  // takes longer — why nothing serves it (the node walks up to 10,000 offers), its timeline (a
+  // block's events each) — in reads of their own, each shown when it comes.
+  const [status, error] = useEachBlock(conn, () => read(conn, id), [conn, id]);
+  const [whyNot] = useEachBlock(
     conn,
     async () => {
       const status = await read(conn, id);
-      if (!status) return { status };
-      const settled = phaseName(status.phase) === 'settled';
-      const [noMatch, timeline, finalized] = await Promise.all([
-        status.unfilled > 0 ? why(conn, id) : null,
-        history(conn, status).catch(() => null),
-        settled ? finalizedNumber(conn).catch(() => null) : null,
-      ]);
-      return { status, noMatch, timeline, finalized };
+      return status && status.unfilled > 0 ? why(conn, id) : null;
     },
     [conn, id],
   );
-  const job = seen?.status;
-  const noMatch = seen?.noMatch;
-  const timeline = seen?.timeline;
+  const [more] = useEachBlock(
+    conn,
+    async () => {
+      const status = await read(conn, id);
+      if (!status) return {};
+      const settled = phaseName(status.phase) === 'settled';
+      const [timeline, finalized] = await Promise.all([
+        history(conn, status).catch(() => null),
+        settled ? finalizedNumber(conn).catch(() => null) : null,
+      ]);
+      return { timeline, finalized };
+    },
+    [conn, id],
+  );
+  const seen = { status, noMatch: whyNot, ...more };
+  const job = status;
+  const noMatch = seen.noMatch;
+  const timeline = seen.timeline;
   const cost = timeline ? costOf(timeline.entries) : null;
   if (error) return <p class="error" role="alert">Reading job {id} failed: {String(error.message ?? error)}</p>;
   if (job === undefined) return <p>Reading job {id}…</p>;
