@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
-import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { hexToU8a, u8aConcat, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
 import { inBlock } from '../src/tx.js';
 // The JavaScript tests' helpers (tests/js, installed by scripts/setup beside this package).
@@ -198,6 +198,7 @@ test('a job posted from the page is matched, verified and settled, each phase sh
     throw new Error(`job ${id} did not settle: ${e.message}\n${workers.map((w) => `${w.name}:\n${tail(w.log)}`).join('\n')}`);
   }
   const seen = await page.evaluate(() => window.seenPhases);
+  assert.equal(await page.getByTestId('requirements').textContent(), 'regions 276, 250 only');
   assert.equal(seen.at(-1), 'settled', `phases seen: ${seen.join(' → ')}`);
   // The timeline names every step with its block, in order: matched to both workers, committed,
   // revealed, both paid, settled with what came back.
@@ -230,6 +231,75 @@ test('a job posted from the page is matched, verified and settled, each phase sh
   const [download] = await Promise.all([page.waitForEvent('download'), got.getByRole('link', { name: `Save job-${id}.out` }).click()]);
   const saved = fs.readFileSync(await download.path());
   assert.deepEqual(new Uint8Array(saved), expectedOutput(3, data), 'the SHA-256 the kernel computes');
+});
+
+test('a browser wallet (the injected-accounts interface) signs the program, the job and the download', async () => {
+  // A wallet as polkadot.js extension, Talisman and SubWallet inject it (window.injectedWeb3),
+  // whose key is held here: the page's real @polkadot/extension-dapp finds it, lists its account
+  // and has it sign the calls (signPayload) and the download request (signRaw, wrapped in <Bytes>).
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
+  const wallet = keyring.addFromUri(`//ConsoleWallet/${u8aToHex(randomAsU8a(4))}`);
+  await send(api.tx.balances.transferKeepAlive(wallet.address, 100n * UNIT), alice);
+  const tab = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  tab.on('pageerror', (e) => console.error(`wallet tab error: ${e.message}`));
+  const signed = { payloads: 0, raw: 0 };
+  await tab.exposeFunction('walletSignPayload', (json) => {
+    signed.payloads += 1;
+    const payload = JSON.parse(json);
+    return api.registry.createType('ExtrinsicPayload', payload, { version: payload.version }).sign(wallet).signature;
+  });
+  await tab.exposeFunction('walletSignRaw', (data) => {
+    signed.raw += 1;
+    return u8aToHex(wallet.sign(u8aWrapBytes(hexToU8a(data))));
+  });
+  await tab.addInitScript((address) => {
+    const account = { address, name: 'Test wallet account', type: 'sr25519' };
+    window.injectedWeb3 = {
+      'console-test-wallet': {
+        version: '1.0.0',
+        enable: async () => ({
+          accounts: { get: async () => [account], subscribe: (cb) => (cb([account]), () => {}) },
+          signer: {
+            signPayload: async (payload) => ({ id: 1, signature: await window.walletSignPayload(JSON.stringify(payload)) }),
+            signRaw: async (raw) => ({ id: 2, signature: await window.walletSignRaw(raw.data) }),
+          },
+        }),
+      },
+    };
+  }, wallet.address);
+  await tab.goto(consoleAt('#/submit'));
+  await tab.getByRole('combobox', { name: 'account' }).locator('option', { hasText: 'Alice (dev account)' }).waitFor({ state: 'attached', timeout: 20_000 });
+  await tab.getByRole('button', { name: 'Connect a browser wallet' }).click();
+  const option = tab.getByRole('combobox', { name: 'account' }).locator('option', { hasText: 'Test wallet account (console-test-wallet)' });
+  await option.waitFor({ state: 'attached', timeout: 20_000 });
+  assert.match(await option.textContent(), new RegExp(wallet.address));
+  const program = path.join(dir, 'wallet.wasm');
+  fs.writeFileSync(program, withCustomSection(fs.readFileSync(KERNEL), 'wallet', 16));
+  await tab.locator('input[name=programFile]').setInputFiles(program);
+  await tab.getByText(/^program 0x[0-9a-f]{64} is registered$/).waitFor({ timeout: 30_000 });
+  const data = new TextEncoder().encode('signed by a wallet ');
+  const input = path.join(dir, 'wallet-input.bin');
+  fs.writeFileSync(input, kernelInput(2, data));
+  await tab.locator('input[name=inputFile]').setInputFiles(input);
+  await tab.locator('input[name=policy]').fill('unverified');
+  await tab.locator('input[name=maxPrice]').fill('1000 planck');
+  await tab.locator('input[name=maxUnits]').fill('200000000');
+  await tab.locator('input[name=regions]').fill('276');
+  await tab.getByTestId('price').waitFor({ timeout: 20_000 });
+  const id = (await api.query.market.nextJobId()).toNumber();
+  await tab.getByRole('button', { name: 'Post the job' }).click();
+  await tab.waitForURL(new RegExp(`#/jobs/${id}$`), { timeout: 30_000 });
+  assert.equal((await api.query.market.jobs(id)).unwrap().requester.toString(), wallet.address, 'the wallet\'s account posted it');
+  assert.equal(signed.payloads, 2, 'the wallet signed the registration and the job');
+  await tab.getByTestId('phase').filter({ hasText: 'settled' }).waitFor({ timeout: 120_000 });
+  await tab.getByRole('button', { name: /Download the output \(signed by Test wallet account/ }).click();
+  const got = tab.getByTestId('output');
+  await got.or(tab.locator('.download [role=alert]')).waitFor({ timeout: 30_000 });
+  assert.ok(await got.isVisible(), `the download failed: ${await tab.locator('.download').textContent()}`);
+  assert.equal(signed.raw, 1, 'the wallet signed the download request');
+  const [download] = await Promise.all([tab.waitForEvent('download'), got.getByRole('link').click()]);
+  assert.deepEqual(new Uint8Array(fs.readFileSync(await download.path())), expectedOutput(2, data));
+  await tab.close();
 });
 
 test('a job submitted with the CLI appears on the open job list without a reload, and settles there', async () => {

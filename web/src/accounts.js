@@ -27,13 +27,14 @@ export async function devAccounts(api) {
   });
 }
 
-/// The accounts of the browser's wallets (asks the wallets' permission once). A wallet signs a
-/// message wrapped in `<Bytes>…</Bytes>`, which workers accept.
-export async function walletAccounts() {
+/// The accounts of the browser's wallets (asks the wallets' permission once), their addresses in
+/// the chain's format (`ss58Format`). A wallet signs a message wrapped in `<Bytes>…</Bytes>`,
+/// which workers accept.
+export async function walletAccounts(ss58Format) {
   const { web3Enable, web3Accounts, web3FromSource } = await import('@polkadot/extension-dapp');
   const wallets = await web3Enable('Stratus console');
   if (wallets.length === 0) throw new Error('no browser wallet answered: install or unlock polkadot.js extension, Talisman or SubWallet, and allow this page');
-  const accounts = await web3Accounts();
+  const accounts = await web3Accounts({ ss58Format });
   return Promise.all(
     accounts.map(async (a) => {
       const { signer } = await web3FromSource(a.meta.source);
@@ -71,7 +72,7 @@ export function useAccounts(api) {
   }, [api]);
   const connect = async () => {
     try {
-      connected = await walletAccounts();
+      connected = await walletAccounts(api.registry.chainSS58);
       for (const l of listeners) l(connected);
     } catch (e) {
       setError(e.message);

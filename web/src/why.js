@@ -1,4 +1,7 @@
-// `market_whyNoMatch` in words, as `stratus job why` says it (client/src/cli/job/why.rs).
+// `market_whyNoMatch` in words, as `stratus job why` says it (client/src/cli/job/why.rs), and a
+// job's requirements in words.
+
+import { amount } from './format.js';
 
 const WORDS = {
   maxPrice: "ask more per unit than the job's max_price",
@@ -37,4 +40,22 @@ export function whyLines(report) {
       : 'Too little time is left before the deadline for a newly matched replica to finish: the job will expire and its escrow be refunded.',
   );
   return lines;
+}
+
+/// A job's requirements (`market.jobs(id).requirements`, as JSON) in words, as a manifest's
+/// `[requirements]` would say them; "none" when they ask for nothing.
+export function requirementsText(r) {
+  if (!r) return 'unknown';
+  const parts = [];
+  const model = (m) => (typeof m === 'string' && m.startsWith('0x') ? new TextDecoder().decode(Uint8Array.from(m.slice(2).match(/.{2}/g) ?? [], (b) => parseInt(b, 16))) : String(m));
+  if (r.regionsAllowed?.length) parts.push(`regions ${r.regionsAllowed.join(', ')} only`);
+  if (r.regionsDenied?.length) parts.push(`not regions ${r.regionsDenied.join(', ')}`);
+  if (r.minCpuCores) parts.push(`at least ${r.minCpuCores} CPU cores`);
+  if (r.minMemoryMib) parts.push(`at least ${r.minMemoryMib} MiB memory`);
+  if (r.minVramMib) parts.push(`at least ${r.minVramMib} MiB GPU memory`);
+  if (r.minComputeCapability) parts.push(`compute capability ${Math.floor(r.minComputeCapability / 10)}.${r.minComputeCapability % 10} or later`);
+  if (r.gpuModels?.length) parts.push(`GPU ${r.gpuModels.map(model).join(' or ')}`);
+  if (r.minStake && BigInt(r.minStake) > 0n) parts.push(`providers staking at least ${amount(r.minStake)}`);
+  if (r.minReputation) parts.push(`reputation at least ${Number(r.minReputation) / 1e7}%`);
+  return parts.length ? parts.join('; ') : 'none (any provider)';
 }

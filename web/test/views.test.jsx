@@ -278,3 +278,18 @@ describe("a requester's jobs", () => {
     expect(screen.queryByRole('button', { name: 'Older' })).toBe(null);
   });
 });
+
+describe('requirements in words', () => {
+  it('says what a job asks of its providers, as a manifest would', async () => {
+    const { requirementsText } = await import('../src/why.js');
+    expect(requirementsText({ regionsAllowed: [], regionsDenied: [], gpuModels: [], minCpuCores: 0, minMemoryMib: 0, minVramMib: 0, minComputeCapability: 0, minStake: 0, minReputation: 0 })).toBe('none (any provider)');
+    expect(
+      requirementsText({
+        regionsAllowed: [276, 250], regionsDenied: [840], gpuModels: ['0x48313030'], minCpuCores: 4, minMemoryMib: 8192,
+        minVramMib: 40960, minComputeCapability: 80, minStake: '100000000000000', minReputation: 600000000,
+      }),
+    ).toBe(
+      'regions 276, 250 only; not regions 840; at least 4 CPU cores; at least 8192 MiB memory; at least 40960 MiB GPU memory; compute capability 8.0 or later; GPU H100; providers staking at least 100 STRAT; reputation at least 60%',
+    );
+  });
+});

@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { useEachBlock } from '../hooks.js';
 import { finalizedNumber, jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
 import { amount, short } from '../format.js';
-import { whyLines } from '../why.js';
+import { requirementsText, whyLines } from '../why.js';
 import { costOf, describeEvent, jobTimeline } from '../events.js';
 import { downloadOutput } from '../download.js';
 import { useAccounts } from '../accounts.js';
@@ -112,11 +112,16 @@ function JobView({ conn, id, read, why, history }) {
       const status = await read(conn, id);
       if (!status) return {};
       const settled = phaseName(status.phase) === 'settled';
-      const [timeline, finalized] = await Promise.all([
+      const [timeline, finalized, requirements] = await Promise.all([
         history(conn, status).catch(() => null),
         settled ? finalizedNumber(conn).catch(() => null) : null,
+        // Not in market_jobStatus: from the job's record.
+        (async () => {
+          const record = await conn.api.query.market.jobs(id);
+          return record.isSome ? record.unwrap().requirements.toJSON() : null;
+        })().catch(() => null),
       ]);
-      return { timeline, finalized };
+      return { timeline, finalized, requirements };
     },
     [conn, id],
   );
@@ -141,6 +146,8 @@ function JobView({ conn, id, read, why, history }) {
         <dd class="mono">{job.program}</dd>
         <dt>Policy</dt>
         <dd>{policyName(job.policy)}</dd>
+        <dt>Requirements</dt>
+        <dd data-testid="requirements">{seen.requirements === undefined ? '…' : requirementsText(seen.requirements)}</dd>
         <dt>Max price</dt>
         <dd>{amount(job.maxPrice)} per unit, at most {job.maxUnits} units a replica</dd>
         <dt>Posted</dt>
