@@ -41,6 +41,36 @@ export async function downloadOutput(conn, job, account, { fetcher = fetch, now 
   }
 }
 
+/// The body of `answer`, or null when it is longer than `limit` bytes (read no further: a worker
+/// cannot fill the page's memory).
+export async function readAtMost(answer, limit) {
+  const declared = Number(answer.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await answer.body?.cancel();
+    return null;
+  }
+  const reader = answer.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
 async function tryEach(conn, job, account, digest, endpoints, fetcher, now) {
   const genesis = conn.api.genesisHash.toHex();
   const problems = [];
@@ -63,7 +93,12 @@ async function tryEach(conn, job, account, digest, endpoints, fetcher, now) {
         problems.push(`${endpoint} answered ${answer.status}: ${(await answer.text()).slice(0, 200)}`);
         continue;
       }
-      const bytes = new Uint8Array(await answer.arrayBuffer());
+      const bytes = await readAtMost(answer, job.maxOutputBytes);
+      if (bytes === null) {
+        notYet = false;
+        problems.push(`${endpoint} sent more than the job's ${job.maxOutputBytes}-byte output bound: refused`);
+        continue;
+      }
       const got = blake2AsHex(bytes, 256);
       if (got !== digest) {
         notYet = false;
