@@ -9,11 +9,20 @@ import { amount, short } from './format.js';
 export const TIMELINE_BLOCKS = 600;
 const SECTIONS = new Set(['market', 'verification', 'slashing']);
 const cache = new Map(); // block hash → [{ section, method, data }]
+const finalHashes = new Map(); // number → hash of a finalized block (it never changes)
 
 /// The events of the best chain's block `number`, with their fields by name (as strings), or
-/// null when the node no longer holds that block's state (a pruned node).
-export async function blockEvents({ api }, number) {
-  const hash = (await api.rpc.chain.getBlockHash(number)).toHex();
+/// null when the node no longer holds that block's state (a pruned node). A block at or below
+/// `finalized` is looked up by number once.
+export async function blockEvents({ api }, number, finalized = -1) {
+  let hash = finalHashes.get(number);
+  if (hash === undefined) {
+    hash = (await api.rpc.chain.getBlockHash(number)).toHex();
+    if (number <= finalized) {
+      if (finalHashes.size > 20_000) finalHashes.delete(finalHashes.keys().next().value);
+      finalHashes.set(number, hash);
+    }
+  }
   if (cache.has(hash)) return cache.get(hash);
   let records;
   try {
@@ -38,12 +47,13 @@ export async function blockEvents({ api }, number) {
 /// the blocks whose events the node no longer holds.
 export async function jobTimeline(conn, job, from, to) {
   const last = Math.min(to, from + TIMELINE_BLOCKS - 1);
+  const finalized = (await conn.api.rpc.chain.getHeader(await conn.api.rpc.chain.getFinalizedHead())).number.toNumber();
   const entries = [];
   let missing = 0;
   for (let start = from; start <= last; start += 25) {
     const numbers = [];
     for (let n = start; n <= Math.min(last, start + 24); n++) numbers.push(n);
-    const blocks = await Promise.all(numbers.map((n) => blockEvents(conn, n)));
+    const blocks = await Promise.all(numbers.map((n) => blockEvents(conn, n, finalized)));
     blocks.forEach((events, i) => {
       if (events === null) missing += 1;
       for (const e of events ?? []) {
