@@ -47,6 +47,18 @@ export async function startWorker({ ws, dir, worker, cli, name, region, price, p
   await step('stratus-worker offer', worker, ['--config', config, 'offer']);
   const out = fs.openSync(log, 'a');
   const process_ = spawn(worker, ['--config', config, 'run'], { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  // Ready when its result server answers (it starts once the daemon follows the chain).
+  const started = Date.now();
+  for (;;) {
+    if (process_.exitCode !== null) throw new Error(`${name}'s worker exited (${process_.exitCode}):\n${tail(log)}`);
+    try {
+      if ((await fetch(`${endpoint}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > 60_000) throw new Error(`${name}'s worker did not answer ${endpoint}/health within 60 s:\n${tail(log)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
   return { name, operator, endpoint, process: process_, log };
 }
 

@@ -29,12 +29,14 @@ export async function holders({ api }, job) {
 /// one answers 404 (a worker serves an output once it has seen the settlement final). Resolves with
 /// `{ bytes, endpoint, provider, digest }` for output whose digest matches; rejects with every
 /// worker's answer when none gave it.
-export async function downloadOutput(conn, job, account, { fetcher = fetch, now = Date.now, tries = 20, pauseMs = 500 } = {}) {
+export async function downloadOutput(conn, job, account, { fetcher = fetch, now = Date.now, tries, pauseMs = 500, timeoutMs = 30_000 } = {}) {
+  // A wallet asks its user at every signature: asked once, not again while workers catch up.
+  tries ??= account.silent ? 20 : 1;
   const { digest, endpoints } = await holders(conn, job);
   if (!digest) throw new Error(`job ${job.job} has not settled: there is no verified output to download yet`);
   if (endpoints.length === 0) throw new Error('no provider that revealed the settled result names a result endpoint');
   for (let attempt = 1; ; attempt++) {
-    const { got, problems, notYet } = await tryEach(conn, job, account, digest, endpoints, fetcher, now);
+    const { got, problems, notYet } = await tryEach(conn, job, account, digest, endpoints, fetcher, now, timeoutMs);
     if (got) return got;
     if (!notYet || attempt >= tries) throw new Error(`no worker gave the verified output: ${problems.join('; ')}`);
     await new Promise((r) => setTimeout(r, pauseMs));
@@ -42,10 +44,10 @@ export async function downloadOutput(conn, job, account, { fetcher = fetch, now 
 }
 
 /// The body of `answer`, or null when it is longer than `limit` bytes (read no further: a worker
-/// cannot fill the page's memory).
-export async function readAtMost(answer, limit) {
+/// cannot fill the page's memory); with `truncate`, its first `limit` bytes instead of null.
+export async function readAtMost(answer, limit, truncate = false) {
   const declared = Number(answer.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
+  if (!truncate && Number.isFinite(declared) && declared > limit) {
     await answer.body?.cancel();
     return null;
   }
@@ -55,11 +57,14 @@ export async function readAtMost(answer, limit) {
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    length += value.length;
-    if (length > limit) {
+    if (length + value.length > limit) {
       await reader.cancel();
-      return null;
+      if (!truncate) return null;
+      chunks.push(value.subarray(0, limit - length));
+      length = limit;
+      break;
     }
+    length += value.length;
     chunks.push(value);
   }
   const bytes = new Uint8Array(length);
@@ -71,7 +76,7 @@ export async function readAtMost(answer, limit) {
   return bytes;
 }
 
-async function tryEach(conn, job, account, digest, endpoints, fetcher, now) {
+async function tryEach(conn, job, account, digest, endpoints, fetcher, now, timeoutMs) {
   const genesis = conn.api.genesisHash.toHex();
   const problems = [];
   let notYet = true;
@@ -80,7 +85,11 @@ async function tryEach(conn, job, account, digest, endpoints, fetcher, now) {
     const nonce = randomAsHex(16);
     try {
       const signature = await account.signText(requestText(genesis, endpoint, job.job, at, nonce));
+      // A worker that stalls is left after `timeoutMs`, the next one asked.
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
       const answer = await fetcher(`${endpoint}/jobs/${job.job}/output`, {
+        signal: abort.signal,
         headers: {
           'x-stratus-account': account.address,
           'x-stratus-timestamp': String(at),
@@ -89,11 +98,14 @@ async function tryEach(conn, job, account, digest, endpoints, fetcher, now) {
         },
       });
       if (!answer.ok) {
+        clearTimeout(timer);
         notYet &&= answer.status === 404;
-        problems.push(`${endpoint} answered ${answer.status}: ${(await answer.text()).slice(0, 200)}`);
+        // Its first 200 bytes, never more (an endless error page costs nothing).
+        const said = (await readAtMost(answer, 200, true)) ?? new Uint8Array();
+        problems.push(`${endpoint} answered ${answer.status}: ${new TextDecoder().decode(said)}`);
         continue;
       }
-      const bytes = await readAtMost(answer, job.maxOutputBytes);
+      const bytes = await readAtMost(answer, job.maxOutputBytes).finally(() => clearTimeout(timer));
       if (bytes === null) {
         notYet = false;
         problems.push(`${endpoint} sent more than the job's ${job.maxOutputBytes}-byte output bound: refused`);

@@ -9,12 +9,15 @@ import { amount, short } from './format.js';
 export const TIMELINE_BLOCKS = 600;
 const SECTIONS = new Set(['market', 'verification', 'slashing']);
 const cache = new Map(); // block hash → [{ section, method, data }]
-const finalHashes = new Map(); // number → hash of a finalized block (it never changes)
+// Per connection: number → hash of a finalized block (it never changes on that chain).
+const finalHashesOf = new WeakMap();
 
 /// The events of the best chain's block `number`, with their fields by name (as strings), or
 /// null when the node no longer holds that block's state (a pruned node). A block at or below
 /// `finalized` is looked up by number once.
 export async function blockEvents({ api }, number, finalized = -1) {
+  if (!finalHashesOf.has(api)) finalHashesOf.set(api, new Map());
+  const finalHashes = finalHashesOf.get(api);
   let hash = finalHashes.get(number);
   if (hash === undefined) {
     hash = (await api.rpc.chain.getBlockHash(number)).toHex();
@@ -28,6 +31,8 @@ export async function blockEvents({ api }, number, finalized = -1) {
   try {
     records = await (await api.at(hash)).query.system.events();
   } catch {
+    // Pruned: a finalized block's state never comes back; remembered, not asked for again.
+    if (number <= finalized) cache.set(hash, null);
     return null;
   }
   const events = records
@@ -42,17 +47,28 @@ export async function blockEvents({ api }, number, finalized = -1) {
   return events;
 }
 
-/// Job `job`'s events in blocks `from`..=`to` (at most TIMELINE_BLOCKS of them, read 25 at a time):
-/// `{ entries: [{ block, section, method, data }], from, to, missing }` where `missing` counts
-/// the blocks whose events the node no longer holds.
+/// Job `job`'s events in blocks `from`..=`to`, read 25 blocks at a time: all of them for a job of
+/// at most TIMELINE_BLOCKS blocks; for a longer one, its first blocks and its last 100 (posting
+/// and matching; the end and what it paid and refunded). `{ entries: [{ block, section, method,
+/// data }], from, to, skipped, missing }`: `skipped` names the blocks not read (`[first, last]` or
+/// null), `missing` counts the blocks whose events the node no longer holds.
 export async function jobTimeline(conn, job, from, to) {
-  const last = Math.min(to, from + TIMELINE_BLOCKS - 1);
   const finalized = (await conn.api.rpc.chain.getHeader(await conn.api.rpc.chain.getFinalizedHead())).number.toNumber();
+  const wanted = [];
+  const tail = 100;
+  let skipped = null;
+  for (let n = from; n <= to; n++) {
+    if (to - from + 1 > TIMELINE_BLOCKS && n === from + TIMELINE_BLOCKS - tail) {
+      skipped = [n, to - tail];
+      n = to - tail;
+      continue;
+    }
+    wanted.push(n);
+  }
   const entries = [];
   let missing = 0;
-  for (let start = from; start <= last; start += 25) {
-    const numbers = [];
-    for (let n = start; n <= Math.min(last, start + 24); n++) numbers.push(n);
+  for (let i = 0; i < wanted.length; i += 25) {
+    const numbers = wanted.slice(i, i + 25);
     const blocks = await Promise.all(numbers.map((n) => blockEvents(conn, n, finalized)));
     blocks.forEach((events, i) => {
       if (events === null) missing += 1;
@@ -61,7 +77,7 @@ export async function jobTimeline(conn, job, from, to) {
       }
     });
   }
-  return { entries, from, to: last, missing };
+  return { entries, from, to, skipped, missing };
 }
 
 const percent = (perbill) => `${Number(perbill) / 1e7}%`;

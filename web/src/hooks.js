@@ -3,22 +3,33 @@
 import { useEffect, useState } from 'preact/hooks';
 
 /// Reads `read()` now and again at each new best block while the page shows; returns its latest
-/// value (undefined until the first read) and the error of the last failed read. A read that
-/// answers after a newer one started is dropped: a slow answer never replaces a fresher one.
+/// value (undefined until the first read) and the error of the last failed read. One read at a
+/// time: blocks that come while a read runs ask for one more read when it ends, not one each (a
+/// read slower than a block — a full book's why-no-match — still shows, and never piles up).
 export function useEachBlock(conn, read, deps) {
   const [value, setValue] = useState(undefined);
   const [error, setError] = useState(null);
   useEffect(() => {
     let live = true;
     let stop = null;
-    let started = 0;
-    const refresh = () => {
-      const mine = ++started;
-      const current = () => live && mine === started;
-      return read().then(
-        (v) => current() && (setValue(v), setError(null)),
-        (e) => current() && setError(e),
-      );
+    let running = false;
+    let again = false;
+    const refresh = async () => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      do {
+        again = false;
+        try {
+          const v = await read();
+          if (live) (setValue(v), setError(null));
+        } catch (e) {
+          if (live) setError(e);
+        }
+      } while (again && live);
+      running = false;
     };
     refresh();
     conn.api.rpc.chain.subscribeNewHeads(refresh).then((s) => (live ? (stop = s) : s()));

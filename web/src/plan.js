@@ -1,8 +1,7 @@
 // A job form checked as `stratus job submit` checks a manifest (client/src/manifest.rs), before
 // anything is signed: each mistake is named with what to write instead, and a form with any
-// mistake sends nothing. Amounts are parsed exactly (decimal.js), never through a float.
+// mistake sends nothing. Amounts are parsed exactly, in integers, never through a float.
 
-import Decimal from 'decimal.js';
 import { DECIMALS, PLANCK_PER_STRAT, TOKEN, amount } from './format.js';
 
 const U128_MAX = (1n << 128n) - 1n;
@@ -17,11 +16,12 @@ export function parseAmount(text, field) {
   if (t.endsWith(TOKEN)) {
     const number = t.slice(0, -TOKEN.length).trim();
     if (!/^[0-9]+(\.[0-9]+)?$/.test(number)) throw bad();
-    const d = new Decimal(number);
-    if (d.decimalPlaces() > DECIMALS) {
+    // Exactly, in integers: whole STRAT and the fraction's digits as planck.
+    const [whole, fraction = ''] = number.split('.');
+    if (fraction.length > DECIMALS) {
       throw new Error(`${field}: "${t}" has more than ${DECIMALS} decimals: a planck is 10^-${DECIMALS} ${TOKEN}`);
     }
-    planck = BigInt(d.times(PLANCK_PER_STRAT.toString()).toFixed(0));
+    planck = BigInt(whole) * PLANCK_PER_STRAT + BigInt(fraction.padEnd(DECIMALS, '0'));
   } else {
     const number = t.endsWith('planck') ? t.slice(0, -'planck'.length).trim() : t;
     if (!/^[0-9]+$/.test(number)) throw bad();
@@ -91,7 +91,9 @@ export function planJob(form, chain) {
   if (maxPrice === 0n) errors.push('max price is 0: name the most you pay per compute unit');
   const maxUnits = attempt(() => whole(form.maxUnits, 'max units', 1, '18446744073709551615'));
   const commitWindow = attempt(() => whole(form.commitWindow, 'commit window', 1, limits.maxJobDuration));
-  const shortest = limits.ackWindow + (commitWindow ?? 1) + limits.revealWindow;
+  // The chain wants the deadline after inclusion + ack + commit + reveal windows, and the job is
+  // included one block after the best block at the earliest: two more than the windows.
+  const shortest = limits.ackWindow + (commitWindow ?? 1) + limits.revealWindow + 2;
   const deadline = attempt(() => whole(form.deadline, 'deadline', shortest, limits.maxJobDuration));
   const maxOutput = attempt(() => whole(form.maxOutput, 'max output', 1, limits.maxOutputBytes));
   const regions = attempt(() =>

@@ -67,6 +67,18 @@ describe('downloading a verified output', () => {
     await expect(downloadOutput(conn, job, account, { fetcher })).rejects.toThrow(/sent more than the job's 64-byte output bound: refused/);
   });
 
+  it('reads only the start of an endless error page, leaves a stalled worker, and asks a wallet once', async () => {
+    const endless = () => new ReadableStream({ pull: (c) => c.enqueue(new TextEncoder().encode('x'.repeat(100))) });
+    const fetcher = async (url, { signal }) =>
+      url.startsWith('http://a')
+        ? new Response(endless(), { status: 500 })
+        : new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    const wallet = { ...account, signText: async (t) => (wallet.signed = (wallet.signed ?? 0) + 1, `signed:${t}`) };
+    const error = await downloadOutput(conn, job, wallet, { fetcher, timeoutMs: 50 }).catch((e) => e.message);
+    expect(error).toMatch(/http:\/\/a answered 500: x{200}; http:\/\/b: no answer within 0.05 s/);
+    expect(wallet.signed).toBe(2); // once per worker, no retry: a wallet would ask its user each time
+  });
+
   it('refuses a job that has not settled', async () => {
     await expect(downloadOutput(conn, { ...job, phase: 'Open' }, account)).rejects.toThrow(/has not settled/);
   });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { costOf, describeEvent, jobTimeline } from '../src/events.js';
 
 /// A chain of `best` blocks, `finalized` of them final; block n holds one market event for job n % 3.
+let chains = 0;
 function chain(best, finalized) {
+  // Each chain's block hashes its own (the events cache is the module's, shared by the tests).
+  const salt = ++chains * 1_000_000;
   const calls = { hashes: 0, events: 0 };
   const event = (n) => ({
     event: {
@@ -13,12 +16,12 @@ function chain(best, finalized) {
   const api = {
     rpc: {
       chain: {
-        getBlockHash: async (n) => (calls.hashes++, { toHex: () => `0x${n.toString(16).padStart(64, '0')}` }),
+        getBlockHash: async (n) => (calls.hashes++, { toHex: () => `0x${(salt + n).toString(16).padStart(64, '0')}` }),
         getFinalizedHead: async () => 'final',
         getHeader: async () => ({ number: { toNumber: () => finalized } }),
       },
     },
-    at: async (hash) => ({ query: { system: { events: async () => (calls.events++, [event(parseInt(hash, 16))]) } } }),
+    at: async (hash) => ({ query: { system: { events: async () => (calls.events++, [event(parseInt(hash, 16) - salt)]) } } }),
   };
   return { conn: { api }, calls };
 }
@@ -33,6 +36,16 @@ describe("a job's timeline", () => {
     await jobTimeline(conn, 1, 1, 100);
     // Again: only the ten blocks above the finalized one are looked up by number; no events re-read.
     expect([calls.hashes, calls.events]).toEqual([110, 100]);
+  });
+
+  it('reads a long job\'s first blocks and its last hundred, where its end and refund are', async () => {
+    const { conn, calls } = chain(1000, 1000);
+    const t = await jobTimeline(conn, 2, 1, 1000);
+    expect(t.skipped).toEqual([501, 900]);
+    expect(calls.events).toBe(600);
+    const blocks = t.entries.map((e) => e.block);
+    expect(blocks.at(-1)).toBe(998);
+    expect(blocks.some((b) => b > 500 && b <= 900)).toBe(false);
   });
 
   it('adds up what a job cost from its events', () => {

@@ -19,6 +19,9 @@ describe('amounts in the form', () => {
     expect(parseAmount('1.000000000001 STRAT', 'x')).toBe(1_000_000_000_001n);
     expect(parseAmount('123 planck', 'x')).toBe(123n);
     expect(parseAmount(' 7 ', 'x')).toBe(7n);
+    // Past 20 significant digits, still to the planck (a float or a default Decimal rounds it).
+    expect(parseAmount('100000000.000000000001 STRAT', 'x')).toBe(100_000_000_000_000_000_001n);
+    expect(parseAmount('340282366.920938463463 STRAT', 'x')).toBe(340_282_366_920_938_463_463n);
   });
 
   it('refuses what is not an amount, naming the field and what to write', () => {
@@ -61,7 +64,7 @@ describe('the job form, checked as the CLI checks a manifest', () => {
     expect(plan.errors.join('\n')).toMatch(/program: "main.wasm" is not a program hash/);
     expect(plan.errors.join('\n')).toMatch(/max price is 0/);
     expect(plan.errors.join('\n')).toMatch(/max units: "ten" is not a whole number/);
-    expect(plan.errors.join('\n')).toMatch(/deadline must be from 35 to 201600, not 3/);
+    expect(plan.errors.join('\n')).toMatch(/deadline must be from 37 to 201600, not 3/);
     expect(plan.errors.join('\n')).toMatch(/max output must be from 1 to 1048576/);
     expect(plan.errors.join('\n')).toMatch(/replicated\(n\) takes n from 2 to 5, not 1/);
   });
@@ -78,6 +81,12 @@ describe('the job form, checked as the CLI checks a manifest', () => {
     expect(planJob({ ...good, inputFile: { name: 'in.bin', bytes } }, chain).spec.input.Inline).toBe('0x01000000ff');
     const big = planJob({ ...good, inputFile: { name: 'big.bin', bytes: new Uint8Array(65_537) } }, chain);
     expect(big.errors.join('\n')).toMatch(/input: the input file big.bin is 65537 bytes, more than the 65536 bytes a job carries inline; serve it over HTTP/);
+  });
+
+  it('wants the deadline two blocks past the windows: the job is included a block after the best at the earliest', () => {
+    // ack 5 + commit 20 + reveal 10 = 35: the chain refuses a deadline at best + 36 (DeadlineTooSoon).
+    expect(planJob({ ...good, deadline: '36' }, chain).errors.join('\n')).toMatch(/deadline must be from 37 to 201600, not 36/);
+    expect(planJob({ ...good, deadline: '37' }, chain).errors).toEqual([]);
   });
 
   it('refuses an escrow the account cannot pay', () => {

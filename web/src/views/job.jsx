@@ -1,7 +1,7 @@
 // A job: its program, terms, policy, replicas and where it is, live at each new block, and, for a
 // job nobody serves, why (market_whyNoMatch).
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useEachBlock } from '../hooks.js';
 import { finalizedNumber, jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
 import { amount, short } from '../format.js';
@@ -86,7 +86,7 @@ export function JobPage({ conn, id, requester = null, read = readJob, why = read
           {problem}
         </p>
       )}
-      {id !== null && id !== undefined && <JobView conn={conn} id={Number(id)} read={read} why={why} history={history} />}
+      {id !== null && id !== undefined && <JobView key={id} conn={conn} id={Number(id)} read={read} why={why} history={history} />}
       {(id === null || id === undefined) && requester && <RequesterJobs conn={conn} requester={requester} />}
       {(id === null || id === undefined) && !requester && <JobList conn={conn} />}
     </section>
@@ -219,6 +219,11 @@ function Timeline({ timeline }) {
           last blocks' state only): what is left is below.
         </p>
       )}
+      {timeline.skipped && (
+        <p>
+          A long job: blocks #{timeline.skipped[0]}–#{timeline.skipped[1]} are not read here (its first and last blocks are).
+        </p>
+      )}
       <ol data-testid="timeline">
         {timeline.entries.map((e) => (
           <li>
@@ -238,6 +243,8 @@ function Download({ conn, job, finalized }) {
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
   const requester = accounts.find((a) => sameAccount(a.address, job.requester));
+  // The saved file's address lives as long as the section that offers it.
+  useEffect(() => () => got && URL.revokeObjectURL(got.url), [got]);
   const fetchOutput = async () => {
     setBusy(true);
     setProblem(null);

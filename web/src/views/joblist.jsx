@@ -42,9 +42,17 @@ export function JobList({ conn, read = readJobs }) {
   useEffect(() => {
     let live = true;
     let stop = null;
+    let asked = 0;
     const refresh = async () => {
-      const n = (await conn.api.query.market.nextJobId()).toNumber();
-      if (!live) return;
+      // Answers may come out of order: only the latest question's answer counts.
+      const mine = ++asked;
+      let n;
+      try {
+        n = (await conn.api.query.market.nextJobId()).toNumber();
+      } catch {
+        return; // asked again at the next block
+      }
+      if (!live || mine !== asked) return;
       setNext((old) => {
         // Every page's ids shift when jobs are added: none of the pages read holds.
         if (old !== n) setPages(new Map());

@@ -136,7 +136,13 @@ function useMatches(conn) {
     const seen = new Map();
     const add = async (number, hash) => {
       if (seen.has(number)) return;
-      const events = await (await conn.api.at(hash)).query.system.events();
+      let events;
+      try {
+        events = await (await conn.api.at(hash)).query.system.events();
+      } catch {
+        return; // a block whose state is gone: left out, the others still drawn
+      }
+      if (seen.size >= 400) seen.delete(Math.min(...seen.keys()));
       const prices = events
         .filter(({ event }) => event.section === 'market' && event.method === 'ReplicaAssigned')
         .map(({ event }) => Number(event.data.price.toString()));

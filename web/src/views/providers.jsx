@@ -13,7 +13,7 @@ export function perBillion(parts) {
 }
 
 export function ProvidersPage({ conn, account, list = providersPage, detail = providerDetail }) {
-  if (account) return <ProviderView conn={conn} account={account} detail={detail} />;
+  if (account) return <ProviderView key={account} conn={conn} account={account} detail={detail} />;
   return <ProviderList conn={conn} list={list} />;
 }
 

@@ -49,9 +49,11 @@ export function SubmitPage({ conn }) {
   const [busy, setBusy] = useState(false);
 
   const account = accounts[who];
-  // The plan, again whenever the form or the account changes.
+  // The plan, again whenever the form or the account changes. Until it is made again, there is
+  // none: a form changed a moment ago never posts the plan of the form before.
   useEffect(() => {
     let live = true;
+    setPlan(null);
     (async () => {
       const limits = limitsOf(api);
       const hash = /^0x[0-9a-fA-F]{64}$/.test(form.program.trim()) ? form.program.trim() : null;
@@ -59,7 +61,11 @@ export function SubmitPage({ conn }) {
       const regions = form.regions.split(',').map((r) => r.trim()).filter((r) => /^[0-9]+$/.test(r)).map(Number);
       const kind = info && info.isSome ? info.unwrap().kind.toString() : 'Wasm';
       const best = await conn.provider.send('market_bestPrice', [kind, { regionsAllowed: regions }, null]).catch(() => null);
-      const free = account ? (await api.query.system.account(account.address)).data.free.toBigInt() : 0n;
+      // What the chain lets a job hold: the free balance less what must stay (the existential
+      // deposit, or what is frozen, whichever is more).
+      const data = account ? (await api.query.system.account(account.address)).data : null;
+      const keep = data ? [data.frozen.toBigInt(), BigInt(api.consts.balances.existentialDeposit.toString())].reduce((a, b) => (a > b ? a : b)) : 0n;
+      const free = data && data.free.toBigInt() > keep ? data.free.toBigInt() - keep : 0n;
       const head = await api.rpc.chain.getHeader();
       const planned = planJob(form, {
         limits,
@@ -68,7 +74,7 @@ export function SubmitPage({ conn }) {
         free,
         best: head.number.toNumber(),
       });
-      if (live) setPlan(planned);
+      if (live) setPlan({ ...planned, form, account });
     })().catch((e) => live && setPlan({ errors: [e.message] }));
     return () => {
       live = false;
@@ -91,7 +97,8 @@ export function SubmitPage({ conn }) {
   // The input from a file, as a manifest's `input = { file = "…" }`: its bytes, sent inline.
   const pickInput = async (e) => {
     const file = e.currentTarget.files?.[0];
-    setForm({ ...form, inputFile: file ? { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) } : null });
+    const inputFile = file ? { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) } : null;
+    setForm((f) => ({ ...f, inputFile }));
   };
 
   const register = async (e) => {
@@ -105,7 +112,7 @@ export function SubmitPage({ conn }) {
         setNote({ info: `registering ${file.name} (${code.length} bytes)…` });
         await send(api, account, api.tx.market.registerProgram('Wasm', u8aToHex(code)));
       }
-      setForm({ ...form, program: hash });
+      setForm((f) => ({ ...f, program: hash }));
       setNote({ info: `program ${hash} is registered` });
     } catch (err) {
       setNote({ error: `registering ${file.name} failed: ${err.message}` });
@@ -116,7 +123,8 @@ export function SubmitPage({ conn }) {
 
   const submit = async (e) => {
     e.preventDefault();
-    if (!plan || plan.errors.length || !account) return;
+    // Only the plan of the form as it is now, for the account chosen now.
+    if (!plan || plan.errors.length || !account || plan.form !== form || plan.account !== account) return;
     setBusy(true);
     setNote({ info: 'posting the job…' });
     try {
