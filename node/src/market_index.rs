@@ -34,12 +34,13 @@ use crate::service::FullClient;
 
 /// Blocks of history kept: a day of 3-second blocks.
 pub const HISTORY_BLOCKS: usize = 28_800;
-/// Recent results kept per provider.
+/// Results listed per provider (the latest; the totals count every result in the window).
 pub const RECENT_RESULTS: usize = 200;
 /// Job ids kept per requester (the newest).
 pub const JOBS_PER_REQUESTER: usize = 100_000;
-/// Matches kept at most (the oldest go first): a day of 35 matches a block.
-pub const MAX_MATCHES: usize = 1_000_000;
+/// Every this many blocks, what left the window with the oldest blocks is swept from the
+/// per-account lists.
+const SWEEP_EVERY: BlockNumber = 600;
 /// Points at most in a price history answer.
 pub const MAX_POINTS: u32 = 1_000;
 
@@ -72,23 +73,59 @@ pub struct ProviderResult {
 	pub amount: Balance,
 }
 
-#[derive(Default)]
-struct ProviderRecord {
-	earned: Balance,
-	paid: u32,
-	offences: u32,
-	recent: VecDeque<ProviderResult>,
+/// The matches of one job kind in one block: how many, and their prices.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+struct Stats {
+	count: u32,
+	min: Balance,
+	max: Balance,
+	sum: Balance,
 }
 
-/// The history the node has read so far.
+impl Stats {
+	fn add(&mut self, price: Balance) {
+		self.min = if self.count == 0 { price } else { self.min.min(price) };
+		self.max = self.max.max(price);
+		self.sum = self.sum.saturating_add(price);
+		self.count = self.count.saturating_add(1);
+	}
+
+	fn merge(&mut self, other: &Stats) {
+		if other.count == 0 {
+			return;
+		}
+		self.min = if self.count == 0 { other.min } else { self.min.min(other.min) };
+		self.max = self.max.max(other.max);
+		self.sum = self.sum.saturating_add(other.sum);
+		self.count = self.count.saturating_add(other.count);
+	}
+}
+
+/// One block read: its number, time and matches per job kind (`[Wasm, Cuda]`).
+struct BlockRecord {
+	number: BlockNumber,
+	timestamp: u64,
+	matches: [Stats; 2],
+}
+
+fn kind_index(kind: JobKind) -> usize {
+	match kind {
+		JobKind::Wasm => 0,
+		JobKind::Cuda => 1,
+	}
+}
+
+/// The history the node has read so far: the last `HISTORY_BLOCKS` blocks, and what happened in
+/// them. Every entry carries its block and leaves with it, so every answer covers exactly the
+/// blocks it names and memory is bounded by a day of the chain's activity.
 #[derive(Default)]
 pub struct History {
-	/// `(number, timestamp in ms)` of each block read, oldest first.
-	blocks: VecDeque<(BlockNumber, u64)>,
-	/// `(number, kind, price)` of each match, oldest first.
-	matches: VecDeque<(BlockNumber, JobKind, Balance)>,
-	requesters: HashMap<AccountId, VecDeque<JobId>>,
-	providers: HashMap<AccountId, ProviderRecord>,
+	/// Each block read, oldest first.
+	blocks: VecDeque<BlockRecord>,
+	/// Each requester's `(block, job)`s, oldest first (job ids grow with blocks).
+	requesters: HashMap<AccountId, VecDeque<(BlockNumber, JobId)>>,
+	/// Each provider's results, oldest first.
+	providers: HashMap<AccountId, VecDeque<ProviderResult>>,
 }
 
 /// A stretch of the price history: `blocks` blocks from `from`, the time its first block was
@@ -166,120 +203,132 @@ fn offence_name(offence: &OffenceKind) -> &'static str {
 impl History {
 	/// The first and last block read.
 	pub fn range(&self) -> (Option<BlockNumber>, Option<BlockNumber>) {
-		(self.blocks.front().map(|b| b.0), self.blocks.back().map(|b| b.0))
+		(self.blocks.front().map(|b| b.number), self.blocks.back().map(|b| b.number))
 	}
 
 	/// Records block `number` (made at `timestamp`) and what it saw. Blocks come in order; one
-	/// already read is ignored. The oldest block goes when more than `HISTORY_BLOCKS` are kept.
+	/// already read is ignored. The oldest block, and what it saw, go when more than
+	/// `HISTORY_BLOCKS` are kept.
 	pub fn record(&mut self, number: BlockNumber, timestamp: u64, seen: Vec<Seen>) {
-		if self.blocks.back().is_some_and(|(last, _)| *last >= number) {
+		if self.blocks.back().is_some_and(|b| b.number >= number) {
 			return;
 		}
-		self.blocks.push_back((number, timestamp));
-		while self.blocks.len() > HISTORY_BLOCKS {
-			self.blocks.pop_front();
-		}
-		let oldest = self.blocks.front().map_or(number, |b| b.0);
-		while self.matches.front().is_some_and(|m| m.0 < oldest) {
-			self.matches.pop_front();
-		}
+		let mut matches = [Stats::default(); 2];
 		for s in seen {
 			match s {
 				Seen::Submitted { job, requester } => {
 					let jobs = self.requesters.entry(requester).or_default();
-					jobs.push_back(job);
+					jobs.push_back((number, job));
 					if jobs.len() > JOBS_PER_REQUESTER {
 						jobs.pop_front();
 					}
 				},
 				Seen::Matched { kind, price } => {
-					self.matches.push_back((number, kind, price));
-					if self.matches.len() > MAX_MATCHES {
-						self.matches.pop_front();
+					if let Some(stats) = matches.get_mut(kind_index(kind)) {
+						stats.add(price);
 					}
 				},
 				Seen::Paid { job, replica, provider, amount } => {
-					let p = self.providers.entry(provider).or_default();
-					p.earned = p.earned.saturating_add(amount);
-					p.paid = p.paid.saturating_add(1);
-					Self::remember(
-						p,
-						ProviderResult { block: number, job, replica, outcome: "paid", amount },
-					);
+					self.providers.entry(provider).or_default().push_back(ProviderResult {
+						block: number,
+						job,
+						replica,
+						outcome: "paid",
+						amount,
+					})
 				},
 				Seen::Offence { job, replica, provider, offence } => {
-					let p = self.providers.entry(provider).or_default();
-					p.offences = p.offences.saturating_add(1);
-					let outcome = offence_name(&offence);
-					Self::remember(
-						p,
-						ProviderResult { block: number, job, replica, outcome, amount: 0 },
-					);
+					self.providers.entry(provider).or_default().push_back(ProviderResult {
+						block: number,
+						job,
+						replica,
+						outcome: offence_name(&offence),
+						amount: 0,
+					})
 				},
 			}
 		}
+		self.blocks.push_back(BlockRecord { number, timestamp, matches });
+		let mut evicted = false;
+		while self.blocks.len() > HISTORY_BLOCKS {
+			self.blocks.pop_front();
+			evicted = true;
+		}
+		// Now and then (not at every block: it visits every account), what left with the oldest
+		// blocks goes, and accounts with nothing left in the window are forgotten. Answers
+		// filter by the window in between.
+		if evicted && number.is_multiple_of(SWEEP_EVERY) {
+			self.sweep();
+		}
 	}
 
-	fn remember(p: &mut ProviderRecord, r: ProviderResult) {
-		p.recent.push_front(r);
-		p.recent.truncate(RECENT_RESULTS);
+	fn oldest(&self) -> BlockNumber {
+		self.blocks.front().map_or(BlockNumber::MAX, |b| b.number)
 	}
 
-	/// Matches of `kind` over the blocks read, in at most `points` stretches of equal length.
+	fn sweep(&mut self) {
+		let oldest = self.oldest();
+		self.requesters.retain(|_, jobs| {
+			while jobs.front().is_some_and(|(b, _)| *b < oldest) {
+				jobs.pop_front();
+			}
+			!jobs.is_empty()
+		});
+		self.providers.retain(|_, results| {
+			while results.front().is_some_and(|r| r.block < oldest) {
+				results.pop_front();
+			}
+			!results.is_empty()
+		});
+	}
+
+	/// Matches of `kind` over the blocks read, in stretches of equal length (a power of two)
+	/// aligned to multiples of it (so that they stay put as blocks come), at most about `points`
+	/// of them.
 	pub fn prices(&self, kind: JobKind, points: u32) -> PriceHistory {
 		let (indexed_from, indexed_to) = self.range();
-		let mut out = Vec::new();
+		let mut out: Vec<PricePoint> = Vec::new();
 		if let (Some(first), Some(last)) = (indexed_from, indexed_to) {
 			let span = last.saturating_sub(first).saturating_add(1);
-			let points = points.clamp(1, MAX_POINTS);
-			let width = span.div_ceil(points).max(1);
-			let mut blocks = self.blocks.iter().peekable();
-			let mut matches = self.matches.iter().filter(|m| m.1 == kind).peekable();
-			let mut from = first;
-			while from <= last {
-				let to = from.saturating_add(width.saturating_sub(1)).min(last);
-				// The stretch's first block read (blocks may be missing where the state was).
-				let mut timestamp = None;
-				while let Some(&&(n, t)) = blocks.peek() {
-					if n > to {
-						break;
+			// A power of two: the stretches change only when the span doubles, so they stay put
+			// as blocks come (a chart does not shift at every block).
+			let width = span
+				.div_ceil(points.clamp(1, MAX_POINTS))
+				.max(1)
+				.checked_next_power_of_two()
+				.unwrap_or(BlockNumber::MAX);
+			let k = kind_index(kind);
+			let mut stats = Stats::default();
+			for b in &self.blocks {
+				let from = b.number.saturating_sub(b.number.checked_rem(width).unwrap_or(0));
+				if out.last().is_none_or(|p| p.from != from) {
+					if let Some(p) = out.last_mut() {
+						p.set(&stats);
 					}
-					timestamp.get_or_insert(t);
-					blocks.next();
-				}
-				let (mut count, mut min, mut max, mut sum) =
-					(0u32, None::<Balance>, None::<Balance>, 0u128);
-				while let Some(&&(n, _, price)) = matches.peek() {
-					if n > to {
-						break;
-					}
-					count = count.saturating_add(1);
-					min = Some(min.map_or(price, |m| m.min(price)));
-					max = Some(max.map_or(price, |m| m.max(price)));
-					sum = sum.saturating_add(price);
-					matches.next();
-				}
-				if let Some(timestamp) = timestamp {
+					stats = Stats::default();
 					out.push(PricePoint {
 						from,
-						blocks: to.saturating_sub(from).saturating_add(1),
-						timestamp,
-						matches: count,
-						min,
-						max,
-						mean: sum.checked_div(u128::from(count)),
+						blocks: width,
+						timestamp: b.timestamp,
+						matches: 0,
+						min: None,
+						max: None,
+						mean: None,
 					});
 				}
-				match to.checked_add(1) {
-					Some(next) => from = next,
-					None => break,
+				if let Some(s) = b.matches.get(k) {
+					stats.merge(s);
 				}
+			}
+			if let Some(p) = out.last_mut() {
+				p.set(&stats);
 			}
 		}
 		PriceHistory { indexed_from, indexed_to, points: out }
 	}
 
-	/// `who`'s jobs, newest first: `limit` of them older than `before` (all when `None`).
+	/// `who`'s jobs in the blocks read, newest first: `limit` of them older than `before` (all
+	/// when `None`).
 	pub fn requester_jobs(
 		&self,
 		who: &AccountId,
@@ -287,31 +336,61 @@ impl History {
 		limit: u32,
 	) -> RequesterJobs {
 		let (indexed_from, indexed_to) = self.range();
-		let all = self.requesters.get(who);
-		let jobs = all
-			.map(|jobs| {
-				jobs.iter()
+		let oldest = self.oldest();
+		let (jobs, total) = match self.requesters.get(who) {
+			None => (Vec::new(), 0),
+			Some(all) => {
+				// Both orders agree (ids grow with blocks): binary searches, not scans.
+				let start = all.partition_point(|(b, _)| *b < oldest);
+				let end =
+					before.map_or(all.len(), |before| all.partition_point(|(_, j)| *j < before));
+				let jobs = all
+					.range(start..end.max(start))
 					.rev()
-					.filter(|j| before.is_none_or(|b| **j < b))
 					.take(limit as usize)
-					.copied()
-					.collect()
-			})
-			.unwrap_or_default();
-		RequesterJobs { indexed_from, indexed_to, total: all.map_or(0, |j| j.len() as u32), jobs }
+					.map(|(_, j)| *j)
+					.collect();
+				(jobs, all.len().saturating_sub(start) as u32)
+			},
+		};
+		RequesterJobs { indexed_from, indexed_to, total, jobs }
 	}
 
-	/// `who`'s earnings and recent results.
+	/// `who`'s earnings and results in the blocks read (the latest `RECENT_RESULTS` listed).
 	pub fn provider(&self, who: &AccountId) -> ProviderHistory {
 		let (indexed_from, indexed_to) = self.range();
-		let p = self.providers.get(who);
-		ProviderHistory {
+		let oldest = self.oldest();
+		let mut answer = ProviderHistory {
 			indexed_from,
 			indexed_to,
-			earned: p.map_or(0, |p| p.earned),
-			paid: p.map_or(0, |p| p.paid),
-			offences: p.map_or(0, |p| p.offences),
-			recent: p.map(|p| p.recent.iter().cloned().collect()).unwrap_or_default(),
+			earned: 0,
+			paid: 0,
+			offences: 0,
+			recent: Vec::new(),
+		};
+		let Some(results) = self.providers.get(who) else { return answer };
+		for r in results.iter().rev().take_while(|r| r.block >= oldest) {
+			if r.outcome == "paid" {
+				answer.earned = answer.earned.saturating_add(r.amount);
+				answer.paid = answer.paid.saturating_add(1);
+			} else {
+				answer.offences = answer.offences.saturating_add(1);
+			}
+			if answer.recent.len() < RECENT_RESULTS {
+				answer.recent.push(r.clone());
+			}
+		}
+		answer
+	}
+}
+
+impl PricePoint {
+	fn set(&mut self, s: &Stats) {
+		self.matches = s.count;
+		if s.count > 0 {
+			self.min = Some(s.min);
+			self.max = Some(s.max);
+			self.mean = s.sum.checked_div(u128::from(s.count));
 		}
 	}
 }
@@ -325,16 +404,26 @@ fn storage_key(pallet: &str, item: &str) -> StorageKey {
 
 /// Reads block `hash`'s timestamp and what the index takes from its events; `None` when the node
 /// no longer holds its state (or its events do not decode with this node's runtime types).
-fn read_block(client: &FullClient, hash: Hash) -> Option<(u64, Vec<Seen>)> {
+fn read_block(client: &FullClient, hash: Hash, kinds: &mut KindCache) -> Option<(u64, Vec<Seen>)> {
 	let timestamp = client.storage(hash, &storage_key("Timestamp", "Now")).ok()??;
 	let timestamp = u64::decode(&mut &timestamp.0[..]).ok()?;
 	let events = client.storage(hash, &storage_key("System", "Events")).ok()?;
 	let records = match events {
 		Some(data) => {
 			Vec::<frame_system::EventRecord<RuntimeEvent, Hash>>::decode(&mut &data.0[..])
-				.map_err(
-					|e| log::debug!(target: "market-index", "block {hash}: events do not decode: {e}"),
-				)
+				.map_err(|e| {
+					// After a runtime upgrade that changed an event's layout, until this node is
+					// upgraded too: said loudly, now and then, for the index stops moving.
+					let n = UNDECODED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+					if n.is_multiple_of(1_200) {
+						log::warn!(
+							target: "market-index",
+							"block {hash}: its events do not decode with this node's runtime types \
+							 ({e}); the market history skips such blocks ({} so far): upgrade the node",
+							n.saturating_add(1)
+						);
+					}
+				})
 				.ok()?
 		},
 		None => Vec::new(),
@@ -346,9 +435,26 @@ fn read_block(client: &FullClient, hash: Hash) -> Option<(u64, Vec<Seen>)> {
 				seen.push(Seen::Submitted { job, requester })
 			},
 			RuntimeEvent::Market(pallet_market::Event::ReplicaAssigned { job, price, .. }) => {
-				// The job's kind, from the block that matched it.
-				let kind =
-					client.runtime_api().job_status(hash, job).ok().flatten().map(|j| j.kind);
+				// The job's kind, from the block that matched it (once a job: its replicas
+				// match in the same or later blocks).
+				let kind = match kinds.get(&job) {
+					Some(kind) => Some(*kind),
+					None => {
+						let kind = client
+							.runtime_api()
+							.job_status(hash, job)
+							.ok()
+							.flatten()
+							.map(|j| j.kind);
+						if let Some(kind) = kind {
+							if kinds.len() >= KIND_CACHE {
+								kinds.clear();
+							}
+							kinds.insert(job, kind);
+						}
+						kind
+					},
+				};
 				if let Some(kind) = kind {
 					seen.push(Seen::Matched { kind, price });
 				}
@@ -372,11 +478,25 @@ fn read_block(client: &FullClient, hash: Hash) -> Option<(u64, Vec<Seen>)> {
 	Some((timestamp, seen))
 }
 
-/// Reads finalized blocks `from..=to` into `history`, skipping those whose state is gone.
-fn read_range(client: &FullClient, history: &SharedHistory, from: BlockNumber, to: BlockNumber) {
+/// Jobs' kinds, as read: `ReplicaAssigned` does not carry it.
+type KindCache = HashMap<JobId, JobKind>;
+const KIND_CACHE: usize = 100_000;
+static UNDECODED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Reads finalized blocks `from..=to` into `history`, skipping those whose state is gone; never
+/// more than the last `HISTORY_BLOCKS` of them (after a long sync, the older ones would only
+/// leave again).
+fn read_range(
+	client: &FullClient,
+	history: &SharedHistory,
+	kinds: &mut KindCache,
+	from: BlockNumber,
+	to: BlockNumber,
+) {
+	let from = from.max(to.saturating_sub((HISTORY_BLOCKS as BlockNumber).saturating_sub(1)));
 	for number in from..=to {
 		let Ok(Some(hash)) = client.hash(number) else { continue };
-		if let Some((timestamp, seen)) = read_block(client, hash) {
+		if let Some((timestamp, seen)) = read_block(client, hash, kinds) {
 			// A poisoned lock (a panic while recording) leaves the index as it was.
 			if let Ok(mut history) = history.write() {
 				history.record(number, timestamp, seen);
@@ -419,13 +539,14 @@ pub async fn follow(client: Arc<FullClient>, history: SharedHistory) {
 	let mut finality = client.finality_notification_stream();
 	let finalized = client.info().finalized_number;
 	let start = oldest_readable(&client, finalized);
-	read_range(&client, &history, start, finalized);
+	let mut kinds = KindCache::new();
+	read_range(&client, &history, &mut kinds, start, finalized);
 	log::info!(target: "market-index", "market history indexed from block #{start} to #{finalized}");
 	let mut last = finalized;
 	while let Some(notification) = finality.next().await {
 		let number = *notification.header.number();
 		if number > last {
-			read_range(&client, &history, last.saturating_add(1), number);
+			read_range(&client, &history, &mut kinds, last.saturating_add(1), number);
 			last = number;
 		}
 	}
@@ -515,26 +636,37 @@ mod tests {
 			}
 			h.record(n, 3_000 * u64::from(n), seen);
 		}
-		let p = h.prices(JobKind::Wasm, 5);
+		// Stretches of four blocks (10 / 4, up to a power of two) aligned to multiples of four.
+		let p = h.prices(JobKind::Wasm, 4);
 		assert_eq!((p.indexed_from, p.indexed_to), (Some(1), Some(10)));
-		assert_eq!(p.points.len(), 5);
-		assert_eq!(p.points[0].from, 1);
-		assert_eq!(p.points[0].blocks, 2);
-		assert_eq!(p.points[0].timestamp, 3_000);
-		assert_eq!(p.points[0].matches, 1);
-		assert_eq!(p.points[1].mean, Some(4_000), "block 4's WASM match only, not the CUDA one");
-		assert_eq!(p.points[4].min, Some(10_000));
+		let froms: Vec<_> = p.points.iter().map(|p| p.from).collect();
+		assert_eq!(froms, vec![0, 4, 8]);
+		assert!(p.points.iter().all(|p| p.blocks == 4));
+		assert_eq!(
+			(p.points[0].timestamp, p.points[0].matches, p.points[0].mean),
+			(3_000, 1, Some(2_000))
+		);
+		assert_eq!(
+			(p.points[1].matches, p.points[1].min, p.points[1].max, p.points[1].mean),
+			(2, Some(4_000), Some(6_000), Some(5_000)),
+			"blocks 4 and 6's WASM matches, not block 4's CUDA one"
+		);
+		assert_eq!((p.points[2].min, p.points[2].max), (Some(8_000), Some(10_000)));
+		// The stretches stay put as blocks come: block 11 joins the last one.
+		h.record(11, 33_000, vec![Seen::Matched { kind: JobKind::Wasm, price: 1 }]);
+		let later = h.prices(JobKind::Wasm, 4);
+		assert_eq!(later.points.iter().map(|p| p.from).collect::<Vec<_>>(), froms);
+		assert_eq!((later.points[2].matches, later.points[2].min), (3, Some(1)));
 		let one = h.prices(JobKind::Wasm, 1);
 		assert_eq!(one.points.len(), 1);
-		assert_eq!(one.points[0].matches, 5);
 		assert_eq!(
-			(one.points[0].min, one.points[0].max, one.points[0].mean),
-			(Some(2_000), Some(10_000), Some(6_000))
+			(one.points[0].matches, one.points[0].min, one.points[0].max),
+			(6, Some(1), Some(10_000))
 		);
 		let cuda = h.prices(JobKind::Cuda, 1000);
 		assert_eq!(
 			cuda.points.len(),
-			10,
+			11,
 			"one block a point when there are fewer blocks than points"
 		);
 		assert_eq!(cuda.points.iter().map(|p| p.matches).sum::<u32>(), 1);
@@ -559,7 +691,39 @@ mod tests {
 			h.record(n, u64::from(n), vec![Seen::Matched { kind: JobKind::Wasm, price: 1 }]);
 		}
 		assert_eq!(h.range(), (Some(101), Some(total)));
-		assert_eq!(h.prices(JobKind::Wasm, 1).points[0].matches, HISTORY_BLOCKS as u32);
+		let points = h.prices(JobKind::Wasm, 1).points;
+		assert_eq!(points.iter().map(|p| p.matches).sum::<u32>(), HISTORY_BLOCKS as u32);
+	}
+
+	#[test]
+	fn what_leaves_the_window_leaves_the_answers() {
+		let mut h = History::default();
+		let (requester, provider) = (account(1), account(5));
+		h.record(
+			1,
+			0,
+			vec![
+				Seen::Submitted { job: 0, requester: requester.clone() },
+				Seen::Paid { job: 0, replica: 0, provider: provider.clone(), amount: 7 },
+			],
+		);
+		h.record(2, 0, vec![Seen::Submitted { job: 1, requester: requester.clone() }]);
+		let day = HISTORY_BLOCKS as u32;
+		// Block 1 leaves at block day + 1; block 2 at day + 2.
+		for n in 3..=day.saturating_add(1) {
+			h.record(n, 0, Vec::new());
+		}
+		assert_eq!(h.range(), (Some(2), Some(day + 1)));
+		let jobs = h.requester_jobs(&requester, None, 10);
+		assert_eq!((jobs.jobs, jobs.total), (vec![1], 1));
+		let mine = h.provider(&provider);
+		assert_eq!((mine.earned, mine.paid, mine.recent.len()), (0, 0, 0));
+		// Swept (at a multiple of SWEEP_EVERY once blocks leave): the accounts are forgotten.
+		let next_sweep = (day + 2).next_multiple_of(SWEEP_EVERY);
+		for n in (day + 2)..=next_sweep {
+			h.record(n, 0, Vec::new());
+		}
+		assert!(h.requesters.is_empty() && h.providers.is_empty());
 	}
 
 	#[test]

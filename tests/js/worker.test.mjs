@@ -232,6 +232,23 @@ describe('stratus-worker on a real node', () => {
     r = await asOperator(['provider', 'register', registration]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /already registered/);
+    assert.doesNotMatch(r.stdout, /profile/);
+    // The result server moved: the file made again carries the new endpoint, and registering
+    // again updates the profile on chain (no offer holds slots yet); then moved back the same way.
+    const setUrl = (url) => fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/^public_url = .*$/m, `public_url = "${url}"`));
+    const endpointOnChain = async () => u8aToString((await api.query.providerStaking.providers(operator)).unwrap().profile.endpoint.unwrap());
+    const moved = `http://127.0.0.1:${await freePort()}`;
+    setUrl(moved);
+    cli('register');
+    r = await asOperator(['provider', 'register', registration]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes(`updated its profile to the file's (result endpoint ${moved}, was ${resultsUrl})`), r.stdout);
+    await waitFor('the moved endpoint on chain', async () => (await endpointOnChain()) === moved, 30_000);
+    setUrl(resultsUrl);
+    cli('register');
+    r = await asOperator(['provider', 'register', registration]);
+    assert.equal(r.status, 0, r.stderr);
+    await waitFor('the endpoint moved back on chain', async () => (await endpointOnChain()) === resultsUrl, 30_000);
 
     assert.match(cli('offer'), /posted Cpu offer: 1 slots/);
     const status = JSON.parse(cli('status', '--json'));

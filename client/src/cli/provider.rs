@@ -17,8 +17,9 @@ use crate::{
 };
 
 /// Checks the registration in `file`, then registers the signing account as the provider it
-/// describes (or, when it is registered already, bonds what the file's stake adds) and tops the
-/// worker key up to the file's fee allowance. Refuses, before any fee is paid, a file made for
+/// describes (or, when it is registered already, updates its profile to the file's when they
+/// differ and no offer holds slots, and bonds what the file's stake adds) and tops the worker key
+/// up to the file's fee allowance. Refuses, before any fee is paid, a file made for
 /// another chain or another operator, and a proof of consent that does not verify.
 pub async fn register(cli: &Cli, file: &Path) -> anyhow::Result<ExitCode> {
 	let text = std::fs::read_to_string(file)
@@ -99,6 +100,34 @@ pub async fn register(cli: &Cli, file: &Path) -> anyhow::Result<ExitCode> {
 					ss58(&provider.worker),
 					request.worker
 				));
+			}
+			// The file's profile (result endpoint, region, machine) is what the worker serves now:
+			// a profile left stale on chain sends requesters' downloads to the old endpoint.
+			if provider.profile.0 != checked.profile {
+				let endpoint = |p: &stratus_primitives::CapabilityProfile| {
+					p.endpoint
+						.as_ref()
+						.map_or("none".to_owned(), |e| String::from_utf8_lossy(e).into_owned())
+				};
+				if provider.reserved_slots == 0 {
+					let call =
+						rt::tx().provider_staking().update_profile(checked.profile.clone().into());
+					session.send(&key, "providerStaking.updateProfile", &call).await?;
+					report.push(format!(
+						"updated its profile to the file's (result endpoint {}, was {})",
+						endpoint(&checked.profile),
+						endpoint(&provider.profile.0)
+					));
+				} else {
+					report.push(format!(
+						"note: its profile on chain (result endpoint {}) is not the file's (result \
+						 endpoint {}), and the chain changes a profile only while no offer holds \
+						 slots: cancel its offers (market.cancelOffer) or let them expire, run this \
+						 again, then `stratus-worker offer`",
+						endpoint(&provider.profile.0),
+						endpoint(&checked.profile)
+					));
+				}
 			}
 			if checked.stake > provider.stake {
 				let amount = checked.stake.saturating_sub(provider.stake);
