@@ -99,15 +99,18 @@ export function rpc({ provider }, method, params) {
 }
 
 /// One page of registered providers, in storage order (an indexed read: the browser never reads
-/// them all at once). `after` is the last page's `next`; `next` is null on the last page.
+/// them all at once). `after` is the last page's `next`; `next` is null on the last page (one
+/// entry more is read to know: a count that is a multiple of the page never leads to an empty
+/// page).
 export async function providersPage({ api }, after = null, size = 50) {
   const entries = await api.query.providerStaking.providers.entriesPaged({
     args: [],
-    pageSize: size,
+    pageSize: size + 1,
     startKey: after ?? undefined,
   });
-  const providers = entries.map(([key, value]) => ({ account: key.args[0].toString(), ...value.unwrap().toJSON() }));
-  const next = entries.length === size ? entries[entries.length - 1][0].toHex() : null;
+  const page = entries.slice(0, size);
+  const providers = page.map(([key, value]) => ({ account: key.args[0].toString(), ...value.unwrap().toJSON() }));
+  const next = entries.length > size ? page[page.length - 1][0].toHex() : null;
   return { providers, next };
 }
 

@@ -293,3 +293,31 @@ describe('requirements in words', () => {
     );
   });
 });
+
+describe('pages of providers', () => {
+  it('offers a next page only when there is one, even when the count is a multiple of the page', async () => {
+    const { providersPage } = await import('../src/chain.js');
+    const all = Array.from({ length: 4 }, (_, i) => [
+      { args: [{ toString: () => `fhP${i}` }], toHex: () => `0x0${i}` },
+      { unwrap: () => ({ toJSON: () => ({ stake: '1' }) }) },
+    ]);
+    const api = {
+      query: {
+        providerStaking: {
+          providers: {
+            entriesPaged: async ({ pageSize, startKey }) => {
+              const from = startKey === undefined ? 0 : all.findIndex(([k]) => k.toHex() === startKey) + 1;
+              return all.slice(from, from + pageSize);
+            },
+          },
+        },
+      },
+    };
+    const first = await providersPage({ api }, null, 2);
+    expect(first.providers.map((p) => p.account)).toEqual(['fhP0', 'fhP1']);
+    expect(first.next).toBe('0x01');
+    const second = await providersPage({ api }, first.next, 2);
+    expect(second.providers.map((p) => p.account)).toEqual(['fhP2', 'fhP3']);
+    expect(second.next).toBe(null);
+  });
+});
