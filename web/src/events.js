@@ -3,6 +3,7 @@
 // block that ended it (or the best block). A block's events are read once and kept.
 
 import { amount, short } from './format.js';
+import { finalizedNumber } from './chain.js';
 
 /// At most this many blocks of a job's life are read (the first ones: posting, matching, commits
 /// and reveals); a job that lives longer is shown from its record and its last blocks.
@@ -50,10 +51,10 @@ export async function blockEvents({ api }, number, finalized = -1) {
 /// Job `job`'s events in blocks `from`..=`to`, read 25 blocks at a time: all of them for a job of
 /// at most TIMELINE_BLOCKS blocks; for a longer one, its first blocks and its last 100 (posting
 /// and matching; the end and what it paid and refunded). `{ entries: [{ block, section, method,
-/// data }], from, to, skipped, missing }`: `skipped` names the blocks not read (`[first, last]` or
+/// data }], from, to, skipped, missing, finalized }`: `finalized` is the finalized block it read, `skipped` names the blocks not read (`[first, last]` or
 /// null), `missing` counts the blocks whose events the node no longer holds.
 export async function jobTimeline(conn, job, from, to) {
-  const finalized = (await conn.api.rpc.chain.getHeader(await conn.api.rpc.chain.getFinalizedHead())).number.toNumber();
+  const finalized = await finalizedNumber(conn);
   const wanted = [];
   const tail = 100;
   let skipped = null;
@@ -77,7 +78,7 @@ export async function jobTimeline(conn, job, from, to) {
       }
     });
   }
-  return { entries, from, to, skipped, missing };
+  return { entries, from, to, skipped, missing, finalized };
 }
 
 const percent = (perbill) => `${Number(perbill) / 1e7}%`;

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { useEachBlock } from '../hooks.js';
-import { finalizedNumber, jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
+import { jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
 import { amount, short } from '../format.js';
 import { requirementsText, whyLines } from '../why.js';
 import { costOf, describeEvent, jobTimeline } from '../events.js';
@@ -111,17 +111,16 @@ function JobView({ conn, id, read, why, history }) {
     async () => {
       const status = await read(conn, id);
       if (!status) return {};
-      const settled = phaseName(status.phase) === 'settled';
-      const [timeline, finalized, requirements] = await Promise.all([
+      const [timeline, requirements] = await Promise.all([
         history(conn, status).catch(() => null),
-        settled ? finalizedNumber(conn).catch(() => null) : null,
         // Not in market_jobStatus: from the job's record.
         (async () => {
           const record = await conn.api.query.market.jobs(id);
           return record.isSome ? record.unwrap().requirements.toJSON() : null;
         })().catch(() => null),
       ]);
-      return { timeline, finalized, requirements };
+      // The finalized block the timeline read (the download waits for the settling block's).
+      return { timeline, finalized: timeline?.finalized ?? null, requirements };
     },
     [conn, id],
   );
