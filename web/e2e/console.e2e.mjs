@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
-import { hexToU8a, u8aConcat, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
 import { inBlock } from '../src/tx.js';
 // The JavaScript tests' helpers (tests/js, installed by scripts/setup beside this package).
@@ -53,10 +53,24 @@ function send(tx, signer) {
 
 /// A valid empty WASM module made unique by a custom section (a program is registered once).
 function uniqueProgram() {
-  const salt = randomAsU8a(8);
-  const name = new TextEncoder().encode('salt');
-  const section = u8aConcat([0, 1 + name.length + salt.length, name.length], name, salt);
-  return u8aConcat(hexToU8a('0x0061736d01000000'), section);
+  return withCustomSection(hexToU8a('0x0061736d01000000'), 'salt', 8);
+}
+
+/// Fills the "Post a job" form on `tab` for the SHA-256 kernel: the kernel (made unique by a
+/// section `name`) registered from a file, its input (`rounds` of `data`) from a file, the policy,
+/// the max price, 200,000,000 units and the regions.
+async function fillKernelJob(tab, { name, rounds, data, policy, maxPrice, regions }) {
+  const program = path.join(dir, `${name}.wasm`);
+  fs.writeFileSync(program, withCustomSection(fs.readFileSync(KERNEL), name, 16));
+  await tab.locator('input[name=programFile]').setInputFiles(program);
+  await tab.getByText(/^program 0x[0-9a-f]{64} is registered$/).waitFor({ timeout: 30_000 });
+  const input = path.join(dir, `${name}-input.bin`);
+  fs.writeFileSync(input, kernelInput(rounds, data));
+  await tab.locator('input[name=inputFile]').setInputFiles(input);
+  await tab.locator('input[name=policy]').fill(policy);
+  await tab.locator('input[name=maxPrice]').fill(maxPrice);
+  await tab.locator('input[name=maxUnits]').fill('200000000');
+  await tab.locator('input[name=regions]').fill(regions);
 }
 
 /// Posts a job no offer can serve (a region nobody is in); resolves with its id.
@@ -165,19 +179,11 @@ test('the market page shows both workers\' offers at their prices, the cheaper f
 test('a job posted from the page is matched, verified and settled, each phase shown, and its output downloads verified', async () => {
   await page.goto(consoleAt('#/submit'));
   await page.getByRole('combobox', { name: 'account' }).locator('option', { hasText: 'Alice (dev account)' }).waitFor({ state: 'attached', timeout: 20_000 });
-  const program = path.join(dir, 'sha256.wasm');
-  fs.writeFileSync(program, withCustomSection(fs.readFileSync(KERNEL), 'console', 16));
-  await page.locator('input[name=programFile]').setInputFiles(program);
-  await page.getByText(/^program 0x[0-9a-f]{64} is registered$/).waitFor({ timeout: 30_000 });
   const data = new TextEncoder().encode('the console asks for a hash ');
-  const input = path.join(dir, 'input.bin');
-  fs.writeFileSync(input, kernelInput(3, data));
-  await page.locator('input[name=inputFile]').setInputFiles(input);
-  await page.getByText(/input\.bin: 32 bytes, sent inline instead of the text/).waitFor({ timeout: 10_000 });
-  await page.locator('input[name=policy]').fill('replicated(2)');
-  await page.locator('input[name=maxPrice]').fill('1200 planck');
-  await page.locator('input[name=maxUnits]').fill('200000000');
-  await page.locator('input[name=regions]').fill('276, 250');
+  await fillKernelJob(page, {
+    name: 'console', rounds: 3, data, policy: 'replicated(2)', maxPrice: '1200 planck', regions: '276, 250',
+  });
+  await page.getByText(/console-input\.bin: 32 bytes, sent inline instead of the text/).waitFor({ timeout: 10_000 });
   // Two replicas at the best price (Eve's 1000 planck), three if a referee is needed.
   await page.getByTestId('price').filter({ hasText: 'expected cost at the best price: 0.4 STRAT to 0.6 STRAT' }).waitFor({ timeout: 20_000 });
   const id = (await api.query.market.nextJobId()).toNumber();
@@ -276,18 +282,8 @@ test('a browser wallet (the injected-accounts interface) signs the program, the 
   const option = tab.getByRole('combobox', { name: 'account' }).locator('option', { hasText: 'Test wallet account (console-test-wallet)' });
   await option.waitFor({ state: 'attached', timeout: 20_000 });
   assert.match(await option.textContent(), new RegExp(wallet.address));
-  const program = path.join(dir, 'wallet.wasm');
-  fs.writeFileSync(program, withCustomSection(fs.readFileSync(KERNEL), 'wallet', 16));
-  await tab.locator('input[name=programFile]').setInputFiles(program);
-  await tab.getByText(/^program 0x[0-9a-f]{64} is registered$/).waitFor({ timeout: 30_000 });
   const data = new TextEncoder().encode('signed by a wallet ');
-  const input = path.join(dir, 'wallet-input.bin');
-  fs.writeFileSync(input, kernelInput(2, data));
-  await tab.locator('input[name=inputFile]').setInputFiles(input);
-  await tab.locator('input[name=policy]').fill('unverified');
-  await tab.locator('input[name=maxPrice]').fill('1000 planck');
-  await tab.locator('input[name=maxUnits]').fill('200000000');
-  await tab.locator('input[name=regions]').fill('276');
+  await fillKernelJob(tab, { name: 'wallet', rounds: 2, data, policy: 'unverified', maxPrice: '1000 planck', regions: '276' });
   await tab.getByTestId('price').waitFor({ timeout: 20_000 });
   const id = (await api.query.market.nextJobId()).toNumber();
   await tab.getByRole('button', { name: 'Post the job' }).click();

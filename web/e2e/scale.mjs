@@ -14,9 +14,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
-import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, encodeAddress, randomAsU8a } from '@polkadot/util-crypto';
 import { inBlock } from '../src/tx.js';
+import { withCustomSection } from '../../tests/js/lib.mjs';
 
 const WS = process.env.STRATUS_WS;
 const URL_ = process.env.CONSOLE_URL;
@@ -45,7 +46,7 @@ async function templates() {
   const best = (await api.rpc.chain.getHeader()).number.toNumber();
   const offered = await send(api.tx.market.postOffer('Cpu', 5n * UNIT, 2, best + 100_000), provider);
   const offer = offered.find(({ event }) => event.method === 'OfferPosted').event.data.offer.toNumber();
-  const code = u8aConcat(hexToU8a('0x0061736d01000000'), Uint8Array.of(0, 13, 4), new TextEncoder().encode('salt'), randomAsU8a(8));
+  const code = withCustomSection(hexToU8a('0x0061736d01000000'), 'salt', 8);
   const registered = await send(api.tx.market.registerProgram('Wasm', u8aToHex(code)), alice);
   const program = registered.find(({ event }) => event.method === 'ProgramRegistered').event.data.program.toHex();
   const spec = {
