@@ -5,8 +5,8 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { Keyring } from '@polkadot/api';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { u8aToHex, stringToHex } from '@polkadot/util';
+import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
+import { stringToHex, u8aEq, u8aToHex } from '@polkadot/util';
 
 const DEV = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
 
@@ -81,4 +81,13 @@ export function useAccounts(api) {
     }
   };
   return { accounts: [...wallets, ...dev], connect, error };
+}
+
+/// Whether two addresses (in any SS58 format) are the same account.
+export function sameAccount(a, b) {
+  try {
+    return u8aEq(decodeAddress(a), decodeAddress(b));
+  } catch {
+    return false;
+  }
 }

@@ -15,11 +15,11 @@ const finalHashesOf = new WeakMap();
 
 /// The events of the best chain's block `number`, with their fields by name (as strings), or
 /// null when the node no longer holds that block's state (a pruned node). A block at or below
-/// `finalized` is looked up by number once.
-export async function blockEvents({ api }, number, finalized = -1) {
+/// `finalized` is looked up by number once; a caller that has the block's hash passes it.
+export async function blockEvents({ api }, number, finalized = -1, known = null) {
   if (!finalHashesOf.has(api)) finalHashesOf.set(api, new Map());
   const finalHashes = finalHashesOf.get(api);
-  let hash = finalHashes.get(number);
+  let hash = known ?? finalHashes.get(number);
   if (hash === undefined) {
     hash = (await api.rpc.chain.getBlockHash(number)).toHex();
     if (number <= finalized) {

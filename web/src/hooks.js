@@ -14,7 +14,9 @@ export function useEachBlock(conn, read, deps) {
     let stop = null;
     let running = false;
     let again = false;
-    const refresh = async () => {
+    let head = null;
+    const refresh = async (header) => {
+      if (header) head = header;
       if (running) {
         again = true;
         return;
@@ -23,7 +25,7 @@ export function useEachBlock(conn, read, deps) {
       do {
         again = false;
         try {
-          const v = await read();
+          const v = await read(head);
           if (live) (setValue(v), setError(null));
         } catch (e) {
           if (live) setError(e);
@@ -39,4 +41,19 @@ export function useEachBlock(conn, read, deps) {
     };
   }, deps);
   return [value, error];
+}
+
+/// `read` shared by the reads of one block: called once per new head (`read(head)` from
+/// useEachBlock), its answer handed to every caller that asks for the same head.
+export function onePerBlock(read) {
+  let key;
+  let answer;
+  return (head) => {
+    const k = head?.hash?.toHex?.() ?? 'first';
+    if (k !== key) {
+      key = k;
+      answer = read(head);
+    }
+    return answer;
+  };
 }

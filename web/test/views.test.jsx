@@ -321,3 +321,15 @@ describe('pages of providers', () => {
     expect(second.next).toBe(null);
   });
 });
+
+describe('one read a block', () => {
+  it('hands every caller of the same head the same answer, and reads again for the next head', async () => {
+    const { onePerBlock } = await import('../src/hooks.js');
+    let reads = 0;
+    const shared = onePerBlock(async () => ++reads);
+    const head = (h) => ({ hash: { toHex: () => h } });
+    expect(await Promise.all([shared(head('0x1')), shared(head('0x1')), shared(head('0x1'))])).toEqual([1, 1, 1]);
+    expect(await shared(head('0x2'))).toBe(2);
+    expect(reads).toBe(2);
+  });
+});

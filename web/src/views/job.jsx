@@ -1,26 +1,16 @@
 // A job: its program, terms, policy, replicas and where it is, live at each new block, and, for a
 // job nobody serves, why (market_whyNoMatch).
 
-import { useEffect, useState } from 'preact/hooks';
-import { useEachBlock } from '../hooks.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { onePerBlock, useEachBlock } from '../hooks.js';
 import { jobStatus as readJob, whyNoMatch as readWhy } from '../chain.js';
 import { amount, short } from '../format.js';
 import { requirementsText, whyLines } from '../why.js';
 import { costOf, describeEvent, jobTimeline } from '../events.js';
 import { downloadOutput } from '../download.js';
-import { useAccounts } from '../accounts.js';
+import { sameAccount, useAccounts } from '../accounts.js';
 import { JobList, RequesterJobs } from './joblist.jsx';
 import { decodeAddress } from '@polkadot/util-crypto';
-import { u8aEq } from '@polkadot/util';
-
-/// Whether two addresses (in any SS58 format) are the same account.
-export function sameAccount(a, b) {
-  try {
-    return u8aEq(decodeAddress(a), decodeAddress(b));
-  } catch {
-    return false;
-  }
-}
 
 /// A phase as words: `{ settled: { digest } }` → "settled", `"open"` → "open".
 export function phaseName(phase) {
@@ -97,19 +87,21 @@ function JobView({ conn, id, read, why, history }) {
   // Read again at each new best block: a job moves only when a block moves it. The job first; what
   // takes longer — why nothing serves it (the node walks up to 10,000 offers), its timeline (a
   // block's events each) — in reads of their own, each shown when it comes.
-  const [status, error] = useEachBlock(conn, () => read(conn, id), [conn, id]);
+  // One jobStatus a block, shared by the three reads.
+  const readStatus = useMemo(() => onePerBlock(() => read(conn, id)), [conn, id]);
+  const [status, error] = useEachBlock(conn, readStatus, [conn, id]);
   const [whyNot] = useEachBlock(
     conn,
-    async () => {
-      const status = await read(conn, id);
+    async (head) => {
+      const status = await readStatus(head);
       return status && status.unfilled > 0 ? why(conn, id) : null;
     },
     [conn, id],
   );
   const [more] = useEachBlock(
     conn,
-    async () => {
-      const status = await read(conn, id);
+    async (head) => {
+      const status = await readStatus(head);
       if (!status) return {};
       const [timeline, requirements] = await Promise.all([
         history(conn, status).catch(() => null),

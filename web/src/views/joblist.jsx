@@ -38,36 +38,19 @@ export function JobList({ conn, read = readJobs }) {
   const current = useRef(null);
   current.current = next;
 
-  // The next job id, at each new block (a new job appears at the top).
+  // The next job id, at each new block (a new job appears at the top): one read at a time, a
+  // failed one asked again at the next block (useEachBlock).
+  const [head] = useEachBlock(conn, async () => ({ next: (await conn.api.query.market.nextJobId()).toNumber() }), [conn]);
   useEffect(() => {
-    let live = true;
-    let stop = null;
-    let asked = 0;
-    const refresh = async () => {
-      // Answers may come out of order: only the latest question's answer counts.
-      const mine = ++asked;
-      let n;
-      try {
-        n = (await conn.api.query.market.nextJobId()).toNumber();
-      } catch {
-        return; // asked again at the next block
-      }
-      if (!live || mine !== asked) return;
-      setNext((old) => {
-        // Every page's ids shift when jobs are added: none of the pages read holds.
-        if (old !== n) setPages(new Map());
-        return n;
-      });
-      // The rows in view are read again: a job moves only when a block moves it.
-      setEpoch((e) => e + 1);
-    };
-    refresh();
-    conn.api.rpc.chain.subscribeNewHeads(refresh).then((s) => (live ? (stop = s) : s()));
-    return () => {
-      live = false;
-      if (stop) stop();
-    };
-  }, [conn]);
+    if (!head) return;
+    setNext((old) => {
+      // Every page's ids shift when jobs are added: none of the pages read holds.
+      if (old !== head.next) setPages(new Map());
+      return head.next;
+    });
+    // The rows in view are read again: a job moves only when a block moves it.
+    setEpoch((e) => e + 1);
+  }, [head]);
 
   useEffect(() => {
     if (next === null || !scroller.current) return undefined;

@@ -7,6 +7,7 @@ import 'uplot/dist/uPlot.min.css';
 import { askSide, bidSide, depth } from '../book.js';
 import { amount, short } from '../format.js';
 import { useEachBlock } from '../hooks.js';
+import { blockEvents } from '../events.js';
 
 const KINDS = [
   ['Wasm', 'WASM (CPU slots)'],
@@ -136,16 +137,13 @@ function useMatches(conn) {
     const seen = new Map();
     const add = async (number, hash) => {
       if (seen.has(number)) return;
-      let events;
-      try {
-        events = await (await conn.api.at(hash)).query.system.events();
-      } catch {
-        return; // a block whose state is gone: left out, the others still drawn
-      }
+      // The same read (and cache) as a job's timeline.
+      const events = await blockEvents(conn, number, -1, hash.toHex());
+      if (events === null) return; // a block whose state is gone: left out, the others still drawn
       if (seen.size >= 400) seen.delete(Math.min(...seen.keys()));
       const prices = events
-        .filter(({ event }) => event.section === 'market' && event.method === 'ReplicaAssigned')
-        .map(({ event }) => Number(event.data.price.toString()));
+        .filter((e) => e.section === 'market' && e.method === 'ReplicaAssigned')
+        .map((e) => Number(e.data.price));
       seen.set(number, { number, matches: prices.length, price: prices.length ? prices.reduce((a, b) => a + b, 0) / prices.length : null });
       if (live) setRows([...seen.values()].sort((a, b) => a.number - b.number).slice(-200));
     };
