@@ -182,6 +182,19 @@ impl Chain {
 		Ok(timed(at.runtime_apis().call(call)).await?.map(|j| j.0))
 	}
 
+	/// Whether the spot-check draw job `job` waits for will draw a second replica (`Some(true)`)
+	/// or spare it (`Some(false)`), read at block `at`, whose hash is `hash`; `None` when no draw
+	/// waits or its outcome is not known yet. An error on a runtime before spec 114, which lacks
+	/// the call.
+	pub async fn spot_check_forecast(
+		at: &AtBlock,
+		job: u64,
+		hash: subxt::utils::H256,
+	) -> Result<Option<bool>, ChainError> {
+		let call = rt::runtime_apis().market_api().spot_check_forecast(job, hash);
+		timed(at.runtime_apis().call(call)).await
+	}
+
 	/// Why a job is not (fully) matched, while its record exists: how many offers each of its
 	/// requirements excludes.
 	pub async fn why_no_match(at: &AtBlock, job: u64) -> Result<Option<NoMatchReport>, ChainError> {

@@ -127,13 +127,30 @@ pub enum Role {
 pub enum SpotCheck<BlockNumber> {
 	/// The replica runs alone; the chain decides after its commitment.
 	Pending,
-	/// It committed; the block-start hook of block `at` decides, from randomness that did not
-	/// exist when it committed (the hash of the block holding its commitment).
+	/// It committed (in state written before spec 114); the block-start hook of block `at`
+	/// decides at the rate its provider has then, from the randomness of the block it runs in.
 	Due { at: BlockNumber },
 	/// A second replica, drawn at random weighted by stake, checks it.
 	Checked,
 	/// The draw spared it: its result is judged alone.
 	Spared,
+	/// It committed; the block-start hook of block `at` (or a later one, if it is late) draws
+	/// whether it is checked, with chance `rate` (fixed when it committed), from the randomness
+	/// that the block before `at` — the block holding the commitment — fixed when it was sealed.
+	/// So the outcome is known to all as soon as that block is, and the same whichever block
+	/// draws it: a worker that sees it spared reveals at once, into block `at`
+	/// (docs/market.md, "What each step waits for").
+	Drawing { at: BlockNumber, rate: sp_runtime::Perbill },
+}
+
+impl<BlockNumber: Copy> SpotCheck<BlockNumber> {
+	/// The block whose hook decides, while the decision waits for it.
+	pub fn due_at(&self) -> Option<BlockNumber> {
+		match self {
+			Self::Due { at } | Self::Drawing { at, .. } => Some(*at),
+			_ => None,
+		}
+	}
 }
 
 /// Where a job is in its life.

@@ -153,6 +153,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl pallet_market::runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn provider_replicas(
 			provider: AccountId,
@@ -184,6 +185,12 @@ impl_runtime_apis! {
 			job: stratus_primitives::JobId,
 		) -> Option<pallet_market::runtime_api::NoMatchReport> {
 			Market::why_no_match(job)
+		}
+		fn spot_check_forecast(
+			job: stratus_primitives::JobId,
+			block_hash: sp_core::H256,
+		) -> Option<bool> {
+			Market::spot_check_forecast(job, block_hash)
 		}
 	}
 

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex, hexToU8a } from '@polkadot/util';
-import { eventData, send as sendOn, shortenSlashDefer, withCustomSection } from './lib.mjs';
-import { blake2AsU8a, cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
+import { eventData, send as sendOn, shortenSlashDefer, waitFor, withCustomSection } from './lib.mjs';
+import { blake2AsU8a, cryptoWaitReady, decodeAddress, randomAsU8a } from '@polkadot/util-crypto';
 
 const URL = process.env.STRATUS_WS ?? 'ws://127.0.0.1:9944';
 const UNIT = 10n ** 12n;
@@ -283,7 +283,104 @@ describe('the compute market through @polkadot/api', () => {
       await restore();
     }
   });
+
+  test('the commitment\'s block fixes the spot-check draw: the runtime\'s forecast is the decision, and a spared job\'s reveals, sent at once, settle it', async () => {
+    await forecastThenReveal(programHash);
+  });
 });
+
+/// The forecast test's body (above). Three providers of their own in a region of their own post
+/// offers; a `replicated(2)` job matches two of them (the third is there to be drawn as its
+/// spot-check), both commit at once, and at the block holding the commitments the runtime API
+/// `MarketApi::spot_check_forecast` says whether the next block's hook will draw a spot-check —
+/// which the hook's `SpotCheckDecided` must then say too. Spared, the reveals are sent at once,
+/// while the job is still open (the worker's fast path), and settle it as soon as the window
+/// opens; checked, the spot-check replica commits first.
+async function forecastThenReveal(programHash) {
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
+  const region = REGION + 1;
+  const run = u8aToHex(randomAsU8a(4));
+  const trio = [0, 1, 2].map((i) => keyring.addFromUri(`//Forecast/${run}/${i}`));
+  for (const p of trio) {
+    await send(api.tx.balances.transferKeepAlive(p.address, 1_000n * UNIT), alice);
+  }
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  await Promise.all(trio.map(async (p) => {
+    const profile = { kinds: ['Wasm'], gpus: [], cpuCores: 4, memoryMib: 8192, region, endpoint: 'http://127.0.0.1:8780' };
+    await send(api.tx.providerStaking.register(p.address, profile, 50n * UNIT, null), p);
+    await send(api.tx.market.postOffer('Cpu', 2n * UNIT / 1000n, 1, best + 10_000), p);
+  }));
+  const spec = { ...jobSpec(programHash, best, { regionsAllowed: [region] }), policy: { Replicated: 2 } };
+  const submitted = await send(api.tx.market.submitJob(spec), requester);
+  const jobId = event(submitted.events, 'market', 'JobSubmitted').job.toNumber();
+  const byAddress = new Map(trio.map((p) => [p.address, p]));
+  const replicas = () => rpc('market_jobStatus', [jobId, null]).then((s) => s.replicas);
+  assert.equal((await replicas()).length, 2, 'two replicas matched in the job\'s block');
+
+  const digest = blake2AsU8a(new TextEncoder().encode('frame 42 rendered'), 256);
+  const units = 600n;
+  const salts = new Map();
+  const commitAll = (list) => Promise.all(list.map((r) => {
+    const who = byAddress.get(keyring.encodeAddress(decodeAddress(r.provider), api.registry.chainSS58));
+    const salt = randomAsU8a(32);
+    salts.set(r.replica, { who, salt });
+    return send(api.tx.verification.commit(jobId, r.replica, commitmentOf(jobId, r.replica, who.publicKey, units, digest, salt)), who);
+  }));
+  const revealAll = () => Promise.all([...salts.entries()].map(([replica, { who, salt }]) =>
+    send(api.tx.verification.reveal(jobId, replica, digest, units, salt), who)));
+  const blockOf = async (hash) => (await api.rpc.chain.getHeader(hash)).number.toNumber();
+
+  const commits = await commitAll(await replicas());
+  const numbers = await Promise.all(commits.map((c) => blockOf(c.blockHash)));
+  // The first commitment's block fixes the draw; the next block's hook takes it.
+  const first = numbers.indexOf(Math.min(...numbers));
+  const commitHash = commits[first].blockHash;
+  const commitBlock = numbers[first];
+  const forecast = (await (await api.at(commitHash)).call.marketApi.spotCheckForecast(jobId, commitHash));
+  assert.ok(forecast.isSome, `a draw waits at #${commitBlock}`);
+  const drawn = forecast.unwrap().isTrue;
+  // Asked at another block, with another hash, it would not know.
+  const status = await rpc('market_jobStatus', [jobId, commitHash]);
+  assert.equal(status.spotCheck?.Drawing?.at, commitBlock + 1, JSON.stringify(status.spotCheck));
+
+  // Spared, with every commitment in that block: the worker's fast path, reveal at once.
+  const early = !drawn && numbers.every((n) => n === commitBlock);
+  const sentWhileOpen = early && (await api.rpc.chain.getHeader()).number.toNumber() === commitBlock;
+  const reveals = early ? revealAll() : undefined;
+  const drawBlock = await waitForBlock(commitBlock + 1);
+  const events = await api.query.system.events.at(drawBlock);
+  const decided = events.map(({ event: e }) => e)
+    .find((e) => e.section === 'market' && e.method === 'SpotCheckDecided' && e.data.job.toNumber() === jobId);
+  assert.ok(decided, `the hook of #${commitBlock + 1} decided the spot-check`);
+  assert.equal(decided.data.checked.isTrue, drawn, `the forecast at #${commitBlock} said drawn = ${drawn}`);
+  if (drawn) {
+    const check = (await replicas()).filter((r) => !salts.has(r.replica));
+    assert.equal(check.length, 1, 'one spot-check replica drawn');
+    await commitAll(check);
+  }
+  const revealed = await (reveals ?? (async () => {
+    await waitFor('the reveal window', async () => (await rpc('market_jobStatus', [jobId, null])).phase?.Revealing, 60_000, { everyMs: 500 });
+    return revealAll();
+  })());
+  const settledIn = revealed.find((r) => event(r.events, 'market', 'JobSettled'));
+  assert.ok(settledIn, 'the last reveal settled the job in its own block');
+  assert.deepEqual((await rpc('market_jobStatus', [jobId, null])).phase, { Settled: { digest: u8aToHex(digest) } });
+  const settledAt = await blockOf(settledIn.blockHash);
+  if (sentWhileOpen) {
+    // Sent while the best block still had the job open, they went in after the hook that
+    // opened the window: the job settled in the block after its commitments.
+    assert.equal(settledAt, commitBlock + 1, 'reveals sent at the commitments\' block settle in the next');
+  }
+  console.log(`# commitments in #${numbers.join(', #')}; spot-check drawn: ${drawn}; settled in #${settledAt}${sentWhileOpen ? ' (reveals sent before the window opened)' : ''}`);
+}
+
+/// The hash of block `n` on the best chain, once it exists.
+async function waitForBlock(n) {
+  return waitFor(`block #${n}`, async () => {
+    if ((await api.rpc.chain.getHeader()).number.toNumber() < n) return undefined;
+    return (await api.rpc.chain.getBlockHash(n)).toHex();
+  }, 60_000, { everyMs: 250 });
+}
 
 /// The missed-acknowledgement test's body (above), run with a short defer period.
 async function missedAckSlashedThenCancelled(programHash) {

@@ -47,9 +47,11 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 		);
 		replica.state = ReplicaState::Committed;
 		// A replica running alone learns whether it is spot-checked only from a block that did
-		// not exist when it committed: the next one's hook decides.
+		// not exist when it committed: the randomness its own block fixes, which the next one's
+		// hook draws from, at the rate its provider has now.
 		if job.spot_check == Some(SpotCheck::Pending) {
-			job.spot_check = Some(SpotCheck::Due { at: now.saturating_add(One::one()) });
+			let rate = Self::spot_check_rate(&job);
+			job.spot_check = Some(SpotCheck::Drawing { at: now.saturating_add(One::one()), rate });
 		}
 		Self::advance(id, &mut job);
 		Self::store_job(id, job);
@@ -58,8 +60,9 @@ impl<T: Config> ReplicaResults<T::AccountId> for Pallet<T> {
 
 	fn commit_extra_weight() -> Weight {
 		// The acknowledgement's own step (its benchmark: an upper bound, it reads the job the
-		// commit reads anyway) and the verifier it may draw.
-		Self::acknowledge_weight(true)
+		// commit reads anyway), the verifier it may draw, and the provider's reputation read for
+		// the spot-check's rate.
+		Self::acknowledge_weight(true).saturating_add(T::DbWeight::get().reads(1))
 	}
 
 	fn on_reveal(

@@ -102,11 +102,39 @@ pub trait BenchmarkHelper<AccountId> {
 	);
 }
 
+/// Randomness that a block fixed when it was sealed, asked for later: the spot-check's draw is
+/// taken from the randomness of the block holding the commitment, whichever block's hook takes
+/// it, so that everyone — the committed worker first — knows the outcome once that block is
+/// known ([`SpotCheck::Drawing`]).
+pub trait SealedRandomness<BlockNumber> {
+	/// What block `block` fixed for `subject`; `None` when the chain no longer knows it.
+	fn of_block(subject: &[u8], block: BlockNumber) -> Option<sp_core::H256>;
+	/// What [`Self::of_block`] answers for a block with this hash, asked before that block's
+	/// successor stores it (the runtime API's forecast, at the block itself).
+	fn of_hash(subject: &[u8], hash: sp_core::H256) -> sp_core::H256;
+}
+
 /// Randomness from the parent block's hash, mixed with the subject: unknown before the parent
 /// block was built, so a decision taken in the block after an event cannot be foreseen by whoever
 /// caused it. The author of the parent block could grind it (build candidates until one hashes
 /// its way); the runtime moves to a VRF with BABE.
 pub struct BlockHashRandomness<T>(core::marker::PhantomData<T>);
+
+impl<T: frame_system::Config<Hash = sp_core::H256>>
+	SealedRandomness<frame_system::pallet_prelude::BlockNumberFor<T>> for BlockHashRandomness<T>
+{
+	fn of_block(
+		subject: &[u8],
+		block: frame_system::pallet_prelude::BlockNumberFor<T>,
+	) -> Option<sp_core::H256> {
+		let hash = frame_system::Pallet::<T>::block_hash(block);
+		(hash != sp_core::H256::zero()).then(|| Self::of_hash(subject, hash))
+	}
+
+	fn of_hash(subject: &[u8], hash: sp_core::H256) -> sp_core::H256 {
+		sp_core::H256(sp_io::hashing::blake2_256(&codec::Encode::encode(&(subject, hash))))
+	}
+}
 
 impl<T: frame_system::Config>
 	frame_support::traits::Randomness<
@@ -198,8 +226,10 @@ pub mod pallet {
 		/// Randomness for the verifier draws and the spot-check decisions. The market asks it in
 		/// the block *after* the event it decides on (a spot-check: after the commitment), so that
 		/// a provider cannot know the outcome when it acts; [`BlockHashRandomness`] (the hash of
-		/// the parent block) is what the runtime uses until consensus gives a VRF.
-		type Randomness: frame_support::traits::Randomness<H256, BlockNumberFor<Self>>;
+		/// the parent block) is what the runtime uses until consensus gives a VRF. A spot-check is
+		/// drawn from what the commitment's block fixed ([`SealedRandomness`]).
+		type Randomness: frame_support::traits::Randomness<H256, BlockNumberFor<Self>>
+			+ SealedRandomness<BlockNumberFor<Self>>;
 		/// Referee replicas a dispute calls (a round of their own, judged by all of them
 		/// agreeing; the disputed replicas are held against their verdict).
 		#[pallet::constant]

@@ -5,6 +5,7 @@
 //! pallet's invariants after each test.
 
 use crate as pallet_market;
+use codec::Encode;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{tokens::imbalance::ResolveTo, ConstU32, ConstU8, Hooks},
@@ -159,6 +160,21 @@ pub fn never_spot_check() {
 /// The market's randomness in tests: fixed by [`set_random`], or the parent block's hash.
 pub struct TestRandomness;
 
+impl pallet_market::SealedRandomness<u64> for TestRandomness {
+	fn of_block(subject: &[u8], block: u64) -> Option<H256> {
+		match RANDOM.with(|r| r.get()) {
+			Some(seed) => Some(seed),
+			None => pallet_market::BlockHashRandomness::<Test>::of_block(subject, block),
+		}
+	}
+
+	fn of_hash(subject: &[u8], hash: H256) -> H256 {
+		RANDOM
+			.with(|r| r.get())
+			.unwrap_or_else(|| pallet_market::BlockHashRandomness::<Test>::of_hash(subject, hash))
+	}
+}
+
 impl frame_support::traits::Randomness<H256, u64> for TestRandomness {
 	fn random(subject: &[u8]) -> (H256, u64) {
 		match RANDOM.with(|r| r.get()) {
@@ -302,10 +318,22 @@ pub fn register_wasm(owner: AccountId) -> H256 {
 }
 
 /// Advance to block `n`, running the market's block-start hook on the way.
+/// The hash block `n` gets in tests once its successor starts (as `frame_system` stores a
+/// block's parent hash).
+pub fn sealed_hash(n: u64) -> H256 {
+	H256(sp_io::hashing::blake2_256(&(b"test block", n).encode()))
+}
+
+/// Start the next block as `frame_system` would: its parent's hash stored, its number set.
+pub fn start_block(next: u64) {
+	frame_system::BlockHash::<Test>::insert(next - 1, sealed_hash(next - 1));
+	System::set_block_number(next);
+}
+
 pub fn run_to_block(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
-		System::set_block_number(next);
+		start_block(next);
 		Market::on_initialize(next);
 		Slashing::on_initialize(next);
 	}

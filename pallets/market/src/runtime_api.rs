@@ -12,6 +12,9 @@ use stratus_primitives::{JobId, JobKind};
 
 sp_api::decl_runtime_apis! {
 	/// Read the market: a provider's work, a job's status, prices, and why a job waits.
+	///
+	/// Version 2 (spec 114) adds `spot_check_forecast`.
+	#[api_version(2)]
 	pub trait MarketApi<AccountId, Balance, BlockNumber>
 	where
 		AccountId: Codec,
@@ -32,5 +35,12 @@ sp_api::decl_runtime_apis! {
 		fn check_requirements(requirements: RequirementsSpec<Balance>) -> Option<RequirementsProblem>;
 		/// Why `job` is not (fully) matched: how many offers each requirement excludes.
 		fn why_no_match(job: JobId) -> Option<NoMatchReport>;
+		/// Whether the spot-check draw that job `job` waits for will draw a second replica
+		/// (`Some(true)`) or spare it (`Some(false)`), asked at the block whose hash is
+		/// `block_hash` (the block this is called at); `None` when no draw waits or its outcome
+		/// is not known yet. The block holding a replica's commitment fixes it: a worker spared
+		/// there reveals into the next block, whose hook opens the reveal window.
+		#[api_version(2)]
+		fn spot_check_forecast(job: JobId, block_hash: sp_core::H256) -> Option<bool>;
 	}
 }

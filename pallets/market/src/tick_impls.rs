@@ -9,13 +9,14 @@
 
 use crate::{
 	Config, DeadlineCursor, Deadlines, Error, Event, Job, JobPhase, Jobs, Pallet, ReplicaState,
-	SpotCheck, WeightInfo,
+	SealedRandomness, SpotCheck, WeightInfo,
 };
 use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::traits::Randomness;
 use frame_support::{pallet_prelude::*, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
+use sp_core::H256;
 use sp_runtime::traits::{One, Saturating};
 use sp_runtime::Perbill;
 use stratus_primitives::ReputationProvider;
@@ -62,7 +63,7 @@ impl<T: Config> Pallet<T> {
 						wake = wake.min(after(due));
 					}
 				}
-				if let Some(SpotCheck::Due { at }) = job.spot_check {
+				if let Some(at) = job.spot_check.and_then(|s| s.due_at()) {
 					wake = wake.min(at);
 				}
 				// The commit close ends a job that is short of replicas, and opens the reveals of
@@ -225,7 +226,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		if job.phase == JobPhase::Open {
-			if let Some(SpotCheck::Due { at }) = job.spot_check {
+			if let Some(at) = job.spot_check.and_then(|s| s.due_at()) {
 				if at <= now {
 					handled.spot_check = true;
 					Self::decide_spot_check(id, job);
@@ -255,30 +256,72 @@ impl<T: Config> Pallet<T> {
 		handled
 	}
 
-	/// Decide whether the committed replica of an `adaptive` job that runs alone is spot-checked:
-	/// with the chance its provider's reputation gives (certainly, if it has lost its trust
-	/// meanwhile), from [`Config::Randomness`] asked in the block after the commitment. A
-	/// spot-check draws a second replica at random, weighted by stake; a spared replica's result
-	/// goes to its reveal.
+	/// The chance that the round of `job` is spot-checked: for an `adaptive` job's replica running
+	/// alone, what its provider's reputation gives (certainly, for a provider without a record);
+	/// for a `Replicated(n)` job's round, [`Config::ReplicatedSpotCheck`].
+	pub(crate) fn spot_check_rate(job: &Job<T>) -> Perbill {
+		if let VerificationPolicy::Replicated(_) = job.policy {
+			return T::ReplicatedSpotCheck::get();
+		}
+		job.replicas
+			.iter()
+			.find(|r| r.round == job.round && r.state.is_live())
+			.and_then(|r| T::Reputation::spot_check_rate(&r.provider, job.kind))
+			.unwrap_or_else(Perbill::one)
+	}
+
+	/// What the spot-check's draw for round `round` of job `id` is mixed with.
+	fn spot_check_subject(id: JobId, round: u8) -> Vec<u8> {
+		(b"stratus/spot-check", id, round).encode()
+	}
+
+	/// Whether `seed` draws a spot-check at `rate`.
+	fn spot_check_drawn(seed: H256, rate: Perbill) -> bool {
+		let head = stratus_primitives::leading_bytes(seed.as_bytes());
+		Perbill::from_parts(u32::from_le_bytes(head) % 1_000_000_000) < rate
+	}
+
+	/// Whether the spot-check of job `id`, waiting for its draw, will draw a second replica
+	/// (`Some(true)`; a `Replicated(n)` job's may still be dropped for want of one), asked at the
+	/// block whose hash is `hash`; `None` when no draw waits or its outcome is not known yet.
+	/// The commitment's block fixes the outcome ([`SpotCheck::Drawing`]): a worker asks at that
+	/// block and, spared, reveals into the next one, whose hook opens the reveal window.
+	pub fn spot_check_forecast(id: JobId, hash: H256) -> Option<bool> {
+		let job = Jobs::<T>::get(id)?;
+		let Some(SpotCheck::Drawing { at, rate }) = job.spot_check else { return None };
+		let sealed = at.saturating_sub(One::one());
+		let subject = Self::spot_check_subject(id, job.round);
+		let now = frame_system::Pallet::<T>::block_number();
+		let seed = if sealed == now {
+			T::Randomness::of_hash(&subject, hash)
+		} else if sealed < now {
+			T::Randomness::of_block(&subject, sealed)?
+		} else {
+			return None;
+		};
+		Some(Self::spot_check_drawn(seed, rate))
+	}
+
+	/// Decide whether the committed replica of an `adaptive` job that runs alone is spot-checked,
+	/// with the chance [`Self::spot_check_rate`] gave when it committed, from the randomness the
+	/// commitment's block fixed ([`SpotCheck::Drawing`]). A spot-check draws a second replica at
+	/// random, weighted by stake; a spared replica's result goes to its reveal.
 	///
 	/// A `Replicated(n)` job's round is checked at the fixed rate
 	/// [`Config::ReplicatedSpotCheck`]; its `n` replicas verify each other anyway, so when nobody
 	/// eligible is there to draw, the check is dropped rather than waited for.
 	pub(crate) fn decide_spot_check(id: JobId, job: &mut Job<T>) {
-		let rate = if let VerificationPolicy::Replicated(_) = job.policy {
-			T::ReplicatedSpotCheck::get()
-		} else {
-			job.replicas
-				.iter()
-				.find(|r| r.round == job.round && r.state.is_live())
-				.and_then(|r| T::Reputation::spot_check_rate(&r.provider, job.kind))
-				.unwrap_or_else(Perbill::one)
+		let subject = Self::spot_check_subject(id, job.round);
+		let (rate, sealed) = match job.spot_check {
+			Some(SpotCheck::Drawing { at, rate }) => {
+				(rate, T::Randomness::of_block(&subject, at.saturating_sub(One::one())))
+			},
+			// State from before spec 114: the rate now, the randomness of the parent block.
+			_ => (Self::spot_check_rate(job), None),
 		};
-		let (seed, _) = T::Randomness::random(&(b"stratus/spot-check", id, job.round).encode());
-		let head = stratus_primitives::leading_bytes(seed.as_bytes());
-		let roll = Perbill::from_parts(u32::from_le_bytes(head) % 1_000_000_000);
+		let seed = sealed.unwrap_or_else(|| T::Randomness::random(&subject).0);
 		let adaptive = job.policy == VerificationPolicy::Adaptive;
-		let mut checked = roll < rate;
+		let mut checked = Self::spot_check_drawn(seed, rate);
 		if adaptive {
 			Self::deposit_event(Event::SpotCheckDecided { job: id, checked, rate });
 		}

@@ -232,7 +232,10 @@ impl<T: Config> Job<T> {
 
 	/// Whether the job waits for the chain's spot-check decision on its only replica.
 	pub fn spot_check_undecided(&self) -> bool {
-		matches!(self.spot_check, Some(SpotCheck::Pending | SpotCheck::Due { .. }))
+		matches!(
+			self.spot_check,
+			Some(SpotCheck::Pending | SpotCheck::Due { .. } | SpotCheck::Drawing { .. })
+		)
 	}
 
 	/// Whether `provider` runs (or ran) a replica of this job.

@@ -17,14 +17,14 @@ use std::{
 	time::Duration,
 };
 
-use stratus_primitives::market::{JobPhase, ReplicaState};
+use stratus_primitives::market::{JobPhase, ReplicaState, SpotCheck};
 use tokio::sync::{mpsc, watch};
 
 use stratus_client::subxt::utils::H256;
 
 use super::{job_fingerprint, new_record, now_block, Daemon, Tip};
 use crate::{
-	chain::{self, AtBlock, Chain, ChainError, Replica},
+	chain::{self, AtBlock, Chain, ChainError, Job, Replica},
 	config::Follow,
 	store::{Record, ReplicaKey, Stage},
 	submitter::{Outcome, Tx, TxKey},
@@ -62,6 +62,26 @@ pub(super) async fn reconcile(
 			},
 			Some(outcome) = outcomes.recv() => daemon.on_outcome(outcome),
 		}
+	}
+}
+
+/// How the reconciler may act at a block.
+#[derive(Clone, Copy)]
+struct Pace {
+	/// On the best chain: run a replica at once and let its commit acknowledge it.
+	fast: bool,
+	/// The block is final (the finalized head moved to the best block).
+	at_final: bool,
+}
+
+impl Pace {
+	/// Whether a replica may be revealed before its window opens, into the block whose hook
+	/// opens it ([`Daemon::reveals_next_block`]): on the best chain, once the block holding the
+	/// commitments — whose hash draws the spot-check — is final. No reorg can then change the
+	/// draw after the digest is out, and finality (about 1 s) comes well before the next slot;
+	/// when it comes later the reveal simply waits for the window, as before.
+	fn early_reveal(self) -> bool {
+		self.fast && self.at_final
 	}
 }
 
@@ -121,9 +141,12 @@ impl Daemon {
 		// Run at once and let the commit acknowledge: on the best chain, where the runtime
 		// allows it. Acting on finalized blocks keeps the old way (acknowledge, see it final,
 		// run, commit), the baseline `scripts/bench-latency` measures against.
-		let fast = self.config.chain.follow == Follow::Best && Chain::commit_acknowledges(at);
+		let pace = Pace {
+			fast: self.config.chain.follow == Follow::Best && Chain::commit_acknowledges(at),
+			at_final: tip.finalized.block_hash() == at.block_hash(),
+		};
 		for replica in &replicas {
-			self.on_replica(at, now, block_time, replica, &live, fast).await?;
+			self.on_replica(at, now, block_time, replica, &live, pace).await?;
 		}
 		self.upkeep_offers(at, now).await?;
 		tracing::debug!(
@@ -142,8 +165,9 @@ impl Daemon {
 		block_time: Duration,
 		replica: &Replica,
 		live: &HashSet<ReplicaKey>,
-		fast: bool,
+		pace: Pace,
 	) -> Result<(), BlockError> {
+		let fast = pace.fast;
 		let key = (replica.job, replica.replica);
 		let record = self.record_for(at, key).await?;
 		if crate::lock(&self.stale).contains(&key) {
@@ -247,9 +271,13 @@ impl Daemon {
 					return Ok(());
 				}
 				// Revealing: reveal (again, if the reveal's block was retracted; the submitter
-				// sends a call it saw included only after a reorg).
+				// sends a call it saw included only after a reorg). On the best chain, also when
+				// the window opens at the start of the next block: the reveal goes into it.
 				if let Some(job) = Chain::job(at, replica.job).await? {
-					if matches!(job.phase, JobPhase::Revealing { .. }) {
+					let revealing = matches!(job.phase, JobPhase::Revealing { .. });
+					if revealing
+						|| (pace.early_reveal() && self.reveals_next_block(at, now, &job).await)
+					{
 						if let (Some(digest), Some(salt), Some(units)) =
 							(record.digest, record.salt, record.units)
 						{
@@ -269,6 +297,33 @@ impl Daemon {
 			_ => {},
 		}
 		Ok(())
+	}
+
+	/// Whether `job`'s reveal window opens in the hook of the block after `at` (block `now`, final):
+	/// every replica it waits for has committed, and the spot-check drawn there from what block
+	/// `at` fixed spares it (the runtime's forecast). A reveal sent now goes into that block,
+	/// after its hook — the commit-reveal rule holds (every commitment is on chain, and no
+	/// replica is drawn to check it after its digest is out), and the job settles a block
+	/// sooner (docs/market.md, "What each step waits for"). On a runtime without the forecast,
+	/// or when it cannot be read, the worker waits for the window as before.
+	async fn reveals_next_block(&self, at: &AtBlock, now: u32, job: &Job) -> bool {
+		let due_next = matches!(job.spot_check, Some(SpotCheck::Drawing { at: due, .. })
+			if due == now.saturating_add(1));
+		let all_committed = job.unfilled == 0
+			&& job.replicas.iter().filter(|r| r.state.is_live()).all(|r| r.state.has_committed());
+		if job.phase != JobPhase::Open || !due_next || !all_committed {
+			return false;
+		}
+		match Chain::spot_check_forecast(at, job.job, at.block_hash()).await {
+			Ok(forecast) => forecast == Some(false),
+			Err(e) => {
+				tracing::debug!(
+					job = job.job,
+					"no spot-check forecast ({e}): waiting for the window"
+				);
+				false
+			},
+		}
 	}
 
 	/// The record of `key`, if it is the record of the job the chain at `at` has under that id.

@@ -63,8 +63,13 @@ pub(crate) fn state_words(state: &ReplicaState) -> String {
 /// How a job is being (or was) verified, in words.
 pub(crate) fn verification_words(s: &Job) -> String {
 	let spot = s.spot_check.map(|spot| match spot {
-		SpotCheck::Pending => "its trusted provider runs it alone; the chain decides after its 			commit whether to spot-check it",
-		SpotCheck::Due { .. } => "committed; the spot-check is decided in the next block",
+		SpotCheck::Pending => {
+			"its trusted provider runs it alone; the chain decides after its commit whether to \
+			 spot-check it"
+		},
+		SpotCheck::Due { .. } | SpotCheck::Drawing { .. } => {
+			"committed; the spot-check is drawn in the next block"
+		},
 		SpotCheck::Checked => "spot-checked: a second provider, drawn by stake, runs it too",
 		SpotCheck::Spared => "run alone by a trusted provider; the random spot-check spared it",
 	});
@@ -74,7 +79,7 @@ pub(crate) fn verification_words(s: &Job) -> String {
 		(VerificationPolicy::Adaptive, None) => format!("adaptive — {} replicas", s.replication),
 		(policy, _) => {
 			let spot = match s.spot_check {
-				Some(SpotCheck::Pending | SpotCheck::Due { .. }) => {
+				Some(SpotCheck::Pending | SpotCheck::Due { .. } | SpotCheck::Drawing { .. }) => {
 					"; whether one more provider spot-checks them is decided after the first \
 					 commitment"
 				},

@@ -114,18 +114,24 @@ fn a_trusted_provider_runs_alone_and_the_chain_decides_after_its_commit() {
 		assert_eq!(job(j).replicas.len(), 1);
 		assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Pending));
 		run_live(j, |_| Some(1));
-		// Committed: nothing is decided in the block of the commitment.
+		// Committed: nothing is decided in the block of the commitment, and nothing revealed.
 		let now = System::block_number();
-		assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Due { at: now + 1 }));
-		assert_eq!(job(j).phase, JobPhase::Open);
-		market_events();
-		run_to_block(now + 1);
 		let rate =
 			<Reputation as stratus_primitives::ReputationProvider<AccountId>>::spot_check_rate(
 				&10,
 				JobKind::Wasm,
 			)
 			.unwrap();
+		assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Drawing { at: now + 1, rate }));
+		assert_eq!(job(j).phase, JobPhase::Open);
+		assert_noop!(
+			Verification::reveal(RuntimeOrigin::signed(10), j, 0, digest(1), 10, [0; 32]),
+			Error::<Test>::NotAwaitingReveal
+		);
+		// The commitment's block fixed the outcome: spared, the worker can reveal into the next.
+		assert_eq!(Market::spot_check_forecast(j, sealed_hash(now)), Some(false));
+		market_events();
+		run_to_block(now + 1);
 		assert!(market_events().contains(&Event::SpotCheckDecided {
 			job: j,
 			checked: false,
@@ -497,5 +503,85 @@ fn a_verifier_missing_at_submission_is_drawn_when_the_primary_commits_unacknowle
 		// Still nobody eligible: the round waits for its verifier; no reveal window yet.
 		assert_eq!(job(j).unfilled(), 1);
 		assert_eq!(job(j).phase, JobPhase::Open);
+	});
+}
+
+/// The spot-check's draw is what the commitment's block fixed, at the rate the provider had when
+/// it committed: the forecast a worker reads at that block is the decision, whether the next
+/// block's hook takes it or a later one does, and whatever happens to the provider's reputation
+/// meanwhile. So a worker that reads "spared" can reveal at once without a second replica ever
+/// being drawn after its digest is public.
+#[test]
+fn the_commitments_block_fixes_the_draw_and_its_forecast() {
+	ExtBuilder.build_and_execute(|| {
+		let program = six_offers();
+		set_random(None);
+		let reputation = |p| {
+			<Reputation as stratus_primitives::ReputationProvider<AccountId>>::spot_check_rate(
+				&p,
+				JobKind::Wasm,
+			)
+			.unwrap()
+		};
+		// Provider 10 is trusted: its rate falls from about 57% with every valid result.
+		trust(10);
+		let (mut checked, mut spared) = (0, 0);
+		for round in 0..24u64 {
+			let rate = reputation(10);
+			assert!(rate > Perbill::zero() && rate < Perbill::one(), "{rate:?}");
+			let j = submit(ALICE, adaptive(program));
+			assert_eq!(job(j).replicas[0].provider, 10);
+			run_live(j, |_| Some(1));
+			let now = System::block_number();
+			assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Drawing { at: now + 1, rate }));
+			// Not yet knowable from the block's state alone: the answer needs its hash.
+			let forecast = Market::spot_check_forecast(j, sealed_hash(now)).unwrap();
+			// Another hash, another outcome for some: the hash is what decides.
+			let late = round % 2 == 1;
+			if late {
+				// The hook is late (a crowded block carried the draw over), and the provider's
+				// rate changed meanwhile: the draw is still the commitment block's, at the rate
+				// it had then.
+				<Reputation as stratus_primitives::ReputationProvider<AccountId>>::record_result(
+					&10,
+					JobKind::Wasm,
+					stratus_primitives::ResultOutcome::Agreed,
+				);
+				assert_ne!(reputation(10), rate);
+				start_block(now + 1);
+				start_block(now + 2);
+				start_block(now + 3);
+				market_events();
+				<Market as frame_support::traits::Hooks<u64>>::on_initialize(now + 3);
+			} else {
+				market_events();
+				run_to_block(now + 1);
+			}
+			assert!(
+				market_events().contains(&Event::SpotCheckDecided {
+					job: j,
+					checked: forecast,
+					rate
+				}),
+				"job {j} (late: {late}): the forecast said checked = {forecast}"
+			);
+			if forecast {
+				checked += 1;
+				assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Checked));
+				assert_eq!(job(j).phase, JobPhase::Open);
+				run_live(j, |_| Some(1));
+				run_to_block(System::block_number() + 1);
+			} else {
+				spared += 1;
+				assert_eq!(job(j).spot_check, Some(crate::SpotCheck::Spared));
+			}
+			// The reveals go in the block the window opens in, and settle it there.
+			assert!(matches!(job(j).phase, JobPhase::Revealing { .. }));
+			reveal_all(j, |_| Some(1));
+			assert_eq!(job(j).phase, JobPhase::Settled { digest: digest(1) });
+			assert_eq!(Market::spot_check_forecast(j, sealed_hash(now)), None);
+		}
+		// Both outcomes were seen, each forecast right.
+		assert!(checked > 0 && spared > 0, "checked {checked}, spared {spared}");
 	});
 }
