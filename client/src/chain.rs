@@ -178,7 +178,8 @@ impl Chain {
 
 	/// A job's status, while its record exists.
 	pub async fn job(at: &AtBlock, job: u64) -> Result<Option<Job>, ChainError> {
-		let call = rt::runtime_apis().market_api().job_status(job);
+		// Unvalidated: see [`jobs_address`]; the view holds the same `SpotCheck`.
+		let call = rt::runtime_apis().market_api().job_status(job).unvalidated();
 		Ok(timed(at.runtime_apis().call(call)).await?.map(|j| j.0))
 	}
 
@@ -219,7 +220,7 @@ impl Chain {
 	/// The ids of the jobs `requester` posted that the chain still holds, oldest first.
 	pub async fn jobs_of(at: &AtBlock, requester: &AccountId) -> Result<Vec<u64>, ChainError> {
 		let mut ids = Vec::new();
-		for (id, job) in entries(at, rt::storage().market().jobs()).await? {
+		for (id, job) in entries(at, jobs_address()).await? {
 			if job.requester == *requester {
 				ids.push(id.0);
 			}
@@ -253,7 +254,7 @@ impl Chain {
 		if let Some(input) = fetch(at, rt::storage().market().job_inputs(), (job,)).await? {
 			return Ok(Some(input));
 		}
-		let record = fetch(at, rt::storage().market().jobs(), (job,)).await?;
+		let record = fetch(at, jobs_address(), (job,)).await?;
 		Ok(record.and_then(|job| job.small_input).map(JobInput::Inline))
 	}
 
@@ -264,7 +265,7 @@ impl Chain {
 		at: &AtBlock,
 		job: u64,
 	) -> Result<Option<(u32, u32)>, ChainError> {
-		let record = fetch(at, rt::storage().market().jobs(), (job,)).await?;
+		let record = fetch(at, jobs_address(), (job,)).await?;
 		Ok(record.map(|job| (job.requirements.min_memory_mib, job.requirements.min_vram_mib)))
 	}
 
@@ -353,6 +354,16 @@ async fn fetch<Addr: Address>(
 ) -> Result<Option<Addr::Value>, ChainError> {
 	let value = timed(at.storage().try_fetch(addr, key)).await?;
 	value.map(|v| v.decode()).transpose().map_err(request)
+}
+
+/// The market's `Jobs` map, read without checking its type against the chain's metadata. The job
+/// record's type last changed at spec 114 by gaining a variant at the end of `SpotCheck`
+/// (`Drawing`), so it decodes every record an older runtime writes; a checked read would refuse a
+/// chain still on an older runtime, and a worker upgraded before its chain would see none of its
+/// jobs (found by the upgrade soak, which runs this worker against spec 111 first). Any other
+/// change to the record's type must be checked against this before it ships.
+fn jobs_address() -> impl Address<KeyParts = (u64,), Value = rt::market::storage::jobs::Output> {
+	rt::storage().market().jobs().unvalidated()
 }
 
 fn request(e: impl std::fmt::Display) -> ChainError {
