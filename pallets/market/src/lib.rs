@@ -136,7 +136,7 @@ impl<T: frame_system::Config<Hash = sp_core::H256>>
 	}
 }
 
-impl<T: frame_system::Config>
+impl<T: frame_system::Config<Hash = sp_core::H256>>
 	frame_support::traits::Randomness<
 		sp_core::H256,
 		frame_system::pallet_prelude::BlockNumberFor<T>,
@@ -146,9 +146,7 @@ impl<T: frame_system::Config>
 		use sp_runtime::traits::{One, Saturating};
 		let now = frame_system::Pallet::<T>::block_number();
 		let parent = now.saturating_sub(One::one());
-		let hash = frame_system::Pallet::<T>::block_hash(parent);
-		let seed = sp_io::hashing::blake2_256(&codec::Encode::encode(&(subject, hash)));
-		(sp_core::H256(seed), parent)
+		(Self::of_hash(subject, frame_system::Pallet::<T>::block_hash(parent)), parent)
 	}
 }
 
