@@ -323,7 +323,7 @@ impl Chain {
 }
 
 /// Reads and decodes every entry of a storage map at `at`, with its key.
-async fn entries<Addr: Address>(
+pub(crate) async fn entries<Addr: Address>(
 	at: &AtBlock,
 	addr: Addr,
 ) -> Result<Vec<(Addr::KeyParts, Addr::Value)>, ChainError>

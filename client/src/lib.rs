@@ -19,6 +19,7 @@ use std::time::Duration;
 pub mod amount;
 pub mod auth;
 pub mod chain;
+pub mod gov;
 pub mod keyfile;
 pub mod keystore;
 pub mod manifest;

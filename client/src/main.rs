@@ -2,6 +2,7 @@
 
 mod cli {
 	pub mod account;
+	pub mod gov;
 	pub mod job;
 	pub mod market;
 	pub mod program;
@@ -22,6 +23,8 @@ Examples:
   stratus job why 7                               why job 7 has no provider yet
   stratus job result 7 -o out.bin                 download job 7's output, checked against the chain
   stratus market --json                           the order book, for scripts
+  stratus gov propose param market.ProtocolFee 3%  a referendum on a market parameter
+  stratus gov vote 4 aye \"100 STRAT\"            vote on referendum 4 with conviction 1
 
 Every command talks to ws://127.0.0.1:9944 unless --endpoint (or STRATUS_ENDPOINTS) says otherwise.
 The requester's guide: docs/requester-guide.md";
@@ -73,6 +76,9 @@ pub enum Command {
 	/// Providers.
 	#[command(subcommand)]
 	Provider(ProviderCommand),
+	/// Governance: referenda on parameters, upgrades and slashes; votes, delegation, unlocking.
+	#[command(subcommand)]
+	Gov(cli::gov::GovCommand),
 	/// Print a file's blake2-256 hash (what a manifest's `input.hash` names for a URL input).
 	Hash {
 		/// The file.
@@ -144,6 +150,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 		},
 		Command::Job(command) => job::run(cli, command).await,
 		Command::Market => market::market(cli).await,
+		Command::Gov(command) => cli::gov::run(cli, command).await,
 		Command::Provider(ProviderCommand::List) => market::providers(cli).await,
 		Command::Provider(ProviderCommand::Register { file }) => {
 			cli::provider::register(cli, file).await

@@ -357,7 +357,10 @@ impl Driver {
 	/// is a week): the hooks' cursors walk every block of a jump, and a week of them would make
 	/// every input cost seconds.
 	fn drain(&mut self) {
-		let retention = <Runtime as pallet_market::Config>::RecordRetention::get();
+		let retention =
+			<<Runtime as pallet_market::Config>::RecordRetention as frame_support::traits::Get<
+				u32,
+			>>::get();
 		// Past every live job's deadline, then a few blocks for the hook to catch up and for
 		// the rounds a deadline starts.
 		let last_deadline = pallet_market::Jobs::<Runtime>::iter_values()

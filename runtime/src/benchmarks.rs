@@ -12,6 +12,12 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_market, Market]
 	[pallet_verification, Verification]
 	[pallet_slashing, Slashing]
+	[pallet_governance, Governance]
+	[pallet_scheduler, Scheduler]
+	[pallet_preimage, Preimage]
+	[pallet_referenda, Referenda]
+	[pallet_conviction_voting, ConvictionVoting]
+	[pallet_treasury, Treasury]
 );
 
 // `ChargeTransactionPayment` is benchmarked with the runtime's own fee settings.

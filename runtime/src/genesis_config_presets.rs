@@ -1,13 +1,18 @@
 //! Genesis presets: the initial state of each Stratus network, as runtime code.
 //!
-//! - `development`: Alice alone validates; well-known accounts are endowed; Alice holds sudo.
+//! - `development`: Alice alone validates; well-known accounts are endowed; Alice holds sudo;
+//!   referenda take minutes (the `Fast` profile), as in `local_testnet`.
 //! - `local_testnet`: Alice, Bob, Charlie and Dave validate; well-known accounts are endowed;
 //!   Alice holds sudo. Four validators tolerate one failure.
 //! - `testnet`: a template for a public test network. Validators and the faucet are given by
-//!   public keys only (no well-known keys), and there is no sudo key. Operators replace the keys
+//!   public keys only (no well-known keys), and there is no sudo key: Root is reached only by a
+//!   referendum on the Root track, with the `Live` profile's periods. Operators replace the keys
 //!   below with their own (`docs/operators.md`) before launching.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SlashingConfig, SudoConfig, UNIT};
+use crate::{
+	AccountId, BalancesConfig, GovernanceConfig, RuntimeGenesisConfig, SlashingConfig, SudoConfig,
+	UNIT,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
@@ -74,7 +79,7 @@ const TESTNET_VALIDATORS: [TestnetValidator; 4] = [
 ];
 
 /// The `testnet` faucet account (sr25519 public key; placeholder like the validators').
-const TESTNET_FAUCET: [u8; 32] =
+pub(crate) const TESTNET_FAUCET: [u8; 32] =
 	sp_core::hex2array!("8f1e3d5c7b9a2f4e6d8c0b1a3f5e7d9c2b4a6f8e0d1c3b5a7f9e2d4c6b8a0f55");
 
 /// The genesis state every preset is built from.
@@ -86,7 +91,12 @@ fn stratus_genesis(
 	// The fee account exists from genesis, so fees smaller than the existential deposit land.
 	let mut balances = endowed_accounts;
 	balances.push((crate::configs::FeeAccount::get(), crate::EXISTENTIAL_DEPOSIT));
-	// The development presets (the ones with sudo) defer slashes for minutes, not a day.
+	// The development presets (the ones with sudo) run referenda and defer slashes for minutes,
+	// not days.
+	let profile = match root {
+		Some(_) => pallet_governance::NetworkProfile::Fast,
+		None => pallet_governance::NetworkProfile::Live,
+	};
 	let slash_params = root.as_ref().map(|_| {
 		let mut params = <crate::Runtime as pallet_slashing::Config>::DefaultParams::get();
 		params.defer_period = crate::configs::DEV_DEFER_PERIOD;
@@ -101,6 +111,7 @@ fn stratus_genesis(
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		slashing: SlashingConfig { params: slash_params },
+		governance: GovernanceConfig { profile },
 		sudo: SudoConfig { key: root },
 	})
 }

@@ -20,6 +20,8 @@ pub mod genesis_config_presets;
 pub mod weights;
 
 #[cfg(test)]
+mod governance_tests;
+#[cfg(test)]
 mod tests;
 
 use alloc::{borrow::Cow, vec::Vec};
@@ -70,7 +72,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("stratus"),
 	impl_name: Cow::Borrowed("stratus-node"),
 	authoring_version: 1,
-	spec_version: 114,
+	spec_version: 115,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 4,
@@ -190,7 +192,33 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 pub type Migrations = (
 	// spec 112: reputation records keep the longest run of valid results.
 	pallet_reputation::migrations::v1::MigrateV0ToV1<Runtime>,
+	// spec 115: OpenGov's pallets arrive empty on a running chain; their storage versions are
+	// written as their genesis would have (the profile stays `Live`: `docs/governance.md`).
+	InitNewPallet<Scheduler>,
+	InitNewPallet<Preimage>,
+	InitNewPallet<Referenda>,
 );
+
+/// Writes the in-code storage version of a pallet added to a running chain, whose storage is
+/// empty (a genesis would have written it); does nothing once any version is on chain.
+pub struct InitNewPallet<P>(core::marker::PhantomData<P>);
+
+impl<P> frame_support::traits::OnRuntimeUpgrade for InitNewPallet<P>
+where
+	P: frame_support::traits::GetStorageVersion<
+			InCodeStorageVersion = frame_support::traits::StorageVersion,
+		> + frame_support::traits::PalletInfoAccess,
+{
+	fn on_runtime_upgrade() -> frame_support::weights::Weight {
+		use frame_support::traits::StorageVersion;
+		let db = <Runtime as frame_system::Config>::DbWeight::get();
+		if P::on_chain_storage_version() != StorageVersion::new(0) {
+			return db.reads(1);
+		}
+		P::in_code_storage_version().put::<P>();
+		db.reads_writes(1, 1)
+	}
+}
 
 /// Executive: dispatches calls to the pallets and runs their hooks.
 pub type Executive = frame_executive::Executive<
@@ -244,6 +272,16 @@ mod runtime {
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
 
+	// Hooks, and the genesis build, run in pallet-index order: the governance pallet (which
+	// holds the network's profile) comes before every pallet whose timings read it, and the
+	// scheduler before slashing, so that a cancellation enacted in a slash's own block lands
+	// first. 8 is kept for BABE.
+	#[runtime::pallet_index(7)]
+	pub type Governance = pallet_governance;
+
+	#[runtime::pallet_index(9)]
+	pub type Scheduler = pallet_scheduler;
+
 	// The market: 10.. (DESIGN.md).
 	#[runtime::pallet_index(10)]
 	pub type ProviderStaking = pallet_provider_staking;
@@ -259,4 +297,22 @@ mod runtime {
 
 	#[runtime::pallet_index(14)]
 	pub type Reputation = pallet_reputation;
+
+	// OpenGov: 30.. (`docs/governance.md`).
+	#[runtime::pallet_index(30)]
+	pub type Preimage = pallet_preimage;
+
+	#[runtime::pallet_index(31)]
+	pub type Referenda = pallet_referenda;
+
+	#[runtime::pallet_index(32)]
+	pub type ConvictionVoting = pallet_conviction_voting;
+
+	#[runtime::pallet_index(33)]
+	pub type Treasury = pallet_treasury;
+
+	// Written only through `Governance::set_parameter`, which checks each value's bounds.
+	#[runtime::pallet_index(34)]
+	#[runtime::disable_call]
+	pub type Parameters = pallet_parameters;
 }

@@ -191,6 +191,7 @@ impl pallet_slashing::Config for Test {
 	type ParamsOrigin = frame_system::EnsureRoot<AccountId>;
 	type DefaultParams = SlashDefaults;
 	type FeeAccount = FeeAccount;
+	type MinDeferPeriod = ConstU64<1>;
 	type MaxDeferPeriod = ConstU64<1000>;
 	type MaxHonest = ConstU32<8>;
 	type MaxSlashHistory = ConstU32<8>;

@@ -70,6 +70,16 @@ impl<T: Config> Pallet<T> {
 			<= Perbill::one().deconstruct()
 	}
 
+	/// Whether `defer_period` lies in `max(1, MinDeferPeriod) ..= MaxDeferPeriod`.
+	pub(crate) fn check_defer_period(defer_period: BlockNumberFor<T>) -> DispatchResult {
+		ensure!(
+			!defer_period.is_zero() && defer_period >= T::MinDeferPeriod::get(),
+			Error::<T>::DeferPeriodTooShort
+		);
+		ensure!(defer_period <= T::MaxDeferPeriod::get(), Error::<T>::BadDeferPeriod);
+		Ok(())
+	}
+
 	/// Apply every slash due by `now`, within `MaxApplyWeight`.
 	pub(crate) fn apply_due(now: BlockNumberFor<T>) -> Weight {
 		let mut meter = WeightMeter::with_limit(T::MaxApplyWeight::get());

@@ -74,7 +74,6 @@ pub mod pallet {
 	use super::*;
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::Zero;
 	use stratus_primitives::{JobId, OffenceKind, ReplicaIndex, StakeManager};
 
 	/// The in-code storage version.
@@ -98,6 +97,10 @@ pub mod pallet {
 		type DefaultParams: Get<SlashParams<BlockNumberFor<Self>>>;
 		/// Receives what a slash does not pay to the requester and the honest providers.
 		type FeeAccount: Get<Self::AccountId>;
+		/// The shortest `defer_period` the parameters may set (at least one block): long enough
+		/// for the cancel origin (a governance track) to decide on a wrong slash before it applies.
+		#[pallet::constant]
+		type MinDeferPeriod: Get<BlockNumberFor<Self>>;
 		/// The longest `defer_period` the parameters may set: `UnbondingPeriod − MaxJobDuration`,
 		/// so that slashed stake is still held when its slash is applied.
 		#[pallet::constant]
@@ -183,8 +186,7 @@ pub mod pallet {
 		fn build(&self) {
 			if let Some(params) = &self.params {
 				assert!(
-					!params.defer_period.is_zero()
-						&& params.defer_period <= T::MaxDeferPeriod::get()
+					Pallet::<T>::check_defer_period(params.defer_period).is_ok()
 						&& Pallet::<T>::params_are_valid(params),
 					"the genesis slashing parameters must be valid"
 				);
@@ -260,11 +262,14 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// No pending slash has this id: it was applied or cancelled already, or never existed.
 		UnknownSlash,
-		/// `defer_period` is longer than `MaxDeferPeriod` (slashed stake could be withdrawn
-		/// before the slash applies) or zero (nobody could cancel a wrong slash).
+		/// `defer_period` is longer than `MaxDeferPeriod`: slashed stake could be withdrawn before
+		/// the slash applies.
 		BadDeferPeriod,
 		/// `requester_share + honest_share` is more than the whole slash.
 		SharesOverWhole,
+		/// `defer_period` is shorter than `MinDeferPeriod` (or zero): a wrong slash would apply
+		/// before its cancellation could be decided.
+		DeferPeriodTooShort,
 	}
 
 	#[pallet::hooks]
@@ -306,10 +311,7 @@ pub mod pallet {
 			params: SlashParams<BlockNumberFor<T>>,
 		) -> DispatchResult {
 			T::ParamsOrigin::ensure_origin(origin)?;
-			ensure!(
-				!params.defer_period.is_zero() && params.defer_period <= T::MaxDeferPeriod::get(),
-				Error::<T>::BadDeferPeriod
-			);
+			Self::check_defer_period(params.defer_period)?;
 			ensure!(Self::params_are_valid(&params), Error::<T>::SharesOverWhole);
 			Params::<T>::put(params.clone());
 			Self::deposit_event(Event::ParamsSet { params });

@@ -52,6 +52,7 @@ parameter_types! {
 	pub const MinStakePerSlot: Balance = SLOT;
 	pub const UnbondingPeriod: u64 = 100;
 	pub const FeeAccount: AccountId = FEE_ACCOUNT;
+	pub const MinDeferPeriod: u64 = 3;
 	pub const MaxDeferPeriod: u64 = 50;
 	pub const MaxApplyWeight: Weight = Weight::MAX;
 	pub Defaults: SlashParams<u64> = SlashParams {
@@ -84,6 +85,7 @@ impl pallet_slashing::Config for Test {
 	type ParamsOrigin = EnsureRoot<AccountId>;
 	type DefaultParams = Defaults;
 	type FeeAccount = FeeAccount;
+	type MinDeferPeriod = MinDeferPeriod;
 	type MaxDeferPeriod = MaxDeferPeriod;
 	type MaxHonest = ConstU32<16>;
 	type MaxSlashHistory = ConstU32<4>;

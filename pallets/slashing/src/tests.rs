@@ -200,7 +200,14 @@ fn parameters_are_set_by_root_within_bounds() {
 				RuntimeOrigin::root(),
 				SlashParams { defer_period: 0, ..params.clone() }
 			),
-			Error::<Test>::BadDeferPeriod
+			Error::<Test>::DeferPeriodTooShort
+		);
+		assert_noop!(
+			Slashing::set_params(
+				RuntimeOrigin::root(),
+				SlashParams { defer_period: MinDeferPeriod::get() - 1, ..params.clone() }
+			),
+			Error::<Test>::DeferPeriodTooShort
 		);
 		assert_noop!(
 			Slashing::set_params(

@@ -1,37 +1,30 @@
 //! `pallet_market`: the order book. Windows are in blocks of 3 s.
 
+use super::parameters::dynamic_params::market::{
+	AckWindow, JobDeposit, MinJobValue, ProgramDepositBase, ProgramDepositPerByte, ProtocolFee,
+	RecordRetention, ReplicatedSpotCheck,
+};
 use super::RuntimeBlockWeights;
 use crate::{
-	AccountId, Balance, Balances, BlockNumber, ProviderStaking, Runtime, RuntimeHoldReason,
-	Verification, DAYS, MICRO_UNIT, MILLI_UNIT,
+	AccountId, Balances, BlockNumber, ProviderStaking, Runtime, RuntimeHoldReason, Verification,
+	DAYS,
 };
 use frame_support::{
 	parameter_types,
 	traits::{tokens::imbalance::ResolveTo, ConstU32, ConstU8},
 	weights::Weight,
-	PalletId,
 };
-use sp_runtime::{traits::AccountIdConversion, Perbill};
+use sp_runtime::traits::AccountIdConversion;
 
 parameter_types! {
-	/// The account protocol fees are paid into (until governance routes them elsewhere).
-	pub FeeAccount: AccountId = PalletId(*b"stra/fee").into_account_truncating();
-	/// 2% of every provider payment.
-	pub const ProtocolFee: Perbill = Perbill::from_percent(2);
-	pub const ReplicatedSpotCheck: Perbill = Perbill::from_percent(10);
-	pub const MinJobValue: Balance = 10 * MICRO_UNIT;
-	pub const JobDeposit: Balance = 10 * MILLI_UNIT;
-	pub const ProgramDepositBase: Balance = 100 * MILLI_UNIT;
-	/// 10 µSTRAT per byte: a 1 MiB program holds ~10.5 STRAT.
-	pub const ProgramDepositPerByte: Balance = 10 * MICRO_UNIT;
+	/// The account protocol fees and slash remainders are paid into: the treasury's pot, spent
+	/// only by referendum.
+	pub FeeAccount: AccountId = super::governance::TreasuryPalletId::get().into_account_truncating();
 	/// Deadlines may take a fifth of a block's weight; the rest waits for the next block.
 	pub MaxDeadlineWeight: Weight = RuntimeBlockWeights::get().max_block.div(5);
-	/// 30 s to acknowledge a replica.
-	pub const AckWindow: BlockNumber = 10;
 	/// 30 s to reveal once the reveal window opens.
 	pub const RevealWindow: BlockNumber = 10;
 	pub const MaxJobDuration: BlockNumber = 7 * DAYS;
-	pub const RecordRetention: BlockNumber = DAYS;
 }
 
 impl pallet_market::Config for Runtime {
@@ -52,10 +45,11 @@ impl pallet_market::Config for Runtime {
 	/// commitment, so that a ring holding all of a job's replicas cannot lie safely.
 	type ReplicatedSpotCheck = ReplicatedSpotCheck;
 	type FeeDestination = ResolveTo<FeeAccount, Balances>;
+	// The fees, deposits and the acknowledgement window are parameters a `market_admin`
+	// referendum may change (`super::parameters`); the rest size storage or fix live jobs'
+	// windows.
 	type ProtocolFee = ProtocolFee;
-	/// 10 µSTRAT: what one replica can earn must be worth at least that.
 	type MinJobValue = MinJobValue;
-	/// 10 mSTRAT per job record, returned when it is reaped.
 	type JobDeposit = JobDeposit;
 	/// A requester may have 64 jobs resting in the job book.
 	type MaxRestingJobs = ConstU32<64>;

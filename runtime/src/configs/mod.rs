@@ -6,8 +6,10 @@ mod aura;
 mod balances;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmark_helpers;
+mod governance;
 mod grandpa;
 mod market;
+pub mod parameters;
 mod provider_staking;
 mod reputation;
 mod slashing;
@@ -21,7 +23,12 @@ pub use benchmark_helpers::BenchmarkHelpers;
 
 pub use aura::MAX_AUTHORITIES;
 pub use balances::ExistentialDeposit;
-pub use market::{AckWindow, FeeAccount, MaxDeadlineWeight, MaxJobDuration, RevealWindow};
+pub use governance::{tracks, MaxTreasurerSpend, MinDeferPeriod, TreasuryAccount};
+pub use market::{FeeAccount, MaxDeadlineWeight, MaxJobDuration, RevealWindow};
+pub use parameters::dynamic_params::market::AckWindow;
+pub use parameters::{
+	dynamic_params, RuntimeParameters, RuntimeParametersKey, RuntimeParametersValue,
+};
 pub use provider_staking::UnbondingPeriod;
 pub use slashing::{MaxDeferPeriod, DEV_DEFER_PERIOD};
 pub use system::{

@@ -1,11 +1,11 @@
 //! `pallet_provider_staking`: the provider registry and the stake behind every offered slot.
 
-use crate::{Balance, Balances, BlockNumber, Runtime, RuntimeHoldReason, DAYS, UNIT};
+use crate::{Balances, BlockNumber, Runtime, RuntimeHoldReason, DAYS};
 use frame_support::{parameter_types, traits::ConstU32};
 
+pub use super::parameters::dynamic_params::provider_staking::MinStakePerSlot;
+
 parameter_types! {
-	/// Stake each concurrent slot a provider offers needs: 10 STRAT.
-	pub const MinStakePerSlot: Balance = 10 * UNIT;
 	/// Unbonded stake stays held (and slashable) for eight days: the longest job (seven days)
 	/// plus the longest slash defer period (a day), so that a provider cannot leave with the
 	/// stake a slash is about to take.
@@ -15,6 +15,8 @@ parameter_types! {
 impl pallet_provider_staking::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
+	/// 10 STRAT by default; a `staking_admin` referendum may change it (`super::parameters`).
+	/// Offers already made keep their slots until they are changed.
 	type MinStakePerSlot = MinStakePerSlot;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnbondingChunks = ConstU32<16>;

@@ -1,19 +1,16 @@
 //! `pallet_reputation`: providers' scores per job kind.
 
-use crate::{Runtime, HOURS};
-use frame_support::{parameter_types, traits::ConstU32};
-use sp_runtime::Perbill;
+//!
+//! `DecayKeep`, `TrustThreshold` and `SpotCheckFloor` are parameters a `market_admin` referendum
+//! may change (`super::parameters`). By default: both counts of a record keep 95% per day (a
+//! result a month old weighs about a fifth); a newcomer (½) needs 8 agreements to run `adaptive`
+//! jobs alone at the 90% threshold (`(a + 1) / (a + f + 2)`), and after one outvoted result
+//! (four failures) it needs 44; however long its record, a provider running a job alone is
+//! spot-checked at least one time in ten.
 
-parameter_types! {
-	/// Both counts of a record keep 95% per day: a result a month old weighs about a fifth.
-	pub const DecayKeep: Perbill = Perbill::from_percent(95);
-	/// A newcomer (½) needs 8 agreements to run `adaptive` jobs alone (`(a + 1) / (a + f + 2)`),
-	/// and after one outvoted result (four failures) it needs 44.
-	pub const TrustThreshold: Perbill = Perbill::from_percent(90);
-	/// However long its record, a provider running a job alone is spot-checked at least one
-	/// time in ten.
-	pub const SpotCheckFloor: Perbill = Perbill::from_percent(10);
-}
+use super::parameters::dynamic_params::reputation::{DecayKeep, SpotCheckFloor, TrustThreshold};
+use crate::{Runtime, HOURS};
+use frame_support::traits::ConstU32;
 
 impl pallet_reputation::Config for Runtime {
 	type DecayPeriod = ConstU32<{ 24 * HOURS }>;

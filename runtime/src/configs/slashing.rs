@@ -1,8 +1,7 @@
 //! `pallet_slashing`: deferred slashes for missed deadlines and outvoted results.
 
-use crate::{AccountId, Balances, BlockNumber, ProviderStaking, Runtime, DAYS, MINUTES};
+use crate::{Balances, BlockNumber, ProviderStaking, Runtime, DAYS, MINUTES};
 use frame_support::{parameter_types, traits::ConstU32, weights::Weight};
-use frame_system::EnsureRoot;
 use pallet_slashing::SlashParams;
 use sp_runtime::Perbill;
 
@@ -15,7 +14,7 @@ use super::{
 parameter_types! {
 	/// What each offence costs, as a share of one slot's stake (10 STRAT): a missed
 	/// acknowledgement 1% (0.1 STRAT), a missed commit 5%, a missed reveal 10%, a result outside
-	/// the quorum 100%. Applied a day after the offence unless Root cancels it; half goes to the
+	/// the quorum 100%. Applied a day after the offence unless Root or a `slash_canceller` referendum cancels it; half goes to the
 	/// job's requester, 30% to the job's honest providers, the rest to the fee account.
 	pub Defaults: SlashParams<BlockNumber> = SlashParams {
 		missed_ack: Perbill::from_percent(1),
@@ -39,11 +38,14 @@ pub const DEV_DEFER_PERIOD: BlockNumber = 2 * MINUTES;
 impl pallet_slashing::Config for Runtime {
 	type Currency = Balances;
 	type Stake = ProviderStaking;
-	// Root until governance (a later issue) gives the cancel and the parameters their tracks.
-	type CancelOrigin = EnsureRoot<AccountId>;
-	type ParamsOrigin = EnsureRoot<AccountId>;
+	/// Root, or a passed `slash_canceller` referendum, which is decided and enacted inside the
+	/// shortest defer period.
+	type CancelOrigin = super::governance::SlashCancelOrigin;
+	/// Root, or a passed `staking_admin` referendum.
+	type ParamsOrigin = super::governance::StakingAdminOrigin;
 	type DefaultParams = Defaults;
 	type FeeAccount = FeeAccount;
+	type MinDeferPeriod = super::governance::MinDeferPeriod;
 	type MaxDeferPeriod = MaxDeferPeriod;
 	type MaxHonest = ConstU32<16>;
 	type MaxSlashHistory = ConstU32<32>;
