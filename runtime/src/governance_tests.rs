@@ -529,3 +529,50 @@ fn opengov_pallets_added_to_a_running_chain_get_their_storage_versions() {
 		assert_ne!(Scheduler::on_chain_storage_version(), StorageVersion::new(0));
 	});
 }
+
+#[test]
+fn a_timed_out_referendums_kept_deposit_is_settled_to_the_treasury_not_held_for_ever() {
+	preset("local_testnet").execute_with(|| {
+		let proposer = Sr25519Keyring::Charlie;
+		let who = proposer.to_account_id();
+		let call = RuntimeCall::System(frame_system::Call::remark { remark: vec![1] });
+		let proposal = <Preimage as StorePreimage>::bound(call).unwrap();
+		let index = pallet_referenda::ReferendumCount::<Runtime>::get();
+		assert_ok!(Referenda::submit(
+			signed(proposer),
+			Box::new(frame_system::RawOrigin::Root.into()),
+			proposal,
+			frame_support::traits::schedule::DispatchTime::After(0),
+		));
+		// Still ongoing: nothing to settle.
+		assert_noop!(
+			Governance::settle_submission_deposit(signed(Sr25519Keyring::Dave), index),
+			pallet_governance::Error::<Runtime>::NoKeptDeposit
+		);
+		// Nobody places the decision deposit: it times out.
+		let timeout: BlockNumber =
+			<configs::governance::UndecidingTimeout as Get<BlockNumber>>::get();
+		run_to(2 + timeout + 2);
+		assert!(matches!(
+			pallet_referenda::ReferendumInfoFor::<Runtime>::get(index),
+			Some(ReferendumInfo::TimedOut(..))
+		));
+		let deposit = configs::governance::SubmissionDeposit::get();
+		assert_eq!(Balances::reserved_balance(&who), deposit, "pallet-referenda keeps it");
+		assert_noop!(
+			Referenda::refund_submission_deposit(signed(proposer), index),
+			pallet_referenda::Error::<Runtime>::BadStatus
+		);
+
+		let issuance = Balances::total_issuance();
+		let pot = Balances::balance(&configs::TreasuryAccount::get());
+		assert_ok!(Governance::settle_submission_deposit(signed(Sr25519Keyring::Dave), index));
+		assert_eq!(Balances::reserved_balance(&who), 0);
+		assert_eq!(Balances::balance(&configs::TreasuryAccount::get()), pot + deposit);
+		assert_eq!(Balances::total_issuance(), issuance, "moved, not minted or burnt");
+		assert_noop!(
+			Governance::settle_submission_deposit(signed(Sr25519Keyring::Dave), index),
+			pallet_governance::Error::<Runtime>::NoKeptDeposit
+		);
+	});
+}

@@ -10,7 +10,8 @@
 // 2. With the `stratus gov` CLI ($STRATUS_CLI) as docs/governance.md walks a voter through it:
 //    a proposal outside the bounds is refused before anything is sent; a change of the job
 //    deposit is proposed, listed, voted through by several keystore accounts and enacted; the
-//    next job posted holds the new deposit; votes are removed and unlocked.
+//    next job posted holds the new deposit; the deposits are refunded; votes are removed and
+//    unlocked.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -181,6 +182,14 @@ describe('governance with the stratus CLI', () => {
     assert.deepEqual(await parameter(key), { market: { jobDeposit: 20_000_000_000 } });
     r = await stratus(['--json', 'gov', 'referenda']);
     assert.equal(JSON.parse(r.stdout).find((x) => x.index === index).state, 'approved');
+
+    // The proposer takes back both deposits of the approved referendum.
+    const reservedBefore = (await api.query.system.account(keys.Alice.address)).data.reserved.toBigInt();
+    r = await stratus(['--json', '--account', 'alice', 'gov', 'refund', String(index)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).done, ['decision deposit refunded', 'submission deposit refunded']);
+    const reservedAfter = (await api.query.system.account(keys.Alice.address)).data.reserved.toBigInt();
+    assert.equal(reservedBefore - reservedAfter, 101n * UNIT, 'the 100 STRAT decision and 1 STRAT submission deposits');
 
     // The next job holds the new deposit.
     const requester = keys.Bob;

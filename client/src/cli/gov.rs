@@ -84,6 +84,13 @@ pub enum GovCommand {
 	},
 	/// Unlock, on every track, what votes and delegations no longer lock.
 	Unlock,
+	/// Return a decided referendum's deposits: the decision deposit always, the submission
+	/// deposit if it was approved or cancelled; a rejected or timed-out one's submission deposit
+	/// is paid to the treasury instead (the runtime keeps no deposit for ever).
+	Refund {
+		/// The referendum's index.
+		index: u32,
+	},
 	/// Apply a runtime upgrade that a Root referendum authorized (anyone may; it is free when the
 	/// code is the one authorized).
 	ApplyUpgrade {
@@ -233,6 +240,7 @@ pub async fn run(cli: &Cli, command: &GovCommand) -> anyhow::Result<ExitCode> {
 			})
 		},
 		GovCommand::Unlock => unlock(cli).await,
+		GovCommand::Refund { index } => refund(cli, *index).await,
 		GovCommand::ApplyUpgrade { file } => {
 			let code = read_wasm(file)?;
 			let (key, session) = signer(cli).await?;
@@ -466,6 +474,53 @@ fn params(cli: &Cli) -> anyhow::Result<ExitCode> {
 	}
 	println!("(bounds and defaults: docs/governance.md)");
 	Ok(ExitCode::SUCCESS)
+}
+
+async fn refund(cli: &Cli, index: u32) -> anyhow::Result<ExitCode> {
+	use rt::runtime_types::pallet_referenda::types::ReferendumInfo as Info;
+	let (key, session) = signer(cli).await?;
+	let at = session.at().await?;
+	let info = stratus_client::chain::timed(
+		at.storage().try_fetch(rt::storage().referenda().referendum_info_for(), (index,)),
+	)
+	.await?
+	.map(|v| v.decode())
+	.transpose()
+	.map_err(|e| anyhow!("reading referendum {index}: {e}"))?
+	.ok_or_else(|| anyhow!("there is no referendum {index}"))?;
+	let (submission, decision, settle) = match info {
+		Info::Ongoing(_) => {
+			bail!("referendum {index} is still ongoing: its deposits come back when it ends")
+		},
+		Info::Killed(_) => bail!("referendum {index} was killed: its deposits were slashed"),
+		Info::Approved(_, s, d) | Info::Cancelled(_, s, d) => (s, d, false),
+		Info::Rejected(_, s, d) | Info::TimedOut(_, s, d) => (s, d, true),
+	};
+	let mut done_what = Vec::new();
+	if decision.is_some() {
+		let tx = rt::tx().referenda().refund_decision_deposit(index);
+		session.send(&key, "refunding the decision deposit", &tx).await?;
+		done_what.push("decision deposit refunded");
+	}
+	match (submission, settle) {
+		(Some(_), false) => {
+			let tx = rt::tx().referenda().refund_submission_deposit(index);
+			session.send(&key, "refunding the submission deposit", &tx).await?;
+			done_what.push("submission deposit refunded");
+		},
+		(Some(_), true) => {
+			let tx = rt::tx().governance().settle_submission_deposit(index);
+			session.send(&key, "settling the submission deposit", &tx).await?;
+			done_what.push("submission deposit paid to the treasury");
+		},
+		(None, _) => {},
+	}
+	if done_what.is_empty() {
+		done_what.push("no deposit left to return");
+	}
+	done(cli, json!({ "referendum": index, "done": done_what }), || {
+		format!("referendum {index}: {}", done_what.join(", "))
+	})
 }
 
 async fn unlock(cli: &Cli) -> anyhow::Result<ExitCode> {

@@ -22,4 +22,15 @@ mod benchmarks {
 
 		assert_eq!(pallet_parameters::Parameters::<T>::get(&key), value);
 	}
+
+	#[benchmark]
+	fn settle_submission_deposit() {
+		let index = T::KeptDeposits::rejected_with_deposit();
+		let caller: T::AccountId = whitelisted_caller();
+
+		#[extrinsic_call]
+		_(frame_system::RawOrigin::Signed(caller), index);
+
+		assert!(T::KeptDeposits::settle(index).is_err(), "settled once");
+	}
 }

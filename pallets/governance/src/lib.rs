@@ -82,6 +82,18 @@ pub trait ParameterBounds<KeyValue> {
 	fn check(value: &KeyValue) -> Result<(), Refusal>;
 }
 
+/// The submission deposits the referenda pallet keeps for ever (a rejected or timed-out
+/// referendum's: `pallet-referenda` refunds only an approved or cancelled one's), which the
+/// runtime settles so that no deposit stays held for ever.
+pub trait KeptDeposits<AccountId, Balance> {
+	/// Pays the kept submission deposit of referendum `index` to the treasury; returns who had
+	/// placed it and how much it was. `Err` when there is none to settle.
+	fn settle(index: u32) -> Result<(AccountId, Balance), sp_runtime::DispatchError>;
+	/// Benchmarks: a rejected referendum whose submission deposit is held; returns its index.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn rejected_with_deposit() -> u32;
+}
+
 /// A value chosen by the network's profile: `Live` on public networks, `Fast` on the development
 /// presets.
 pub struct ByProfile<T, Live, Fast>(PhantomData<(T, Live, Fast)>);
@@ -119,6 +131,10 @@ pub mod pallet {
 		type ParameterOrigin: EnsureOriginWithArg<Self::RuntimeOrigin, KeyOf<Self>>;
 		/// The safe bounds of every parameter.
 		type ParameterBounds: ParameterBounds<Self::RuntimeParameters>;
+		/// The balance of referendum deposits.
+		type DepositBalance: Parameter + MaxEncodedLen;
+		/// Settles the submission deposits the referenda pallet keeps.
+		type KeptDeposits: KeptDeposits<Self::AccountId, Self::DepositBalance>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -172,6 +188,15 @@ pub mod pallet {
 			/// What it is now (`None`: its default).
 			new_value: Option<ValueOf<T>>,
 		},
+		/// A rejected or timed-out referendum's submission deposit was paid to the treasury.
+		SubmissionDepositSettled {
+			/// The referendum.
+			index: u32,
+			/// Who had placed it.
+			who: T::AccountId,
+			/// How much.
+			amount: T::DepositBalance,
+		},
 	}
 
 	#[pallet::error]
@@ -182,6 +207,10 @@ pub mod pallet {
 		/// The value is above the parameter's safe maximum (`docs/governance.md` lists the
 		/// bounds); nothing was changed.
 		AboveMaximum,
+		/// The referendum has no submission deposit the referenda pallet keeps: it is still
+		/// ongoing, it was approved or cancelled (`Referenda::refund_submission_deposit` returns
+		/// that one), or its deposit was settled already.
+		NoKeptDeposit,
 	}
 
 	impl<T> From<Refusal> for Error<T> {
@@ -228,6 +257,17 @@ pub mod pallet {
 				core::mem::replace(stored, new_value.clone())
 			});
 			Self::deposit_event(Event::ParameterSet { key, old_value, new_value });
+			Ok(())
+		}
+
+		/// Pay a rejected or timed-out referendum's submission deposit, which `pallet-referenda`
+		/// never returns, to the treasury: the cost of a proposal nobody backed, rather than a
+		/// balance held for ever. Anyone may call it.
+		#[pallet::call_index(1)]
+		pub fn settle_submission_deposit(origin: OriginFor<T>, index: u32) -> DispatchResult {
+			ensure_signed(origin)?;
+			let (who, amount) = T::KeptDeposits::settle(index)?;
+			Self::deposit_event(Event::SubmissionDepositSettled { index, who, amount });
 			Ok(())
 		}
 	}

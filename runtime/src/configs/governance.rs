@@ -34,7 +34,47 @@ pub type Profiled<Live, Fast> = ByProfile<Runtime, Live, Fast>;
 impl pallet_governance::Config for Runtime {
 	type ParameterOrigin = super::parameters::ParameterOrigin;
 	type ParameterBounds = super::parameters::Bounds;
+	type DepositBalance = Balance;
+	type KeptDeposits = SettleToTreasury;
 	type WeightInfo = ();
+}
+
+/// A rejected or timed-out referendum's submission deposit, which `pallet-referenda` keeps held,
+/// paid to the treasury.
+pub struct SettleToTreasury;
+
+impl pallet_governance::KeptDeposits<AccountId, Balance> for SettleToTreasury {
+	fn settle(index: u32) -> Result<(AccountId, Balance), DispatchError> {
+		use frame_support::traits::{OnUnbalanced, ReservableCurrency};
+		use pallet_referenda::ReferendumInfo::{Rejected, TimedOut};
+		let none = pallet_governance::Error::<Runtime>::NoKeptDeposit;
+		let deposit =
+			pallet_referenda::ReferendumInfoFor::<Runtime>::try_mutate(index, |info| match info {
+				Some(Rejected(_, kept, _) | TimedOut(_, kept, _)) => kept.take().ok_or(none),
+				_ => Err(none),
+			})?;
+		let (slashed, _) =
+			<Balances as ReservableCurrency<_>>::slash_reserved(&deposit.who, deposit.amount);
+		<Treasury as OnUnbalanced<_>>::on_unbalanced(slashed);
+		Ok((deposit.who, deposit.amount))
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn rejected_with_deposit() -> u32 {
+		use frame_support::traits::{fungible::Mutate, ReservableCurrency};
+		let who: AccountId = frame_benchmarking::account("proposer", 0, 0);
+		let amount = SubmissionDeposit::get();
+		let _ = <Balances as Mutate<_>>::mint_into(&who, amount.saturating_mul(10));
+		let _ = <Balances as ReservableCurrency<_>>::reserve(&who, amount);
+		let index = pallet_referenda::ReferendumCount::<Runtime>::get();
+		let deposit = pallet_referenda::Deposit { who, amount };
+		pallet_referenda::ReferendumInfoFor::<Runtime>::insert(
+			index,
+			pallet_referenda::ReferendumInfo::Rejected(0, Some(deposit), None),
+		);
+		pallet_referenda::ReferendumCount::<Runtime>::put(index.saturating_add(1));
+		index
+	}
 }
 
 parameter_types! {

@@ -6,7 +6,7 @@ mod aura;
 mod balances;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmark_helpers;
-mod governance;
+pub mod governance;
 mod grandpa;
 mod market;
 pub mod parameters;
