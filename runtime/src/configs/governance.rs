@@ -36,7 +36,7 @@ impl pallet_governance::Config for Runtime {
 	type ParameterBounds = super::parameters::Bounds;
 	type DepositBalance = Balance;
 	type KeptDeposits = SettleToTreasury;
-	type WeightInfo = ();
+	type WeightInfo = crate::weights::pallet_governance::WeightInfo<Runtime>;
 }
 
 /// A rejected or timed-out referendum's submission deposit, which `pallet-referenda` keeps held,
@@ -93,7 +93,7 @@ impl pallet_scheduler::Config for Runtime {
 	type ScheduleOrigin = EnsureRoot<AccountId>;
 	type OriginPrivilegeCmp = EqualPrivilegeOnly;
 	type MaxScheduledPerBlock = ConstU32<50>;
-	type WeightInfo = pallet_scheduler::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_scheduler::WeightInfo<Runtime>;
 	type Preimages = Preimage;
 	type BlockNumberProvider = System;
 }
@@ -109,7 +109,7 @@ parameter_types! {
 
 impl pallet_preimage::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
-	type WeightInfo = pallet_preimage::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_preimage::WeightInfo<Runtime>;
 	type Currency = Balances;
 	type ManagerOrigin = EnsureRoot<AccountId>;
 	type Consideration = HoldConsideration<
@@ -318,7 +318,7 @@ pub type UndecidingTimeout = Profiled<ConstU32<{ 14 * DAYS }>, ConstU32<100>>;
 impl pallet_referenda::Config for Runtime {
 	type RuntimeCall = RuntimeCall;
 	type RuntimeEvent = RuntimeEvent;
-	type WeightInfo = pallet_referenda::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_referenda::WeightInfo<Runtime>;
 	type Scheduler = Scheduler;
 	type Currency = Balances;
 	type SubmitOrigin = EnsureSigned<AccountId>;
@@ -342,7 +342,7 @@ pub type VoteLockingPeriod = Profiled<ConstU32<{ 7 * DAYS }>, ConstU32<20>>;
 
 impl pallet_conviction_voting::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
-	type WeightInfo = pallet_conviction_voting::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_conviction_voting::WeightInfo<Runtime>;
 	type Currency = Balances;
 	type Polls = Referenda;
 	/// Support is measured against the active issuance: what the treasury holds does not count.
@@ -376,7 +376,7 @@ impl pallet_treasury::Config for Runtime {
 	type Burn = ();
 	type PalletId = TreasuryPalletId;
 	type BurnDestination = ();
-	type WeightInfo = pallet_treasury::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_treasury::WeightInfo<Runtime>;
 	type SpendFunds = ();
 	type MaxApprovals = ConstU32<100>;
 	type SpendOrigin = EitherOf<
@@ -420,10 +420,12 @@ impl Pay for PayFromTreasury {
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
-	fn ensure_successful(_: &AccountId, _: (), amount: Balance) {
+	fn ensure_successful(who: &AccountId, _: (), amount: Balance) {
 		let pot = TreasuryAccount::get();
 		let ed = <Balances as fungible::Inspect<_>>::minimum_balance();
 		let _ = <Balances as fungible::Mutate<_>>::mint_into(&pot, amount.saturating_add(ed));
+		// The benchmark pays 100 planck, less than an account needs to exist.
+		let _ = <Balances as fungible::Mutate<_>>::mint_into(who, ed);
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

@@ -9,10 +9,16 @@ pub mod block_weights;
 pub mod extrinsic_weights;
 pub mod frame_system_extensions;
 pub mod pallet_balances;
+pub mod pallet_conviction_voting;
+pub mod pallet_governance;
 pub mod pallet_market;
+pub mod pallet_preimage;
 pub mod pallet_provider_staking;
+pub mod pallet_referenda;
+pub mod pallet_scheduler;
 pub mod pallet_slashing;
 pub mod pallet_transaction_payment;
+pub mod pallet_treasury;
 pub mod pallet_verification;
 // The generated file documents the measured statistics on the constant's fields.
 #[allow(unused_doc_comments)]
