@@ -347,7 +347,7 @@ where
 }
 
 /// Reads and decodes one storage entry at `at` (`None` when it is absent).
-async fn fetch<Addr: Address>(
+pub(crate) async fn fetch<Addr: Address>(
 	at: &AtBlock,
 	addr: Addr,
 	key: Addr::KeyParts,

@@ -7,7 +7,7 @@
 
 use crate::{
 	amount::Amount,
-	chain::{timed, AtBlock, ChainError},
+	chain::{fetch, timed, AtBlock, ChainError},
 	runtime::{
 		self as rt,
 		runtime_types::{
@@ -34,6 +34,40 @@ pub enum ValueKind {
 	Blocks,
 }
 
+/// A parameter's value as `stratus gov` parsed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+	/// Parts per billion.
+	Percent(u32),
+	/// Planck.
+	Amount(u128),
+	/// Blocks.
+	Blocks(u32),
+}
+
+impl Value {
+	fn percent(v: Option<Self>) -> Option<Perbill> {
+		match v {
+			Some(Value::Percent(p)) => Some(Perbill(p)),
+			_ => None,
+		}
+	}
+
+	fn amount(v: Option<Self>) -> Option<u128> {
+		match v {
+			Some(Value::Amount(a)) => Some(a),
+			_ => None,
+		}
+	}
+
+	fn blocks(v: Option<Self>) -> Option<u32> {
+		match v {
+			Some(Value::Blocks(b)) => Some(b),
+			_ => None,
+		}
+	}
+}
+
 /// A parameter a referendum may change.
 #[derive(Clone, Copy, Debug)]
 pub struct ParameterSpec {
@@ -43,60 +77,133 @@ pub struct ParameterSpec {
 	pub kind: ValueKind,
 	/// The track that may change it.
 	pub track: &'static str,
+	/// Its key with a value (`None`: back to the default), as `Governance::set_parameter` takes it.
+	build: fn(Option<Value>) -> RuntimeParameters,
 }
 
+use dp::{market as m, provider_staking as s, reputation as r};
+
 /// Every parameter in the runtime's `dynamic_params` (`runtime/src/configs/parameters.rs`); a
-/// runtime test checks the two lists agree.
+/// test checks the two lists agree.
 pub const PARAMETERS: &[ParameterSpec] = &[
-	ParameterSpec { name: "market.ProtocolFee", kind: ValueKind::Percent, track: "market_admin" },
+	ParameterSpec {
+		name: "market.ProtocolFee",
+		kind: ValueKind::Percent,
+		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::ProtocolFee(m::ProtocolFee, Value::percent(v)))
+		},
+	},
 	ParameterSpec {
 		name: "market.ReplicatedSpotCheck",
 		kind: ValueKind::Percent,
 		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::ReplicatedSpotCheck(
+				m::ReplicatedSpotCheck,
+				Value::percent(v),
+			))
+		},
 	},
-	ParameterSpec { name: "market.MinJobValue", kind: ValueKind::Amount, track: "market_admin" },
-	ParameterSpec { name: "market.JobDeposit", kind: ValueKind::Amount, track: "market_admin" },
+	ParameterSpec {
+		name: "market.MinJobValue",
+		kind: ValueKind::Amount,
+		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::MinJobValue(m::MinJobValue, Value::amount(v)))
+		},
+	},
+	ParameterSpec {
+		name: "market.JobDeposit",
+		kind: ValueKind::Amount,
+		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::JobDeposit(m::JobDeposit, Value::amount(v)))
+		},
+	},
 	ParameterSpec {
 		name: "market.ProgramDepositBase",
 		kind: ValueKind::Amount,
 		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::ProgramDepositBase(
+				m::ProgramDepositBase,
+				Value::amount(v),
+			))
+		},
 	},
 	ParameterSpec {
 		name: "market.ProgramDepositPerByte",
 		kind: ValueKind::Amount,
 		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::ProgramDepositPerByte(
+				m::ProgramDepositPerByte,
+				Value::amount(v),
+			))
+		},
 	},
-	ParameterSpec { name: "market.AckWindow", kind: ValueKind::Blocks, track: "market_admin" },
+	ParameterSpec {
+		name: "market.AckWindow",
+		kind: ValueKind::Blocks,
+		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::AckWindow(m::AckWindow, Value::blocks(v)))
+		},
+	},
 	ParameterSpec {
 		name: "market.RecordRetention",
 		kind: ValueKind::Blocks,
 		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Market(m::Parameters::RecordRetention(
+				m::RecordRetention,
+				Value::blocks(v),
+			))
+		},
 	},
-	ParameterSpec { name: "reputation.DecayKeep", kind: ValueKind::Percent, track: "market_admin" },
+	ParameterSpec {
+		name: "reputation.DecayKeep",
+		kind: ValueKind::Percent,
+		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Reputation(r::Parameters::DecayKeep(r::DecayKeep, Value::percent(v)))
+		},
+	},
 	ParameterSpec {
 		name: "reputation.TrustThreshold",
 		kind: ValueKind::Percent,
 		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Reputation(r::Parameters::TrustThreshold(
+				r::TrustThreshold,
+				Value::percent(v),
+			))
+		},
 	},
 	ParameterSpec {
 		name: "reputation.SpotCheckFloor",
 		kind: ValueKind::Percent,
 		track: "market_admin",
+		build: |v| {
+			RuntimeParameters::Reputation(r::Parameters::SpotCheckFloor(
+				r::SpotCheckFloor,
+				Value::percent(v),
+			))
+		},
 	},
 	ParameterSpec {
 		name: "provider_staking.MinStakePerSlot",
 		kind: ValueKind::Amount,
 		track: "staking_admin",
+		build: |v| {
+			RuntimeParameters::ProviderStaking(s::Parameters::MinStakePerSlot(
+				s::MinStakePerSlot,
+				Value::amount(v),
+			))
+		},
 	},
 ];
-
-/// A parsed value of a parameter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Value {
-	Percent(u32),
-	Amount(u128),
-	Blocks(u32),
-}
 
 /// Parses a share: `2%`, `2.5%`, `0.0000001%` (Perbill: parts per billion).
 pub fn parse_percent(text: &str) -> Result<u32, String> {
@@ -119,6 +226,16 @@ pub fn parse_percent(text: &str) -> Result<u32, String> {
 	Ok(parts)
 }
 
+/// Parses an amount that names its unit (`"20 STRAT"`, `"1000 planck"`): in a vote or a
+/// proposal a bare number would be planck, and a vote on 20 planck of stake is a vote lost.
+pub fn parse_amount(text: &str) -> Result<u128, String> {
+	let t = text.trim();
+	if !t.ends_with(stratus_primitives::TOKEN_SYMBOL) && !t.ends_with("planck") {
+		return Err(format!("`{text}` has no unit: write it like \"20 STRAT\""));
+	}
+	Ok(Amount::parse(t)?.0)
+}
+
 /// The spec of the parameter `name` (`group.Name`), or an error listing the names.
 pub fn parameter(name: &str) -> Result<ParameterSpec, String> {
 	PARAMETERS.iter().find(|p| p.name.eq_ignore_ascii_case(name)).copied().ok_or_else(|| {
@@ -131,88 +248,27 @@ fn parse_value(spec: &ParameterSpec, text: &str) -> Result<Value, String> {
 	let bad = |e: String| format!("{}: {e}", spec.name);
 	Ok(match spec.kind {
 		ValueKind::Percent => Value::Percent(parse_percent(text).map_err(bad)?),
-		// A bare number would be planck: a vote on 20 planck of stake per slot is a vote lost.
-		ValueKind::Amount
-			if !text.trim().ends_with(stratus_primitives::TOKEN_SYMBOL)
-				&& !text.trim().ends_with("planck") =>
-		{
-			return Err(bad(format!("`{text}` has no unit: write it like \"20 STRAT\"")))?
-		},
-		ValueKind::Amount => Value::Amount(Amount::parse(text).map_err(bad)?.0),
+		ValueKind::Amount => Value::Amount(parse_amount(text).map_err(bad)?),
 		ValueKind::Blocks => Value::Blocks(text.trim().parse().map_err(|_| {
 			bad(format!("`{text}` is not a number of blocks (a whole number; 20 blocks a minute)"))
 		})?),
 	})
 }
 
-/// The `Governance::set_parameter` call setting `name` to `value` (or back to its default with
-/// `None`), and the origin (track) that may dispatch it. The value's bounds are the runtime's:
-/// a value outside them passes the vote and is refused at enactment, so `stratus gov` states
-/// them (`docs/governance.md`).
+/// The `Governance::set_parameter` call's argument setting `name` to `value` (or back to its
+/// default with `None`), and the origin (track) that may dispatch it. The value's bounds are the
+/// runtime's: ask with [`check_parameter`] before proposing.
 pub fn set_parameter_call(
 	name: &str,
 	value: Option<&str>,
 ) -> Result<(RuntimeParameters, OriginCaller), String> {
 	let spec = parameter(name)?;
 	let value = value.map(|v| parse_value(&spec, v)).transpose()?;
-	let percent = |v: Option<Value>| match v {
-		Some(Value::Percent(p)) => Some(Perbill(p)),
-		_ => None,
-	};
-	let amount = |v: Option<Value>| match v {
-		Some(Value::Amount(a)) => Some(a),
-		_ => None,
-	};
-	let blocks = |v: Option<Value>| match v {
-		Some(Value::Blocks(b)) => Some(b),
-		_ => None,
-	};
-	use dp::{market as m, provider_staking as s, reputation as r};
-	let key_value = match spec.name {
-		"market.ProtocolFee" => {
-			RuntimeParameters::Market(m::Parameters::ProtocolFee(m::ProtocolFee, percent(value)))
-		},
-		"market.ReplicatedSpotCheck" => RuntimeParameters::Market(
-			m::Parameters::ReplicatedSpotCheck(m::ReplicatedSpotCheck, percent(value)),
-		),
-		"market.MinJobValue" => {
-			RuntimeParameters::Market(m::Parameters::MinJobValue(m::MinJobValue, amount(value)))
-		},
-		"market.JobDeposit" => {
-			RuntimeParameters::Market(m::Parameters::JobDeposit(m::JobDeposit, amount(value)))
-		},
-		"market.ProgramDepositBase" => RuntimeParameters::Market(
-			m::Parameters::ProgramDepositBase(m::ProgramDepositBase, amount(value)),
-		),
-		"market.ProgramDepositPerByte" => RuntimeParameters::Market(
-			m::Parameters::ProgramDepositPerByte(m::ProgramDepositPerByte, amount(value)),
-		),
-		"market.AckWindow" => {
-			RuntimeParameters::Market(m::Parameters::AckWindow(m::AckWindow, blocks(value)))
-		},
-		"market.RecordRetention" => RuntimeParameters::Market(m::Parameters::RecordRetention(
-			m::RecordRetention,
-			blocks(value),
-		)),
-		"reputation.DecayKeep" => {
-			RuntimeParameters::Reputation(r::Parameters::DecayKeep(r::DecayKeep, percent(value)))
-		},
-		"reputation.TrustThreshold" => RuntimeParameters::Reputation(
-			r::Parameters::TrustThreshold(r::TrustThreshold, percent(value)),
-		),
-		"reputation.SpotCheckFloor" => RuntimeParameters::Reputation(
-			r::Parameters::SpotCheckFloor(r::SpotCheckFloor, percent(value)),
-		),
-		"provider_staking.MinStakePerSlot" => RuntimeParameters::ProviderStaking(
-			s::Parameters::MinStakePerSlot(s::MinStakePerSlot, amount(value)),
-		),
-		other => return Err(format!("no parameter `{other}`")),
-	};
 	let origin = match spec.track {
 		"staking_admin" => TrackOrigin::StakingAdmin,
 		_ => TrackOrigin::MarketAdmin,
 	};
-	Ok((key_value, OriginCaller::Governance(origin)))
+	Ok(((spec.build)(value), OriginCaller::Governance(origin)))
 }
 
 /// The origin of a Root referendum (runtime upgrades): a Root referendum authorizes the code's
@@ -227,14 +283,14 @@ pub fn slash_canceller() -> OriginCaller {
 	OriginCaller::Governance(TrackOrigin::SlashCanceller)
 }
 
-/// A proposal's preimage, by hash and length (what `Referenda::submit` takes).
+/// A proposal's preimage hash, and the proposal by hash and length (what `Referenda::submit`
+/// takes).
 pub fn lookup(
 	call_data: &[u8],
-) -> Bounded<RuntimeCall, rt::runtime_types::sp_runtime::traits::BlakeTwo256> {
-	Bounded::Lookup {
-		hash: subxt::utils::H256(crate::blake2_256(call_data)),
-		len: u32::try_from(call_data.len()).unwrap_or(u32::MAX),
-	}
+) -> (subxt::utils::H256, Bounded<RuntimeCall, rt::runtime_types::sp_runtime::traits::BlakeTwo256>)
+{
+	let hash = subxt::utils::H256(crate::blake2_256(call_data));
+	(hash, Bounded::Lookup { hash, len: u32::try_from(call_data.len()).unwrap_or(u32::MAX) })
 }
 
 /// Enacted as soon as its track allows (the track's minimum enactment period).
@@ -418,15 +474,9 @@ pub async fn check_parameter(
 	call.extend_from_slice(input);
 	let raw = timed(functions.call_raw(Some(&call))).await?;
 	// Result<Vec<u8>, ViewFunctionDispatchError>, the Vec holding an Option<Refusal>.
-	let decoded = <Result<Vec<u8>, ()> as subxt::ext::codec::Decode>::decode(&mut &raw[..]);
-	let answer = match (raw.first(), decoded) {
-		(Some(0), Ok(Ok(bytes))) => bytes,
-		_ => {
-			return Err(request(format!(
-				"the chain refused the view call: 0x{}",
-				hex::encode(&raw)
-			)))
-		},
+	let Ok(Ok(answer)) = <Result<Vec<u8>, ()> as subxt::ext::codec::Decode>::decode(&mut &raw[..])
+	else {
+		return Err(request(format!("the chain refused the view call: 0x{}", hex::encode(&raw))));
 	};
 	match answer.as_slice() {
 		[0] => Ok(None),
@@ -455,12 +505,7 @@ pub async fn vote_class(
 	use rt::runtime_types::pallet_conviction_voting::vote::Voting;
 	for track in tracks(at)? {
 		let addr = rt::storage().conviction_voting().voting_for();
-		let voting = timed(at.storage().try_fetch(addr, (*who, track.id))).await?;
-		let voting = voting
-			.map(|v| v.decode())
-			.transpose()
-			.map_err(|e| ChainError::Request(e.to_string()))?;
-		if let Some(Voting::Casting(casting)) = voting {
+		if let Some(Voting::Casting(casting)) = fetch(at, addr, (*who, track.id)).await? {
 			if casting.votes.0.iter().any(|(i, _)| *i == index) {
 				return Ok(Some(track.id));
 			}
@@ -475,10 +520,20 @@ pub async fn locked_classes(
 	who: &crate::AccountId,
 ) -> Result<Vec<(u16, u128)>, ChainError> {
 	let addr = rt::storage().conviction_voting().class_locks_for();
-	let locks = timed(at.storage().try_fetch(addr, (*who,))).await?;
-	let locks =
-		locks.map(|v| v.decode()).transpose().map_err(|e| ChainError::Request(e.to_string()))?;
-	Ok(locks.map(|l| l.0).unwrap_or_default())
+	Ok(fetch(at, addr, (*who,)).await?.map(|l| l.0).unwrap_or_default())
+}
+
+/// Referendum `index` (`None`: there is none).
+pub async fn referendum(at: &AtBlock, index: u32) -> Result<Option<ReferendumInfo>, ChainError> {
+	fetch(at, rt::storage().referenda().referendum_info_for(), (index,)).await
+}
+
+/// A referendum as the chain stores it.
+pub type ReferendumInfo = rt::referenda::storage::referendum_info_for::Output;
+
+/// Whether the chain holds (or awaits) the preimage with `hash`.
+pub async fn preimage_noted(at: &AtBlock, hash: subxt::utils::H256) -> Result<bool, ChainError> {
+	Ok(fetch(at, rt::storage().preimage().request_status_for(), (hash,)).await?.is_some())
 }
 
 #[cfg(test)]

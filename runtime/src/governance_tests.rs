@@ -564,11 +564,16 @@ fn a_timed_out_referendums_kept_deposit_is_settled_to_the_treasury_not_held_for_
 			pallet_referenda::Error::<Runtime>::BadStatus
 		);
 
+		assert_eq!(
+			configs::FeeAccount::get(),
+			Treasury::account_id(),
+			"the fee account is the pot"
+		);
 		let issuance = Balances::total_issuance();
-		let pot = Balances::balance(&configs::TreasuryAccount::get());
+		let pot = Balances::balance(&configs::FeeAccount::get());
 		assert_ok!(Governance::settle_submission_deposit(signed(Sr25519Keyring::Dave), index));
 		assert_eq!(Balances::reserved_balance(&who), 0);
-		assert_eq!(Balances::balance(&configs::TreasuryAccount::get()), pot + deposit);
+		assert_eq!(Balances::balance(&configs::FeeAccount::get()), pot + deposit);
 		assert_eq!(Balances::total_issuance(), issuance, "moved, not minted or burnt");
 		assert_noop!(
 			Governance::settle_submission_deposit(signed(Sr25519Keyring::Dave), index),

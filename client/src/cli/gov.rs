@@ -274,11 +274,7 @@ fn done(
 
 /// An amount that must name its unit: a vote of "100" would be 100 planck.
 fn amount_of(text: &str) -> anyhow::Result<u128> {
-	let t = text.trim();
-	if !t.ends_with(stratus_primitives::TOKEN_SYMBOL) && !t.ends_with("planck") {
-		bail!("`{text}` has no unit: write it like \"100 STRAT\"");
-	}
-	Ok(Amount::parse(t).map_err(|e| anyhow!(e))?.0)
+	gov::parse_amount(text).map_err(|e| anyhow!(e))
 }
 
 fn read_wasm(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
@@ -350,14 +346,8 @@ async fn propose(
 		Proposal::CancelSlash(id) => transactions.call_data(&rt::tx().slashing().cancel_slash(id)),
 	}
 	.map_err(|e| anyhow!("encoding the proposal: {e}"))?;
-	let proposal = gov::lookup(&call_data);
-	let hash = stratus_client::subxt::utils::H256(stratus_client::blake2_256(&call_data));
-	let noted = stratus_client::chain::timed(
-		at.storage().try_fetch(rt::storage().preimage().request_status_for(), (hash,)),
-	)
-	.await?
-	.is_some();
-	if !noted {
+	let (hash, proposal) = gov::lookup(&call_data);
+	if !gov::preimage_noted(&at, hash).await? {
 		let tx = rt::tx().preimage().note_preimage(call_data);
 		session.send(&key, "noting the proposal's preimage", &tx).await?;
 	}
@@ -480,14 +470,9 @@ async fn refund(cli: &Cli, index: u32) -> anyhow::Result<ExitCode> {
 	use rt::runtime_types::pallet_referenda::types::ReferendumInfo as Info;
 	let (key, session) = signer(cli).await?;
 	let at = session.at().await?;
-	let info = stratus_client::chain::timed(
-		at.storage().try_fetch(rt::storage().referenda().referendum_info_for(), (index,)),
-	)
-	.await?
-	.map(|v| v.decode())
-	.transpose()
-	.map_err(|e| anyhow!("reading referendum {index}: {e}"))?
-	.ok_or_else(|| anyhow!("there is no referendum {index}"))?;
+	let info = gov::referendum(&at, index)
+		.await?
+		.ok_or_else(|| anyhow!("there is no referendum {index}"))?;
 	let (submission, decision, settle) = match info {
 		Info::Ongoing(_) => {
 			bail!("referendum {index} is still ongoing: its deposits come back when it ends")

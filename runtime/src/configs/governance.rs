@@ -354,12 +354,12 @@ impl pallet_conviction_voting::Config for Runtime {
 }
 
 parameter_types! {
-	/// The treasury's pot is the account protocol fees and slash remainders are paid into.
+	/// The treasury's pot is the account protocol fees and slash remainders are paid into
+	/// (`FeeAccount`, derived from this id).
 	pub const TreasuryPalletId: PalletId = PalletId(*b"stra/fee");
 	/// The most one `treasurer` referendum may spend: 100,000 STRAT. Root is not limited.
 	pub const MaxTreasurerSpend: Balance = 100_000 * UNIT;
 	pub const MaxBalance: Balance = Balance::MAX;
-	pub TreasuryAccount: AccountId = Treasury::account_id();
 }
 
 /// How often the treasury pays out approved proposals: 6 days (100 blocks fast).
@@ -407,7 +407,7 @@ impl Pay for PayFromTreasury {
 
 	fn pay(who: &AccountId, _: (), amount: Balance) -> Result<(), DispatchError> {
 		<Balances as fungible::Mutate<_>>::transfer(
-			&TreasuryAccount::get(),
+			&super::market::FeeAccount::get(),
 			who,
 			amount,
 			Preservation::Preserve,
@@ -421,7 +421,7 @@ impl Pay for PayFromTreasury {
 
 	#[cfg(feature = "runtime-benchmarks")]
 	fn ensure_successful(who: &AccountId, _: (), amount: Balance) {
-		let pot = TreasuryAccount::get();
+		let pot = super::market::FeeAccount::get();
 		let ed = <Balances as fungible::Inspect<_>>::minimum_balance();
 		let _ = <Balances as fungible::Mutate<_>>::mint_into(&pot, amount.saturating_add(ed));
 		// The benchmark pays 100 planck, less than an account needs to exist.

@@ -23,7 +23,7 @@ pub use benchmark_helpers::BenchmarkHelpers;
 
 pub use aura::MAX_AUTHORITIES;
 pub use balances::ExistentialDeposit;
-pub use governance::{tracks, MaxTreasurerSpend, MinDeferPeriod, TreasuryAccount};
+pub use governance::{tracks, MaxTreasurerSpend, MinDeferPeriod};
 pub use market::{FeeAccount, MaxDeadlineWeight, MaxJobDuration, RevealWindow};
 pub use parameters::dynamic_params::market::AckWindow;
 pub use parameters::{
